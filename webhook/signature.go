@@ -1,0 +1,91 @@
+package webhook
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strings"
+)
+
+// SignatureHeader is the header that carries a delivery's signature.
+const SignatureHeader = "X-Hub-Signature-256"
+
+const signaturePrefix = "sha256="
+
+// Errors of [VerifySignature]. Test for them with errors.Is.
+var (
+	// ErrMissingSignature: the request has no X-Hub-Signature-256 header.
+	ErrMissingSignature = errors.New("webhook: missing " + SignatureHeader + " header")
+	// ErrMalformedSignature: the header is not "sha256=" and 64 hex digits.
+	ErrMalformedSignature = errors.New("webhook: malformed " + SignatureHeader + " header; expected sha256=<64 hex digits>")
+	// ErrSignatureMismatch: the signature is well formed but was not made
+	// over this body with any of the app secrets.
+	ErrSignatureMismatch = errors.New("webhook: signature does not match the body; check the app secret and that the body is verified exactly as received, before any parsing")
+	// ErrNoSecret: verification was asked for with no app secret.
+	ErrNoSecret = errors.New("webhook: no app secret configured")
+)
+
+// Sign returns the X-Hub-Signature-256 value of body: "sha256=" followed by
+// the lowercase hex HMAC-SHA256 of body keyed with appSecret. Bahasha signs
+// every delivery this way, over the exact bytes it sends.
+func Sign(appSecret, body []byte) string {
+	var sum [sha256.Size]byte
+	mac := hmac.New(sha256.New, appSecret)
+	mac.Write(body)
+	buf := make([]byte, len(signaturePrefix)+hex.EncodedLen(sha256.Size))
+	copy(buf, signaturePrefix)
+	hex.Encode(buf[len(signaturePrefix):], mac.Sum(sum[:0]))
+	return string(buf)
+}
+
+// VerifySignature checks that header, the X-Hub-Signature-256 value of a
+// request, is the signature of body with appSecret. body must be the raw bytes
+// received, before any parsing or re-encoding. The comparison takes constant
+// time. It returns nil, or an error that is one of ErrMissingSignature,
+// ErrMalformedSignature, ErrSignatureMismatch and ErrNoSecret.
+func VerifySignature(appSecret, body []byte, header string) error {
+	return VerifySignatureAny([][]byte{appSecret}, body, header)
+}
+
+// VerifySignatureAny is [VerifySignature] with several app secrets, any of
+// which may have made the signature: during a rotation, accept the new secret
+// and the old one until the old one is retired. Empty secrets are ignored.
+func VerifySignatureAny(appSecrets [][]byte, body []byte, header string) error {
+	got, err := decodeSignature(header)
+	if err != nil {
+		return err
+	}
+	tried := false
+	var sum [sha256.Size]byte
+	for _, secret := range appSecrets {
+		if len(secret) == 0 {
+			continue
+		}
+		tried = true
+		mac := hmac.New(sha256.New, secret)
+		mac.Write(body)
+		if hmac.Equal(mac.Sum(sum[:0]), got[:]) {
+			return nil
+		}
+	}
+	if !tried {
+		return ErrNoSecret
+	}
+	return ErrSignatureMismatch
+}
+
+func decodeSignature(header string) (sig [sha256.Size]byte, err error) {
+	header = strings.TrimSpace(header)
+	if header == "" {
+		return sig, ErrMissingSignature
+	}
+	if len(header) != len(signaturePrefix)+hex.EncodedLen(sha256.Size) ||
+		!strings.EqualFold(header[:len(signaturePrefix)], signaturePrefix) {
+		return sig, ErrMalformedSignature
+	}
+	if _, err := hex.Decode(sig[:], []byte(header[len(signaturePrefix):])); err != nil {
+		return sig, ErrMalformedSignature
+	}
+	return sig, nil
+}
