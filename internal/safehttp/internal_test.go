@@ -1,0 +1,59 @@
+package safehttp
+
+import (
+	"crypto/tls"
+	"errors"
+	"net/http"
+	"testing"
+)
+
+func TestRefuseNonPublic(t *testing.T) {
+	tests := []struct {
+		network, address string
+		wantBlocked      bool
+	}{
+		{"tcp4", "8.8.8.8:443", false},
+		{"tcp6", "[2606:4700:4700::1111]:443", false},
+		{"tcp4", "127.0.0.1:443", true},
+		{"tcp4", "169.254.169.254:80", true},
+		{"tcp6", "[::1]:443", true},
+		{"tcp6", "[::ffff:10.0.0.1]:443", true},
+		{"tcp6", "[fe80::1%eth0]:443", true},
+		{"tcp6", "[64:ff9b::a9fe:a9fe]:80", true},
+		{"udp4", "8.8.8.8:53", true},      // only TCP is ever dialled
+		{"tcp4", "example.com:443", true}, // unresolved: fail closed
+		{"tcp4", "not an address", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.network+" "+tt.address, func(t *testing.T) {
+			err := refuseNonPublic(tt.network, tt.address, nil)
+			if got := errors.Is(err, ErrPrivateAddress); got != tt.wantBlocked || (err != nil) != tt.wantBlocked {
+				t.Fatalf("refuseNonPublic(%q, %q) = %v, want blocked %v", tt.network, tt.address, err, tt.wantBlocked)
+			}
+		})
+	}
+}
+
+func TestTransportSettings(t *testing.T) {
+	c, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := c.transport
+	switch {
+	case tr.Proxy != nil:
+		t.Error("Proxy is set; environment proxies must never be used")
+	case tr.TLSClientConfig.MinVersion != tls.VersionTLS12:
+		t.Errorf("MinVersion = %x, want TLS 1.2", tr.TLSClientConfig.MinVersion)
+	case tr.TLSClientConfig.InsecureSkipVerify:
+		t.Error("InsecureSkipVerify is set")
+	case tr.MaxIdleConnsPerHost != DefaultMaxIdleConnsPerHost || tr.IdleConnTimeout == 0 || tr.MaxIdleConns == 0:
+		t.Errorf("connection pool not configured: %+v", tr)
+	case c.http.Timeout != DefaultTimeout || tr.ResponseHeaderTimeout == 0 || tr.TLSHandshakeTimeout == 0:
+		t.Errorf("timeouts not configured: client %v, transport %+v", c.http.Timeout, tr)
+	case c.http.CheckRedirect(nil, nil) != http.ErrUseLastResponse:
+		t.Error("CheckRedirect must return http.ErrUseLastResponse")
+	case c.cfg.MaxResponseBytes != DefaultMaxResponseBytes || c.cfg.UserAgent != DefaultUserAgent:
+		t.Errorf("defaults not applied: %+v", c.cfg)
+	}
+}
