@@ -1,0 +1,246 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/store"
+)
+
+// deliveryColumns selects a delivery joined with its event (d, e).
+const deliveryColumns = `d.id, d.account_id, d.endpoint_id, d.event_id, d.state, d.attempts, coalesce(d.next_attempt_at, 0),
+	d.window_start, d.last_status_code, d.last_error, d.created_at, d.updated_at, d.delivered_at,
+	e.producer_id, e.kind, e.waba_id, e.phone_number_id, e.display_phone_number, e.wamid, e.status, e.message_type,
+	e.payload, e.contact, e.created_at, e.available_at`
+
+func scanDelivery(row interface{ Scan(...any) error }) (bahasha.Delivery, error) {
+	var d bahasha.Delivery
+	var state, kind string
+	var next, window, created, updated, delivered, eCreated, eAvailable int64
+	var payload, contact []byte
+	err := row.Scan(&d.ID, &d.AccountID, &d.EndpointID, &d.EventID, &state, &d.Attempts, &next,
+		&window, &d.LastStatusCode, &d.LastError, &created, &updated, &delivered,
+		&d.Event.ProducerID, &kind, &d.Event.WABAID, &d.Event.PhoneNumberID, &d.Event.DisplayPhoneNumber,
+		&d.Event.WAMID, &d.Event.Status, &d.Event.MessageType, &payload, &contact, &eCreated, &eAvailable)
+	if err != nil {
+		return bahasha.Delivery{}, translate(err)
+	}
+	d.State, d.Event.Kind = bahasha.DeliveryState(state), bahasha.EventKind(kind)
+	d.NextAttemptAt, d.WindowStart = fromMS(next), fromMS(window)
+	d.CreatedAt, d.UpdatedAt, d.DeliveredAt = fromMS(created), fromMS(updated), fromMS(delivered)
+	d.Event.ID, d.Event.AccountID = d.EventID, d.AccountID
+	d.Event.Payload, d.Event.Contact = payload, contact
+	d.Event.CreatedAt, d.Event.AvailableAt = fromMS(eCreated), fromMS(eAvailable)
+	return d, nil
+}
+
+// ClaimLanes implements store.Store.
+func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.Lane, error) {
+	var lanes []store.Lane
+	now := ms(p.Now)
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		lanes = lanes[:0]
+		rows, err := tx.QueryContext(ctx, `SELECT `+endpointColumns+` FROM endpoints
+			WHERE lane_due_at <= ? AND lane_leased_until <= ? ORDER BY last_served_at, id LIMIT ?`, now, now, p.MaxLanes)
+		if err != nil {
+			return err
+		}
+		var endpoints []bahasha.Endpoint
+		for rows.Next() {
+			e, err := scanEndpoint(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			endpoints = append(endpoints, e)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, e := range endpoints {
+			lane := store.Lane{Endpoint: e}
+			if err := tx.QueryRowContext(ctx, `SELECT app_secret FROM accounts WHERE id = ?`, e.AccountID).Scan(&lane.AppSecret); err != nil {
+				return err
+			}
+			rows, err := tx.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d JOIN events e ON e.id = d.event_id
+				WHERE d.endpoint_id = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
+				ORDER BY d.next_attempt_at, d.id LIMIT ?`, e.ID, now, p.MaxPerLane)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				d, err := scanDelivery(rows)
+				if err != nil {
+					rows.Close()
+					return err
+				}
+				lane.Deliveries = append(lane.Deliveries, d)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if len(lane.Deliveries) == 0 {
+				// lane_due_at was stale: recompute it and move on.
+				if err := refreshLane(ctx, tx, e.ID, 0); err != nil {
+					return err
+				}
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET lane_leased_until = ?, last_served_at = ? WHERE id = ?`,
+				now+p.LeaseFor.Milliseconds(), now, e.ID); err != nil {
+				return err
+			}
+			lanes = append(lanes, lane)
+		}
+		return nil
+	})
+	return lanes, err
+}
+
+// refreshLane recomputes an endpoint's lane_due_at from its pending
+// deliveries and sets its lease.
+func refreshLane(ctx context.Context, tx *sql.Tx, endpointID, leasedUntil int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE endpoints SET lane_leased_until = ?,
+		lane_due_at = (SELECT min(next_attempt_at) FROM deliveries WHERE endpoint_id = ? AND state = 'pending')
+		WHERE id = ?`, leasedUntil, endpointID, endpointID)
+	return err
+}
+
+// CompleteLane implements store.Store.
+func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error {
+	now := ms(p.Now)
+	return s.write(ctx, func(tx *sql.Tx) error {
+		for _, r := range p.Results {
+			a := r.Attempt
+			if _, err := tx.ExecContext(ctx, `INSERT INTO attempts (delivery_id, number, started_at, duration_us, status_code, error, response_body)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, r.DeliveryID, a.Number, ms(a.StartedAt), a.Duration.Microseconds(), a.StatusCode, a.Error, a.ResponseBody); err != nil {
+				return err
+			}
+			var next any
+			var delivered int64
+			switch r.State {
+			case bahasha.DeliveryPending:
+				next = ms(r.NextAttemptAt)
+			case bahasha.DeliveryDelivered:
+				delivered = now
+			}
+			// A delivery failed meanwhile (its webhook was removed) keeps
+			// its state unless this attempt delivered it.
+			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?,
+				window_start = CASE WHEN window_start = 0 THEN ? ELSE window_start END,
+				last_status_code = ?, last_error = ?, updated_at = ?, delivered_at = ?
+				WHERE id = ? AND (state = 'pending' OR ? = 'delivered')`,
+				string(r.State), next, ms(a.StartedAt), a.StatusCode, a.Error, now, delivered, r.DeliveryID, string(r.State)); err != nil {
+				return err
+			}
+		}
+		return refreshLane(ctx, tx, p.EndpointID, 0)
+	})
+}
+
+// NextDue implements store.Store.
+func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var next sql.NullInt64
+	err := s.rdb.QueryRowContext(ctx, `SELECT min(max(lane_due_at, lane_leased_until)) FROM endpoints WHERE lane_due_at IS NOT NULL`).Scan(&next)
+	if err != nil {
+		return time.Time{}, false, translate(err)
+	}
+	if !next.Valid {
+		return time.Time{}, false, nil
+	}
+	return fromMS(next.Int64), true, nil
+}
+
+// ReleaseAllLanes implements store.Store.
+func (s *Store) ReleaseAllLanes(ctx context.Context) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE endpoints SET lane_leased_until = 0 WHERE lane_leased_until != 0`)
+		return err
+	})
+}
+
+// Deliveries implements store.Store.
+func (s *Store) Deliveries(ctx context.Context, p store.ListDeliveriesParams) ([]bahasha.Delivery, error) {
+	q := `SELECT ` + deliveryColumns + ` FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.account_id = ?`
+	args := []any{p.AccountID}
+	if p.State != "" {
+		q += ` AND d.state = ?`
+		args = append(args, string(p.State))
+	}
+	if p.Before > 0 {
+		q += ` AND d.id < ?`
+		args = append(args, p.Before)
+	}
+	limit := p.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	q += ` ORDER BY d.id DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []bahasha.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, translate(rows.Err())
+}
+
+// Delivery implements store.Store.
+func (s *Store) Delivery(ctx context.Context, accountID string, deliveryID int64) (bahasha.Delivery, []bahasha.Attempt, error) {
+	d, err := scanDelivery(s.rdb.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d JOIN events e ON e.id = d.event_id
+		WHERE d.id = ? AND d.account_id = ?`, deliveryID, accountID))
+	if err != nil {
+		return bahasha.Delivery{}, nil, err
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, delivery_id, number, started_at, duration_us, status_code, error, response_body
+		FROM attempts WHERE delivery_id = ? ORDER BY number, id`, deliveryID)
+	if err != nil {
+		return bahasha.Delivery{}, nil, translate(err)
+	}
+	defer rows.Close()
+	var attempts []bahasha.Attempt
+	for rows.Next() {
+		var a bahasha.Attempt
+		var started, durUS int64
+		if err := rows.Scan(&a.ID, &a.DeliveryID, &a.Number, &started, &durUS, &a.StatusCode, &a.Error, &a.ResponseBody); err != nil {
+			return bahasha.Delivery{}, nil, translate(err)
+		}
+		a.StartedAt, a.Duration = fromMS(started), time.Duration(durUS)*time.Microsecond
+		attempts = append(attempts, a)
+	}
+	return d, attempts, translate(rows.Err())
+}
+
+// RetryDelivery implements store.Store.
+func (s *Store) RetryDelivery(ctx context.Context, accountID string, deliveryID int64, now time.Time) (bahasha.Delivery, error) {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var endpointID int64
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM endpoints WHERE account_id = ?`, accountID).Scan(&endpointID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', endpoint_id = ?, next_attempt_at = ?, window_start = 0, updated_at = ?
+			WHERE id = ? AND account_id = ?`, endpointID, ms(now), ms(now), deliveryID, accountID)
+		if err := affected(res, err); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE endpoints SET lane_due_at = min(coalesce(lane_due_at, ?), ?) WHERE id = ?`, ms(now), ms(now), endpointID)
+		return err
+	})
+	if err != nil {
+		return bahasha.Delivery{}, err
+	}
+	d, _, err := s.Delivery(ctx, accountID, deliveryID)
+	return d, err
+}

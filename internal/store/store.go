@@ -1,0 +1,182 @@
+// Package store defines the Store interface that every database driver
+// implements (internal/store/sqlite, internal/store/postgres), its parameter
+// types and its errors. Drivers translate their own errors at their edge:
+// a missing row is ErrNotFound, a uniqueness violation ErrConflict; anything
+// else is wrapped with %w and means the store is in trouble.
+//
+// Times cross this interface as time.Time and are stored with millisecond
+// precision in UTC. No method reads the clock: callers pass Now.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+)
+
+// Errors every driver returns for the conditions they name. Test with
+// errors.Is.
+var (
+	// ErrNotFound: no such row, or not one the given account may see.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict: the row already exists.
+	ErrConflict = errors.New("store: conflict")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("store: closed")
+)
+
+// Store is the platform's durable state. Every method is safe for concurrent
+// use. Methods that take an account id never return another account's rows:
+// a row of another account is ErrNotFound.
+type Store interface {
+	// CreateAccount creates an account with its first API key (stored as
+	// the given hash) and its phone numbers. ErrConflict if the account id,
+	// the key hash or a phone number id exists.
+	CreateAccount(ctx context.Context, p CreateAccountParams) error
+	// AccountByKeyHash returns the account an API key hash belongs to, or
+	// ErrNotFound.
+	AccountByKeyHash(ctx context.Context, keyHash []byte) (bahasha.Account, error)
+	// Account returns an account, or ErrNotFound.
+	Account(ctx context.Context, accountID string) (bahasha.Account, error)
+	// CountAccounts returns how many accounts exist.
+	CountAccounts(ctx context.Context) (int, error)
+	// SetAppSecret replaces an account's app secret. ErrNotFound if there is
+	// no such account.
+	SetAppSecret(ctx context.Context, accountID, secret string) error
+
+	// PhoneNumbers returns an account's phone numbers, oldest first.
+	PhoneNumbers(ctx context.Context, accountID string) ([]bahasha.PhoneNumber, error)
+	// PhoneNumber returns one of an account's phone numbers, or ErrNotFound
+	// (also when the number belongs to another account).
+	PhoneNumber(ctx context.Context, accountID, phoneNumberID string) (bahasha.PhoneNumber, error)
+
+	// Endpoint returns an account's webhook endpoint, or ErrNotFound.
+	Endpoint(ctx context.Context, accountID string) (bahasha.Endpoint, error)
+	// PutEndpoint creates or replaces an account's verified endpoint.
+	// Deliveries still pending go to the new URL.
+	PutEndpoint(ctx context.Context, p PutEndpointParams) (bahasha.Endpoint, error)
+	// DeleteEndpoint removes an account's endpoint and marks its pending
+	// deliveries failed with the given reason. ErrNotFound if it has none.
+	DeleteEndpoint(ctx context.Context, accountID string, now time.Time, reason string) error
+
+	// InsertEvents durably stores events of one account, in order, in one
+	// transaction, and for each new event creates a pending delivery to the
+	// account's endpoint if it has one, due at the event's AvailableAt. An
+	// event whose (account, producer id) exists is not stored again: its
+	// result has Duplicate set and the existing id. When InsertEvents
+	// returns nil, the events are on disk.
+	InsertEvents(ctx context.Context, p InsertEventsParams) ([]InsertResult, error)
+
+	// ClaimLanes hands out due work: up to MaxLanes endpoints that have
+	// deliveries due at Now and are not already claimed, least recently
+	// served first, each with up to MaxPerLane of its due deliveries in
+	// order (next attempt time, then ingest order). A claimed lane is leased
+	// until Now+LeaseFor: no other claim returns it until CompleteLane
+	// releases it or the lease expires (a crashed node's work is then
+	// claimed again).
+	ClaimLanes(ctx context.Context, p ClaimParams) ([]Lane, error)
+	// CompleteLane records the outcome of a claimed lane's attempts in one
+	// transaction and releases the lane. Deliveries of the lane without a
+	// result stay pending and due.
+	CompleteLane(ctx context.Context, p CompleteParams) error
+	// NextDue returns the earliest time a lane becomes claimable (due and
+	// not leased), and false when there is no pending work.
+	NextDue(ctx context.Context) (time.Time, bool, error)
+	// ReleaseAllLanes drops every lane lease (at the start of a single-node
+	// store, no lane can be in flight).
+	ReleaseAllLanes(ctx context.Context) error
+
+	// Deliveries lists an account's deliveries, newest first.
+	Deliveries(ctx context.Context, p ListDeliveriesParams) ([]bahasha.Delivery, error)
+	// Delivery returns one of an account's deliveries with its attempts
+	// (oldest first), or ErrNotFound.
+	Delivery(ctx context.Context, accountID string, deliveryID int64) (bahasha.Delivery, []bahasha.Attempt, error)
+	// RetryDelivery makes a delivery pending and due at now, with a fresh
+	// retry window, whatever its state. ErrNotFound if it is not the
+	// account's, or the account has no endpoint.
+	RetryDelivery(ctx context.Context, accountID string, deliveryID int64, now time.Time) (bahasha.Delivery, error)
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the store. Calls after Close return ErrClosed.
+	Close() error
+}
+
+// CreateAccountParams are the arguments of CreateAccount.
+type CreateAccountParams struct {
+	Account      bahasha.Account
+	APIKeyHash   []byte
+	PhoneNumbers []bahasha.PhoneNumber
+}
+
+// PutEndpointParams are the arguments of PutEndpoint.
+type PutEndpointParams struct {
+	AccountID   string
+	URL         string
+	VerifyToken string
+	VerifiedAt  time.Time
+	Now         time.Time
+}
+
+// InsertEventsParams are the arguments of InsertEvents. Every event's
+// AccountID must be AccountID.
+type InsertEventsParams struct {
+	AccountID string
+	Events    []bahasha.Event
+	Now       time.Time
+}
+
+// InsertResult is the outcome of one event of InsertEvents.
+type InsertResult struct {
+	EventID   int64
+	Duplicate bool
+	// DeliveryID is the delivery created, 0 when none (a duplicate, or no
+	// endpoint).
+	DeliveryID int64
+}
+
+// ClaimParams are the arguments of ClaimLanes.
+type ClaimParams struct {
+	Now        time.Time
+	MaxLanes   int
+	MaxPerLane int
+	LeaseFor   time.Duration
+}
+
+// Lane is a claimed endpoint with the deliveries due for it.
+type Lane struct {
+	Endpoint   bahasha.Endpoint
+	AppSecret  string
+	Deliveries []bahasha.Delivery // each with its Event
+}
+
+// CompleteParams are the arguments of CompleteLane.
+type CompleteParams struct {
+	EndpointID int64
+	Now        time.Time
+	Results    []DeliveryResult
+}
+
+// DeliveryResult is the outcome of one attempt of a claimed delivery.
+type DeliveryResult struct {
+	DeliveryID int64
+	Attempt    bahasha.Attempt
+	// State is the delivery's new state; for DeliveryPending, NextAttemptAt
+	// is when the next attempt is due.
+	State         bahasha.DeliveryState
+	NextAttemptAt time.Time
+}
+
+// ListDeliveriesParams are the arguments of Deliveries.
+type ListDeliveriesParams struct {
+	AccountID string
+	// State filters by state when not empty.
+	State bahasha.DeliveryState
+	// Before is a cursor: only deliveries with a smaller id (0: from the
+	// newest).
+	Before int64
+	// Limit caps the result (1..1000).
+	Limit int
+}

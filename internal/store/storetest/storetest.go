@@ -1,0 +1,563 @@
+// Package storetest is the conformance suite every store.Store driver must
+// pass: each method, its error contract, tenancy, and its concurrency
+// semantics. A driver's test calls Run with a function that opens a fresh,
+// empty store.
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/store"
+)
+
+// Opener opens a fresh, empty store for one test; the store is closed by
+// the suite.
+type Opener func(t *testing.T) store.Store
+
+// t0 is the suite's clock origin: stores never read the clock.
+var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+// Run runs the whole suite.
+func Run(t *testing.T, open Opener) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, store.Store)
+	}{
+		{"Accounts", testAccounts},
+		{"Tenancy", testTenancy},
+		{"Endpoints", testEndpoints},
+		{"InsertEvents", testInsertEvents},
+		{"InsertEventsWithoutEndpoint", testInsertWithoutEndpoint},
+		{"ClaimOrderAndLease", testClaimOrderAndLease},
+		{"ClaimFairness", testClaimFairness},
+		{"ClaimLeaseExpiry", testClaimLeaseExpiry},
+		{"CompleteLane", testCompleteLane},
+		{"NextDue", testNextDue},
+		{"RetryDelivery", testRetryDelivery},
+		{"DeleteEndpointFailsPending", testDeleteEndpoint},
+		{"ListDeliveries", testListDeliveries},
+		{"ConcurrentWrites", testConcurrentWrites},
+		{"ConcurrentClaims", testConcurrentClaims},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() { s.Close() })
+			tt.fn(t, s)
+		})
+	}
+	t.Run("Closed", func(t *testing.T) {
+		s := open(t)
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.InsertEvents(context.Background(), store.InsertEventsParams{AccountID: "x"}); !errors.Is(err, store.ErrClosed) {
+			t.Fatalf("InsertEvents after Close = %v, want ErrClosed", err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("second Close = %v", err)
+		}
+	})
+}
+
+// account creates an account with one phone number and returns its id.
+func account(t *testing.T, s store.Store, id string) string {
+	t.Helper()
+	err := s.CreateAccount(context.Background(), store.CreateAccountParams{
+		Account:    bahasha.Account{ID: id, Name: "Account " + id, AppSecret: "secret-" + id, CreatedAt: t0},
+		APIKeyHash: []byte("hash-" + id),
+		PhoneNumbers: []bahasha.PhoneNumber{{ID: "pn-" + id, AccountID: id, WABAID: "waba-" + id,
+			DisplayPhoneNumber: "+254700000000", Sandbox: true, CreatedAt: t0}},
+	})
+	if err != nil {
+		t.Fatalf("CreateAccount(%s): %v", id, err)
+	}
+	return id
+}
+
+func endpoint(t *testing.T, s store.Store, accountID string) bahasha.Endpoint {
+	t.Helper()
+	e, err := s.PutEndpoint(context.Background(), store.PutEndpointParams{AccountID: accountID, URL: "https://example.com/" + accountID,
+		VerifyToken: "tok", VerifiedAt: t0, Now: t0})
+	if err != nil {
+		t.Fatalf("PutEndpoint: %v", err)
+	}
+	return e
+}
+
+func event(accountID, producerID string, at time.Time) bahasha.Event {
+	payload, _ := json.Marshal(map[string]string{"id": "wamid." + producerID, "status": "sent"})
+	return bahasha.Event{AccountID: accountID, ProducerID: producerID, Kind: bahasha.KindStatus, WABAID: "waba-" + accountID,
+		PhoneNumberID: "pn-" + accountID, DisplayPhoneNumber: "+254700000000", WAMID: "wamid." + producerID, Status: "sent",
+		Payload: payload, CreatedAt: at, AvailableAt: at}
+}
+
+func insert(t *testing.T, s store.Store, accountID string, at time.Time, producerIDs ...string) []store.InsertResult {
+	t.Helper()
+	var evs []bahasha.Event
+	for _, id := range producerIDs {
+		evs = append(evs, event(accountID, id, at))
+	}
+	res, err := s.InsertEvents(context.Background(), store.InsertEventsParams{AccountID: accountID, Events: evs, Now: at})
+	if err != nil {
+		t.Fatalf("InsertEvents: %v", err)
+	}
+	return res
+}
+
+func claim(t *testing.T, s store.Store, now time.Time, lanes, perLane int) []store.Lane {
+	t.Helper()
+	got, err := s.ClaimLanes(context.Background(), store.ClaimParams{Now: now, MaxLanes: lanes, MaxPerLane: perLane, LeaseFor: time.Minute})
+	if err != nil {
+		t.Fatalf("ClaimLanes: %v", err)
+	}
+	return got
+}
+
+func producerIDs(l store.Lane) []string {
+	var ids []string
+	for _, d := range l.Deliveries {
+		ids = append(ids, d.Event.ProducerID)
+	}
+	return ids
+}
+
+func deliver(l store.Lane, now time.Time, state bahasha.DeliveryState, next time.Time) store.CompleteParams {
+	p := store.CompleteParams{EndpointID: l.Endpoint.ID, Now: now}
+	for _, d := range l.Deliveries {
+		p.Results = append(p.Results, store.DeliveryResult{DeliveryID: d.ID, State: state, NextAttemptAt: next,
+			Attempt: bahasha.Attempt{Number: d.Attempts + 1, StartedAt: now, Duration: 3 * time.Millisecond, StatusCode: 200}})
+	}
+	return p
+}
+
+func testAccounts(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if n, err := s.CountAccounts(ctx); err != nil || n != 0 {
+		t.Fatalf("CountAccounts on an empty store = %d, %v", n, err)
+	}
+	account(t, s, "a1")
+	a, err := s.AccountByKeyHash(ctx, []byte("hash-a1"))
+	if err != nil || a.ID != "a1" || a.AppSecret != "secret-a1" || !a.CreatedAt.Equal(t0) {
+		t.Fatalf("AccountByKeyHash = %+v, %v", a, err)
+	}
+	if _, err := s.AccountByKeyHash(ctx, []byte("nope")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown key hash: %v, want ErrNotFound", err)
+	}
+	if _, err := s.Account(ctx, "zz"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown account: %v", err)
+	}
+	err = s.CreateAccount(ctx, store.CreateAccountParams{Account: bahasha.Account{ID: "a2", Name: "x", AppSecret: "s", CreatedAt: t0},
+		APIKeyHash: []byte("hash-a1")})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("duplicate key hash: %v, want ErrConflict", err)
+	}
+	if _, err := s.Account(ctx, "a2"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a failed CreateAccount left an account behind: %v", err)
+	}
+	if err := s.SetAppSecret(ctx, "a1", "rotated"); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := s.Account(ctx, "a1"); a.AppSecret != "rotated" {
+		t.Fatalf("secret = %q", a.AppSecret)
+	}
+	if err := s.SetAppSecret(ctx, "zz", "x"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("SetAppSecret unknown: %v", err)
+	}
+	if n, _ := s.CountAccounts(ctx); n != 1 {
+		t.Fatalf("CountAccounts = %d", n)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testTenancy(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	account(t, s, "a")
+	account(t, s, "b")
+	endpoint(t, s, "a")
+	endpoint(t, s, "b")
+	res := insert(t, s, "a", t0, "e1")
+	if _, err := s.PhoneNumber(ctx, "b", "pn-a"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("b sees a's phone number: %v", err)
+	}
+	if nums, _ := s.PhoneNumbers(ctx, "b"); len(nums) != 1 || nums[0].ID != "pn-b" {
+		t.Fatalf("b's numbers = %+v", nums)
+	}
+	if _, _, err := s.Delivery(ctx, "b", res[0].DeliveryID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("b sees a's delivery: %v", err)
+	}
+	if _, err := s.RetryDelivery(ctx, "b", res[0].DeliveryID, t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("b retried a's delivery: %v", err)
+	}
+	if ds, _ := s.Deliveries(ctx, store.ListDeliveriesParams{AccountID: "b"}); len(ds) != 0 {
+		t.Fatalf("b lists %d deliveries of a", len(ds))
+	}
+	// The same producer id in two accounts is two events.
+	if r := insert(t, s, "b", t0, "e1"); r[0].Duplicate {
+		t.Fatal("a producer id of account a deduplicated an event of account b")
+	}
+	if e, _ := s.Endpoint(ctx, "b"); e.URL != "https://example.com/b" {
+		t.Fatalf("b's endpoint = %+v", e)
+	}
+}
+
+func testEndpoints(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	account(t, s, "a")
+	if _, err := s.Endpoint(ctx, "a"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("no endpoint yet: %v", err)
+	}
+	e1 := endpoint(t, s, "a")
+	e2, err := s.PutEndpoint(ctx, store.PutEndpointParams{AccountID: "a", URL: "https://new.example.com/hook", VerifyToken: "t2",
+		VerifiedAt: t0.Add(time.Hour), Now: t0.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e2.ID != e1.ID || e2.URL != "https://new.example.com/hook" || e2.VerifyToken != "t2" || !e2.VerifiedAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("replaced endpoint = %+v (was %+v)", e2, e1)
+	}
+	if err := s.DeleteEndpoint(ctx, "a", t0, "removed"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteEndpoint(ctx, "a", t0, "removed"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+}
+
+func testInsertEvents(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	account(t, s, "a")
+	endpoint(t, s, "a")
+	res := insert(t, s, "a", t0, "p1", "p2", "p3")
+	for i, r := range res {
+		if r.EventID == 0 || r.DeliveryID == 0 || r.Duplicate {
+			t.Fatalf("result %d = %+v", i, r)
+		}
+	}
+	again := insert(t, s, "a", t0.Add(time.Second), "p2", "p4")
+	if !again[0].Duplicate || again[0].EventID != res[1].EventID || again[0].DeliveryID != 0 {
+		t.Fatalf("retried producer id: %+v, want duplicate of %+v", again[0], res[1])
+	}
+	if again[1].Duplicate {
+		t.Fatal("a new producer id was deduplicated")
+	}
+	d, attempts, err := s.Delivery(ctx, "a", res[0].DeliveryID)
+	if err != nil || len(attempts) != 0 {
+		t.Fatal(err, attempts)
+	}
+	if d.State != bahasha.DeliveryPending || !d.NextAttemptAt.Equal(t0) || d.Event.ProducerID != "p1" ||
+		string(d.Event.Payload) != `{"id":"wamid.p1","status":"sent"}` || d.Event.WAMID != "wamid.p1" || d.Event.Kind != bahasha.KindStatus {
+		t.Fatalf("delivery = %+v", d)
+	}
+	// A batch with an event of another account is refused whole.
+	bad := []bahasha.Event{event("a", "p9", t0), event("b", "p10", t0)}
+	if _, err := s.InsertEvents(ctx, store.InsertEventsParams{AccountID: "a", Events: bad, Now: t0}); err == nil {
+		t.Fatal("a batch mixing accounts was accepted")
+	}
+	if r := insert(t, s, "a", t0, "p9"); r[0].Duplicate {
+		t.Fatal("a refused batch left its first event behind")
+	}
+}
+
+func testInsertWithoutEndpoint(t *testing.T, s store.Store) {
+	account(t, s, "a")
+	res := insert(t, s, "a", t0, "p1")
+	if res[0].EventID == 0 || res[0].DeliveryID != 0 {
+		t.Fatalf("without an endpoint: %+v, want an event and no delivery", res[0])
+	}
+	if lanes := claim(t, s, t0.Add(time.Hour), 10, 10); len(lanes) != 0 {
+		t.Fatalf("claimed %d lanes without an endpoint", len(lanes))
+	}
+}
+
+func testClaimOrderAndLease(t *testing.T, s store.Store) {
+	account(t, s, "a")
+	endpoint(t, s, "a")
+	insert(t, s, "a", t0, "p1", "p2")
+	insert(t, s, "a", t0.Add(-time.Second), "p0") // due earlier, ingested later
+	insert(t, s, "a", t0.Add(time.Hour), "later")
+	lanes := claim(t, s, t0, 10, 10)
+	if len(lanes) != 1 {
+		t.Fatalf("lanes = %d", len(lanes))
+	}
+	if got := fmt.Sprint(producerIDs(lanes[0])); got != "[p0 p1 p2]" {
+		t.Fatalf("claimed %s, want [p0 p1 p2]: due order, then ingest order, nothing from the future", got)
+	}
+	if lanes[0].AppSecret != "secret-a" || lanes[0].Endpoint.URL != "https://example.com/a" {
+		t.Fatalf("lane = %+v", lanes[0].Endpoint)
+	}
+	if again := claim(t, s, t0, 10, 10); len(again) != 0 {
+		t.Fatalf("a leased lane was claimed again: %v", producerIDs(again[0]))
+	}
+	// MaxPerLane caps a claim.
+	if err := s.CompleteLane(context.Background(), store.CompleteParams{EndpointID: lanes[0].Endpoint.ID, Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if l := claim(t, s, t0, 10, 2); len(l) != 1 || fmt.Sprint(producerIDs(l[0])) != "[p0 p1]" {
+		t.Fatalf("capped claim = %v", l)
+	}
+}
+
+func testClaimFairness(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for _, id := range []string{"a", "b", "c"} {
+		account(t, s, id)
+		endpoint(t, s, id)
+		insert(t, s, id, t0, id+"1", id+"2", id+"3")
+	}
+	var order []string
+	now := t0
+	for range 6 {
+		lanes := claim(t, s, now, 1, 1)
+		if len(lanes) != 1 {
+			t.Fatalf("claimed %d lanes", len(lanes))
+		}
+		order = append(order, lanes[0].Deliveries[0].Event.ProducerID)
+		if err := s.CompleteLane(ctx, deliver(lanes[0], now, bahasha.DeliveryDelivered, time.Time{})); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Millisecond)
+	}
+	if got := fmt.Sprint(order); got != "[a1 b1 c1 a2 b2 c2]" {
+		t.Fatalf("service order %s: the least recently served lane must go first", got)
+	}
+}
+
+func testClaimLeaseExpiry(t *testing.T, s store.Store) {
+	account(t, s, "a")
+	endpoint(t, s, "a")
+	insert(t, s, "a", t0, "p1")
+	if l := claim(t, s, t0, 10, 10); len(l) != 1 {
+		t.Fatal("no lane")
+	}
+	if l := claim(t, s, t0.Add(59*time.Second), 10, 10); len(l) != 0 {
+		t.Fatal("claimed before the lease expired")
+	}
+	l := claim(t, s, t0.Add(61*time.Second), 10, 10)
+	if len(l) != 1 || fmt.Sprint(producerIDs(l[0])) != "[p1]" {
+		t.Fatalf("after the lease expired: %v; a crashed node's work must be claimed again", l)
+	}
+	// ReleaseAllLanes frees leased lanes at once.
+	if err := s.ReleaseAllLanes(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if l := claim(t, s, t0.Add(62*time.Second), 10, 10); len(l) != 1 {
+		t.Fatal("ReleaseAllLanes did not release")
+	}
+}
+
+func testCompleteLane(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	account(t, s, "a")
+	endpoint(t, s, "a")
+	res := insert(t, s, "a", t0, "ok", "retry", "dead", "untouched")
+	lanes := claim(t, s, t0, 10, 10)
+	l := lanes[0]
+	p := store.CompleteParams{EndpointID: l.Endpoint.ID, Now: t0.Add(time.Second), Results: []store.DeliveryResult{
+		{DeliveryID: res[0].DeliveryID, State: bahasha.DeliveryDelivered,
+			Attempt: bahasha.Attempt{Number: 1, StartedAt: t0, Duration: 1500 * time.Microsecond, StatusCode: 200, ResponseBody: "ok"}},
+		{DeliveryID: res[1].DeliveryID, State: bahasha.DeliveryPending, NextAttemptAt: t0.Add(5 * time.Second),
+			Attempt: bahasha.Attempt{Number: 1, StartedAt: t0, Duration: time.Millisecond, StatusCode: 500, Error: "answered 500", ResponseBody: "boom"}},
+		{DeliveryID: res[2].DeliveryID, State: bahasha.DeliveryFailed,
+			Attempt: bahasha.Attempt{Number: 1, StartedAt: t0, Duration: time.Second, Error: "timeout"}},
+	}}
+	if err := s.CompleteLane(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	d, attempts, _ := s.Delivery(ctx, "a", res[0].DeliveryID)
+	if d.State != bahasha.DeliveryDelivered || d.Attempts != 1 || !d.DeliveredAt.Equal(t0.Add(time.Second)) || d.LastStatusCode != 200 ||
+		!d.WindowStart.Equal(t0) || len(attempts) != 1 || attempts[0].Duration != 1500*time.Microsecond || attempts[0].ResponseBody != "ok" {
+		t.Fatalf("delivered: %+v %+v", d, attempts)
+	}
+	d, attempts, _ = s.Delivery(ctx, "a", res[1].DeliveryID)
+	if d.State != bahasha.DeliveryPending || !d.NextAttemptAt.Equal(t0.Add(5*time.Second)) || d.LastError != "answered 500" ||
+		len(attempts) != 1 || attempts[0].StatusCode != 500 {
+		t.Fatalf("retrying: %+v %+v", d, attempts)
+	}
+	d, _, _ = s.Delivery(ctx, "a", res[2].DeliveryID)
+	if d.State != bahasha.DeliveryFailed || d.LastError != "timeout" {
+		t.Fatalf("failed: %+v", d)
+	}
+	// The lane is released: the untouched delivery is claimable now, the
+	// retry later.
+	lanes = claim(t, s, t0.Add(time.Second), 10, 10)
+	if len(lanes) != 1 || fmt.Sprint(producerIDs(lanes[0])) != "[untouched]" {
+		t.Fatalf("after completion: %v", lanes)
+	}
+	s.CompleteLane(ctx, deliver(lanes[0], t0.Add(time.Second), bahasha.DeliveryDelivered, time.Time{}))
+	lanes = claim(t, s, t0.Add(5*time.Second), 10, 10)
+	if len(lanes) != 1 || fmt.Sprint(producerIDs(lanes[0])) != "[retry]" || lanes[0].Deliveries[0].Attempts != 1 ||
+		!lanes[0].Deliveries[0].WindowStart.Equal(t0) {
+		t.Fatalf("retry claim: %+v", lanes)
+	}
+}
+
+func testNextDue(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	account(t, s, "a")
+	endpoint(t, s, "a")
+	if _, ok, err := s.NextDue(ctx); ok || err != nil {
+		t.Fatalf("empty store: ok=%v err=%v", ok, err)
+	}
+	insert(t, s, "a", t0.Add(time.Minute), "p1")
+	insert(t, s, "a", t0.Add(30*time.Second), "p2")
+	if next, ok, _ := s.NextDue(ctx); !ok || !next.Equal(t0.Add(30*time.Second)) {
+		t.Fatalf("NextDue = %v %v", next, ok)
+	}
+	lanes := claim(t, s, t0.Add(30*time.Second), 10, 10) // leased for a minute
+	if next, ok, _ := s.NextDue(ctx); !ok || !next.Equal(t0.Add(90*time.Second)) {
+		t.Fatalf("NextDue while leased = %v %v, want the lease's end", next, ok)
+	}
+	s.CompleteLane(ctx, deliver(lanes[0], t0.Add(31*time.Second), bahasha.DeliveryDelivered, time.Time{}))
+	if next, ok, _ := s.NextDue(ctx); !ok || !next.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("NextDue after completion = %v %v", next, ok)
+	}
+}
+
+func testRetryDelivery(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	account(t, s, "a")
+	endpoint(t, s, "a")
+	res := insert(t, s, "a", t0, "p1")
+	lanes := claim(t, s, t0, 10, 10)
+	s.CompleteLane(ctx, deliver(lanes[0], t0, bahasha.DeliveryFailed, time.Time{}))
+	d, err := s.RetryDelivery(ctx, "a", res[0].DeliveryID, t0.Add(time.Hour))
+	if err != nil || d.State != bahasha.DeliveryPending || !d.NextAttemptAt.Equal(t0.Add(time.Hour)) || !d.WindowStart.IsZero() || d.Attempts != 1 {
+		t.Fatalf("RetryDelivery = %+v, %v", d, err)
+	}
+	if l := claim(t, s, t0.Add(time.Hour), 10, 10); len(l) != 1 {
+		t.Fatal("a retried delivery is not claimable")
+	}
+	if _, err := s.RetryDelivery(ctx, "a", 987654, t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown delivery: %v", err)
+	}
+}
+
+func testDeleteEndpoint(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	account(t, s, "a")
+	endpoint(t, s, "a")
+	res := insert(t, s, "a", t0, "p1")
+	if err := s.DeleteEndpoint(ctx, "a", t0, "webhook removed"); err != nil {
+		t.Fatal(err)
+	}
+	d, _, _ := s.Delivery(ctx, "a", res[0].DeliveryID)
+	if d.State != bahasha.DeliveryFailed || d.LastError != "webhook removed" {
+		t.Fatalf("pending delivery after removal: %+v", d)
+	}
+	if l := claim(t, s, t0.Add(time.Hour), 10, 10); len(l) != 0 {
+		t.Fatal("a removed endpoint's lane was claimed")
+	}
+	if _, err := s.RetryDelivery(ctx, "a", res[0].DeliveryID, t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("retry without an endpoint: %v", err)
+	}
+	endpoint(t, s, "a")
+	if _, err := s.RetryDelivery(ctx, "a", res[0].DeliveryID, t0); err != nil {
+		t.Fatalf("retry after re-registering: %v", err)
+	}
+	if l := claim(t, s, t0, 10, 10); len(l) != 1 {
+		t.Fatal("the retried delivery did not move to the new endpoint")
+	}
+}
+
+func testListDeliveries(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	account(t, s, "a")
+	endpoint(t, s, "a")
+	res := insert(t, s, "a", t0, "p1", "p2", "p3", "p4", "p5")
+	lanes := claim(t, s, t0, 10, 2)
+	s.CompleteLane(ctx, deliver(lanes[0], t0, bahasha.DeliveryDelivered, time.Time{}))
+	all, err := s.Deliveries(ctx, store.ListDeliveriesParams{AccountID: "a", Limit: 2})
+	if err != nil || len(all) != 2 || all[0].ID != res[4].DeliveryID || all[1].ID != res[3].DeliveryID {
+		t.Fatalf("first page = %v, %v", all, err)
+	}
+	next, _ := s.Deliveries(ctx, store.ListDeliveriesParams{AccountID: "a", Limit: 2, Before: all[1].ID})
+	if len(next) != 2 || next[0].ID != res[2].DeliveryID {
+		t.Fatalf("second page = %v", next)
+	}
+	delivered, _ := s.Deliveries(ctx, store.ListDeliveriesParams{AccountID: "a", State: bahasha.DeliveryDelivered})
+	if len(delivered) != 2 || delivered[0].Event.ProducerID != "p2" {
+		t.Fatalf("delivered = %v", delivered)
+	}
+}
+
+// testConcurrentWrites: many concurrent InsertEvents (group commit) all
+// land, each exactly once.
+func testConcurrentWrites(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	account(t, s, "a")
+	endpoint(t, s, "a")
+	const writers, each = 16, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				id := fmt.Sprintf("w%d-%d", w, i)
+				if _, err := s.InsertEvents(ctx, store.InsertEventsParams{AccountID: "a", Events: []bahasha.Event{event("a", id, t0)}, Now: t0}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	ds, err := s.Deliveries(ctx, store.ListDeliveriesParams{AccountID: "a", Limit: 1000})
+	if err != nil || len(ds) != writers*each {
+		t.Fatalf("%d deliveries, want %d (%v)", len(ds), writers*each, err)
+	}
+}
+
+// testConcurrentClaims: concurrent claimers never get the same lane.
+func testConcurrentClaims(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for i := range 20 {
+		id := fmt.Sprintf("a%02d", i)
+		account(t, s, id)
+		endpoint(t, s, id)
+		insert(t, s, id, t0, id+"-1", id+"-2")
+	}
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lanes, err := s.ClaimLanes(ctx, store.ClaimParams{Now: t0, MaxLanes: 5, MaxPerLane: 10, LeaseFor: time.Minute})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, l := range lanes {
+				seen[l.Endpoint.ID]++
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != 20 {
+		t.Fatalf("claimed %d distinct lanes, want all 20", len(seen))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("lane %d claimed %d times", id, n)
+		}
+	}
+}
