@@ -1,0 +1,151 @@
+// Package accounts onboards businesses: it creates an account with a sandbox
+// WhatsApp Business Account, one sandbox phone number and a first API key,
+// and it turns API keys into the hashes the store keeps. The CLI (bahasha
+// accounts create), the admin API and the first start of bahasha serve all
+// create accounts through it.
+package accounts
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/store"
+)
+
+// KeyPrefix starts every API key Bahasha generates.
+const KeyPrefix = "bh_"
+
+// MinKeyLength is the shortest API key accepted (for a bootstrap key).
+const MinKeyLength = 32
+
+// ErrInvalid is wrapped by errors about bad parameters.
+var ErrInvalid = errors.New("invalid account")
+
+// Params are the arguments of Create.
+type Params struct {
+	// Name is the business's name (required, at most 200 characters).
+	Name string
+	// APIKey is the first API key; empty generates one.
+	APIKey string
+	Now    time.Time
+	// Rand is the randomness for ids, keys and secrets; nil is crypto/rand.
+	Rand io.Reader
+}
+
+// Created is what Create made. APIKey is shown once and never stored.
+type Created struct {
+	Account     bahasha.Account
+	PhoneNumber bahasha.PhoneNumber
+	APIKey      string
+}
+
+// Create creates an account with a sandbox phone number and an API key.
+func Create(ctx context.Context, s store.Store, p Params) (Created, error) {
+	name := strings.TrimSpace(p.Name)
+	if name == "" {
+		return Created{}, fmt.Errorf("%w: the account needs a name", ErrInvalid)
+	}
+	if len(name) > 200 {
+		return Created{}, fmt.Errorf("%w: the name is longer than 200 characters", ErrInvalid)
+	}
+	r := p.Rand
+	if r == nil {
+		r = rand.Reader
+	}
+	key := p.APIKey
+	if key == "" {
+		k, err := Token(r, 32)
+		if err != nil {
+			return Created{}, err
+		}
+		key = KeyPrefix + k
+	} else if len(key) < MinKeyLength {
+		return Created{}, fmt.Errorf("%w: an API key must be at least %d characters", ErrInvalid, MinKeyLength)
+	}
+	for attempt := 0; ; attempt++ {
+		c, err := newAccount(r, name, key, p.Now)
+		if err != nil {
+			return Created{}, err
+		}
+		err = s.CreateAccount(ctx, store.CreateAccountParams{Account: c.Account, APIKeyHash: HashKey(key), PhoneNumbers: []bahasha.PhoneNumber{c.PhoneNumber}})
+		if errors.Is(err, store.ErrConflict) && p.APIKey == "" && attempt < 3 {
+			continue // a random id collided: draw again
+		}
+		if errors.Is(err, store.ErrConflict) {
+			return Created{}, fmt.Errorf("%w: that API key is already in use", ErrInvalid)
+		}
+		return c, err
+	}
+}
+
+func newAccount(r io.Reader, name, key string, now time.Time) (Created, error) {
+	id, err := Token(r, 12)
+	if err != nil {
+		return Created{}, err
+	}
+	secret, err := Token(r, 32)
+	if err != nil {
+		return Created{}, err
+	}
+	waba, err := digits(r, 15)
+	if err != nil {
+		return Created{}, err
+	}
+	pnid, err := digits(r, 15)
+	if err != nil {
+		return Created{}, err
+	}
+	local, err := digits(r, 7)
+	if err != nil {
+		return Created{}, err
+	}
+	acc := bahasha.Account{ID: "acc_" + id, Name: name, AppSecret: secret, CreatedAt: now}
+	return Created{
+		Account: acc,
+		PhoneNumber: bahasha.PhoneNumber{ID: pnid, AccountID: acc.ID, WABAID: waba,
+			DisplayPhoneNumber: "+25470" + local, Sandbox: true, CreatedAt: now},
+		APIKey: key,
+	}, nil
+}
+
+// HashKey returns the hash under which an API key is stored. Keys are long
+// random strings, so a fast hash suffices; the key itself is never stored.
+func HashKey(key string) []byte {
+	sum := sha256.Sum256([]byte(key))
+	return sum[:]
+}
+
+// Token returns n random bytes from r, URL-safe base64 encoded.
+func Token(r io.Reader, n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", fmt.Errorf("accounts: randomness: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// digits returns n random decimal digits, the first not zero.
+func digits(r io.Reader, n int) (string, error) {
+	var sb strings.Builder
+	for i := range n {
+		lo := int64(0)
+		if i == 0 {
+			lo = 1
+		}
+		d, err := rand.Int(r, big.NewInt(10-lo))
+		if err != nil {
+			return "", fmt.Errorf("accounts: randomness: %w", err)
+		}
+		sb.WriteByte(byte('0' + lo + d.Int64()))
+	}
+	return sb.String(), nil
+}

@@ -1,0 +1,38 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/bahasha/bahasha/internal/accounts"
+)
+
+type createAccountRequest struct {
+	Name string `json:"name"`
+}
+
+func (a *API) createAccount(w http.ResponseWriter, r *http.Request) error {
+	var req createAccountRequest
+	if err := decode(w, r, a.cfg.MaxBodyBytes, &req, true); err != nil {
+		return err
+	}
+	c, err := accounts.Create(r.Context(), a.store, accounts.Params{Name: req.Name, Now: a.now(), Rand: a.rand})
+	if errors.Is(err, accounts.ErrInvalid) {
+		return badRequest("%s", err.Error())
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, CreatedAccountJSON(c))
+	return nil
+}
+
+// CreatedAccountJSON is how a new account is shown, by the admin API and by
+// bahasha accounts create --json.
+func CreatedAccountJSON(c accounts.Created) map[string]any {
+	return map[string]any{
+		"account":      map[string]any{"id": c.Account.ID, "name": c.Account.Name, "created_at": c.Account.CreatedAt},
+		"phone_number": phoneJSON(c.PhoneNumber),
+		"api_key":      c.APIKey,
+	}
+}

@@ -1,0 +1,156 @@
+// Package api is Bahasha's HTTP API: /v1 for businesses (phone numbers,
+// webhook registration with the verification handshake, the app secret, the
+// WhatsApp Cloud API compatible Messages API with its sandbox carrier, the
+// producer event ingest, deliveries and retries) and /admin/v1 for operators.
+//
+// Every /v1 route needs "Authorization: Bearer <API key>" and sees only the
+// key's account. Errors are JSON {"error":{"code":…,"message":…}} whose
+// message says how to fix the problem; the Messages API answers validation
+// errors in the Cloud API's own shape instead.
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/accounts"
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/handshake"
+	"github.com/bahasha/bahasha/internal/store"
+)
+
+// Config configures the API. Zero fields take the documented defaults.
+type Config struct {
+	// AllowPrivateTargets accepts http:// and private or loopback webhook
+	// URLs (development and tests only).
+	AllowPrivateTargets bool
+	// SandboxPace is the time between the sandbox carrier's statuses of one
+	// message. Zero means none (every status due at once); the serve
+	// command's default is one second.
+	SandboxPace time.Duration
+	// AdminKey enables /admin/v1 when not empty.
+	AdminKey string
+	// MaxBodyBytes caps request bodies. Default 1 MiB.
+	MaxBodyBytes int64
+	// MaxEventsBodyBytes caps POST /v1/events bodies. Default 8 MiB.
+	MaxEventsBodyBytes int64
+	// MaxEventsPerBatch caps the events of one POST /v1/events. Default 1000.
+	MaxEventsPerBatch int
+}
+
+// Waker is told that new deliveries may be due.
+type Waker interface{ Wake() }
+
+// API serves the HTTP API. Build it with New.
+type API struct {
+	cfg      Config
+	store    store.Store
+	verifier *handshake.Verifier
+	waker    Waker
+	now      func() time.Time
+	rand     io.Reader
+	log      *slog.Logger
+}
+
+// New returns the API. now is the clock; rand the randomness for ids and
+// secrets (crypto/rand in production).
+func New(cfg Config, s store.Store, v *handshake.Verifier, waker Waker, now func() time.Time, rand io.Reader, log *slog.Logger) *API {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.MaxEventsBodyBytes <= 0 {
+		cfg.MaxEventsBodyBytes = 8 << 20
+	}
+	if cfg.MaxEventsPerBatch <= 0 {
+		cfg.MaxEventsPerBatch = 1000
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &API{cfg: cfg, store: s, verifier: v, waker: waker, now: now, rand: rand, log: log}
+}
+
+// Register adds the API's routes to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	v1 := func(pattern string, h func(http.ResponseWriter, *http.Request, bahasha.Account) error) {
+		mux.Handle(pattern, a.authenticated(h))
+	}
+	v1("GET /v1/phone_numbers", a.listPhoneNumbers)
+	v1("GET /v1/webhook", a.getWebhook)
+	v1("PUT /v1/webhook", a.putWebhook)
+	v1("DELETE /v1/webhook", a.deleteWebhook)
+	v1("GET /v1/webhook/secret", a.getSecret)
+	v1("POST /v1/webhook/secret/rotate", a.rotateSecret)
+	v1("GET /v1/webhook/deliveries", a.listDeliveries)
+	v1("GET /v1/webhook/deliveries/{id}", a.getDelivery)
+	v1("POST /v1/webhook/deliveries/{id}/retry", a.retryDelivery)
+	v1("POST /v1/events", a.ingestEvents)
+	v1("POST /v1/{phone_number_id}/messages", a.sendMessage)
+	v1("POST /v1/{phone_number_id}/sandbox/inbound", a.sandboxInbound)
+	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, a.log, errorf(http.StatusNotFound, "not_found", "no such API route: %s %s; see the README for the routes", r.Method, r.URL.Path))
+	})
+	mux.Handle("POST /admin/v1/accounts", a.admin(a.createAccount))
+	mux.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, a.log, errorf(http.StatusNotFound, "not_found", "no such admin route: %s %s", r.Method, r.URL.Path))
+	})
+}
+
+type accountKey struct{}
+
+// authenticated resolves the Bearer API key to its account.
+func (a *API) authenticated(h func(http.ResponseWriter, *http.Request, bahasha.Account) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key, ok := bearer(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="bahasha"`)
+			writeError(w, r, a.log, errorf(http.StatusUnauthorized, "unauthorized", "send your API key in the Authorization header: Authorization: Bearer <key>"))
+			return
+		}
+		acc, err := a.store.AccountByKeyHash(r.Context(), accounts.HashKey(key))
+		if err != nil {
+			if classify(err).Status == http.StatusNotFound {
+				err = errorf(http.StatusUnauthorized, "unauthorized", "the API key is not valid; use the key printed when the account was created")
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="bahasha", error="invalid_token"`)
+			writeError(w, r, a.log, err)
+			return
+		}
+		if err := h(w, r.WithContext(context.WithValue(r.Context(), accountKey{}, acc)), acc); err != nil {
+			writeError(w, r, a.log, err)
+		}
+	})
+}
+
+// admin checks the operator's admin key, in constant time.
+func (a *API) admin(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.cfg.AdminKey == "" {
+			writeError(w, r, a.log, errorf(http.StatusNotFound, "admin_disabled", "the admin API is disabled; start bahasha serve with BAHASHA_ADMIN_KEY set to enable it"))
+			return
+		}
+		key, ok := bearer(r)
+		if !ok || subtle.ConstantTimeCompare([]byte(key), []byte(a.cfg.AdminKey)) != 1 {
+			writeError(w, r, a.log, errorf(http.StatusUnauthorized, "unauthorized", "send the admin key (BAHASHA_ADMIN_KEY) as Authorization: Bearer <key>"))
+			return
+		}
+		if err := h(w, r); err != nil {
+			writeError(w, r, a.log, err)
+		}
+	})
+}
+
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, key, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	key = strings.TrimSpace(key)
+	return key, key != ""
+}

@@ -1,0 +1,146 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/bahasha/bahasha/internal/store"
+)
+
+// Error is an API error: an HTTP status, a stable machine-readable code, a
+// message that says how to fix the problem, and optional details. Handlers
+// return it; writeError renders every error through the one table below.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	Details any
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+func errorf(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// badRequest is the error of a request body or parameter that is not valid.
+func badRequest(format string, args ...any) *Error {
+	return errorf(http.StatusBadRequest, "invalid_request", format, args...)
+}
+
+// classify maps any error to the API error shown to the client: the one
+// place where internal errors become statuses. Internal causes are logged,
+// never shown.
+func classify(err error) *Error {
+	var apiErr *Error
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &apiErr):
+		return apiErr
+	case errors.As(err, &tooLarge):
+		return errorf(http.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than %d bytes; send less at once", tooLarge.Limit)
+	case errors.Is(err, store.ErrNotFound):
+		return errorf(http.StatusNotFound, "not_found", "no such resource for this account; check the id")
+	case errors.Is(err, store.ErrConflict):
+		return errorf(http.StatusConflict, "conflict", "that already exists")
+	case errors.Is(err, store.ErrClosed):
+		return errorf(http.StatusServiceUnavailable, "unavailable", "Bahasha is shutting down; retry in a moment")
+	}
+	return errorf(http.StatusInternalServerError, "internal", "something went wrong on our side; retry, and contact support if it persists")
+}
+
+type errorBody struct {
+	Error errorObject `json:"error"`
+}
+
+type errorObject struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Details any    `json:"details,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	e := classify(err)
+	if e.Status >= 500 {
+		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, e.Status, errorBody{Error: errorObject{Code: e.Code, Message: e.Message, Details: e.Details}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status, body = http.StatusInternalServerError, []byte(`{"error":{"code":"internal","message":"could not encode the response"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(append(body, '\n'))
+}
+
+// decode reads a JSON request body into v, capped at limit bytes, and
+// explains what is wrong with it in terms of the request. The Content-Type
+// is not checked (curl -d sends a form type with a JSON body); a body that
+// is not JSON gets an error that says so.
+func decode(w http.ResponseWriter, r *http.Request, limit int64, v any, strict bool) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(v); err != nil {
+		return describeJSONError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return err
+		}
+		return badRequest("the body has data after the JSON object; send exactly one object")
+	}
+	return nil
+}
+
+func isEOF(err error) bool { return errors.Is(err, io.EOF) }
+
+func describeJSONError(err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return err
+	case isEOF(err):
+		return badRequest("the request body is empty; send a JSON object")
+	case errors.As(err, &syntax):
+		return badRequest("the body is not valid JSON (at byte %d: %s)", syntax.Offset, strings.TrimPrefix(syntax.Error(), "json: "))
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return badRequest("the body must be a JSON object, not %s", typ.Value)
+		}
+		return badRequest("field %q must be %s, not %s", typ.Field, kindName(typ.Type.Kind().String()), typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return badRequest("the body has an unknown field %s; check its spelling", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("the body ends before the JSON object is complete")
+	}
+	return badRequest("the body could not be read as JSON: %s", err.Error())
+}
+
+func kindName(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "slice", "array":
+		return "an array"
+	case "struct", "map", "ptr":
+		return "an object"
+	case "bool":
+		return "true or false"
+	}
+	return "a number"
+}

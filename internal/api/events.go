@@ -1,0 +1,183 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/whatsapp"
+)
+
+// ingestRequest is the body of POST /v1/events: a batch of statuses and
+// messages from Bahasha's messaging core.
+type ingestRequest struct {
+	Events []ingestEvent `json:"events"`
+}
+
+// ingestEvent is one event: a status or a message (with the sender's
+// contact) for one of the account's phone numbers, identified by the
+// producer's own id so that a retried batch is not ingested twice.
+type ingestEvent struct {
+	ID            string            `json:"id"`
+	PhoneNumberID string            `json:"phone_number_id"`
+	Status        *whatsapp.Status  `json:"status"`
+	Message       *whatsapp.Message `json:"message"`
+	Contact       *whatsapp.Contact `json:"contact"`
+}
+
+type itemError struct {
+	Index   int    `json:"index"`
+	ID      string `json:"id,omitempty"`
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// MaxProducerIDLength caps an event's producer id.
+const MaxProducerIDLength = 200
+
+func (a *API) ingestEvents(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
+	var req ingestRequest
+	if err := decode(w, r, a.cfg.MaxEventsBodyBytes, &req, true); err != nil {
+		return err
+	}
+	if len(req.Events) == 0 {
+		return badRequest(`"events" must hold at least one event: {"events":[{"id":"…","phone_number_id":"…","status":{…}}]}`)
+	}
+	if len(req.Events) > a.cfg.MaxEventsPerBatch {
+		return badRequest(`a batch holds at most %d events; split it`, a.cfg.MaxEventsPerBatch)
+	}
+	numbers, err := a.store.PhoneNumbers(r.Context(), acc.ID)
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]bahasha.PhoneNumber, len(numbers))
+	for _, n := range numbers {
+		byID[n.ID] = n
+	}
+	now := a.now()
+	events := make([]bahasha.Event, 0, len(req.Events))
+	var errs []itemError
+	seen := make(map[string]int, len(req.Events))
+	for i, in := range req.Events {
+		ev, ierr := a.eventFrom(in, byID, now)
+		if ierr == nil {
+			if first, dup := seen[in.ID]; dup {
+				ierr = &itemError{Field: "id", Message: fmt.Sprintf("the same id as event %d of this batch; every event needs its own id", first)}
+			}
+			seen[in.ID] = i
+		}
+		if ierr != nil {
+			ierr.Index, ierr.ID = i, in.ID
+			errs = append(errs, *ierr)
+			continue
+		}
+		ev.AccountID = acc.ID
+		events = append(events, ev)
+	}
+	if len(errs) > 0 {
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_events",
+			Message: fmt.Sprintf("%d of %d events are not valid, so none was ingested; fix them and send the batch again (ids already ingested are skipped)", len(errs), len(req.Events)),
+			Details: map[string]any{"errors": errs}}
+	}
+	results, err := a.store.InsertEvents(r.Context(), store.InsertEventsParams{AccountID: acc.ID, Events: events, Now: now})
+	if err != nil {
+		return err
+	}
+	a.waker.Wake()
+	type resultJSON struct {
+		ID         string  `json:"id"`
+		EventID    string  `json:"event_id"`
+		Duplicate  bool    `json:"duplicate"`
+		DeliveryID *string `json:"delivery_id"`
+	}
+	out := make([]resultJSON, len(results))
+	dups := 0
+	for i, res := range results {
+		out[i] = resultJSON{ID: req.Events[i].ID, EventID: eventID(res.EventID), Duplicate: res.Duplicate, DeliveryID: deliveryIDOrNil(res.DeliveryID)}
+		if res.Duplicate {
+			dups++
+		}
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"accepted": len(results) - dups, "duplicates": dups, "results": out})
+	return nil
+}
+
+func (a *API) eventFrom(in ingestEvent, numbers map[string]bahasha.PhoneNumber, now time.Time) (bahasha.Event, *itemError) {
+	fail := func(field, format string, args ...any) (bahasha.Event, *itemError) {
+		return bahasha.Event{}, &itemError{Field: field, Message: fmt.Sprintf(format, args...)}
+	}
+	if strings.TrimSpace(in.ID) == "" {
+		return fail("id", "each event needs an id, unique per event, so that a retried batch is not ingested twice")
+	}
+	if len(in.ID) > MaxProducerIDLength {
+		return fail("id", "the id is longer than %d characters", MaxProducerIDLength)
+	}
+	number, ok := numbers[in.PhoneNumberID]
+	if !ok {
+		if in.PhoneNumberID == "" {
+			return fail("phone_number_id", "phone_number_id is required")
+		}
+		return fail("phone_number_id", "%q is not one of this account's phone numbers (GET /v1/phone_numbers)", in.PhoneNumberID)
+	}
+	ev := bahasha.Event{ProducerID: in.ID, WABAID: number.WABAID, PhoneNumberID: number.ID, DisplayPhoneNumber: number.DisplayPhoneNumber,
+		CreatedAt: now, AvailableAt: now}
+	switch {
+	case in.Status != nil && in.Message != nil:
+		return fail("status", "an event is a status or a message, not both; send two events")
+	case in.Status != nil:
+		s := in.Status
+		if s.ID == "" {
+			return fail("status.id", "the status needs the wamid of the message it reports on")
+		}
+		if s.Status == "" {
+			return fail("status.status", "the status needs a value: sent, delivered, read, failed, …")
+		}
+		if s.RecipientID == "" && s.RecipientUserID == "" {
+			return fail("status.recipient_id", "the status needs recipient_id (or recipient_user_id)")
+		}
+		if s.Status == whatsapp.StatusFailed && len(s.Errors) == 0 {
+			return fail("status.errors", "a failed status needs errors[] saying why")
+		}
+		if s.Timestamp.IsZero() {
+			s.Timestamp = whatsapp.TimestampOf(now)
+		}
+		payload, err := json.Marshal(s)
+		if err != nil {
+			return fail("status", "the status cannot be encoded: %v", err)
+		}
+		ev.Kind, ev.WAMID, ev.Status, ev.Payload = bahasha.KindStatus, s.ID, string(s.Status), payload
+	case in.Message != nil:
+		m := in.Message
+		if m.ID == "" {
+			return fail("message.id", "the message needs its wamid")
+		}
+		if m.Type == "" {
+			return fail("message.type", "the message needs a type: text, image, …")
+		}
+		if m.From == "" && m.FromUserID == "" {
+			return fail("message.from", "the message needs from (or from_user_id)")
+		}
+		if m.Timestamp.IsZero() {
+			m.Timestamp = whatsapp.TimestampOf(now)
+		}
+		payload, err := json.Marshal(m)
+		if err != nil {
+			return fail("message", "the message cannot be encoded: %v", err)
+		}
+		ev.Kind, ev.WAMID, ev.MessageType, ev.Payload = bahasha.KindMessage, m.ID, string(m.Type), payload
+		if in.Contact != nil {
+			c, err := json.Marshal(in.Contact)
+			if err != nil {
+				return fail("contact", "the contact cannot be encoded: %v", err)
+			}
+			ev.Contact = c
+		}
+	default:
+		return fail("status", `an event needs a "status" or a "message"`)
+	}
+	return ev, nil
+}

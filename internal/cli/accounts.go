@@ -1,0 +1,49 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/accounts"
+	"github.com/bahasha/bahasha/internal/api"
+	"github.com/bahasha/bahasha/internal/store/sqlite"
+)
+
+func runAccounts(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return usagef("usage: bahasha accounts create --name NAME [--data DIR] [--json]")
+	}
+	fs := newFlags("accounts create", stderr)
+	data := env("BAHASHA_DATA")
+	if data == "" {
+		data = "./bahasha-data"
+	}
+	name := fs.String("name", "", "the business's name (required)")
+	fs.StringVar(&data, "data", data, "data folder of the bahasha serve to add the account to (env BAHASHA_DATA)")
+	asJSON := fs.Bool("json", false, "print the new account as JSON")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if *name == "" {
+		return usagef("--name is required: bahasha accounts create --name \"Acme Ltd\"")
+	}
+	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(data, "bahasha.db")})
+	if err != nil {
+		return fmt.Errorf("cannot open the database in %s: %w", data, err)
+	}
+	defer st.Close()
+	c, err := accounts.Create(ctx, st, accounts.Params{Name: *name, Now: time.Now()})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(api.CreatedAccountJSON(c))
+	}
+	fmt.Fprintf(stdout, "Created account %s (%s) with sandbox number %s (phone_number_id %s).\nAPI key (shown once, store it now): %s\n",
+		c.Account.ID, c.Account.Name, c.PhoneNumber.DisplayPhoneNumber, c.PhoneNumber.ID, c.APIKey)
+	return nil
+}

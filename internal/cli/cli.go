@@ -1,0 +1,112 @@
+// Package cli is bahasha's one composition root: it parses each
+// subcommand's flags and environment into its config, builds the store, the
+// delivery engine and the HTTP server from them, and runs them. Run takes
+// its whole environment as arguments, so tests run the real program
+// in-process on 127.0.0.1:0 with a temporary data folder.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+)
+
+// Version is bahasha's version, set at build time with
+// -ldflags "-X github.com/bahasha/bahasha/internal/cli.Version=v1.2.3";
+// otherwise taken from the module's build information.
+var Version = ""
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// Env looks up an environment variable ("" when unset).
+type Env func(key string) string
+
+const usage = `bahasha — the Bahasha webhook platform
+
+Usage:
+  bahasha serve [flags]                 run the platform (API, sandbox carrier, delivery)
+  bahasha accounts create --name NAME   onboard a business; prints its API key
+  bahasha version                       print the version
+
+Run "bahasha <command> -h" for a command's flags.
+`
+
+// Run runs bahasha with args (without the program name) and returns the
+// process exit code: 0 on success, 1 on failure, 2 for bad usage. Errors are
+// one line on stderr.
+func Run(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = runServe(ctx, args[1:], env, stdout, stderr)
+	case "accounts":
+		err = runAccounts(ctx, args[1:], env, stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "bahasha", version())
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "bahasha: unknown command %q; run \"bahasha help\" for the commands\n", args[0])
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, new(usageError)):
+		fmt.Fprintln(stderr, "bahasha:", oneLine(err.Error()))
+		return 2
+	default:
+		fmt.Fprintln(stderr, "bahasha:", oneLine(err.Error()))
+		return 1
+	}
+}
+
+// usageError is a mistake in how the command was called.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// newFlags returns a flag set whose errors come back to Run instead of
+// exiting.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("bahasha "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parse parses args and turns flag errors into usage errors (the flag
+// package has already printed the details).
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usagef("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q; flags start with --", fs.Arg(0))
+	}
+	return nil
+}

@@ -1,0 +1,230 @@
+package cli
+
+import (
+	"context"
+	crand "crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/accounts"
+	"github.com/bahasha/bahasha/internal/api"
+	"github.com/bahasha/bahasha/internal/config"
+	"github.com/bahasha/bahasha/internal/delivery"
+	"github.com/bahasha/bahasha/internal/handshake"
+	"github.com/bahasha/bahasha/internal/safehttp"
+	"github.com/bahasha/bahasha/internal/server"
+	"github.com/bahasha/bahasha/internal/store/sqlite"
+)
+
+// serveConfig reads bahasha serve's environment, then its flags.
+func serveConfig(args []string, env Env, stderr io.Writer) (config.Serve, error) {
+	cfg := config.DefaultServe()
+	var envErr error
+	str := func(key string, dst *string) {
+		if v := env(key); v != "" {
+			*dst = v
+		}
+	}
+	boolean := func(key string, dst *bool) {
+		if v := env(key); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil && envErr == nil {
+				envErr = usagef("%s=%q is not true or false", key, v)
+			}
+			*dst = b
+		}
+	}
+	duration := func(key string, dst *time.Duration) {
+		if v := env(key); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil && envErr == nil {
+				envErr = usagef("%s=%q is not a duration such as 1s or 500ms", key, v)
+			}
+			*dst = d
+		}
+	}
+	integer := func(key string, dst *int) {
+		if v := env(key); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil && envErr == nil {
+				envErr = usagef("%s=%q is not a whole number", key, v)
+			}
+			*dst = n
+		}
+	}
+	str("BAHASHA_ADDR", &cfg.Addr)
+	str("BAHASHA_DATA", &cfg.Data)
+	boolean("BAHASHA_ALLOW_PRIVATE_TARGETS", &cfg.AllowPrivateTargets)
+	duration("BAHASHA_SANDBOX_PACE", &cfg.SandboxPace)
+	duration("BAHASHA_ATTEMPT_TIMEOUT", &cfg.AttemptTimeout)
+	duration("BAHASHA_SHUTDOWN_GRACE", &cfg.ShutdownGrace)
+	integer("BAHASHA_MAX_LANES", &cfg.MaxLanes)
+	durations := func(key string, dst *[]time.Duration) {
+		if v := env(key); v != "" {
+			ds, err := config.ParseDurations(v)
+			if err != nil && envErr == nil {
+				envErr = usagef("%s: %v", key, err)
+			}
+			*dst = ds
+		}
+	}
+	durations("BAHASHA_RETRY_SCHEDULE", &cfg.RetrySchedule)
+	duration("BAHASHA_RETRY_WINDOW", &cfg.RetryWindow)
+	cfg.BootstrapAPIKey = env("BAHASHA_BOOTSTRAP_API_KEY")
+	cfg.AdminKey = env("BAHASHA_ADMIN_KEY")
+	if envErr != nil {
+		return cfg, envErr
+	}
+	fs := newFlags("serve", stderr)
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (env BAHASHA_ADDR)")
+	fs.StringVar(&cfg.Data, "data", cfg.Data, "data folder holding the SQLite database (env BAHASHA_DATA)")
+	fs.BoolVar(&cfg.AllowPrivateTargets, "allow-private-targets", cfg.AllowPrivateTargets,
+		"allow http:// and loopback/private webhook URLs: local development and tests only (env BAHASHA_ALLOW_PRIVATE_TARGETS)")
+	fs.DurationVar(&cfg.SandboxPace, "sandbox-pace", cfg.SandboxPace, "time between a sandbox message's statuses (env BAHASHA_SANDBOX_PACE)")
+	fs.DurationVar(&cfg.AttemptTimeout, "attempt-timeout", cfg.AttemptTimeout, "time limit of one delivery attempt (env BAHASHA_ATTEMPT_TIMEOUT)")
+	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace, "time in-flight work may finish at shutdown (env BAHASHA_SHUTDOWN_GRACE)")
+	fs.Func("retry-schedule", "comma-separated delays between attempts, the last repeating (env BAHASHA_RETRY_SCHEDULE; default 5s,30s,2m,10m,30m,1h,2h,4h,8h)", func(v string) error {
+		ds, err := config.ParseDurations(v)
+		cfg.RetrySchedule = ds
+		return err
+	})
+	fs.DurationVar(&cfg.RetryWindow, "retry-window", cfg.RetryWindow, "how long a delivery is retried before it is marked failed (env BAHASHA_RETRY_WINDOW)")
+	fs.IntVar(&cfg.MaxLanes, "max-lanes", cfg.MaxLanes, "endpoints delivered to at once (env BAHASHA_MAX_LANES)")
+	if err := parse(fs, args); err != nil {
+		return cfg, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, usageError{err.Error()}
+	}
+	return cfg, nil
+}
+
+func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) error {
+	cfg, err := serveConfig(args, env, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if cfg.AllowPrivateTargets {
+		fmt.Fprintln(stderr, "WARNING: --allow-private-targets is ON: Bahasha will call http:// and private, loopback and link-local addresses. Use it for local development and tests only, never in production.")
+	}
+	unlock, err := lockDataFolder(cfg.Data)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := sqlite.Open(ctx, sqlite.Config{Path: cfg.DatabasePath()})
+	if err != nil {
+		return fmt.Errorf("cannot open the database in %s: %w", cfg.Data, err)
+	}
+	defer st.Close()
+	// One node owns this database (the lock above): no lane can be in
+	// flight, so leases left by a crash are dropped at once.
+	if err := st.ReleaseAllLanes(ctx); err != nil {
+		return fmt.Errorf("cannot recover the delivery queue: %w", err)
+	}
+	if err := bootstrap(ctx, st, cfg, stdout); err != nil {
+		return err
+	}
+	userAgent := "Bahasha-Webhooks/" + version() + " (+https://bahasha.dev/webhooks)"
+	client, err := safehttp.New(safehttp.Config{AllowPrivate: cfg.AllowPrivateTargets, Timeout: cfg.AttemptTimeout, UserAgent: userAgent})
+	if err != nil {
+		return err
+	}
+	engine := delivery.New(delivery.Config{MaxLanes: cfg.MaxLanes, Timeout: cfg.AttemptTimeout, ShutdownGrace: cfg.ShutdownGrace,
+		UserAgent: userAgent, Retry: cfg.RetryPolicy()},
+		st, client, time.Now, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())), log)
+	verifier := &handshake.Verifier{Client: client, AllowPrivate: cfg.AllowPrivateTargets}
+	a := api.New(api.Config{AllowPrivateTargets: cfg.AllowPrivateTargets, SandboxPace: cfg.SandboxPace, AdminKey: cfg.AdminKey},
+		st, verifier, engine, time.Now, crand.Reader, log)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w; choose another address with --addr", cfg.Addr, err)
+	}
+	srv := &http.Server{Handler: server.Handler(a, st, version(), log), ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	fmt.Fprintf(stdout, "Bahasha %s listening on http://%s (data in %s)\n", version(), ln.Addr(), cfg.Data)
+
+	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopEngine()
+	engineDone := make(chan error, 1)
+	go func() { engineDone <- engine.Run(engineCtx) }()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err = <-serveErr:
+		err = fmt.Errorf("the HTTP server stopped: %w", err)
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(stdout, "Shutting down: finishing in-flight requests and deliveries…")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	defer cancel()
+	if serr := srv.Shutdown(shutdownCtx); serr != nil && !errors.Is(serr, context.DeadlineExceeded) {
+		log.Warn("HTTP shutdown", "err", serr)
+	}
+	stopEngine()
+	<-engineDone
+	fmt.Fprintln(stdout, "Stopped.")
+	return err
+}
+
+// bootstrap creates the default account on an empty store and prints its
+// API key once.
+func bootstrap(ctx context.Context, st *sqlite.Store, cfg config.Serve, stdout io.Writer) error {
+	n, err := st.CountAccounts(ctx)
+	if err != nil {
+		return fmt.Errorf("cannot read the database: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	c, err := accounts.Create(ctx, st, accounts.Params{Name: "Default", APIKey: cfg.BootstrapAPIKey, Now: time.Now()})
+	if err != nil {
+		return fmt.Errorf("cannot create the default account: %w", err)
+	}
+	fmt.Fprintf(stdout, "Created the default account %s with sandbox number %s (phone_number_id %s).\n",
+		c.Account.ID, c.PhoneNumber.DisplayPhoneNumber, c.PhoneNumber.ID)
+	if cfg.BootstrapAPIKey != "" {
+		fmt.Fprintln(stdout, "Its API key is BAHASHA_BOOTSTRAP_API_KEY.")
+		return nil
+	}
+	fmt.Fprintf(stdout, "API key (shown once, store it now): %s\n", c.APIKey)
+	fmt.Fprintf(stdout, "Try it: curl -H 'Authorization: Bearer %s' http://localhost%s/v1/phone_numbers\n", c.APIKey, portOf(cfg.Addr))
+	return nil
+}
+
+func portOf(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return ""
+	}
+	return ":" + port
+}
+
+// lockDataFolder makes sure one bahasha serve at a time uses a data folder.
+func lockDataFolder(dir string) (func(), error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create the data folder %s: %w", dir, err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "serve.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the lock file in %s: %w", dir, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("another bahasha serve is already using the data folder %s; stop it or choose another --data", dir)
+	}
+	return func() { f.Close() }, nil
+}

@@ -1,0 +1,128 @@
+// Package config holds the configuration of bahasha's commands: one struct
+// per command, each field's default documented on it, validated once by
+// Validate and passed down. Nothing here reads flags or the environment; the
+// cli package fills these structs from both.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/retry"
+)
+
+// Serve configures bahasha serve.
+type Serve struct {
+	// Addr is the address the HTTP server listens on. Default ":8080".
+	// Flag --addr, env BAHASHA_ADDR.
+	Addr string
+	// Data is the data folder; it holds the SQLite database bahasha.db.
+	// Default "./bahasha-data". Flag --data, env BAHASHA_DATA.
+	Data string
+	// AllowPrivateTargets permits http:// webhook URLs and loopback or
+	// private addresses. Off by default: for local development and tests
+	// only. Flag --allow-private-targets, env BAHASHA_ALLOW_PRIVATE_TARGETS.
+	AllowPrivateTargets bool
+	// SandboxPace is the time between the sandbox carrier's statuses of a
+	// message. Default 1s. Flag --sandbox-pace, env BAHASHA_SANDBOX_PACE.
+	SandboxPace time.Duration
+	// AttemptTimeout bounds one delivery attempt and the verification
+	// handshake. Default 10s. Flag --attempt-timeout, env
+	// BAHASHA_ATTEMPT_TIMEOUT.
+	AttemptTimeout time.Duration
+	// ShutdownGrace is how long in-flight requests and delivery attempts
+	// may finish after SIGINT/SIGTERM. Default 10s. Flag --shutdown-grace,
+	// env BAHASHA_SHUTDOWN_GRACE.
+	ShutdownGrace time.Duration
+	// BootstrapAPIKey, when set (at least 32 characters), is the first
+	// account's API key instead of a generated one. Env
+	// BAHASHA_BOOTSTRAP_API_KEY.
+	BootstrapAPIKey string
+	// AdminKey enables the admin API (/admin/v1) when set. Env
+	// BAHASHA_ADMIN_KEY.
+	AdminKey string
+	// RetrySchedule is the delays between a delivery's attempts; the last
+	// repeats until RetryWindow is over. Default 5s, 30s, 2m, 10m, 30m, 1h,
+	// 2h, 4h, 8h. Flag --retry-schedule, env BAHASHA_RETRY_SCHEDULE.
+	RetrySchedule []time.Duration
+	// RetryWindow is how long after its first attempt a delivery is
+	// retried before it is marked failed. Default 7 days (WhatsApp's).
+	// Flag --retry-window, env BAHASHA_RETRY_WINDOW.
+	RetryWindow time.Duration
+	// MaxLanes is how many endpoints are delivered to at once. Default 64.
+	// Flag --max-lanes, env BAHASHA_MAX_LANES.
+	MaxLanes int
+}
+
+// DefaultServe returns the defaults.
+func DefaultServe() Serve {
+	return Serve{
+		Addr:           ":8080",
+		Data:           "./bahasha-data",
+		SandboxPace:    time.Second,
+		AttemptTimeout: 10 * time.Second,
+		ShutdownGrace:  10 * time.Second,
+		MaxLanes:       64,
+		RetrySchedule:  retry.DefaultPolicy().Steps,
+		RetryWindow:    retry.DefaultPolicy().Window,
+	}
+}
+
+// DatabasePath is the SQLite file in the data folder.
+func (c Serve) DatabasePath() string { return filepath.Join(c.Data, "bahasha.db") }
+
+// Validate reports the first problem with c, in words that name the flag.
+func (c Serve) Validate() error {
+	switch {
+	case c.Addr == "":
+		return errors.New("--addr must not be empty (e.g. :8080)")
+	case c.Data == "":
+		return errors.New("--data must name a folder (e.g. ./bahasha-data)")
+	case c.SandboxPace < 0:
+		return errors.New("--sandbox-pace must not be negative")
+	case c.AttemptTimeout <= 0 || c.AttemptTimeout > 5*time.Minute:
+		return errors.New("--attempt-timeout must be between 1ms and 5m")
+	case c.ShutdownGrace < 0:
+		return errors.New("--shutdown-grace must not be negative")
+	case c.BootstrapAPIKey != "" && len(c.BootstrapAPIKey) < 32:
+		return fmt.Errorf("BAHASHA_BOOTSTRAP_API_KEY must be at least 32 characters (it has %d)", len(c.BootstrapAPIKey))
+	case c.AdminKey != "" && len(c.AdminKey) < 32:
+		return fmt.Errorf("BAHASHA_ADMIN_KEY must be at least 32 characters (it has %d)", len(c.AdminKey))
+	case c.MaxLanes < 1 || c.MaxLanes > 10000:
+		return errors.New("--max-lanes must be between 1 and 10000")
+	}
+	if err := c.RetryPolicy().Validate(); err != nil {
+		return fmt.Errorf("--retry-schedule/--retry-window: %w", err)
+	}
+	return nil
+}
+
+// RetryPolicy is the retry schedule the flags describe.
+func (c Serve) RetryPolicy() retry.Policy {
+	p := retry.DefaultPolicy()
+	if len(c.RetrySchedule) > 0 {
+		p.Steps = c.RetrySchedule
+		p.MinDelay = min(p.MinDelay, c.RetrySchedule[0])
+		p.MaxDelay = max(c.RetrySchedule[len(c.RetrySchedule)-1], p.MinDelay)
+	}
+	if c.RetryWindow > 0 {
+		p.Window = c.RetryWindow
+	}
+	return p
+}
+
+// ParseDurations reads a comma-separated list of durations ("5s,30s,2m").
+func ParseDurations(s string) ([]time.Duration, error) {
+	var out []time.Duration
+	for part := range strings.SplitSeq(s, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(part))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a duration such as 5s or 2m", strings.TrimSpace(part))
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
