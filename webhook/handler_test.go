@@ -434,7 +434,7 @@ func TestDuplicateSuppression(t *testing.T) {
 type failingSeen struct{}
 
 func (failingSeen) Add(context.Context, string) (bool, error) { return false, errors.New("redis down") }
-func (failingSeen) Remove(context.Context, string) error     { return errors.New("redis down") }
+func (failingSeen) Remove(context.Context, string) error      { return errors.New("redis down") }
 
 func TestSeenSetFailureStillProcesses(t *testing.T) {
 	rec := &recorder{}

@@ -84,7 +84,7 @@ func (a *API) listDeliveries(w http.ResponseWriter, r *http.Request, acc bahasha
 	p := store.ListDeliveriesParams{AccountID: acc.ID, Limit: 50}
 	if s := q.Get("state"); s != "" {
 		if !bahasha.ValidDeliveryState(bahasha.DeliveryState(s)) {
-			return badRequest(`"state" must be pending, delivered or failed`)
+			return badRequest(`"state" must be pending, delivered, failed or superseded`)
 		}
 		p.State = bahasha.DeliveryState(s)
 	}

@@ -233,15 +233,23 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, acc bahasha.Ac
 		return err
 	}
 	a.waker.Wake()
-	msg := map[string]string{"id": wamid}
-	if req.Type == "template" {
-		msg["message_status"] = "accepted"
+	type contactJSON struct {
+		Input string `json:"input"`
+		WaID  string `json:"wa_id"`
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"messaging_product": "whatsapp",
-		"contacts":          []map[string]string{{"input": req.To, "wa_id": to}},
-		"messages":          []map[string]string{msg},
-	})
+	type messageJSON struct {
+		ID            string `json:"id"`
+		MessageStatus string `json:"message_status,omitempty"`
+	}
+	msg := messageJSON{ID: wamid}
+	if req.Type == "template" {
+		msg.MessageStatus = "accepted"
+	}
+	writeJSON(w, http.StatusOK, struct {
+		MessagingProduct string        `json:"messaging_product"`
+		Contacts         []contactJSON `json:"contacts"`
+		Messages         []messageJSON `json:"messages"`
+	}{"whatsapp", []contactJSON{{Input: req.To, WaID: to}}, []messageJSON{msg}})
 	return nil
 }
 

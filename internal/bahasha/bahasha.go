@@ -49,7 +49,20 @@ type Endpoint struct {
 	VerifyToken string
 	VerifiedAt  time.Time
 	CreatedAt   time.Time
+	// ConsecutiveFailures counts the POSTs that failed since the last
+	// success. At the breaker's threshold the endpoint is probed: one
+	// request at a time, at ProbeAt.
+	ConsecutiveFailures int
+	// ProbeAt is when the next probe may go, zero while the endpoint is
+	// healthy.
+	ProbeAt time.Time
+	// FailingSince is when the current run of failures began (zero while
+	// healthy).
+	FailingSince time.Time
 }
+
+// Probing reports whether the endpoint's breaker is open.
+func (e Endpoint) Probing() bool { return !e.ProbeAt.IsZero() }
 
 // EventKind says what an event reports.
 type EventKind string
@@ -103,15 +116,39 @@ const (
 	DeliveryDelivered DeliveryState = "delivered"
 	// DeliveryFailed: every attempt in the retry window failed.
 	DeliveryFailed DeliveryState = "failed"
+	// DeliverySuperseded: a status of the same message later in its
+	// lifecycle reached the endpoint first, so this one is not delivered:
+	// the receiver never sees a message's status go backwards.
+	DeliverySuperseded DeliveryState = "superseded"
 )
 
 // ValidDeliveryState reports whether s is a known state.
 func ValidDeliveryState(s DeliveryState) bool {
 	switch s {
-	case DeliveryPending, DeliveryDelivered, DeliveryFailed:
+	case DeliveryPending, DeliveryDelivered, DeliveryFailed, DeliverySuperseded:
 		return true
 	}
 	return false
+}
+
+// StatusRank places a WhatsApp status value in a message's lifecycle:
+// sent (1) < delivered (2) < read (3) < played (4); failed and deleted (5)
+// are final. 0 is a value outside the lifecycle (e.g. "warning"), which
+// neither supersedes nor is superseded.
+func StatusRank(status string) int {
+	switch status {
+	case "sent":
+		return 1
+	case "delivered":
+		return 2
+	case "read":
+		return 3
+	case "played":
+		return 4
+	case "failed", "deleted":
+		return 5
+	}
+	return 0
 }
 
 // Delivery is the delivery of one event to one endpoint.
@@ -123,8 +160,8 @@ type Delivery struct {
 	State      DeliveryState
 	// Attempts is how many attempts were made.
 	Attempts int
-	// WindowStart is when the current retry window began: the first
-	// attempt, or the latest manual retry. Zero before the first attempt.
+	// WindowStart is when the current retry window began: when the event
+	// first became due, or the latest manual retry.
 	WindowStart time.Time
 	// NextAttemptAt is when the next attempt is due (pending only).
 	NextAttemptAt time.Time

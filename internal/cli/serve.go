@@ -69,6 +69,9 @@ func serveConfig(args []string, env Env, stderr io.Writer) (config.Serve, error)
 	duration("BAHASHA_ATTEMPT_TIMEOUT", &cfg.AttemptTimeout)
 	duration("BAHASHA_SHUTDOWN_GRACE", &cfg.ShutdownGrace)
 	integer("BAHASHA_MAX_LANES", &cfg.MaxLanes)
+	integer("BAHASHA_MAX_BATCH", &cfg.MaxBatch)
+	integer("BAHASHA_MAX_IN_FLIGHT", &cfg.MaxInFlight)
+	duration("BAHASHA_RETENTION", &cfg.Retention)
 	durations := func(key string, dst *[]time.Duration) {
 		if v := env(key); v != "" {
 			ds, err := config.ParseDurations(v)
@@ -99,6 +102,9 @@ func serveConfig(args []string, env Env, stderr io.Writer) (config.Serve, error)
 		return err
 	})
 	fs.DurationVar(&cfg.RetryWindow, "retry-window", cfg.RetryWindow, "how long a delivery is retried before it is marked failed (env BAHASHA_RETRY_WINDOW)")
+	fs.IntVar(&cfg.MaxBatch, "max-batch", cfg.MaxBatch, "events per POST at most; 1 turns batching off (env BAHASHA_MAX_BATCH)")
+	fs.IntVar(&cfg.MaxInFlight, "max-in-flight", cfg.MaxInFlight, "POSTs in flight to one endpoint at most (env BAHASHA_MAX_IN_FLIGHT)")
+	fs.DurationVar(&cfg.Retention, "retention", cfg.Retention, "how long finished deliveries are kept (env BAHASHA_RETENTION)")
 	fs.IntVar(&cfg.MaxLanes, "max-lanes", cfg.MaxLanes, "endpoints delivered to at once (env BAHASHA_MAX_LANES)")
 	if err := parse(fs, args); err != nil {
 		return cfg, err
@@ -142,7 +148,7 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 		return err
 	}
 	engine := delivery.New(delivery.Config{MaxLanes: cfg.MaxLanes, Timeout: cfg.AttemptTimeout, ShutdownGrace: cfg.ShutdownGrace,
-		UserAgent: userAgent, Retry: cfg.RetryPolicy()},
+		UserAgent: userAgent, Retry: cfg.RetryPolicy(), MaxBatch: cfg.MaxBatch, MaxInFlight: cfg.MaxInFlight, Retention: cfg.Retention},
 		st, client, time.Now, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())), log)
 	verifier := &handshake.Verifier{Client: client, AllowPrivate: cfg.AllowPrivateTargets}
 	a := api.New(api.Config{AllowPrivateTargets: cfg.AllowPrivateTargets, SandboxPace: cfg.SandboxPace, AdminKey: cfg.AdminKey},

@@ -52,6 +52,16 @@ type Serve struct {
 	// retried before it is marked failed. Default 7 days (WhatsApp's).
 	// Flag --retry-window, env BAHASHA_RETRY_WINDOW.
 	RetryWindow time.Duration
+	// MaxBatch is how many events one POST carries at most; 1 turns
+	// batching off. Default 100. Flag --max-batch, env BAHASHA_MAX_BATCH.
+	MaxBatch int
+	// MaxInFlight is how many POSTs may be in flight to one endpoint.
+	// Default 4. Flag --max-in-flight, env BAHASHA_MAX_IN_FLIGHT.
+	MaxInFlight int
+	// Retention is how long finished deliveries, their attempts and events
+	// are kept (and producer ids deduplicated). Default 7 days. Flag
+	// --retention, env BAHASHA_RETENTION.
+	Retention time.Duration
 	// MaxLanes is how many endpoints are delivered to at once. Default 64.
 	// Flag --max-lanes, env BAHASHA_MAX_LANES.
 	MaxLanes int
@@ -66,6 +76,9 @@ func DefaultServe() Serve {
 		AttemptTimeout: 10 * time.Second,
 		ShutdownGrace:  10 * time.Second,
 		MaxLanes:       64,
+		MaxBatch:       100,
+		MaxInFlight:    4,
+		Retention:      7 * 24 * time.Hour,
 		RetrySchedule:  retry.DefaultPolicy().Steps,
 		RetryWindow:    retry.DefaultPolicy().Window,
 	}
@@ -93,6 +106,12 @@ func (c Serve) Validate() error {
 		return fmt.Errorf("BAHASHA_ADMIN_KEY must be at least 32 characters (it has %d)", len(c.AdminKey))
 	case c.MaxLanes < 1 || c.MaxLanes > 10000:
 		return errors.New("--max-lanes must be between 1 and 10000")
+	case c.MaxBatch < 1 || c.MaxBatch > 1000:
+		return errors.New("--max-batch must be between 1 (no batching) and 1000 (WhatsApp's most per POST)")
+	case c.MaxInFlight < 1 || c.MaxInFlight > 64:
+		return errors.New("--max-in-flight must be between 1 and 64")
+	case c.Retention < time.Minute:
+		return errors.New("--retention must be at least 1m")
 	}
 	if err := c.RetryPolicy().Validate(); err != nil {
 		return fmt.Errorf("--retry-schedule/--retry-window: %w", err)

@@ -12,24 +12,19 @@
 package delivery
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/retry"
 	"github.com/bahasha/bahasha/internal/safehttp"
 	"github.com/bahasha/bahasha/internal/store"
-	"github.com/bahasha/bahasha/webhook"
 )
 
 // Headers of every delivery besides Content-Type, User-Agent and
@@ -46,8 +41,29 @@ const (
 type Config struct {
 	// MaxLanes is how many endpoints are served at once. Default 64.
 	MaxLanes int
-	// MaxPerLane is how many deliveries one claim of a lane takes. Default 10.
+	// MaxPerLane is how many deliveries one claim of a lane takes.
+	// Default max(MaxBatch×MaxInFlight, 100).
 	MaxPerLane int
+	// MaxBatch is how many events one POST carries at most; 1 turns
+	// batching off. Default 100.
+	MaxBatch int
+	// MaxBatchBytes caps a POST body (a single larger event still goes,
+	// alone). Default 1 MiB, well under WhatsApp's 3 MB.
+	MaxBatchBytes int
+	// MaxInFlight is how many POSTs may be in flight to one endpoint at
+	// once. Default 4.
+	MaxInFlight int
+	// BreakerThreshold is how many consecutive failed POSTs open an
+	// endpoint's breaker: from then on one request at a time probes it, on
+	// the retry schedule, until one succeeds. Default 5.
+	BreakerThreshold int
+	// Retention is how long delivered, failed and superseded deliveries
+	// (with their attempts and events) are kept. Default 7 days; negative
+	// keeps them forever.
+	Retention time.Duration
+	// MaintenanceInterval is how often expired deliveries are failed and
+	// old ones pruned. Default 1s.
+	MaintenanceInterval time.Duration
 	// Timeout bounds one attempt. Default 10s.
 	Timeout time.Duration
 	// LeaseFor is how long a claimed lane stays reserved; a lane whose
@@ -69,14 +85,34 @@ func (c Config) withDefaults() Config {
 	if c.MaxLanes <= 0 {
 		c.MaxLanes = 64
 	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 100
+	}
+	if c.MaxBatchBytes <= 0 {
+		c.MaxBatchBytes = 1 << 20
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = 4
+	}
 	if c.MaxPerLane <= 0 {
-		c.MaxPerLane = 10
+		c.MaxPerLane = max(c.MaxBatch*c.MaxInFlight, 100)
+	}
+	if c.BreakerThreshold <= 0 {
+		c.BreakerThreshold = 5
+	}
+	if c.Retention == 0 {
+		c.Retention = 7 * 24 * time.Hour
+	}
+	if c.MaintenanceInterval <= 0 {
+		c.MaintenanceInterval = time.Second
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 10 * time.Second
 	}
 	if c.LeaseFor <= 0 {
-		c.LeaseFor = time.Duration(c.MaxPerLane)*c.Timeout + 30*time.Second
+		// Enough for every chunk of a claim to time out one after another.
+		chunks := (c.MaxPerLane + c.MaxBatch - 1) / c.MaxBatch
+		c.LeaseFor = time.Duration(chunks)*c.Timeout + 30*time.Second
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = time.Second
@@ -137,6 +173,13 @@ func (e *Engine) Run(ctx context.Context) error {
 	inFlight := 0
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	var maint sync.WaitGroup
+	maint.Add(1)
+	go func() {
+		defer maint.Done()
+		e.maintain(ctx)
+	}()
+	defer maint.Wait()
 	drain := func() {
 		for {
 			select {
@@ -197,99 +240,43 @@ func (e *Engine) Run(ctx context.Context) error {
 	return nil
 }
 
-// serveLane attempts a lane's deliveries in order until one fails, then
-// records the outcomes and releases the lane.
-func (e *Engine) serveLane(ctx context.Context, lane store.Lane) {
-	results := make([]store.DeliveryResult, 0, len(lane.Deliveries))
-	for _, d := range lane.Deliveries {
-		if ctx.Err() != nil {
-			break
+// maintain fails deliveries whose retry window is over (those waiting behind
+// an open breaker never get an attempt that would notice) and prunes
+// finished deliveries past the retention period, in small batches so that
+// delivery never stalls behind it, until ctx ends.
+func (e *Engine) maintain(ctx context.Context) {
+	const batch = 500
+	tick := time.NewTicker(e.cfg.MaintenanceInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
 		}
-		res, abandoned := e.attempt(ctx, lane, d)
-		if abandoned {
-			break
+		now := e.now()
+		for ctx.Err() == nil {
+			n, err := e.store.ExpireDeliveries(ctx, store.ExpireParams{Now: now, Before: now.Add(-e.cfg.Retry.Window), Limit: batch,
+				Reason: "not delivered within the retry window (" + e.cfg.Retry.Window.String() + "); the endpoint kept failing"})
+			if err != nil {
+				if ctx.Err() == nil {
+					e.log.Error("expiring deliveries", "err", err)
+				}
+				break
+			}
+			if n > 0 {
+				e.Wake()
+			}
+			if n < batch {
+				break
+			}
 		}
-		results = append(results, res)
-		if res.State != bahasha.DeliveryDelivered {
-			break
-		}
-	}
-	// Record even while shutting down: the attempts happened.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if err := e.store.CompleteLane(rctx, store.CompleteParams{EndpointID: lane.Endpoint.ID, Now: e.now(), Results: results}); err != nil {
-		e.log.Error("recording delivery attempts; they will be retried when the lane's lease expires", "endpoint", lane.Endpoint.ID, "err", err)
-	}
-}
-
-// attempt makes one attempt of d. abandoned is true when the engine is
-// shutting down and the attempt was cut short: it is then not recorded.
-func (e *Engine) attempt(ctx context.Context, lane store.Lane, d bahasha.Delivery) (res store.DeliveryResult, abandoned bool) {
-	number := d.Attempts + 1
-	started := e.now()
-	res = store.DeliveryResult{DeliveryID: d.ID, Attempt: bahasha.Attempt{DeliveryID: d.ID, Number: number, StartedAt: started}}
-	body, err := Envelope([]bahasha.Event{d.Event})
-	if err != nil {
-		// A stored event that cannot be rendered never will be: fail it.
-		res.State, res.Attempt.Error = bahasha.DeliveryFailed, err.Error()
-		return res, false
-	}
-	actx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, lane.Endpoint.URL, bytes.NewReader(body))
-	if err != nil {
-		res.State, res.Attempt.Error = bahasha.DeliveryFailed, "the webhook URL is not valid: "+err.Error()
-		return res, false
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", e.cfg.UserAgent)
-	req.Header.Set(webhook.SignatureHeader, webhook.Sign([]byte(lane.AppSecret), body))
-	req.Header.Set(HeaderDeliveryID, strconv.FormatInt(d.ID, 10))
-	req.Header.Set(HeaderAttempt, strconv.Itoa(number))
-	resp, err := e.client.Do(req)
-	var retryAfter time.Duration
-	if err == nil {
-		excerpt, _, rerr := e.client.ReadBody(resp)
-		res.Attempt.StatusCode = resp.StatusCode
-		res.Attempt.ResponseBody = truncateUTF8(excerpt, bahasha.MaxResponseExcerpt)
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-			retryAfter, _ = retry.ParseRetryAfter(resp.Header.Get("Retry-After"), e.now())
-		}
-		switch {
-		case resp.StatusCode < 200 || resp.StatusCode > 299:
-			res.Attempt.Error = fmt.Sprintf("the endpoint answered %d %s; only a 2xx status acknowledges a delivery", resp.StatusCode, http.StatusText(resp.StatusCode))
-		case rerr != nil && actx.Err() != nil:
-			err = rerr
+		if e.cfg.Retention > 0 {
+			if _, err := e.store.Prune(ctx, store.PruneParams{Before: now.Add(-e.cfg.Retention), Limit: batch}); err != nil && ctx.Err() == nil {
+				e.log.Error("pruning old deliveries", "err", err)
+			}
 		}
 	}
-	res.Attempt.Duration = e.now().Sub(started)
-	if err != nil {
-		if ctx.Err() != nil {
-			return res, true
-		}
-		res.Attempt.Error = describe(err, e.cfg.Timeout)
-	}
-	if res.Attempt.Error == "" {
-		res.State = bahasha.DeliveryDelivered
-		return res, false
-	}
-	window := d.WindowStart
-	if window.IsZero() {
-		window = started
-	}
-	e.randMu.Lock()
-	next, ok := e.cfg.Retry.Next(number, window, e.now(), e.rand)
-	e.randMu.Unlock()
-	if !ok {
-		res.State = bahasha.DeliveryFailed
-		res.Attempt.Error += "; the retry window is over, so the delivery is marked failed"
-		return res, false
-	}
-	if retryAfter > 0 {
-		next = e.cfg.Retry.WithRetryAfter(next, window, e.now(), retryAfter)
-	}
-	res.State, res.NextAttemptAt = bahasha.DeliveryPending, next
-	return res, false
 }
 
 // describe turns a transport error into words a business can act on.

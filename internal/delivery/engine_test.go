@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -68,6 +69,7 @@ func (f *fixture) stop() {
 // account registers an account whose endpoint is url and ingests one status
 // event per wamid.
 func (f *fixture) account(t *testing.T, id, url string, wamids ...string) {
+	// receiver() endpoints sign with "secret-<account>"; pass that id.
 	t.Helper()
 	ctx := context.Background()
 	err := f.store.CreateAccount(ctx, store.CreateAccountParams{
@@ -207,4 +209,147 @@ func fmtList(ids []string) string {
 		out += id
 	}
 	return out + "]"
+}
+
+// TestBreakerIsolationAndRecovery: a failing and a hanging endpoint beside
+// a healthy one. The healthy one gets everything while the others fail; the
+// failing one's breaker opens (one request at a time); once it recovers its
+// backlog arrives and no message's status ever goes backwards.
+func TestBreakerIsolationAndRecovery(t *testing.T) {
+	stopHanging := make(chan struct{})
+	hanging := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-stopHanging:
+		}
+	}))
+	t.Cleanup(hanging.Close)
+	t.Cleanup(func() { close(stopHanging) })
+
+	var mu sync.Mutex
+	healthy := false
+	inFlight, maxInFlightWhileOpen := 0, 0
+	var received []whatsapp.Status
+	recovered := make(chan struct{}, 1000)
+	h := &webhook.Handler{AppSecret: "secret-failing", Mode: webhook.AckAfter, OnStatus: func(_ context.Context, e whatsapp.StatusEvent) error {
+		mu.Lock()
+		received = append(received, *e.Status)
+		mu.Unlock()
+		recovered <- struct{}{}
+		return nil
+	}}
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		inFlight++
+		ok := healthy
+		mu.Unlock()
+		defer func() { mu.Lock(); inFlight--; mu.Unlock() }()
+		if !ok {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(failing.Close)
+
+	got := make(chan string, 1000)
+	good := receiver(t, "secret-good", got, nil)
+
+	// Started after the servers, so that it stops before they close.
+	f := start(t, delivery.Config{Timeout: 300 * time.Millisecond, ShutdownGrace: 50 * time.Millisecond, BreakerThreshold: 3, MaxBatch: 2, MaxInFlight: 4})
+	f.account(t, "hang", hanging.URL)
+	f.account(t, "failing", failing.URL)
+	f.account(t, "good", good.URL)
+	var lifecycle []string
+	for i := range 10 {
+		lifecycle = append(lifecycle, fmt.Sprintf("m%d", i))
+	}
+	for _, status := range []string{"sent", "delivered", "read"} {
+		for _, acc := range []string{"hang", "failing", "good"} {
+			ingestStatuses(t, f, acc, status, lifecycle)
+		}
+	}
+	// The healthy endpoint gets all 30 while the others fail.
+	wait(t, got, 30)
+
+	// The failing endpoint's breaker opens.
+	ctx := context.Background()
+	for {
+		e, _ := f.store.Endpoint(ctx, "failing")
+		if e.Probing() {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// While open, at most one request at a time reaches it.
+	for range 5 {
+		mu.Lock()
+		maxInFlightWhileOpen = max(maxInFlightWhileOpen, inFlight)
+		mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	if maxInFlightWhileOpen > 1 {
+		t.Fatalf("%d requests in flight to an endpoint whose breaker is open", maxInFlightWhileOpen)
+	}
+	mu.Lock()
+	healthy = true
+	mu.Unlock()
+
+	// Every message ends read at the receiver, and no status regresses.
+	deadline := time.After(20 * time.Second)
+	for {
+		mu.Lock()
+		final := map[string]int{}
+		for _, s := range received {
+			if r := bahasha.StatusRank(string(s.Status)); r < final[s.ID] {
+				mu.Unlock()
+				t.Fatalf("message %s went back to %s after a later status", s.ID, s.Status)
+			} else {
+				final[s.ID] = r
+			}
+		}
+		done := len(final) == 10
+		for _, r := range final {
+			done = done && r == 3
+		}
+		mu.Unlock()
+		if done {
+			break
+		}
+		select {
+		case <-recovered:
+		case <-deadline:
+			t.Fatalf("after recovery: %v", final)
+		}
+	}
+	e, _ := f.store.Endpoint(ctx, "failing")
+	if e.Probing() || e.ConsecutiveFailures != 0 {
+		t.Fatalf("breaker after recovery: %+v", e)
+	}
+	// Nothing is left pending for the failing endpoint: each delivery is
+	// delivered or superseded.
+	for {
+		ds, _ := f.store.Deliveries(ctx, store.ListDeliveriesParams{AccountID: "failing", State: bahasha.DeliveryPending})
+		if len(ds) == 0 {
+			break
+		}
+		select {
+		case <-recovered:
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func ingestStatuses(t *testing.T, f *fixture, acc, status string, wamids []string) {
+	t.Helper()
+	var evs []bahasha.Event
+	for _, w := range wamids {
+		ev := statusEvent("waba-"+acc, "pn-"+acc, w, status)
+		ev.AccountID, ev.ProducerID = acc, w+":"+status
+		evs = append(evs, ev)
+	}
+	if _, err := f.store.InsertEvents(context.Background(), store.InsertEventsParams{AccountID: acc, Events: evs, Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	f.engine.Wake()
 }

@@ -87,6 +87,15 @@ type Store interface {
 	// ReleaseAllLanes drops every lane lease (at the start of a single-node
 	// store, no lane can be in flight).
 	ReleaseAllLanes(ctx context.Context) error
+	// ExpireDeliveries marks failed up to Limit pending deliveries whose
+	// retry window began before Before (they waited too long, e.g. behind an
+	// open breaker), and returns how many.
+	ExpireDeliveries(ctx context.Context, p ExpireParams) (int, error)
+	// Prune deletes up to Limit finished deliveries (delivered, failed,
+	// superseded) last updated before Before, with their attempts and
+	// their events when no delivery of them remains, and returns how many
+	// deliveries it deleted. Pending work is never pruned.
+	Prune(ctx context.Context, p PruneParams) (int, error)
 
 	// Deliveries lists an account's deliveries, newest first.
 	Deliveries(ctx context.Context, p ListDeliveriesParams) ([]bahasha.Delivery, error)
@@ -137,7 +146,8 @@ type InsertResult struct {
 	DeliveryID int64
 }
 
-// ClaimParams are the arguments of ClaimLanes.
+// ClaimParams are the arguments of ClaimLanes. A lane whose breaker is open
+// (Endpoint.ProbeAt set) is claimable from ProbeAt on, with one delivery.
 type ClaimParams struct {
 	Now        time.Time
 	MaxLanes   int
@@ -150,6 +160,10 @@ type Lane struct {
 	Endpoint   bahasha.Endpoint
 	AppSecret  string
 	Deliveries []bahasha.Delivery // each with its Event
+	// DeliveredRanks holds, for the messages (wamids) of the claimed status
+	// deliveries, the highest bahasha.StatusRank already delivered to this
+	// endpoint; absent when none was.
+	DeliveredRanks map[string]int
 }
 
 // CompleteParams are the arguments of CompleteLane.
@@ -157,16 +171,47 @@ type CompleteParams struct {
 	EndpointID int64
 	Now        time.Time
 	Results    []DeliveryResult
+	// Breaker is the outcome of the lane's turn for the endpoint's breaker.
+	Breaker BreakerUpdate
 }
 
-// DeliveryResult is the outcome of one attempt of a claimed delivery.
+// BreakerUpdate moves an endpoint's breaker.
+type BreakerUpdate struct {
+	// Succeeded: a POST succeeded; the breaker closes and the failure count
+	// resets.
+	Succeeded bool
+	// Failed: the turn ended with a failed POST; the failure count grows.
+	Failed bool
+	// ProbeAt, with Failed, opens the breaker (or keeps it open) until then.
+	ProbeAt time.Time
+}
+
+// DeliveryResult is the outcome of one claimed delivery.
 type DeliveryResult struct {
 	DeliveryID int64
-	Attempt    bahasha.Attempt
+	// Attempt is the attempt made; Number 0 means none was (a superseded
+	// delivery).
+	Attempt bahasha.Attempt
 	// State is the delivery's new state; for DeliveryPending, NextAttemptAt
 	// is when the next attempt is due.
 	State         bahasha.DeliveryState
 	NextAttemptAt time.Time
+	// Error is recorded as the last error when no attempt was made.
+	Error string
+}
+
+// ExpireParams are the arguments of ExpireDeliveries.
+type ExpireParams struct {
+	Now    time.Time
+	Before time.Time
+	Limit  int
+	Reason string
+}
+
+// PruneParams are the arguments of Prune.
+type PruneParams struct {
+	Before time.Time
+	Limit  int
 }
 
 // ListDeliveriesParams are the arguments of Deliveries.

@@ -118,15 +118,15 @@ func (s *Store) PhoneNumber(ctx context.Context, accountID, phoneNumberID string
 	return scanPhone(s.rdb.QueryRowContext(ctx, `SELECT `+phoneColumns+` FROM phone_numbers WHERE id = ? AND account_id = ?`, phoneNumberID, accountID))
 }
 
-const endpointColumns = `id, account_id, url, verify_token, verified_at, created_at`
+const endpointColumns = `id, account_id, url, verify_token, verified_at, created_at, consecutive_failures, probe_at, failing_since`
 
 func scanEndpoint(row interface{ Scan(...any) error }) (bahasha.Endpoint, error) {
 	var e bahasha.Endpoint
-	var verified, created int64
-	if err := row.Scan(&e.ID, &e.AccountID, &e.URL, &e.VerifyToken, &verified, &created); err != nil {
+	var verified, created, probe, failing int64
+	if err := row.Scan(&e.ID, &e.AccountID, &e.URL, &e.VerifyToken, &verified, &created, &e.ConsecutiveFailures, &probe, &failing); err != nil {
 		return bahasha.Endpoint{}, translate(err)
 	}
-	e.VerifiedAt, e.CreatedAt = fromMS(verified), fromMS(created)
+	e.VerifiedAt, e.CreatedAt, e.ProbeAt, e.FailingSince = fromMS(verified), fromMS(created), fromMS(probe), fromMS(failing)
 	return e, nil
 }
 
@@ -142,7 +142,8 @@ func (s *Store) PutEndpoint(ctx context.Context, p store.PutEndpointParams) (bah
 		var err error
 		e, err = scanEndpoint(tx.QueryRowContext(ctx, `INSERT INTO endpoints (account_id, url, verify_token, verified_at, created_at)
 			VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (account_id) DO UPDATE SET url = excluded.url, verify_token = excluded.verify_token, verified_at = excluded.verified_at
+			ON CONFLICT (account_id) DO UPDATE SET url = excluded.url, verify_token = excluded.verify_token, verified_at = excluded.verified_at,
+				consecutive_failures = 0, probe_at = 0, failing_since = 0
 			RETURNING `+endpointColumns, p.AccountID, p.URL, p.VerifyToken, ms(p.VerifiedAt), ms(p.Now)))
 		return err
 	})

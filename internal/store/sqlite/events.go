@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/store"
 )
 
@@ -28,8 +29,8 @@ func (s *Store) InsertEvents(ctx context.Context, p store.InsertEventsParams) ([
 			return err
 		}
 		defer insertEvent.Close()
-		insertDelivery, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (account_id, endpoint_id, event_id, state,
-			next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?, ?) RETURNING id`)
+		insertDelivery, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (account_id, endpoint_id, event_id, wamid, status_rank, state,
+			next_attempt_at, window_start, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?) RETURNING id`)
 		if err != nil {
 			return err
 		}
@@ -67,7 +68,12 @@ func (s *Store) InsertEvents(ctx context.Context, p store.InsertEventsParams) ([
 			if endpointID == 0 {
 				continue
 			}
-			if err := insertDelivery.QueryRowContext(ctx, p.AccountID, endpointID, results[i].EventID, available, now, now).Scan(&results[i].DeliveryID); err != nil {
+			rank := 0
+			if e.Kind == bahasha.KindStatus {
+				rank = bahasha.StatusRank(e.Status)
+			}
+			if err := insertDelivery.QueryRowContext(ctx, p.AccountID, endpointID, results[i].EventID, e.WAMID, rank,
+				available, available, now, now).Scan(&results[i].DeliveryID); err != nil {
 				return err
 			}
 			if earliest == 0 || available < earliest {

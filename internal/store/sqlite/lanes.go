@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
@@ -42,8 +43,9 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 	now := ms(p.Now)
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		lanes = lanes[:0]
-		rows, err := tx.QueryContext(ctx, `SELECT `+endpointColumns+` FROM endpoints
-			WHERE lane_due_at <= ? AND lane_leased_until <= ? ORDER BY last_served_at, id LIMIT ?`, now, now, p.MaxLanes)
+		rows, err := tx.QueryContext(ctx, `SELECT `+endpointColumns+` FROM endpoints INDEXED BY endpoints_lane_fair
+			WHERE lane_due_at IS NOT NULL AND lane_due_at <= ? AND lane_leased_until <= ? AND probe_at <= ?
+			ORDER BY last_served_at, id LIMIT ?`, now, now, now, p.MaxLanes)
 		if err != nil {
 			return err
 		}
@@ -65,9 +67,13 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 			if err := tx.QueryRowContext(ctx, `SELECT app_secret FROM accounts WHERE id = ?`, e.AccountID).Scan(&lane.AppSecret); err != nil {
 				return err
 			}
+			limit := p.MaxPerLane
+			if e.Probing() {
+				limit = 1 // an open breaker lets one request through at a time
+			}
 			rows, err := tx.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d JOIN events e ON e.id = d.event_id
 				WHERE d.endpoint_id = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
-				ORDER BY d.next_attempt_at, d.id LIMIT ?`, e.ID, now, p.MaxPerLane)
+				ORDER BY d.next_attempt_at, d.id LIMIT ?`, e.ID, now, limit)
 			if err != nil {
 				return err
 			}
@@ -90,6 +96,9 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 				}
 				continue
 			}
+			if lane.DeliveredRanks, err = deliveredRanks(ctx, tx, e.ID, lane.Deliveries); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET lane_leased_until = ?, last_served_at = ? WHERE id = ?`,
 				now+p.LeaseFor.Milliseconds(), now, e.ID); err != nil {
 				return err
@@ -99,6 +108,49 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 		return nil
 	})
 	return lanes, err
+}
+
+// deliveredRanks returns the highest status rank already delivered to the
+// endpoint for each message of the claimed status deliveries.
+func deliveredRanks(ctx context.Context, tx *sql.Tx, endpointID int64, ds []bahasha.Delivery) (map[string]int, error) {
+	var wamids []any
+	seen := map[string]bool{}
+	for _, d := range ds {
+		if d.Event.Kind == bahasha.KindStatus && bahasha.StatusRank(d.Event.Status) > 0 && !seen[d.Event.WAMID] {
+			seen[d.Event.WAMID] = true
+			wamids = append(wamids, d.Event.WAMID)
+		}
+	}
+	if len(wamids) == 0 {
+		return nil, nil
+	}
+	ranks := map[string]int{}
+	const chunk = 500
+	for len(wamids) > 0 {
+		n := min(chunk, len(wamids))
+		args := append([]any{endpointID}, wamids[:n]...)
+		wamids = wamids[n:]
+		rows, err := tx.QueryContext(ctx, `SELECT wamid, max(status_rank) FROM deliveries INDEXED BY deliveries_wamid
+			WHERE endpoint_id = ? AND status_rank > 0 AND state = 'delivered' AND wamid IN (?`+strings.Repeat(",?", n-1)+`)
+			GROUP BY wamid`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var w string
+			var r int
+			if err := rows.Scan(&w, &r); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			ranks[w] = r
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return ranks, nil
 }
 
 // refreshLane recomputes an endpoint's lane_due_at from its pending
@@ -114,11 +166,28 @@ func refreshLane(ctx context.Context, tx *sql.Tx, endpointID, leasedUntil int64)
 func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error {
 	now := ms(p.Now)
 	return s.write(ctx, func(tx *sql.Tx) error {
+		insertAttempt, err := tx.PrepareContext(ctx, `INSERT INTO attempts (delivery_id, number, started_at, duration_us, status_code, error, response_body)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer insertAttempt.Close()
+		// A delivery failed meanwhile (its webhook was removed) keeps its
+		// state unless this attempt delivered it.
+		update, err := tx.PrepareContext(ctx, `UPDATE deliveries SET state = ?, attempts = attempts + ?, next_attempt_at = ?,
+			last_status_code = CASE WHEN ? THEN ? ELSE last_status_code END, last_error = ?, updated_at = ?, delivered_at = ?
+			WHERE id = ? AND (state = 'pending' OR ? = 'delivered')`)
+		if err != nil {
+			return err
+		}
+		defer update.Close()
 		for _, r := range p.Results {
 			a := r.Attempt
-			if _, err := tx.ExecContext(ctx, `INSERT INTO attempts (delivery_id, number, started_at, duration_us, status_code, error, response_body)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`, r.DeliveryID, a.Number, ms(a.StartedAt), a.Duration.Microseconds(), a.StatusCode, a.Error, a.ResponseBody); err != nil {
-				return err
+			attempted := a.Number > 0
+			if attempted {
+				if _, err := insertAttempt.ExecContext(ctx, r.DeliveryID, a.Number, ms(a.StartedAt), a.Duration.Microseconds(), a.StatusCode, a.Error, a.ResponseBody); err != nil {
+					return err
+				}
 			}
 			var next any
 			var delivered int64
@@ -128,13 +197,28 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 			case bahasha.DeliveryDelivered:
 				delivered = now
 			}
-			// A delivery failed meanwhile (its webhook was removed) keeps
-			// its state unless this attempt delivered it.
-			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?,
-				window_start = CASE WHEN window_start = 0 THEN ? ELSE window_start END,
-				last_status_code = ?, last_error = ?, updated_at = ?, delivered_at = ?
-				WHERE id = ? AND (state = 'pending' OR ? = 'delivered')`,
-				string(r.State), next, ms(a.StartedAt), a.StatusCode, a.Error, now, delivered, r.DeliveryID, string(r.State)); err != nil {
+			lastErr := a.Error
+			if !attempted {
+				lastErr = r.Error
+			}
+			inc := 0
+			if attempted {
+				inc = 1
+			}
+			if _, err := update.ExecContext(ctx, string(r.State), inc, next, attempted, a.StatusCode, lastErr, now, delivered,
+				r.DeliveryID, string(r.State)); err != nil {
+				return err
+			}
+		}
+		b := p.Breaker
+		switch {
+		case b.Succeeded:
+			if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET consecutive_failures = 0, probe_at = 0, failing_since = 0 WHERE id = ?`, p.EndpointID); err != nil {
+				return err
+			}
+		case b.Failed:
+			if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET consecutive_failures = consecutive_failures + 1, probe_at = ?,
+				failing_since = CASE WHEN failing_since = 0 THEN ? ELSE failing_since END WHERE id = ?`, ms(b.ProbeAt), now, p.EndpointID); err != nil {
 				return err
 			}
 		}
@@ -145,7 +229,7 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 // NextDue implements store.Store.
 func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var next sql.NullInt64
-	err := s.rdb.QueryRowContext(ctx, `SELECT min(max(lane_due_at, lane_leased_until)) FROM endpoints WHERE lane_due_at IS NOT NULL`).Scan(&next)
+	err := s.rdb.QueryRowContext(ctx, `SELECT min(max(lane_due_at, lane_leased_until, probe_at)) FROM endpoints WHERE lane_due_at IS NOT NULL`).Scan(&next)
 	if err != nil {
 		return time.Time{}, false, translate(err)
 	}
@@ -230,8 +314,8 @@ func (s *Store) RetryDelivery(ctx context.Context, accountID string, deliveryID 
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM endpoints WHERE account_id = ?`, accountID).Scan(&endpointID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', endpoint_id = ?, next_attempt_at = ?, window_start = 0, updated_at = ?
-			WHERE id = ? AND account_id = ?`, endpointID, ms(now), ms(now), deliveryID, accountID)
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', endpoint_id = ?, next_attempt_at = ?, window_start = ?, updated_at = ?
+			WHERE id = ? AND account_id = ?`, endpointID, ms(now), ms(now), ms(now), deliveryID, accountID)
 		if err := affected(res, err); err != nil {
 			return err
 		}
@@ -243,4 +327,78 @@ func (s *Store) RetryDelivery(ctx context.Context, accountID string, deliveryID 
 	}
 	d, _, err := s.Delivery(ctx, accountID, deliveryID)
 	return d, err
+}
+
+// ExpireDeliveries implements store.Store.
+func (s *Store) ExpireDeliveries(ctx context.Context, p store.ExpireParams) (int, error) {
+	n := 0
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET state = 'failed', next_attempt_at = NULL, last_error = ?, updated_at = ?
+			WHERE id IN (SELECT id FROM deliveries INDEXED BY deliveries_window WHERE state = 'pending' AND window_start < ? LIMIT ?)
+			RETURNING endpoint_id`, p.Reason, ms(p.Now), ms(p.Before), p.Limit)
+		if err != nil {
+			return err
+		}
+		endpoints := map[int64]bool{}
+		n = 0
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			endpoints[id] = true
+			n++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for id := range endpoints {
+			if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET
+				lane_due_at = (SELECT min(next_attempt_at) FROM deliveries WHERE endpoint_id = ? AND state = 'pending') WHERE id = ?`, id, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Prune implements store.Store.
+func (s *Store) Prune(ctx context.Context, p store.PruneParams) (int, error) {
+	n := 0
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `DELETE FROM deliveries WHERE id IN (
+			SELECT id FROM deliveries INDEXED BY deliveries_finished WHERE state != 'pending' AND updated_at < ? LIMIT ?)
+			RETURNING id, event_id`, ms(p.Before), p.Limit)
+		if err != nil {
+			return err
+		}
+		var ids, events []int64
+		for rows.Next() {
+			var id, ev int64
+			if err := rows.Scan(&id, &ev); err != nil {
+				rows.Close()
+				return err
+			}
+			ids, events = append(ids, id), append(events, ev)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		n = len(ids)
+		for i := range ids {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM attempts WHERE delivery_id = ?`, ids[i]); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id = ? AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = ?)`,
+				events[i], events[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
 }

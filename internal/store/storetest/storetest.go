@@ -44,6 +44,11 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteEndpointFailsPending", testDeleteEndpoint},
 		{"ListDeliveries", testListDeliveries},
 		{"ConcurrentWrites", testConcurrentWrites},
+		{"DeliveredRanks", testDeliveredRanks},
+		{"Superseded", testSuperseded},
+		{"Breaker", testBreaker},
+		{"ExpireDeliveries", testExpire},
+		{"Prune", testPrune},
 		{"ConcurrentClaims", testConcurrentClaims},
 	}
 	for _, tt := range tests {
@@ -431,7 +436,7 @@ func testRetryDelivery(t *testing.T, s store.Store) {
 	lanes := claim(t, s, t0, 10, 10)
 	s.CompleteLane(ctx, deliver(lanes[0], t0, bahasha.DeliveryFailed, time.Time{}))
 	d, err := s.RetryDelivery(ctx, "a", res[0].DeliveryID, t0.Add(time.Hour))
-	if err != nil || d.State != bahasha.DeliveryPending || !d.NextAttemptAt.Equal(t0.Add(time.Hour)) || !d.WindowStart.IsZero() || d.Attempts != 1 {
+	if err != nil || d.State != bahasha.DeliveryPending || !d.NextAttemptAt.Equal(t0.Add(time.Hour)) || !d.WindowStart.Equal(t0.Add(time.Hour)) || d.Attempts != 1 {
 		t.Fatalf("RetryDelivery = %+v, %v", d, err)
 	}
 	if l := claim(t, s, t0.Add(time.Hour), 10, 10); len(l) != 1 {
@@ -559,5 +564,170 @@ func testConcurrentClaims(t *testing.T, s store.Store) {
 		if n != 1 {
 			t.Fatalf("lane %d claimed %d times", id, n)
 		}
+	}
+}
+
+func statusEventOf(accountID, producerID, wamid, status string, at time.Time) bahasha.Event {
+	ev := event(accountID, producerID, at)
+	ev.WAMID, ev.Status = wamid, status
+	ev.Payload, _ = json.Marshal(map[string]string{"id": wamid, "status": status})
+	return ev
+}
+
+func insertEvents(t *testing.T, s store.Store, accountID string, at time.Time, evs ...bahasha.Event) []store.InsertResult {
+	t.Helper()
+	res, err := s.InsertEvents(context.Background(), store.InsertEventsParams{AccountID: accountID, Events: evs, Now: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// testDeliveredRanks: a claim reports, per message, the furthest status
+// already delivered to the endpoint.
+func testDeliveredRanks(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	account(t, s, "a")
+	endpoint(t, s, "a")
+	insertEvents(t, s, "a", t0, statusEventOf("a", "1", "w1", "read", t0), statusEventOf("a", "2", "w2", "sent", t0))
+	lanes := claim(t, s, t0, 10, 10)
+	if len(lanes[0].DeliveredRanks) != 0 {
+		t.Fatalf("ranks before any delivery: %v", lanes[0].DeliveredRanks)
+	}
+	s.CompleteLane(ctx, deliver(lanes[0], t0, bahasha.DeliveryDelivered, time.Time{}))
+	insertEvents(t, s, "a", t0, statusEventOf("a", "3", "w1", "delivered", t0), statusEventOf("a", "4", "w2", "delivered", t0),
+		statusEventOf("a", "5", "w3", "sent", t0))
+	lanes = claim(t, s, t0, 10, 10)
+	if got := lanes[0].DeliveredRanks; len(got) != 2 || got["w1"] != 3 || got["w2"] != 1 {
+		t.Fatalf("DeliveredRanks = %v, want w1:3 w2:1", got)
+	}
+}
+
+// testSuperseded: a superseded result records no attempt and is listed as such.
+func testSuperseded(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	account(t, s, "a")
+	endpoint(t, s, "a")
+	res := insertEvents(t, s, "a", t0, statusEventOf("a", "1", "w1", "sent", t0))
+	lanes := claim(t, s, t0, 10, 10)
+	err := s.CompleteLane(ctx, store.CompleteParams{EndpointID: lanes[0].Endpoint.ID, Now: t0, Results: []store.DeliveryResult{
+		{DeliveryID: res[0].DeliveryID, State: bahasha.DeliverySuperseded, Error: "read was delivered first"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, attempts, _ := s.Delivery(ctx, "a", res[0].DeliveryID)
+	if d.State != bahasha.DeliverySuperseded || d.Attempts != 0 || len(attempts) != 0 || d.LastError != "read was delivered first" {
+		t.Fatalf("superseded delivery: %+v %v", d, attempts)
+	}
+	if ds, _ := s.Deliveries(ctx, store.ListDeliveriesParams{AccountID: "a", State: bahasha.DeliverySuperseded}); len(ds) != 1 {
+		t.Fatalf("listed %d superseded", len(ds))
+	}
+}
+
+// testBreaker: an open breaker holds the lane until ProbeAt, then lets one
+// delivery through; a success closes it.
+func testBreaker(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	account(t, s, "a")
+	endpoint(t, s, "a")
+	insert(t, s, "a", t0, "p1", "p2", "p3")
+	lanes := claim(t, s, t0, 10, 10)
+	first := lanes[0].Deliveries[0]
+	probeAt := t0.Add(time.Minute)
+	err := s.CompleteLane(ctx, store.CompleteParams{EndpointID: lanes[0].Endpoint.ID, Now: t0,
+		Results: []store.DeliveryResult{{DeliveryID: first.ID, State: bahasha.DeliveryPending, NextAttemptAt: t0.Add(5 * time.Second),
+			Attempt: bahasha.Attempt{Number: 1, StartedAt: t0, StatusCode: 500, Error: "answered 500"}}},
+		Breaker: store.BreakerUpdate{Failed: true, ProbeAt: probeAt}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := s.Endpoint(ctx, "a")
+	if e.ConsecutiveFailures != 1 || !e.ProbeAt.Equal(probeAt) || !e.FailingSince.Equal(t0) || !e.Probing() {
+		t.Fatalf("endpoint after failure: %+v", e)
+	}
+	if l := claim(t, s, t0.Add(30*time.Second), 10, 10); len(l) != 0 {
+		t.Fatal("an open breaker's lane was claimed before its probe time")
+	}
+	if next, ok, _ := s.NextDue(ctx); !ok || !next.Equal(probeAt) {
+		t.Fatalf("NextDue = %v, want the probe time", next)
+	}
+	l := claim(t, s, probeAt, 10, 10)
+	if len(l) != 1 || len(l[0].Deliveries) != 1 {
+		t.Fatalf("probe claim: %+v, want one lane with one delivery", l)
+	}
+	if err := s.CompleteLane(ctx, store.CompleteParams{EndpointID: l[0].Endpoint.ID, Now: probeAt,
+		Results: []store.DeliveryResult{{DeliveryID: l[0].Deliveries[0].ID, State: bahasha.DeliveryDelivered,
+			Attempt: bahasha.Attempt{Number: 1, StartedAt: probeAt, StatusCode: 200}}},
+		Breaker: store.BreakerUpdate{Succeeded: true}}); err != nil {
+		t.Fatal(err)
+	}
+	e, _ = s.Endpoint(ctx, "a")
+	if e.ConsecutiveFailures != 0 || e.Probing() || !e.FailingSince.IsZero() {
+		t.Fatalf("endpoint after a successful probe: %+v", e)
+	}
+	if l := claim(t, s, probeAt, 10, 10); len(l) != 1 || len(l[0].Deliveries) != 2 {
+		t.Fatalf("after the breaker closed: %+v, want the rest at full speed", l)
+	}
+	// Re-registering the webhook closes the breaker too.
+	s.PutEndpoint(ctx, store.PutEndpointParams{AccountID: "a", URL: "https://example.com/x", VerifyToken: "t", VerifiedAt: t0, Now: t0})
+	if e, _ := s.Endpoint(ctx, "a"); e.Probing() {
+		t.Fatal("re-registering kept the breaker open")
+	}
+}
+
+// testExpire: deliveries waiting past their window fail; their lane moves on.
+func testExpire(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	account(t, s, "a")
+	endpoint(t, s, "a")
+	old := insert(t, s, "a", t0, "old1", "old2")
+	insert(t, s, "a", t0.Add(time.Hour), "new")
+	n, err := s.ExpireDeliveries(ctx, store.ExpireParams{Now: t0.Add(2 * time.Hour), Before: t0.Add(time.Minute), Limit: 1, Reason: "too old"})
+	if err != nil || n != 1 {
+		t.Fatalf("first expiry: %d, %v (limit 1)", n, err)
+	}
+	n, _ = s.ExpireDeliveries(ctx, store.ExpireParams{Now: t0.Add(2 * time.Hour), Before: t0.Add(time.Minute), Limit: 10, Reason: "too old"})
+	if n != 1 {
+		t.Fatalf("second expiry: %d", n)
+	}
+	for _, r := range old {
+		if d, _, _ := s.Delivery(ctx, "a", r.DeliveryID); d.State != bahasha.DeliveryFailed || d.LastError != "too old" {
+			t.Fatalf("expired delivery: %+v", d)
+		}
+	}
+	if next, ok, _ := s.NextDue(ctx); !ok || !next.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("NextDue after expiry = %v %v", next, ok)
+	}
+}
+
+// testPrune: finished deliveries go with their attempts and events; pending
+// ones stay.
+func testPrune(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	account(t, s, "a")
+	endpoint(t, s, "a")
+	res := insert(t, s, "a", t0, "done1", "done2", "pending")
+	lanes := claim(t, s, t0, 10, 2)
+	s.CompleteLane(ctx, deliver(lanes[0], t0, bahasha.DeliveryDelivered, time.Time{}))
+	n, err := s.Prune(ctx, store.PruneParams{Before: t0.Add(time.Hour), Limit: 1})
+	if err != nil || n != 1 {
+		t.Fatalf("Prune = %d, %v (limit 1)", n, err)
+	}
+	n, _ = s.Prune(ctx, store.PruneParams{Before: t0.Add(time.Hour), Limit: 100})
+	if n != 1 {
+		t.Fatalf("second Prune = %d", n)
+	}
+	if _, _, err := s.Delivery(ctx, "a", res[0].DeliveryID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("pruned delivery still there: %v", err)
+	}
+	if d, _, err := s.Delivery(ctx, "a", res[2].DeliveryID); err != nil || d.State != bahasha.DeliveryPending {
+		t.Fatalf("pending delivery: %+v %v", d, err)
+	}
+	// The event is gone too: ingesting its producer id again is new.
+	if r := insert(t, s, "a", t0, "done1"); r[0].Duplicate {
+		t.Fatal("a pruned event still deduplicates")
+	}
+	if n, _ := s.Prune(ctx, store.PruneParams{Before: t0.Add(time.Hour), Limit: 100}); n != 0 {
+		t.Fatalf("pruned pending work: %d", n)
 	}
 }

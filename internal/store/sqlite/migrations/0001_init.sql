@@ -24,19 +24,26 @@ CREATE INDEX phone_numbers_account ON phone_numbers(account_id, created_at);
 
 -- One webhook endpoint per account. The lane_* columns make it a delivery
 -- lane: lane_due_at is the earliest next attempt of its pending deliveries
--- (NULL when none), lane_leased_until the lease of the node working on it.
+-- (NULL when none), lane_leased_until the lease of the node working on it,
+-- last_served_at the fairness order. The breaker: consecutive_failures
+-- since the last success, and probe_at (0 when closed), before which an
+-- open lane is not claimed.
 CREATE TABLE endpoints (
-	id                 INTEGER PRIMARY KEY,
-	account_id         TEXT NOT NULL UNIQUE REFERENCES accounts(id),
-	url                TEXT NOT NULL,
-	verify_token       TEXT NOT NULL,
-	verified_at        INTEGER NOT NULL,
-	created_at         INTEGER NOT NULL,
-	lane_due_at        INTEGER,
-	lane_leased_until  INTEGER NOT NULL DEFAULT 0,
-	last_served_at     INTEGER NOT NULL DEFAULT 0
+	id                    INTEGER PRIMARY KEY,
+	account_id            TEXT NOT NULL UNIQUE REFERENCES accounts(id),
+	url                   TEXT NOT NULL,
+	verify_token          TEXT NOT NULL,
+	verified_at           INTEGER NOT NULL,
+	created_at            INTEGER NOT NULL,
+	lane_due_at           INTEGER,
+	lane_leased_until     INTEGER NOT NULL DEFAULT 0,
+	last_served_at        INTEGER NOT NULL DEFAULT 0,
+	consecutive_failures  INTEGER NOT NULL DEFAULT 0,
+	probe_at              INTEGER NOT NULL DEFAULT 0,
+	failing_since         INTEGER NOT NULL DEFAULT 0
 ) STRICT;
-CREATE INDEX endpoints_lane_due ON endpoints(lane_due_at) WHERE lane_due_at IS NOT NULL;
+-- Lanes with work, least recently served first: a claim walks this index.
+CREATE INDEX endpoints_lane_fair ON endpoints(last_served_at, id) WHERE lane_due_at IS NOT NULL;
 
 CREATE TABLE events (
 	id                    INTEGER PRIMARY KEY,
@@ -61,6 +68,8 @@ CREATE TABLE deliveries (
 	account_id        TEXT NOT NULL,
 	endpoint_id       INTEGER NOT NULL,
 	event_id          INTEGER NOT NULL REFERENCES events(id),
+	wamid             TEXT NOT NULL DEFAULT '',
+	status_rank       INTEGER NOT NULL DEFAULT 0,
 	state             TEXT NOT NULL,
 	attempts          INTEGER NOT NULL DEFAULT 0,
 	next_attempt_at   INTEGER,
@@ -74,6 +83,12 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_due ON deliveries(endpoint_id, next_attempt_at, id) WHERE state = 'pending';
 CREATE INDEX deliveries_account ON deliveries(account_id, id);
 CREATE INDEX deliveries_account_state ON deliveries(account_id, state, id);
+-- The statuses of a message delivered to an endpoint, for the superseded rule.
+CREATE INDEX deliveries_wamid ON deliveries(endpoint_id, wamid, status_rank) WHERE status_rank > 0 AND state = 'delivered';
+-- Pending deliveries by window, for expiry.
+CREATE INDEX deliveries_window ON deliveries(window_start) WHERE state = 'pending';
+-- Finished deliveries by age, for retention.
+CREATE INDEX deliveries_finished ON deliveries(updated_at) WHERE state != 'pending';
 
 CREATE TABLE attempts (
 	id             INTEGER PRIMARY KEY,

@@ -1,0 +1,292 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptrace"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/retry"
+	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/webhook"
+)
+
+// chunk is the deliveries of one POST.
+type chunk struct {
+	deliveries []bahasha.Delivery
+	bytes      int
+	// after lists earlier chunks that carry statuses of the same messages:
+	// this chunk is not sent before they succeed.
+	after []int
+}
+
+// envelopeOverhead approximates the bytes an event adds to an envelope
+// beyond its payload (entry, change, metadata, separators).
+const envelopeOverhead = 200
+
+// plan splits a claimed lane into POSTs and applies the ordering rule: per
+// WhatsApp message, statuses never go backwards at the receiver. A status
+// whose message already reached a later lifecycle stage at this endpoint
+// (delivered earlier, or earlier in this claim) is superseded instead of
+// sent. Statuses of one message that fall in different chunks make the later
+// chunk wait for the earlier one. Chunks hold at most maxBatch events and
+// maxBytes bytes (a single larger event goes alone).
+func plan(lane store.Lane, maxBatch, maxBytes int) (chunks []chunk, superseded []store.DeliveryResult) {
+	furthest := make(map[string]int, len(lane.DeliveredRanks))
+	for w, r := range lane.DeliveredRanks {
+		furthest[w] = r
+	}
+	lastChunk := map[string]int{}
+	for _, d := range lane.Deliveries {
+		ev := d.Event
+		rank := 0
+		if ev.Kind == bahasha.KindStatus {
+			rank = bahasha.StatusRank(ev.Status)
+		}
+		if rank > 0 {
+			if rank < furthest[ev.WAMID] {
+				superseded = append(superseded, store.DeliveryResult{DeliveryID: d.ID, State: bahasha.DeliverySuperseded,
+					Error: fmt.Sprintf("not sent: a later status of message %s reached this endpoint first, and statuses never go backwards", ev.WAMID)})
+				continue
+			}
+			furthest[ev.WAMID] = rank
+		}
+		size := len(ev.Payload) + len(ev.Contact) + envelopeOverhead
+		n := len(chunks)
+		if n == 0 || len(chunks[n-1].deliveries) >= maxBatch || chunks[n-1].bytes+size > maxBytes {
+			chunks = append(chunks, chunk{})
+			n++
+		}
+		c := &chunks[n-1]
+		if rank > 0 {
+			if prev, ok := lastChunk[ev.WAMID]; ok && prev != n-1 && (len(c.after) == 0 || c.after[len(c.after)-1] != prev) {
+				c.after = append(c.after, prev)
+			}
+			lastChunk[ev.WAMID] = n - 1
+		}
+		c.deliveries = append(c.deliveries, d)
+		c.bytes += size
+	}
+	return chunks, superseded
+}
+
+// postResult is the outcome of one chunk's POST.
+type postResult struct {
+	results   []store.DeliveryResult
+	ok        bool
+	abandoned bool
+}
+
+// serveLane sends a claimed lane's chunks, at most MaxInFlight at once and
+// each only after the previous one went out on the wire, stops at the first
+// failure, then records every outcome and moves the breaker in one write.
+func (e *Engine) serveLane(ctx context.Context, lane store.Lane) {
+	chunks, superseded := plan(lane, e.cfg.MaxBatch, e.cfg.MaxBatchBytes)
+	inFlight := e.cfg.MaxInFlight
+	if lane.Endpoint.Probing() {
+		inFlight = 1
+	}
+	outcomes := make([]postResult, len(chunks))
+	done := make([]chan struct{}, len(chunks))
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	var (
+		mu     sync.Mutex
+		failed bool
+		wg     sync.WaitGroup
+	)
+	sem := make(chan struct{}, inFlight)
+	wrote := closedChan()
+dispatch:
+	for i := range chunks {
+		for _, dep := range chunks[i].after {
+			<-done[dep]
+			if !outcomes[dep].ok {
+				break dispatch // its statuses must not overtake the failed ones
+			}
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			break dispatch
+		}
+		// Go out in order: wait until the previous POST is on the wire.
+		<-wrote
+		mu.Lock()
+		stop := failed
+		mu.Unlock()
+		if stop || ctx.Err() != nil {
+			<-sem
+			break
+		}
+		next := make(chan struct{})
+		wrote = next
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			defer close(done[i])
+			outcomes[i] = e.post(ctx, lane, chunks[i].deliveries, next)
+			if !outcomes[i].ok {
+				mu.Lock()
+				failed = true
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+
+	results := superseded
+	var breaker store.BreakerUpdate
+	anyOK, anyFailed := false, false
+	for _, o := range outcomes {
+		if o.abandoned {
+			continue
+		}
+		results = append(results, o.results...)
+		switch {
+		case o.ok:
+			anyOK = true
+		case len(o.results) > 0:
+			anyFailed = true
+		}
+	}
+	now := e.now()
+	switch {
+	case anyFailed:
+		breaker.Failed = true
+		if failures := lane.Endpoint.ConsecutiveFailures + 1; failures >= e.cfg.BreakerThreshold {
+			breaker.ProbeAt = e.probeAt(failures, lane.Endpoint.FailingSince, now)
+		}
+	case anyOK:
+		breaker.Succeeded = true
+	}
+	// Record even while shutting down: the attempts happened.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := e.store.CompleteLane(rctx, store.CompleteParams{EndpointID: lane.Endpoint.ID, Now: now, Results: results, Breaker: breaker}); err != nil {
+		e.log.Error("recording delivery attempts; they will be retried when the lane's lease expires", "endpoint", lane.Endpoint.ID, "err", err)
+	}
+}
+
+// probeAt is when an endpoint with this many consecutive failures is probed
+// next: the retry schedule, counted from the opening of the breaker.
+func (e *Engine) probeAt(failures int, failingSince, now time.Time) time.Time {
+	if failingSince.IsZero() {
+		failingSince = now
+	}
+	e.randMu.Lock()
+	defer e.randMu.Unlock()
+	next, ok := e.cfg.Retry.Next(failures-e.cfg.BreakerThreshold+1, now, now, e.rand)
+	if !ok {
+		next = now.Add(e.cfg.Retry.MaxDelay)
+	}
+	return next
+}
+
+func closedChan() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}
+
+// post sends one chunk and returns the outcome of each of its deliveries.
+// wrote is closed once the request is on the wire (or failed before).
+func (e *Engine) post(ctx context.Context, lane store.Lane, ds []bahasha.Delivery, wrote chan struct{}) postResult {
+	var once sync.Once
+	signal := func() { once.Do(func() { close(wrote) }) }
+	defer signal()
+	started := e.now()
+	events := make([]bahasha.Event, len(ds))
+	ids := make([]string, len(ds))
+	attempt := 0
+	for i, d := range ds {
+		events[i] = d.Event
+		ids[i] = strconv.FormatInt(d.ID, 10)
+		attempt = max(attempt, d.Attempts+1)
+	}
+	outcome := func(state bahasha.DeliveryState, code int, body, errText string, retryAfter time.Duration) postResult {
+		r := postResult{ok: state == bahasha.DeliveryDelivered}
+		duration := e.now().Sub(started)
+		for _, d := range ds {
+			res := store.DeliveryResult{DeliveryID: d.ID, State: state, Attempt: bahasha.Attempt{DeliveryID: d.ID, Number: d.Attempts + 1,
+				StartedAt: started, Duration: duration, StatusCode: code, Error: errText, ResponseBody: body}}
+			if state == bahasha.DeliveryPending {
+				res.State, res.NextAttemptAt, res.Attempt.Error = e.reschedule(d, started, retryAfter, errText)
+			}
+			r.results = append(r.results, res)
+		}
+		return r
+	}
+	body, err := Envelope(events)
+	if err != nil {
+		// A stored event that cannot be rendered never will be.
+		return outcome(bahasha.DeliveryFailed, 0, "", err.Error(), 0)
+	}
+	actx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+	defer cancel()
+	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { signal() }})
+	req, err := http.NewRequestWithContext(actx, http.MethodPost, lane.Endpoint.URL, bytes.NewReader(body))
+	if err != nil {
+		return outcome(bahasha.DeliveryFailed, 0, "", "the webhook URL is not valid: "+err.Error(), 0)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", e.cfg.UserAgent)
+	req.Header.Set(webhook.SignatureHeader, webhook.Sign([]byte(lane.AppSecret), body))
+	req.Header.Set(HeaderDeliveryID, strings.Join(ids, ","))
+	req.Header.Set(HeaderAttempt, strconv.Itoa(attempt))
+	resp, err := e.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return postResult{abandoned: true}
+		}
+		return outcome(bahasha.DeliveryPending, 0, "", describe(err, e.cfg.Timeout), 0)
+	}
+	excerpt, _, rerr := e.client.ReadBody(resp)
+	text := truncateUTF8(excerpt, bahasha.MaxResponseExcerpt)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		var retryAfter time.Duration
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			retryAfter, _ = retry.ParseRetryAfter(resp.Header.Get("Retry-After"), e.now())
+		}
+		msg := fmt.Sprintf("the endpoint answered %d %s; only a 2xx status acknowledges a delivery", resp.StatusCode, http.StatusText(resp.StatusCode))
+		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+			msg += " (redirects are not followed: register the final URL)"
+		}
+		return outcome(bahasha.DeliveryPending, resp.StatusCode, text, msg, retryAfter)
+	}
+	if rerr != nil && actx.Err() != nil {
+		if ctx.Err() != nil {
+			return postResult{abandoned: true}
+		}
+		return outcome(bahasha.DeliveryPending, resp.StatusCode, text, describe(rerr, e.cfg.Timeout), 0)
+	}
+	return outcome(bahasha.DeliveryDelivered, resp.StatusCode, text, "", 0)
+}
+
+// reschedule decides a failed delivery's next attempt, or fails it when its
+// retry window is over.
+func (e *Engine) reschedule(d bahasha.Delivery, started time.Time, retryAfter time.Duration, errText string) (bahasha.DeliveryState, time.Time, string) {
+	window := d.WindowStart
+	if window.IsZero() {
+		window = started
+	}
+	now := e.now()
+	e.randMu.Lock()
+	next, ok := e.cfg.Retry.Next(d.Attempts+1, window, now, e.rand)
+	e.randMu.Unlock()
+	if !ok {
+		return bahasha.DeliveryFailed, time.Time{}, errText + "; the retry window is over, so the delivery is marked failed"
+	}
+	if retryAfter > 0 {
+		next = e.cfg.Retry.WithRetryAfter(next, window, now, retryAfter)
+	}
+	return bahasha.DeliveryPending, next, errText
+}
