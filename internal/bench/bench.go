@@ -1,0 +1,344 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/url"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrLost is returned by Run, after the report is printed, when some
+// acknowledged events never reached their healthy endpoint.
+var ErrLost = errors.New("events were lost")
+
+// Result is what a run measured. Its JSON form is what --json prints.
+type Result struct {
+	// Figures are those of all endpoints. Lost counts the healthy ones only.
+	Figures
+	// CPUSPer1k is the platform process's CPU seconds (user + system)
+	// during ingest and delivery, per 1,000 delivered events.
+	CPUSPer1k float64 `json:"cpu_s_per_1k"`
+	// PlatformCPUS is that CPU time in seconds; BenchCPUS the bench's own.
+	PlatformCPUS float64 `json:"platform_cpu_s"`
+	BenchCPUS    float64 `json:"bench_cpu_s"`
+	// PeakRSSMB is the platform's peak resident memory (VmHWM) in MiB.
+	PeakRSSMB float64 `json:"peak_rss_mb"`
+	// CeilingPostsPerS is the loopback POST ceiling measured in this run,
+	// before the platform started; CeilingCPUSPer1k is the CPU the bare
+	// client and server spent per 1,000 of those POSTs.
+	CeilingPostsPerS float64 `json:"ceiling_posts_per_s"`
+	CeilingCPUSPer1k float64 `json:"ceiling_cpu_s_per_1k"`
+
+	// The scenario.
+	Endpoints        int     `json:"endpoints"`
+	SlowEndpoints    int     `json:"slow_endpoints"`
+	HangingEndpoints int     `json:"hanging_endpoints"`
+	FailingEndpoints int     `json:"failing_endpoints"`
+	MaxBatch         int     `json:"max_batch"`
+	Rate             float64 `json:"rate"`
+	DurationS        float64 `json:"duration_s"`
+	EventsLimit      int     `json:"events_limit"`
+	IngestBatch      int     `json:"ingest_batch"`
+	Producers        int     `json:"producers"`
+	Database         string  `json:"database"`
+	// Note says what the bench could not set up as asked.
+	Note string `json:"note,omitempty"`
+
+	// IngestS is how long ingest actually ran; DrainS how long the wait for
+	// delivery after it took.
+	IngestS float64 `json:"ingest_s"`
+	DrainS  float64 `json:"drain_s"`
+	// SinkPosts counts the delivery POSTs the healthy sinks received;
+	// EventsPerPost is their events (duplicates included) per POST.
+	SinkPosts     int64   `json:"sink_posts"`
+	EventsPerPost float64 `json:"events_per_post"`
+	// Misrouted events reached another account's endpoint; Unexpected
+	// receipts were not bench events; Rejected POSTs failed the SDK's
+	// checks (signature, body). All must be 0.
+	Misrouted  int64 `json:"misrouted"`
+	Unexpected int64 `json:"unexpected"`
+	Rejected   int64 `json:"rejected"`
+
+	// The machine.
+	CPUs          int    `json:"cpus"`
+	LoadAvgBefore string `json:"load_avg_before"`
+	LoadAvgAfter  string `json:"load_avg_after"`
+
+	// Healthy are the figures of the healthy endpoints alone, in a mixed
+	// scenario.
+	Healthy *Figures `json:"healthy,omitempty"`
+}
+
+// Run runs the benchmark cfg describes, prints its progress on stderr and
+// its report on stdout, and returns the result. After printing a report in
+// which events were lost it returns the result and ErrLost.
+func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ Result, err error) {
+	defer func() {
+		if err != nil && ctx.Err() != nil {
+			err = fmt.Errorf("interrupted (%w); the platform was stopped and its data folder removed", ctx.Err())
+		}
+	}()
+	if err := cfg.Validate(); err != nil {
+		return Result{}, err
+	}
+	if cfg.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return Result{}, fmt.Errorf("cannot find this program to start it as the platform: %w; name it with --binary", err)
+		}
+		cfg.Binary = exe
+	}
+	env := cfg.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) }
+	cls := classes(cfg)
+	nSlow, nHanging, nFailing := cfg.classCounts()
+	res := Result{Endpoints: cfg.Endpoints, SlowEndpoints: nSlow, HangingEndpoints: nHanging, FailingEndpoints: nFailing,
+		Rate: cfg.Rate, DurationS: cfg.Duration.Seconds(), EventsLimit: cfg.Events, IngestBatch: cfg.ingestBatch(),
+		Producers: cfg.Producers, Database: "sqlite", CPUs: runtime.NumCPU(), LoadAvgBefore: loadAverage()}
+
+	flags, err := probeServe(ctx, cfg.Binary, env)
+	if err != nil {
+		return res, err
+	}
+	var serveArgs []string
+	serveArgs = append(serveArgs, "--attempt-timeout", cfg.AttemptTimeout.String())
+	switch {
+	case !flags.maxBatch:
+		res.MaxBatch = 1
+		res.Note = "serve has no --max-batch flag: this build delivers one event per POST, so max_batch is reported as 1"
+		logf("note: %s", res.Note)
+	case cfg.MaxBatch > 0:
+		res.MaxBatch = cfg.MaxBatch
+		serveArgs = append(serveArgs, "--max-batch", strconv.Itoa(cfg.MaxBatch))
+	default:
+		res.MaxBatch = flags.maxBatchDefault
+	}
+	if cfg.Database != "" {
+		if !flags.database {
+			return res, errors.New("this bahasha serve has no --database flag, so it cannot run on --database; build one with PostgreSQL support or drop --database")
+		}
+		serveArgs = append(serveArgs, "--database", cfg.Database)
+		res.Database = "url"
+		if u, err := url.Parse(cfg.Database); err == nil && u.Scheme != "" {
+			res.Database = u.Scheme
+		}
+	}
+
+	logf("measuring the loopback POST ceiling for %s with %d connections…", cfg.Ceiling, cfg.CeilingConns)
+	ceiling, err := measureCeiling(ctx, cfg.Ceiling, cfg.CeilingConns)
+	if err != nil {
+		return res, err
+	}
+	res.CeilingPostsPerS = math.Round(ceiling.PostsPerS)
+	res.CeilingCPUSPer1k = round4(ceiling.CPUPer1k)
+	logf("loopback ceiling: %.0f POSTs/s", ceiling.PostsPerS)
+
+	adminKey := "bench-admin-" + randomHex(24)
+	p, err := startPlatform(ctx, cfg.Binary, append(env[:len(env):len(env)], "BAHASHA_ADMIN_KEY="+adminKey), serveArgs)
+	if err != nil {
+		return res, err
+	}
+	logf("platform pid %d listening on %s", p.pid(), p.addr)
+	origin := time.Now()
+	t := newTracker(origin, cfg.Events, res.IngestBatch, cls)
+	client := newAPIClient(p.addr, cfg.Producers)
+	s := newSinks()
+	var prog *progress
+	// Whatever happens: the platform dies first, so that the sinks'
+	// connections close and hanging handlers return.
+	defer func() {
+		if prog != nil {
+			prog.stop()
+		}
+		p.stop()
+		s.close()
+		client.close()
+	}()
+	logf("creating %d accounts and registering their webhooks…", cfg.Endpoints)
+	accounts, err := setup(ctx, client, adminKey, cls, s, t)
+	if err != nil {
+		if perr := p.exited(); perr != nil {
+			err = perr
+		}
+		return res, err
+	}
+
+	before, procErr := readProc(p.pid())
+	benchBefore, _ := readProc(os.Getpid())
+	prog = startProgress(stderr, t, p.pid())
+
+	// Ingest.
+	prog.setPhase("ingest")
+	ingestStart := time.Now()
+	ingestOffset := int64(ingestStart.Sub(origin)) + 1
+	err = produce(ctx, cfg, client, accounts, t, ingestStart)
+	res.IngestS = round3(time.Since(ingestStart).Seconds())
+	if err != nil {
+		prog.stop()
+		if perr := p.exited(); perr != nil {
+			err = perr
+		}
+		return res, fmt.Errorf("ingest failed: %w", err)
+	}
+
+	// Drain: wait for the healthy endpoints to receive every acknowledged
+	// event.
+	prog.setPhase("drain")
+	drainStart := time.Now()
+	if err := drain(ctx, t, p, cfg.Drain); err != nil {
+		prog.stop()
+		return res, err
+	}
+	res.DrainS = round3(time.Since(drainStart).Seconds())
+	after, procErr2 := readProc(p.pid()) // before the platform is killed
+	benchAfter, _ := readProc(os.Getpid())
+	prog.stop()
+	p.stop()
+	s.close()
+
+	res.Figures = t.figures(func(int) bool { return true }, ingestOffset, ceiling.PostsPerS)
+	if cfg.mixed() {
+		h := t.figures(func(ep int) bool { return cls[ep] == healthy }, ingestOffset, ceiling.PostsPerS)
+		res.Healthy = &h
+	}
+	if procErr == nil && procErr2 == nil {
+		cpu := after.CPU - before.CPU
+		res.PlatformCPUS = round3(cpu.Seconds())
+		if res.Delivered > 0 {
+			res.CPUSPer1k = round4(cpu.Seconds() / float64(res.Delivered) * 1000)
+		}
+		res.PeakRSSMB = math.Round(float64(after.PeakRSS)/(1<<20)*10) / 10
+	} else {
+		logf("note: cannot read the platform's CPU and memory from /proc: %v", errors.Join(procErr, procErr2))
+	}
+	res.BenchCPUS = round3((benchAfter.CPU - benchBefore.CPU).Seconds())
+	res.SinkPosts = t.postsHealthy.Load()
+	if res.SinkPosts > 0 {
+		res.EventsPerPost = round3(float64(t.evHealthy.Load()) / float64(res.SinkPosts))
+	}
+	res.Misrouted, res.Unexpected, res.Rejected = t.misrouted.Load(), t.unexpected.Load(), t.rejected.Load()
+	res.LoadAvgAfter = loadAverage()
+
+	if err := report(stdout, cfg, res); err != nil {
+		return res, err
+	}
+	if res.Lost > 0 {
+		fmt.Fprintf(stderr, "\n!!! LOST %d EVENTS: the platform acknowledged them (202) but no healthy endpoint received them within --drain %s !!!\n\n",
+			res.Lost, cfg.Drain)
+		return res, fmt.Errorf("%w: %d acknowledged events never reached their healthy endpoint within --drain %s", ErrLost, res.Lost, cfg.Drain)
+	}
+	if res.Misrouted > 0 || res.Rejected > 0 || res.Unexpected > 0 {
+		return res, fmt.Errorf("the sinks saw %d misrouted events, %d rejected POSTs and %d unexpected receipts; all must be 0", res.Misrouted, res.Rejected, res.Unexpected)
+	}
+	return res, nil
+}
+
+// drain waits until the healthy sinks received every acknowledged event of
+// theirs, or limit passes (the report then counts the missing as lost).
+func drain(ctx context.Context, t *tracker, p *platform, limit time.Duration) error {
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for t.recvHealthy.Load() < t.ackedHealthy.Load() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-p.done:
+			return p.exited()
+		case <-deadline.C:
+			return nil
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
+
+// progress prints a status line on stderr once a second: overwritten in
+// place on a terminal, one line per second otherwise.
+type progress struct {
+	w     io.Writer
+	tty   bool
+	t     *tracker
+	pid   int
+	phase atomic.Value // string
+	start time.Time
+
+	done     chan struct{}
+	finished chan struct{}
+	once     sync.Once
+}
+
+func startProgress(w io.Writer, t *tracker, pid int) *progress {
+	p := &progress{w: w, tty: isTerminal(w), t: t, pid: pid, start: time.Now(), done: make(chan struct{}), finished: make(chan struct{})}
+	p.phase.Store("setup")
+	go p.run()
+	return p
+}
+
+func (p *progress) setPhase(s string) { p.phase.Store(s) }
+
+func (p *progress) run() {
+	defer close(p.finished)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	lastAcked, lastRecv := int64(0), int64(0)
+	last, _ := readProc(p.pid)
+	lastAt := time.Now()
+	wrote := false
+	for {
+		select {
+		case <-p.done:
+			if wrote && p.tty {
+				fmt.Fprintln(p.w)
+			}
+			return
+		case <-tick.C:
+		}
+		now := time.Now()
+		dt := now.Sub(lastAt).Seconds()
+		acked, recv := p.t.acked.Load(), p.t.received.Load()
+		line := fmt.Sprintf("%4.0fs %-6s acked %9d (%6.0f/s)  delivered %9d (%6.0f/s)  backlog %8d  dup %d",
+			now.Sub(p.start).Seconds(), p.phase.Load().(string), acked, float64(acked-lastAcked)/dt,
+			recv, float64(recv-lastRecv)/dt, acked-recv, p.t.duplicates.Load())
+		if cur, err := readProc(p.pid); err == nil {
+			line += fmt.Sprintf("  platform cpu %3.0f%% rss %4.0f MB", (cur.CPU-last.CPU).Seconds()/dt*100, float64(cur.RSS)/(1<<20))
+			last = cur
+		}
+		lastAcked, lastRecv, lastAt = acked, recv, now
+		if p.tty {
+			fmt.Fprintf(p.w, "\r%s\x1b[K", line)
+		} else {
+			fmt.Fprintln(p.w, line)
+		}
+		wrote = true
+	}
+}
+
+// stop ends the progress line; it is safe to call more than once.
+func (p *progress) stop() {
+	p.once.Do(func() { close(p.done) })
+	<-p.finished
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,112 @@
+package bench
+
+import (
+	"flag"
+	"io"
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*Config)
+		want string // part of the error; "" for valid
+	}{
+		{"defaults", func(*Config) {}, ""},
+		{"mixed", func(c *Config) { c.Endpoints, c.Hanging, c.Failing = 100, 0.1, 0.1 }, ""},
+		{"one failing of two", func(c *Config) { c.Endpoints, c.Failing = 2, 0.5 }, ""},
+		{"no endpoints", func(c *Config) { c.Endpoints = 0 }, "--endpoints"},
+		{"too many endpoints", func(c *Config) { c.Endpoints = MaxEndpoints + 1 }, "--endpoints"},
+		{"negative fraction", func(c *Config) { c.Slow = -0.1 }, "--slow"},
+		{"fraction above 1", func(c *Config) { c.Hanging = 1.5 }, "--hanging"},
+		{"NaN fraction", func(c *Config) { c.Failing = math.NaN() }, "--failing"},
+		{"no healthy endpoint", func(c *Config) { c.Endpoints, c.Slow, c.Failing = 4, 0.5, 0.5 }, "no healthy endpoint"},
+		{"all hanging", func(c *Config) { c.Endpoints, c.Hanging = 1, 1 }, "no healthy endpoint"},
+		{"negative max batch", func(c *Config) { c.MaxBatch = -1 }, "--max-batch"},
+		{"zero attempt timeout", func(c *Config) { c.AttemptTimeout = 0 }, "--attempt-timeout"},
+		{"negative rate", func(c *Config) { c.Rate = -5 }, "--rate"},
+		{"infinite rate", func(c *Config) { c.Rate = math.Inf(1) }, "--rate"},
+		{"zero duration", func(c *Config) { c.Duration = 0 }, "--duration"},
+		{"no events", func(c *Config) { c.Events = 0 }, "--events"},
+		{"too many events", func(c *Config) { c.Events = MaxEvents + 1 }, "--events"},
+		{"ingest batch too large", func(c *Config) { c.IngestBatch = MaxIngestBatch + 1 }, "--ingest-batch"},
+		{"no producers", func(c *Config) { c.Producers = 0 }, "--producers"},
+		{"zero drain", func(c *Config) { c.Drain = 0 }, "--drain"},
+		{"zero ceiling", func(c *Config) { c.Ceiling = 0 }, "--ceiling"},
+		{"long ceiling", func(c *Config) { c.Ceiling = 2 * time.Minute }, "--ceiling"},
+		{"no ceiling conns", func(c *Config) { c.CeilingConns = 0 }, "--ceiling-conns"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			tt.edit(&c)
+			err := c.Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("Validate() = %v, want nil", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("Validate() = %v, want an error mentioning %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestFlags(t *testing.T) {
+	c := Default()
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c.Flags(fs)
+	err := fs.Parse([]string{"--endpoints", "100", "--hanging", "0.1", "--failing=0.1", "--rate", "2000",
+		"--duration", "3s", "--events", "5000", "--max-batch", "1", "--json", "--binary", "/x/bahasha", "--database", "postgres://db"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Endpoints != 100 || c.Hanging != 0.1 || c.Failing != 0.1 || c.Rate != 2000 || c.Duration != 3*time.Second ||
+		c.Events != 5000 || c.MaxBatch != 1 || !c.JSON || c.Binary != "/x/bahasha" || c.Database != "postgres://db" {
+		t.Fatalf("parsed %+v", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][]string{{"--endpoints", "many"}, {"--duration", "10"}, {"--rate", "fast"}, {"--nope"}} {
+		fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		c := Default()
+		c.Flags(fs)
+		if err := fs.Parse(bad); err == nil {
+			t.Errorf("Parse(%q) = nil, want an error", bad)
+		}
+	}
+}
+
+func TestClassesAndIngestBatch(t *testing.T) {
+	c := Default()
+	c.Endpoints, c.Slow, c.Hanging, c.Failing = 10, 0.1, 0.2, 0.3
+	got := classes(c)
+	want := []class{healthy, healthy, healthy, healthy, slow, hanging, hanging, failing, failing, failing}
+	if len(got) != len(want) {
+		t.Fatalf("classes = %v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("classes = %v, want %v", got, want)
+		}
+	}
+	if !c.mixed() || Default().mixed() {
+		t.Error("mixed() is wrong")
+	}
+	for _, tt := range []struct {
+		batch int
+		rate  float64
+		want  int
+	}{{0, 0, 100}, {0, 2000, 10}, {0, 100, 1}, {0, 1e6, 100}, {7, 2000, 7}, {500, 0, 500}} {
+		c := Default()
+		c.IngestBatch, c.Rate = tt.batch, tt.rate
+		if got := c.ingestBatch(); got != tt.want {
+			t.Errorf("ingestBatch(batch %d, rate %g) = %d, want %d", tt.batch, tt.rate, got, tt.want)
+		}
+	}
+}

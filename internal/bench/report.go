@@ -1,0 +1,105 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// report prints res on w: one JSON object with cfg.JSON, else a table.
+func report(w io.Writer, cfg Config, res Result) error {
+	if cfg.JSON {
+		return json.NewEncoder(w).Encode(res)
+	}
+	var b strings.Builder
+	rate := "as fast as it goes"
+	if res.Rate > 0 {
+		rate = fmt.Sprintf("%s events/s offered", thousands(res.Rate))
+	}
+	healthyN := res.Endpoints - res.SlowEndpoints - res.HangingEndpoints - res.FailingEndpoints
+	fmt.Fprintf(&b, "bahasha bench: %d endpoints (%d healthy, %d slow, %d hanging, %d failing), max-batch %d, %s, %gs / ≤%d events, %s\n",
+		res.Endpoints, healthyN, res.SlowEndpoints, res.HangingEndpoints, res.FailingEndpoints, res.MaxBatch, rate, res.DurationS, res.EventsLimit, res.Database)
+	if res.Note != "" {
+		fmt.Fprintf(&b, "note: %s\n", res.Note)
+	}
+	b.WriteString("\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	cols := []Figures{res.Figures}
+	fmt.Fprint(tw, "\tall endpoints\t")
+	if res.Healthy != nil {
+		cols = append(cols, *res.Healthy)
+		fmt.Fprint(tw, "healthy only\t")
+	}
+	fmt.Fprintln(tw)
+	row := func(name string, cell func(f Figures) string) {
+		fmt.Fprintf(tw, "%s\t", name)
+		for _, f := range cols {
+			fmt.Fprintf(tw, "%s\t", cell(f))
+		}
+		fmt.Fprintln(tw)
+	}
+	row("events acknowledged", func(f Figures) string { return thousands(float64(f.Events)) })
+	row("events delivered", func(f Figures) string { return thousands(float64(f.Delivered)) })
+	row("ingest events/s", func(f Figures) string {
+		return fmt.Sprintf("%s (%.2f× ceiling)", thousands(f.IngestPerS), f.IngestRatio)
+	})
+	row("delivered events/s", func(f Figures) string {
+		return fmt.Sprintf("%s (%.2f× ceiling)", thousands(f.DeliveredPerS), f.DeliveredRatio)
+	})
+	row("latency p50 / p95 / p99", func(f Figures) string {
+		return fmt.Sprintf("%s / %s / %s ms", ms(f.P50MS), ms(f.P95MS), ms(f.P99MS))
+	})
+	row("latency max", func(f Figures) string { return ms(f.MaxMS) + " ms" })
+	row("duplicates", func(f Figures) string { return thousands(float64(f.Duplicates)) })
+	row("lost", func(f Figures) string {
+		if f.Lost > 0 {
+			return fmt.Sprintf("%d  <-- LOST", f.Lost)
+		}
+		return "0"
+	})
+	tw.Flush()
+	b.WriteString("\n")
+	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "platform CPU\t%.4f s per 1,000 delivered events (%.1f s in all; the bench itself used %.1f s)\n", res.CPUSPer1k, res.PlatformCPUS, res.BenchCPUS)
+	fmt.Fprintf(tw, "platform peak RSS\t%.1f MB\n", res.PeakRSSMB)
+	fmt.Fprintf(tw, "loopback ceiling\t%s POSTs/s (%.4f CPU s per 1,000), measured in this run\n", thousands(res.CeilingPostsPerS), res.CeilingCPUSPer1k)
+	fmt.Fprintf(tw, "healthy sinks\t%s POSTs, %.2f events per POST\n", thousands(float64(res.SinkPosts)), res.EventsPerPost)
+	fmt.Fprintf(tw, "phases\tingest %.1f s (%d producers, %d events per POST), drain %.1f s\n", res.IngestS, res.Producers, res.IngestBatch, res.DrainS)
+	fmt.Fprintf(tw, "machine\t%d CPUs, load average %s before, %s after\n", res.CPUs, res.LoadAvgBefore, res.LoadAvgAfter)
+	if res.Misrouted+res.Unexpected+res.Rejected > 0 {
+		fmt.Fprintf(tw, "ERRORS\t%d misrouted, %d unexpected, %d rejected by the SDK\n", res.Misrouted, res.Unexpected, res.Rejected)
+	}
+	tw.Flush()
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func ms(x float64) string {
+	switch {
+	case x >= 100:
+		return fmt.Sprintf("%.0f", x)
+	case x >= 10:
+		return fmt.Sprintf("%.1f", x)
+	}
+	return fmt.Sprintf("%.2f", x)
+}
+
+// thousands formats x rounded, with commas: 12,345.
+func thousands(x float64) string {
+	s := fmt.Sprintf("%.0f", x)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
