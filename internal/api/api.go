@@ -93,12 +93,34 @@ func (a *API) Register(mux *http.ServeMux) {
 	v1("POST /v1/{phone_number_id}/messages", a.sendMessage)
 	v1("POST /v1/{phone_number_id}/sandbox/inbound", a.sandboxInbound)
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		if allowed := allowedMethods(mux, r); len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			writeError(w, r, a.log, errorf(http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allowed, " or ")))
+			return
+		}
 		writeError(w, r, a.log, errorf(http.StatusNotFound, "not_found", "no such API route: %s %s; see the README for the routes", r.Method, r.URL.Path))
 	})
 	mux.Handle("POST /admin/v1/accounts", a.admin(a.createAccount))
 	mux.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, errorf(http.StatusNotFound, "not_found", "no such admin route: %s %s", r.Method, r.URL.Path))
 	})
+}
+
+// allowedMethods lists the methods for which mux has a route at r's path
+// other than the catch-all, so that a wrong method gets 405, not 404.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/v1/" {
+			allowed = append(allowed, m)
+		}
+	}
+	return allowed
 }
 
 type accountKey struct{}

@@ -7,9 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/whatsapp"
 )
 
 // Error is an API error: an HTTP status, a stable machine-readable code, a
@@ -122,13 +124,27 @@ func describeJSONError(err error) error {
 		if typ.Field == "" {
 			return badRequest("the body must be a JSON object, not %s", typ.Value)
 		}
-		return badRequest("field %q must be %s, not %s", typ.Field, kindName(typ.Type.Kind().String()), typ.Value)
+		return badRequest("field %q must be %s, not %s", typ.Field, expectedKind(typ.Type), strings.TrimPrefix(typ.Value, "number "))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return badRequest("the body has an unknown field %s; check its spelling", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return badRequest("the body ends before the JSON object is complete")
 	}
 	return badRequest("the body could not be read as JSON: %s", err.Error())
+}
+
+// expectedKind names what a field of type t must be, in JSON terms.
+func expectedKind(t reflect.Type) string {
+	switch t {
+	case reflect.TypeFor[whatsapp.Timestamp]():
+		return "a Unix timestamp (a number, or a string of digits)"
+	case reflect.TypeFor[whatsapp.Number]():
+		return "a number (or a string holding one)"
+	}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return kindName(t.Kind().String())
 }
 
 func kindName(kind string) string {

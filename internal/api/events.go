@@ -1,7 +1,9 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -13,9 +15,10 @@ import (
 )
 
 // ingestRequest is the body of POST /v1/events: a batch of statuses and
-// messages from Bahasha's messaging core.
+// messages from Bahasha's messaging core. Events are decoded one by one, so
+// that a mistake in one is reported with its index.
 type ingestRequest struct {
-	Events []ingestEvent `json:"events"`
+	Events []json.RawMessage `json:"events"`
 }
 
 // ingestEvent is one event: a status or a message (with the sender's
@@ -62,7 +65,20 @@ func (a *API) ingestEvents(w http.ResponseWriter, r *http.Request, acc bahasha.A
 	events := make([]bahasha.Event, 0, len(req.Events))
 	var errs []itemError
 	seen := make(map[string]int, len(req.Events))
-	for i, in := range req.Events {
+	for i, raw := range req.Events {
+		var in ingestEvent
+		var ierr *itemError
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&in); err != nil {
+			msg := err.Error()
+			var apiErr *Error
+			if errors.As(describeJSONError(err), &apiErr) {
+				msg = apiErr.Message
+			}
+			errs = append(errs, itemError{Index: i, Field: "event", Message: msg})
+			continue
+		}
 		ev, ierr := a.eventFrom(in, byID, now)
 		if ierr == nil {
 			if first, dup := seen[in.ID]; dup {
@@ -80,7 +96,8 @@ func (a *API) ingestEvents(w http.ResponseWriter, r *http.Request, acc bahasha.A
 	}
 	if len(errs) > 0 {
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_events",
-			Message: fmt.Sprintf("%d of %d events are not valid, so none was ingested; fix them and send the batch again (ids already ingested are skipped)", len(errs), len(req.Events)),
+			Message: fmt.Sprintf("%d of %d events are not valid (the first, events[%d]: %s), so none was ingested; fix them and send the batch again (ids already ingested are skipped)",
+				len(errs), len(req.Events), errs[0].Index, errs[0].Message),
 			Details: map[string]any{"errors": errs}}
 	}
 	results, err := a.store.InsertEvents(r.Context(), store.InsertEventsParams{AccountID: acc.ID, Events: events, Now: now})
@@ -97,7 +114,7 @@ func (a *API) ingestEvents(w http.ResponseWriter, r *http.Request, acc bahasha.A
 	out := make([]resultJSON, len(results))
 	dups := 0
 	for i, res := range results {
-		out[i] = resultJSON{ID: req.Events[i].ID, EventID: eventID(res.EventID), Duplicate: res.Duplicate, DeliveryID: deliveryIDOrNil(res.DeliveryID)}
+		out[i] = resultJSON{ID: events[i].ProducerID, EventID: eventID(res.EventID), Duplicate: res.Duplicate, DeliveryID: deliveryIDOrNil(res.DeliveryID)}
 		if res.Duplicate {
 			dups++
 		}
@@ -142,12 +159,15 @@ func (a *API) eventFrom(in ingestEvent, numbers map[string]bahasha.PhoneNumber, 
 		if s.Status == whatsapp.StatusFailed && len(s.Errors) == 0 {
 			return fail("status.errors", "a failed status needs errors[] saying why")
 		}
-		if s.Timestamp.IsZero() {
-			s.Timestamp = whatsapp.TimestampOf(now)
-		}
-		payload, err := json.Marshal(s)
-		if err != nil {
-			return fail("status", "the status cannot be encoded: %v", err)
+		payload := []byte(s.Raw) // exactly what the producer sent, unknown fields included
+		if s.Timestamp.IsZero() || len(payload) == 0 {
+			if s.Timestamp.IsZero() {
+				s.Timestamp = whatsapp.TimestampOf(now)
+			}
+			var err error
+			if payload, err = json.Marshal(s); err != nil {
+				return fail("status", "the status cannot be encoded: %v", err)
+			}
 		}
 		ev.Kind, ev.WAMID, ev.Status, ev.Payload = bahasha.KindStatus, s.ID, string(s.Status), payload
 	case in.Message != nil:
@@ -161,16 +181,22 @@ func (a *API) eventFrom(in ingestEvent, numbers map[string]bahasha.PhoneNumber, 
 		if m.From == "" && m.FromUserID == "" {
 			return fail("message.from", "the message needs from (or from_user_id)")
 		}
-		if m.Timestamp.IsZero() {
-			m.Timestamp = whatsapp.TimestampOf(now)
-		}
-		payload, err := json.Marshal(m)
-		if err != nil {
-			return fail("message", "the message cannot be encoded: %v", err)
+		payload := []byte(m.Raw)
+		if m.Timestamp.IsZero() || len(payload) == 0 {
+			if m.Timestamp.IsZero() {
+				m.Timestamp = whatsapp.TimestampOf(now)
+			}
+			var err error
+			if payload, err = json.Marshal(m); err != nil {
+				return fail("message", "the message cannot be encoded: %v", err)
+			}
 		}
 		ev.Kind, ev.WAMID, ev.MessageType, ev.Payload = bahasha.KindMessage, m.ID, string(m.Type), payload
 		if in.Contact != nil {
-			c, err := json.Marshal(in.Contact)
+			c, err := []byte(in.Contact.Raw), error(nil)
+			if len(c) == 0 {
+				c, err = json.Marshal(in.Contact)
+			}
 			if err != nil {
 				return fail("contact", "the contact cannot be encoded: %v", err)
 			}

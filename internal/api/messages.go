@@ -280,7 +280,7 @@ func (a *API) sandboxInbound(w http.ResponseWriter, r *http.Request, acc bahasha
 	from := strings.TrimPrefix(req.From, "+")
 	var m whatsapp.Message
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return badRequest("the message is not valid: %s", strings.TrimPrefix(err.Error(), "json: "))
+		return describeJSONError(err)
 	}
 	if err := checkInbound(&m); err != nil {
 		return err
@@ -328,6 +328,24 @@ func checkInbound(m *whatsapp.Message) error {
 	}
 	if m.Type == whatsapp.MessageText && m.Text.Body == "" {
 		return badRequest(`"text.body" must not be empty`)
+	}
+	if m.Type == whatsapp.MessageLocation {
+		if _, err := m.Location.Latitude.Float64(); err != nil {
+			return badRequest(`"location.latitude" must be a number of degrees, e.g. -1.2921`)
+		}
+		if _, err := m.Location.Longitude.Float64(); err != nil {
+			return badRequest(`"location.longitude" must be a number of degrees, e.g. 36.8219`)
+		}
+	}
+	if m.Type == whatsapp.MessageOrder {
+		for i, it := range m.Order.ProductItems {
+			if _, err := it.ItemPrice.Float64(); err != nil && !it.ItemPrice.IsZero() {
+				return badRequest(`"order.product_items[%d].item_price" must be a number, e.g. 7.99`, i)
+			}
+			if _, err := it.Quantity.Float64(); err != nil && !it.Quantity.IsZero() {
+				return badRequest(`"order.product_items[%d].quantity" must be a number`, i)
+			}
+		}
 	}
 	if m.Type == whatsapp.MessageInteractive {
 		if _, _, ok := m.Interactive.Reply(); !ok && m.Interactive.NFMReply == nil {

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/bahasha/bahasha/internal/accounts"
@@ -28,10 +30,14 @@ func runAccounts(ctx context.Context, args []string, env Env, stdout, stderr io.
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	if *name == "" {
+	if strings.TrimSpace(*name) == "" {
 		return usagef("--name is required: bahasha accounts create --name \"Acme Ltd\"")
 	}
-	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(data, "bahasha.db")})
+	path := filepath.Join(data, "bahasha.db")
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("there is no Bahasha database in %s; check --data (or BAHASHA_DATA), or start bahasha serve --data %s once to create it", data, data)
+	}
+	st, err := sqlite.Open(ctx, sqlite.Config{Path: path})
 	if err != nil {
 		return fmt.Errorf("cannot open the database in %s: %w", data, err)
 	}

@@ -84,8 +84,8 @@ func TestBadInput(t *testing.T) {
 		// POST /v1/events
 		{"events_malformed", "POST", "/v1/events", `{"events":[`, 400, "invalid_request", "JSON"},
 		{"events_wrong_type", "POST", "/v1/events", `{"events":{}}`, 400, "invalid_request", `"events" must be an array`},
-		{"events_item_wrong_type", "POST", "/v1/events", `{"events":[{"id":7}]}`, 400, "invalid_request", "must be a string"},
-		{"events_timestamp_object", "POST", "/v1/events", `{"events":[{"id":"t","phone_number_id":"` + phone.ID + `","status":{"id":"w","status":"sent","recipient_id":"1","timestamp":{}}}]}`, 400, "invalid_request", "timestamp"},
+		{"events_item_wrong_type", "POST", "/v1/events", `{"events":[{"id":7}]}`, 422, "invalid_events", "must be a string"},
+		{"events_timestamp_object", "POST", "/v1/events", `{"events":[{"id":"t","phone_number_id":"` + phone.ID + `","status":{"id":"w","status":"sent","recipient_id":"1","timestamp":{}}}]}`, 422, "invalid_events", "timestamp"},
 		{"events_trailing", "POST", "/v1/events", `{"events":[]} x`, 400, "invalid_request", "after the JSON"},
 		{"events_unknown_field", "POST", "/v1/events", `{"events":[],"batch":1}`, 400, "invalid_request", "unknown field"},
 		{"events_oversized", "POST", "/v1/events", bigEvents(8<<20 + 10), 413, "body_too_large", "larger than"},
@@ -114,8 +114,8 @@ func TestBadInput(t *testing.T) {
 		{"list_before_zero", "GET", "/v1/webhook/deliveries?before=dlv_0", "", 400, "invalid_request", `"before"`},
 		// Unknown routes and methods
 		{"unknown_route", "GET", "/v1/nope", "", 404, "not_found", "/v1/nope"},
-		{"wrong_method", "PATCH", "/v1/webhook", `{}`, 404, "", ""},
-		{"wrong_method_numbers", "DELETE", "/v1/phone_numbers", "", 404, "", ""},
+		{"wrong_method", "PATCH", "/v1/webhook", `{}`, 405, "method_not_allowed", "use GET or PUT or DELETE"},
+		{"wrong_method_numbers", "DELETE", "/v1/phone_numbers", "", 405, "method_not_allowed", "use GET"},
 		// Admin
 		{"admin_malformed", "POST", "/admin/v1/accounts", `{"name"`, 401, "unauthorized", ""}, // the key is checked first
 	}

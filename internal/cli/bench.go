@@ -12,7 +12,7 @@ func runBench(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 	cfg := bench.Default()
 	cfg.Binary = env("BAHASHA_BENCH_BINARY")
 	fs := newFlags("bench", stderr)
-	cfg.Flags(fs)
+	cfg.Flags(fs.FlagSet)
 	if err := parse(fs, args); err != nil {
 		return err
 	}

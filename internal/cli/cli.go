@@ -92,21 +92,30 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // newFlags returns a flag set whose errors come back to Run instead of
-// exiting.
-func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+// exiting, and that prints its flags only when asked (-h).
+func newFlags(name string, stderr io.Writer) *flags {
 	fs := flag.NewFlagSet("bahasha "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {} // parse prints the flags for -h only
+	return &flags{FlagSet: fs, help: stderr}
 }
 
-// parse parses args and turns flag errors into usage errors (the flag
-// package has already printed the details).
-func parse(fs *flag.FlagSet, args []string) error {
+// flags is a flag set that knows where its -h help goes.
+type flags struct {
+	*flag.FlagSet
+	help io.Writer
+}
+
+// parse parses args and turns flag errors into one-line usage errors.
+func parse(fs *flags, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(fs.help, "Usage of %s:\n", fs.Name())
+			fs.SetOutput(fs.help)
+			fs.PrintDefaults()
 			return err
 		}
-		return usagef("%v", err)
+		return usagef("%v; run with -h for the flags", err)
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q; flags start with --", fs.Arg(0))

@@ -132,7 +132,7 @@ func TestSandboxInbound(t *testing.T) {
 			{"bad_from", `{"from":"not-a-number","type":"text","text":{"body":"hi"}}`, `"from"`},
 			{"missing_from", `{"type":"text","text":{"body":"hi"}}`, `"from"`},
 			{"from_wrong_type", `{"from":254712345678,"type":"text","text":{"body":"hi"}}`, `"from"`},
-			{"content_wrong_type", `{"from":"254712345678","type":"text","text":"hi"}`, "not valid"},
+			{"content_wrong_type", `{"from":"254712345678","type":"text","text":"hi"}`, `"text" must be an object`},
 			{"interactive_without_reply", `{"from":"254712345678","type":"interactive","interactive":{"type":"button_reply"}}`, "button_reply"},
 			{"not_an_object", `["text"]`, "object"},
 			{"malformed", `{"from":`, "JSON"},

@@ -139,9 +139,6 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 	if err := st.ReleaseAllLanes(ctx); err != nil {
 		return fmt.Errorf("cannot recover the delivery queue: %w", err)
 	}
-	if err := bootstrap(ctx, st, cfg, stdout); err != nil {
-		return err
-	}
 	userAgent := "Bahasha-Webhooks/" + version() + " (+https://bahasha.dev/webhooks)"
 	client, err := safehttp.New(safehttp.Config{AllowPrivate: cfg.AllowPrivateTargets, Timeout: cfg.AttemptTimeout, UserAgent: userAgent})
 	if err != nil {
@@ -158,8 +155,18 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w; choose another address with --addr", cfg.Addr, err)
 	}
-	srv := &http.Server{Handler: server.Handler(a, st, version(), log), ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	defer ln.Close()
+	if err := bootstrap(ctx, st, cfg, ln.Addr(), stdout); err != nil {
+		return err
+	}
+	// Handlers get a context that is cancelled when the grace period ends,
+	// and are waited for before the store closes.
+	handlerCtx, cancelHandlers := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelHandlers()
+	handler, handlersDone := server.Track(server.Handler(a, st, version(), log))
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return handlerCtx }}
 	fmt.Fprintf(stdout, "Bahasha %s listening on http://%s (data in %s)\n", version(), ln.Addr(), cfg.Data)
 
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
@@ -175,12 +182,19 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 	case <-ctx.Done():
 	}
 	fmt.Fprintln(stdout, "Shutting down: finishing in-flight requests and deliveries…")
+	// The HTTP server and the engine wind down together, within one grace
+	// period.
+	stopEngine()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
-	if serr := srv.Shutdown(shutdownCtx); serr != nil && !errors.Is(serr, context.DeadlineExceeded) {
-		log.Warn("HTTP shutdown", "err", serr)
+	if serr := srv.Shutdown(shutdownCtx); serr != nil {
+		if !errors.Is(serr, context.DeadlineExceeded) {
+			log.Warn("HTTP shutdown", "err", serr)
+		}
+		cancelHandlers()
+		srv.Close()
 	}
-	stopEngine()
+	handlersDone()
 	<-engineDone
 	fmt.Fprintln(stdout, "Stopped.")
 	return err
@@ -188,7 +202,7 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 
 // bootstrap creates the default account on an empty store and prints its
 // API key once.
-func bootstrap(ctx context.Context, st *sqlite.Store, cfg config.Serve, stdout io.Writer) error {
+func bootstrap(ctx context.Context, st *sqlite.Store, cfg config.Serve, addr net.Addr, stdout io.Writer) error {
 	n, err := st.CountAccounts(ctx)
 	if err != nil {
 		return fmt.Errorf("cannot read the database: %w", err)
@@ -207,16 +221,12 @@ func bootstrap(ctx context.Context, st *sqlite.Store, cfg config.Serve, stdout i
 		return nil
 	}
 	fmt.Fprintf(stdout, "API key (shown once, store it now): %s\n", c.APIKey)
-	fmt.Fprintf(stdout, "Try it: curl -H 'Authorization: Bearer %s' http://localhost%s/v1/phone_numbers\n", c.APIKey, portOf(cfg.Addr))
-	return nil
-}
-
-func portOf(addr string) string {
-	_, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return ""
+	port := ""
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		port = fmt.Sprintf(":%d", tcp.Port)
 	}
-	return ":" + port
+	fmt.Fprintf(stdout, "Try it: curl -H 'Authorization: Bearer %s' http://localhost%s/v1/phone_numbers\n", c.APIKey, port)
+	return nil
 }
 
 // lockDataFolder makes sure one bahasha serve at a time uses a data folder.

@@ -124,7 +124,8 @@ func (c Serve) RetryPolicy() retry.Policy {
 	p := retry.DefaultPolicy()
 	if len(c.RetrySchedule) > 0 {
 		p.Steps = c.RetrySchedule
-		p.MinDelay = min(p.MinDelay, c.RetrySchedule[0])
+		// Keep room for jitter under short test schedules.
+		p.MinDelay = min(p.MinDelay, time.Duration(float64(c.RetrySchedule[0])*(1-p.Jitter)))
 		p.MaxDelay = max(c.RetrySchedule[len(c.RetrySchedule)-1], p.MinDelay)
 	}
 	if c.RetryWindow > 0 {

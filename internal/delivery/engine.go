@@ -30,10 +30,13 @@ import (
 // Headers of every delivery besides Content-Type, User-Agent and
 // X-Hub-Signature-256.
 const (
-	// HeaderDeliveryID is the delivery's stable id: the same on every
-	// attempt, so receivers can deduplicate on it.
+	// HeaderDeliveryID lists the ids of the deliveries a POST carries
+	// ("dlv_12,dlv_13"), in envelope order. A delivery's id is the same on
+	// every attempt, so receivers can deduplicate on it (per event, the
+	// SDK's Seen does so on message id and status).
 	HeaderDeliveryID = "X-Bahasha-Delivery-Id"
-	// HeaderAttempt is the attempt's number, from 1.
+	// HeaderAttempt is the attempt's number, from 1 (for a batch, the
+	// highest of its deliveries).
 	HeaderAttempt = "X-Bahasha-Attempt"
 )
 

@@ -3,6 +3,7 @@ package delivery
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/whatsapp"
@@ -11,69 +12,122 @@ import (
 // Envelope builds the body of one webhook POST carrying events, exactly as
 // WhatsApp does: one entry per WhatsApp Business Account, one "messages"
 // change per phone number within it, statuses and messages in the order
-// given, and one contact per message sender. It uses the public whatsapp
-// types, so what Bahasha sends is what the SDK parses.
+// given, and one contact per message sender.
+//
+// The events' payloads were produced or checked by the whatsapp types at
+// ingest and are written verbatim (so a producer's fields that this version
+// does not know reach the receiver); the envelope around them is the
+// whatsapp.Notification shape, which TestEnvelopeMatchesTheWhatsAppTypes
+// holds to what encoding the whatsapp types gives, so sender and receiver
+// cannot drift.
 func Envelope(events []bahasha.Event) ([]byte, error) {
-	n := whatsapp.Notification{Object: whatsapp.ObjectWhatsAppBusinessAccount}
-	entryOf := map[string]int{}
-	type changeKey struct{ waba, phone string }
-	changeOf := map[changeKey]int{}
+	type change struct {
+		metadata whatsapp.Metadata
+		statuses []json.RawMessage
+		messages []json.RawMessage
+		contacts []json.RawMessage
+		senders  map[string]bool
+	}
+	type entry struct {
+		waba    string
+		changes []*change
+		byPhone map[string]*change
+	}
+	var entries []*entry
+	byWABA := map[string]*entry{}
+	size := 128
 	for _, ev := range events {
-		ei, ok := entryOf[ev.WABAID]
-		if !ok {
-			ei = len(n.Entry)
-			entryOf[ev.WABAID] = ei
-			n.Entry = append(n.Entry, whatsapp.Entry{ID: ev.WABAID})
+		e := byWABA[ev.WABAID]
+		if e == nil {
+			e = &entry{waba: ev.WABAID, byPhone: map[string]*change{}}
+			byWABA[ev.WABAID] = e
+			entries = append(entries, e)
 		}
-		entry := &n.Entry[ei]
-		ck := changeKey{ev.WABAID, ev.PhoneNumberID}
-		ci, ok := changeOf[ck]
-		if !ok {
-			ci = len(entry.Changes)
-			changeOf[ck] = ci
-			entry.Changes = append(entry.Changes, whatsapp.Change{Field: whatsapp.FieldMessages, Value: whatsapp.Value{
-				MessagingProduct: whatsapp.MessagingProductWhatsApp,
-				Metadata:         whatsapp.Metadata{DisplayPhoneNumber: ev.DisplayPhoneNumber, PhoneNumberID: ev.PhoneNumberID},
-			}})
+		c := e.byPhone[ev.PhoneNumberID]
+		if c == nil {
+			c = &change{metadata: whatsapp.Metadata{DisplayPhoneNumber: ev.DisplayPhoneNumber, PhoneNumberID: ev.PhoneNumberID}}
+			e.byPhone[ev.PhoneNumberID] = c
+			e.changes = append(e.changes, c)
 		}
-		v := &entry.Changes[ci].Value
+		if !json.Valid(ev.Payload) || len(ev.Payload) == 0 || ev.Payload[0] != '{' {
+			return nil, fmt.Errorf("delivery: event %d: the stored %s is not a JSON object", ev.ID, ev.Kind)
+		}
+		size += len(ev.Payload) + len(ev.Contact) + 160
 		switch ev.Kind {
 		case bahasha.KindStatus:
-			var s whatsapp.Status
-			if err := json.Unmarshal(ev.Payload, &s); err != nil {
-				return nil, fmt.Errorf("delivery: event %d: stored status is not valid: %w", ev.ID, err)
-			}
-			s.Raw = nil
-			v.Statuses = append(v.Statuses, s)
+			c.statuses = append(c.statuses, ev.Payload)
 		case bahasha.KindMessage:
-			var m whatsapp.Message
-			if err := json.Unmarshal(ev.Payload, &m); err != nil {
-				return nil, fmt.Errorf("delivery: event %d: stored message is not valid: %w", ev.ID, err)
-			}
-			m.Raw = nil
-			v.Messages = append(v.Messages, m)
+			c.messages = append(c.messages, ev.Payload)
 			if len(ev.Contact) > 0 {
-				var c whatsapp.Contact
-				if err := json.Unmarshal(ev.Contact, &c); err != nil {
-					return nil, fmt.Errorf("delivery: event %d: stored contact is not valid: %w", ev.ID, err)
+				if !json.Valid(ev.Contact) || ev.Contact[0] != '{' {
+					return nil, fmt.Errorf("delivery: event %d: the stored contact is not a JSON object", ev.ID)
 				}
-				c.Raw = nil
-				if !hasContact(v.Contacts, c) {
-					v.Contacts = append(v.Contacts, c)
+				if c.senders == nil {
+					c.senders = map[string]bool{}
+				}
+				key := string(ev.Contact)
+				if !c.senders[key] {
+					c.senders[key] = true
+					c.contacts = append(c.contacts, ev.Contact)
 				}
 			}
 		default:
 			return nil, fmt.Errorf("delivery: event %d has unknown kind %q", ev.ID, ev.Kind)
 		}
 	}
-	return json.Marshal(&n)
+	b := make([]byte, 0, size)
+	b = append(b, `{"object":`...)
+	b = strconv.AppendQuote(b, whatsapp.ObjectWhatsAppBusinessAccount)
+	b = append(b, `,"entry":[`...)
+	for i, e := range entries {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = appendString(b, e.waba)
+		b = append(b, `,"changes":[`...)
+		for j, c := range e.changes {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"field":`...)
+			b = appendString(b, whatsapp.FieldMessages)
+			b = append(b, `,"value":{"messaging_product":`...)
+			b = appendString(b, whatsapp.MessagingProductWhatsApp)
+			b = append(b, `,"metadata":`...)
+			md, err := json.Marshal(c.metadata)
+			if err != nil {
+				return nil, err
+			}
+			b = append(b, md...)
+			b = appendArray(b, "contacts", c.contacts)
+			b = appendArray(b, "messages", c.messages)
+			b = appendArray(b, "statuses", c.statuses)
+			b = append(b, "}}"...)
+		}
+		b = append(b, "]}"...)
+	}
+	b = append(b, "]}"...)
+	return b, nil
 }
 
-func hasContact(cs []whatsapp.Contact, c whatsapp.Contact) bool {
-	for _, have := range cs {
-		if have.WaID == c.WaID && have.UserID == c.UserID {
-			return true
-		}
+func appendString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s) // a string always encodes
+	return append(b, q...)
+}
+
+func appendArray(b []byte, name string, items []json.RawMessage) []byte {
+	if len(items) == 0 {
+		return b
 	}
-	return false
+	b = append(b, `,"`...)
+	b = append(b, name...)
+	b = append(b, `":[`...)
+	for i, it := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, it...)
+	}
+	return append(b, ']')
 }

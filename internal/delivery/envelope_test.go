@@ -93,3 +93,80 @@ func BenchmarkEnvelope(b *testing.B) {
 		}
 	}
 }
+
+// TestEnvelopeMatchesTheWhatsAppTypes holds the hand-built envelope to the
+// encoding the public whatsapp types give for the same events: sender and
+// receiver cannot drift.
+func TestEnvelopeMatchesTheWhatsAppTypes(t *testing.T) {
+	events := []bahasha.Event{
+		statusEvent("W1", "p1", "a", "sent"),
+		messageEvent("W1", "p1", "m1", "111", "Ann <&>", "hi \u2028 \"quoted\""),
+		statusEvent("W2", "p3", "b", "read"),
+		statusEvent("W1", "p2", "c", "delivered"),
+		messageEvent("W1", "p1", "m2", "111", "Ann <&>", "again"),
+		messageEvent("W1", "p1", "m3", "222", "Bob", "yo"),
+	}
+	got, err := delivery.Envelope(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same notification built with the types.
+	n := whatsapp.Notification{Object: whatsapp.ObjectWhatsAppBusinessAccount}
+	value := func(phone string) whatsapp.Value {
+		return whatsapp.Value{MessagingProduct: "whatsapp", Metadata: whatsapp.Metadata{DisplayPhoneNumber: "+" + phone, PhoneNumberID: phone}}
+	}
+	var s []whatsapp.Status
+	var m []whatsapp.Message
+	var c []whatsapp.Contact
+	for _, ev := range events {
+		if ev.Kind == bahasha.KindStatus {
+			var x whatsapp.Status
+			json.Unmarshal(ev.Payload, &x)
+			x.Raw = nil
+			s = append(s, x)
+		} else {
+			var x whatsapp.Message
+			json.Unmarshal(ev.Payload, &x)
+			x.Raw = nil
+			m = append(m, x)
+			var y whatsapp.Contact
+			json.Unmarshal(ev.Contact, &y)
+			y.Raw = nil
+			c = append(c, y)
+		}
+	}
+	p1 := value("p1")
+	p1.Statuses, p1.Messages, p1.Contacts = []whatsapp.Status{s[0]}, m, []whatsapp.Contact{c[0], c[2]}
+	p2 := value("p2")
+	p2.Statuses = []whatsapp.Status{s[2]}
+	p3 := value("p3")
+	p3.Statuses = []whatsapp.Status{s[1]}
+	n.Entry = []whatsapp.Entry{
+		{ID: "W1", Changes: []whatsapp.Change{{Field: "messages", Value: p1}, {Field: "messages", Value: p2}}},
+		{ID: "W2", Changes: []whatsapp.Change{{Field: "messages", Value: p3}}},
+	}
+	want, err := json.Marshal(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Fatalf("envelope\n got %s\nwant %s", got, want)
+	}
+}
+
+// A producer's fields unknown to this version reach the receiver.
+func TestEnvelopeKeepsUnknownFields(t *testing.T) {
+	ev := statusEvent("W", "p", "a", "sent")
+	ev.Payload = []byte(`{"id":"a","status":"sent","future_field":{"x":[1,2]}}`)
+	body, err := delivery.Envelope([]bahasha.Event{ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := whatsapp.Parse(body)
+	if err != nil || !json.Valid(body) {
+		t.Fatal(err)
+	}
+	if raw := string(n.Entry[0].Changes[0].Value.Statuses[0].Raw); raw != string(ev.Payload) {
+		t.Fatalf("status arrived as %s", raw)
+	}
+}

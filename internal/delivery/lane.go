@@ -209,17 +209,28 @@ func (e *Engine) post(ctx context.Context, lane store.Lane, ds []bahasha.Deliver
 	attempt := 0
 	for i, d := range ds {
 		events[i] = d.Event
-		ids[i] = strconv.FormatInt(d.ID, 10)
+		ids[i] = "dlv_" + strconv.FormatInt(d.ID, 10)
 		attempt = max(attempt, d.Attempts+1)
 	}
 	outcome := func(state bahasha.DeliveryState, code int, body, errText string, retryAfter time.Duration) postResult {
 		r := postResult{ok: state == bahasha.DeliveryDelivered}
 		duration := e.now().Sub(started)
+		var next time.Time
+		if state == bahasha.DeliveryPending {
+			next = e.chunkRetry(ds, started, retryAfter)
+		}
 		for _, d := range ds {
 			res := store.DeliveryResult{DeliveryID: d.ID, State: state, Attempt: bahasha.Attempt{DeliveryID: d.ID, Number: d.Attempts + 1,
 				StartedAt: started, Duration: duration, StatusCode: code, Error: errText, ResponseBody: body}}
 			if state == bahasha.DeliveryPending {
-				res.State, res.NextAttemptAt, res.Attempt.Error = e.reschedule(d, started, retryAfter, errText)
+				deadline := e.cfg.Retry.Deadline(windowOf(d, started))
+				switch {
+				case next.IsZero() || !next.Before(deadline) && deadline.Sub(e.now()) < e.cfg.Retry.MinDelay:
+					res.State = bahasha.DeliveryFailed
+					res.Attempt.Error = errText + "; the retry window is over, so the delivery is marked failed"
+				default:
+					res.NextAttemptAt = minTime(next, deadline)
+				}
 			}
 			r.results = append(r.results, res)
 		}
@@ -271,22 +282,50 @@ func (e *Engine) post(ctx context.Context, lane store.Lane, ds []bahasha.Deliver
 	return outcome(bahasha.DeliveryDelivered, resp.StatusCode, text, "", 0)
 }
 
-// reschedule decides a failed delivery's next attempt, or fails it when its
-// retry window is over.
-func (e *Engine) reschedule(d bahasha.Delivery, started time.Time, retryAfter time.Duration, errText string) (bahasha.DeliveryState, time.Time, string) {
-	window := d.WindowStart
-	if window.IsZero() {
-		window = started
+// chunkRetry is when a failed POST's deliveries are next due: one time for
+// the whole chunk (one jitter draw), so that they are retried together, in
+// one POST again. It is zero when the retry window of the chunk's oldest
+// delivery is over.
+func (e *Engine) chunkRetry(ds []bahasha.Delivery, started time.Time, retryAfter time.Duration) time.Time {
+	attempts, window := 0, time.Time{}
+	for _, d := range ds {
+		attempts = max(attempts, d.Attempts+1)
+		if w := windowOf(d, started); window.IsZero() || w.Before(window) {
+			window = w
+		}
 	}
 	now := e.now()
 	e.randMu.Lock()
-	next, ok := e.cfg.Retry.Next(d.Attempts+1, window, now, e.rand)
+	next, ok := e.cfg.Retry.Next(attempts, window, now, e.rand)
 	e.randMu.Unlock()
 	if !ok {
-		return bahasha.DeliveryFailed, time.Time{}, errText + "; the retry window is over, so the delivery is marked failed"
+		// The oldest is out of time; the others retry at the schedule's
+		// pace from their own windows.
+		for _, d := range ds {
+			if n, ok := e.cfg.Retry.Next(d.Attempts+1, windowOf(d, started), now, nil); ok && (next.IsZero() || n.Before(next)) {
+				next = n
+			}
+		}
+		if next.IsZero() {
+			return time.Time{}
+		}
 	}
 	if retryAfter > 0 {
 		next = e.cfg.Retry.WithRetryAfter(next, window, now, retryAfter)
 	}
-	return bahasha.DeliveryPending, next, errText
+	return next
+}
+
+func windowOf(d bahasha.Delivery, started time.Time) time.Time {
+	if d.WindowStart.IsZero() {
+		return started
+	}
+	return d.WindowStart
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/bahasha/bahasha/internal/api"
@@ -39,6 +40,17 @@ func Handler(a *api.API, s store.Store, version string, log *slog.Logger) http.H
 		fmt.Fprintf(w, "Bahasha webhooks %s\n\nThe API is under /v1 (Authorization: Bearer <API key>); see the README.\n", version)
 	})
 	return recoverer(log, headers(mux))
+}
+
+// Track wraps h so that its requests in progress can be waited for: wait
+// returns once every request that has started has finished.
+func Track(h http.Handler) (tracked http.Handler, wait func()) {
+	var wg sync.WaitGroup
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wg.Add(1)
+		defer wg.Done()
+		h.ServeHTTP(w, r)
+	}), wg.Wait
 }
 
 func headers(next http.Handler) http.Handler {

@@ -319,7 +319,9 @@ func (s *Store) RetryDelivery(ctx context.Context, accountID string, deliveryID 
 		if err := affected(res, err); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE endpoints SET lane_due_at = min(coalesce(lane_due_at, ?), ?) WHERE id = ?`, ms(now), ms(now), endpointID)
+		// A manual retry is also an immediate probe of an open breaker.
+		_, err = tx.ExecContext(ctx, `UPDATE endpoints SET lane_due_at = min(coalesce(lane_due_at, ?), ?),
+			probe_at = CASE WHEN probe_at > ? THEN ? ELSE probe_at END WHERE id = ?`, ms(now), ms(now), ms(now), ms(now), endpointID)
 		return err
 	})
 	if err != nil {

@@ -668,6 +668,20 @@ func testBreaker(t *testing.T, s store.Store) {
 	if l := claim(t, s, probeAt, 10, 10); len(l) != 1 || len(l[0].Deliveries) != 2 {
 		t.Fatalf("after the breaker closed: %+v, want the rest at full speed", l)
 	}
+	// A manual retry probes an open breaker at once.
+	s.CompleteLane(ctx, deliver(l[0], probeAt, bahasha.DeliveryDelivered, time.Time{}))
+	insert(t, s, "a", probeAt, "p4")
+	lanes = claim(t, s, probeAt, 10, 10)
+	s.CompleteLane(ctx, store.CompleteParams{EndpointID: lanes[0].Endpoint.ID, Now: probeAt,
+		Results: []store.DeliveryResult{{DeliveryID: lanes[0].Deliveries[0].ID, State: bahasha.DeliveryFailed,
+			Attempt: bahasha.Attempt{Number: 1, StartedAt: probeAt, StatusCode: 500}}},
+		Breaker: store.BreakerUpdate{Failed: true, ProbeAt: probeAt.Add(time.Hour)}})
+	if _, err := s.RetryDelivery(ctx, "a", lanes[0].Deliveries[0].ID, probeAt.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if l := claim(t, s, probeAt.Add(time.Minute), 10, 10); len(l) != 1 || len(l[0].Deliveries) != 1 {
+		t.Fatalf("a manual retry waited for the breaker: %+v", l)
+	}
 	// Re-registering the webhook closes the breaker too.
 	s.PutEndpoint(ctx, store.PutEndpointParams{AccountID: "a", URL: "https://example.com/x", VerifyToken: "t", VerifiedAt: t0, Now: t0})
 	if e, _ := s.Endpoint(ctx, "a"); e.Probing() {
