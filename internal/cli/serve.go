@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -168,6 +169,13 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext: func(net.Listener) context.Context { return handlerCtx }}
 	fmt.Fprintf(stdout, "Bahasha %s listening on http://%s (data in %s)\n", version(), ln.Addr(), cfg.Data)
+	if addr := env("BAHASHA_PPROF_ADDR"); addr != "" {
+		stopPprof, err := servePprof(addr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
 
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopEngine()
@@ -243,4 +251,21 @@ func lockDataFolder(dir string) (func(), error) {
 		return nil, fmt.Errorf("another bahasha serve is already using the data folder %s; stop it or choose another --data", dir)
 	}
 	return func() { f.Close() }, nil
+}
+
+// servePprof serves Go's profiler on its own listener (BAHASHA_PPROF_ADDR,
+// e.g. 127.0.0.1:6060), never on the public API's.
+func servePprof(addr string, log *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("BAHASHA_PPROF_ADDR: cannot listen on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	log.Info("profiler listening", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
 }

@@ -3,81 +3,45 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/store"
 )
 
-// InsertEvents implements store.Store.
+// insertChunk caps the rows of one multi-row INSERT (13 parameters each,
+// well under SQLite's limit of 32766).
+const insertChunk = 500
+
+// InsertEvents implements store.Store. Events and their deliveries are
+// written with multi-row INSERTs; producer ids already stored are found with
+// one lookup per chunk.
 func (s *Store) InsertEvents(ctx context.Context, p store.InsertEventsParams) ([]store.InsertResult, error) {
 	results := make([]store.InsertResult, len(p.Events))
 	now := ms(p.Now)
+	for i, e := range p.Events {
+		if e.AccountID != p.AccountID {
+			return nil, fmt.Errorf("sqlite: event %d belongs to account %q, not %q", i, e.AccountID, p.AccountID)
+		}
+	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		clear(results)
 		var endpointID int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM endpoints WHERE account_id = ?`, p.AccountID).Scan(&endpointID)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		switch err := tx.QueryRowContext(ctx, `SELECT id FROM endpoints WHERE account_id = ?`, p.AccountID).Scan(&endpointID); err {
+		case nil, sql.ErrNoRows:
+		default:
 			return err
 		}
-		insertEvent, err := tx.PrepareContext(ctx, `INSERT INTO events (account_id, producer_id, kind, waba_id, phone_number_id,
-			display_phone_number, wamid, status, message_type, payload, contact, created_at, available_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (account_id, producer_id) DO NOTHING RETURNING id`)
-		if err != nil {
-			return err
-		}
-		defer insertEvent.Close()
-		insertDelivery, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (account_id, endpoint_id, event_id, wamid, status_rank, state,
-			next_attempt_at, window_start, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?) RETURNING id`)
-		if err != nil {
-			return err
-		}
-		defer insertDelivery.Close()
 		var earliest int64
-		for i, e := range p.Events {
-			if e.AccountID != p.AccountID {
-				return fmt.Errorf("sqlite: event %d belongs to account %q, not %q", i, e.AccountID, p.AccountID)
-			}
-			available := ms(e.AvailableAt)
-			if available == 0 {
-				available = now
-			}
-			created := ms(e.CreatedAt)
-			if created == 0 {
-				created = now
-			}
-			var contact []byte
-			if len(e.Contact) > 0 {
-				contact = e.Contact
-			}
-			err := insertEvent.QueryRowContext(ctx, p.AccountID, e.ProducerID, string(e.Kind), e.WABAID, e.PhoneNumberID,
-				e.DisplayPhoneNumber, e.WAMID, e.Status, e.MessageType, []byte(e.Payload), contact, created, available).Scan(&results[i].EventID)
-			if errors.Is(err, sql.ErrNoRows) {
-				results[i].Duplicate = true
-				if err := tx.QueryRowContext(ctx, `SELECT id FROM events WHERE account_id = ? AND producer_id = ?`,
-					p.AccountID, e.ProducerID).Scan(&results[i].EventID); err != nil {
-					return err
-				}
-				continue
-			}
+		for start := 0; start < len(p.Events); start += insertChunk {
+			end := min(start+insertChunk, len(p.Events))
+			e, err := insertEventChunk(ctx, tx, p, now, endpointID, start, end, results)
 			if err != nil {
 				return err
 			}
-			if endpointID == 0 {
-				continue
-			}
-			rank := 0
-			if e.Kind == bahasha.KindStatus {
-				rank = bahasha.StatusRank(e.Status)
-			}
-			if err := insertDelivery.QueryRowContext(ctx, p.AccountID, endpointID, results[i].EventID, e.WAMID, rank,
-				available, available, now, now).Scan(&results[i].DeliveryID); err != nil {
-				return err
-			}
-			if earliest == 0 || available < earliest {
-				earliest = available
+			if e != 0 && (earliest == 0 || e < earliest) {
+				earliest = e
 			}
 		}
 		if earliest != 0 {
@@ -92,4 +56,148 @@ func (s *Store) InsertEvents(ctx context.Context, p store.InsertEventsParams) ([
 		return nil, err
 	}
 	return results, nil
+}
+
+// insertEventChunk inserts events [start, end) and their deliveries, fills
+// their results, and returns the earliest due time of the deliveries made.
+func insertEventChunk(ctx context.Context, tx *sql.Tx, p store.InsertEventsParams, now, endpointID int64, start, end int, results []store.InsertResult) (int64, error) {
+	events := p.Events[start:end]
+	available := func(e bahasha.Event) int64 {
+		if a := ms(e.AvailableAt); a != 0 {
+			return a
+		}
+		return now
+	}
+	// Within one batch a producer id counts once: the first wins.
+	first := make(map[string]int, len(events))
+	var q strings.Builder
+	q.WriteString(`INSERT INTO events (account_id, producer_id, kind, waba_id, phone_number_id, display_phone_number,
+		wamid, status, message_type, payload, contact, created_at, available_at) VALUES `)
+	args := make([]any, 0, len(events)*13)
+	rows := 0
+	for i, e := range events {
+		if _, dup := first[e.ProducerID]; dup {
+			continue
+		}
+		first[e.ProducerID] = start + i
+		if rows > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		rows++
+		created := ms(e.CreatedAt)
+		if created == 0 {
+			created = now
+		}
+		var contact []byte
+		if len(e.Contact) > 0 {
+			contact = e.Contact
+		}
+		args = append(args, p.AccountID, e.ProducerID, string(e.Kind), e.WABAID, e.PhoneNumberID, e.DisplayPhoneNumber,
+			e.WAMID, e.Status, e.MessageType, []byte(e.Payload), contact, created, available(e))
+	}
+	q.WriteString(` ON CONFLICT (account_id, producer_id) DO NOTHING RETURNING id, producer_id`)
+	inserted := make(map[string]int64, rows)
+	if err := queryPairs(ctx, tx, q.String(), args, func(id int64, producer string) { inserted[producer] = id }); err != nil {
+		return 0, err
+	}
+	// Producer ids that were already stored (or repeated in this batch).
+	var missing []any
+	for i, e := range events {
+		if id, ok := inserted[e.ProducerID]; ok && first[e.ProducerID] == start+i {
+			results[start+i].EventID = id
+			continue
+		}
+		results[start+i].Duplicate = true
+		missing = append(missing, e.ProducerID)
+	}
+	if len(missing) > 0 {
+		existing := map[string]int64{}
+		err := queryPairs(ctx, tx, `SELECT id, producer_id FROM events WHERE account_id = ? AND producer_id IN (?`+strings.Repeat(",?", len(missing)-1)+`)`,
+			append([]any{p.AccountID}, missing...), func(id int64, producer string) { existing[producer] = id })
+		if err != nil {
+			return 0, err
+		}
+		for i, e := range events {
+			if results[start+i].Duplicate {
+				if id, ok := existing[e.ProducerID]; ok {
+					results[start+i].EventID = id
+				} else {
+					results[start+i].EventID = inserted[e.ProducerID] // repeated within this batch
+				}
+			}
+		}
+	}
+	if endpointID == 0 {
+		return 0, nil
+	}
+	q.Reset()
+	q.WriteString(`INSERT INTO deliveries (account_id, endpoint_id, event_id, wamid, status_rank, state, next_attempt_at,
+		window_start, created_at, updated_at) VALUES `)
+	args = args[:0]
+	var earliest int64
+	var order []int
+	for i, e := range events {
+		r := &results[start+i]
+		if r.Duplicate {
+			continue
+		}
+		if len(order) > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?,?,?,?,?,'pending',?,?,?,?)")
+		order = append(order, start+i)
+		rank := 0
+		if e.Kind == bahasha.KindStatus {
+			rank = bahasha.StatusRank(e.Status)
+		}
+		a := available(e)
+		args = append(args, p.AccountID, endpointID, r.EventID, e.WAMID, rank, a, a, now, now)
+		if earliest == 0 || a < earliest {
+			earliest = a
+		}
+	}
+	if len(order) == 0 {
+		return 0, nil
+	}
+	q.WriteString(` RETURNING id, event_id`)
+	byEvent := make(map[int64]int64, len(order))
+	rowsIter, err := tx.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return 0, err
+	}
+	for rowsIter.Next() {
+		var id, ev int64
+		if err := rowsIter.Scan(&id, &ev); err != nil {
+			rowsIter.Close()
+			return 0, err
+		}
+		byEvent[ev] = id
+	}
+	rowsIter.Close()
+	if err := rowsIter.Err(); err != nil {
+		return 0, err
+	}
+	for _, i := range order {
+		results[i].DeliveryID = byEvent[results[i].EventID]
+	}
+	return earliest, nil
+}
+
+// queryPairs runs a query returning (id, text) rows.
+func queryPairs(ctx context.Context, tx *sql.Tx, q string, args []any, fn func(int64, string)) error {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var s string
+		if err := rows.Scan(&id, &s); err != nil {
+			return err
+		}
+		fn(id, s)
+	}
+	return rows.Err()
 }

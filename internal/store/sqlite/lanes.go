@@ -166,48 +166,86 @@ func refreshLane(ctx context.Context, tx *sql.Tx, endpointID, leasedUntil int64)
 func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error {
 	now := ms(p.Now)
 	return s.write(ctx, func(tx *sql.Tx) error {
-		insertAttempt, err := tx.PrepareContext(ctx, `INSERT INTO attempts (delivery_id, number, started_at, duration_us, status_code, error, response_body)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
+		// Attempts: multi-row INSERTs.
+		var q strings.Builder
+		var args []any
+		flush := func() error {
+			if len(args) == 0 {
+				return nil
+			}
+			_, err := tx.ExecContext(ctx, q.String(), args...)
+			q.Reset()
+			args = args[:0]
 			return err
 		}
-		defer insertAttempt.Close()
-		// A delivery failed meanwhile (its webhook was removed) keeps its
-		// state unless this attempt delivered it.
-		update, err := tx.PrepareContext(ctx, `UPDATE deliveries SET state = ?, attempts = attempts + ?, next_attempt_at = ?,
-			last_status_code = CASE WHEN ? THEN ? ELSE last_status_code END, last_error = ?, updated_at = ?, delivered_at = ?
-			WHERE id = ? AND (state = 'pending' OR ? = 'delivered')`)
-		if err != nil {
-			return err
-		}
-		defer update.Close()
 		for _, r := range p.Results {
 			a := r.Attempt
-			attempted := a.Number > 0
-			if attempted {
-				if _, err := insertAttempt.ExecContext(ctx, r.DeliveryID, a.Number, ms(a.StartedAt), a.Duration.Microseconds(), a.StatusCode, a.Error, a.ResponseBody); err != nil {
+			if a.Number == 0 {
+				continue
+			}
+			if len(args) == 0 {
+				q.WriteString(`INSERT INTO attempts (delivery_id, number, started_at, duration_us, status_code, error, response_body) VALUES (?,?,?,?,?,?,?)`)
+			} else {
+				q.WriteString(",(?,?,?,?,?,?,?)")
+			}
+			args = append(args, r.DeliveryID, a.Number, ms(a.StartedAt), a.Duration.Microseconds(), a.StatusCode, a.Error, a.ResponseBody)
+			if len(args) >= insertChunk*7 {
+				if err := flush(); err != nil {
 					return err
 				}
 			}
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		// Deliveries: one UPDATE per group of identical outcomes (a POST's
+		// deliveries share theirs). A delivery failed meanwhile (its webhook
+		// was removed) keeps its state unless this attempt delivered it.
+		type outcome struct {
+			state     bahasha.DeliveryState
+			next      int64
+			attempted bool
+			code      int
+			lastErr   string
+		}
+		groups := map[outcome][]any{}
+		var keys []outcome
+		for _, r := range p.Results {
+			o := outcome{state: r.State, attempted: r.Attempt.Number > 0, code: r.Attempt.StatusCode, lastErr: r.Attempt.Error}
+			if !o.attempted {
+				o.lastErr = r.Error
+			}
+			if r.State == bahasha.DeliveryPending {
+				o.next = ms(r.NextAttemptAt)
+			}
+			if _, ok := groups[o]; !ok {
+				keys = append(keys, o)
+			}
+			groups[o] = append(groups[o], r.DeliveryID)
+		}
+		for _, o := range keys {
+			ids := groups[o]
 			var next any
+			if o.state == bahasha.DeliveryPending {
+				next = o.next
+			}
 			var delivered int64
-			switch r.State {
-			case bahasha.DeliveryPending:
-				next = ms(r.NextAttemptAt)
-			case bahasha.DeliveryDelivered:
+			if o.state == bahasha.DeliveryDelivered {
 				delivered = now
 			}
-			lastErr := a.Error
-			if !attempted {
-				lastErr = r.Error
-			}
 			inc := 0
-			if attempted {
+			if o.attempted {
 				inc = 1
 			}
-			if _, err := update.ExecContext(ctx, string(r.State), inc, next, attempted, a.StatusCode, lastErr, now, delivered,
-				r.DeliveryID, string(r.State)); err != nil {
-				return err
+			for len(ids) > 0 {
+				n := min(len(ids), insertChunk)
+				args := append([]any{string(o.state), inc, next, o.attempted, o.code, o.lastErr, now, delivered, string(o.state)}, ids[:n]...)
+				ids = ids[n:]
+				if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = ?, attempts = attempts + ?, next_attempt_at = ?,
+					last_status_code = CASE WHEN ? THEN ? ELSE last_status_code END, last_error = ?, updated_at = ?, delivered_at = ?
+					WHERE (state = 'pending' OR ? = 'delivered') AND id IN (?`+strings.Repeat(",?", n-1)+`)`, args...); err != nil {
+					return err
+				}
 			}
 		}
 		b := p.Breaker

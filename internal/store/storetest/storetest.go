@@ -263,6 +263,22 @@ func testInsertEvents(t *testing.T, s store.Store) {
 		string(d.Event.Payload) != `{"id":"wamid.p1","status":"sent"}` || d.Event.WAMID != "wamid.p1" || d.Event.Kind != bahasha.KindStatus {
 		t.Fatalf("delivery = %+v", d)
 	}
+	// A producer id repeated within one batch is one event.
+	rep := insert(t, s, "a", t0, "r1", "r2", "r1")
+	if rep[0].Duplicate || !rep[2].Duplicate || rep[2].EventID != rep[0].EventID || rep[2].DeliveryID != 0 {
+		t.Fatalf("repeated producer id in a batch: %+v", rep)
+	}
+	// Large batches keep their order and get one delivery each.
+	var ids []string
+	for i := range 1200 {
+		ids = append(ids, fmt.Sprintf("big-%04d", i))
+	}
+	big := insert(t, s, "a", t0, ids...)
+	for i := 1; i < len(big); i++ {
+		if big[i].Duplicate || big[i].DeliveryID <= big[i-1].DeliveryID || big[i].EventID <= big[i-1].EventID {
+			t.Fatalf("big batch result %d: %+v after %+v", i, big[i], big[i-1])
+		}
+	}
 	// A batch with an event of another account is refused whole.
 	bad := []bahasha.Event{event("a", "p9", t0), event("b", "p10", t0)}
 	if _, err := s.InsertEvents(ctx, store.InsertEventsParams{AccountID: "a", Events: bad, Now: t0}); err == nil {
