@@ -49,6 +49,10 @@ type Result struct {
 	IngestBatch      int     `json:"ingest_batch"`
 	Producers        int     `json:"producers"`
 	Database         string  `json:"database"`
+	// Hold says the sinks held every delivery until ingest ended (--hold).
+	Hold bool `json:"hold"`
+	// AttemptTimeoutS is the --attempt-timeout serve ran with, in seconds.
+	AttemptTimeoutS float64 `json:"attempt_timeout_s"`
 	// Note says what the bench could not set up as asked.
 	Note string `json:"note,omitempty"`
 
@@ -56,6 +60,12 @@ type Result struct {
 	// delivery after it took.
 	IngestS float64 `json:"ingest_s"`
 	DrainS  float64 `json:"drain_s"`
+	// BacklogPeak is the most events acknowledged but not yet received seen
+	// by the progress sampling (every 100 ms, and at the end of ingest).
+	BacklogPeak int64 `json:"backlog_peak"`
+	// DrainPerS is the events first received during the drain phase over
+	// its duration.
+	DrainPerS float64 `json:"drain_per_s"`
 	// SinkPosts counts the delivery POSTs the healthy sinks received;
 	// EventsPerPost is their events (duplicates included) per POST.
 	SinkPosts     int64   `json:"sink_posts"`
@@ -105,19 +115,26 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ Result, e
 	nSlow, nHanging, nFailing := cfg.classCounts()
 	res := Result{Endpoints: cfg.Endpoints, SlowEndpoints: nSlow, HangingEndpoints: nHanging, FailingEndpoints: nFailing,
 		Rate: cfg.Rate, DurationS: cfg.Duration.Seconds(), EventsLimit: cfg.Events, IngestBatch: cfg.ingestBatch(),
-		Producers: cfg.Producers, Database: "sqlite", CPUs: runtime.NumCPU(), LoadAvgBefore: loadAverage()}
+		Producers: cfg.Producers, Database: "sqlite", CPUs: runtime.NumCPU(), LoadAvgBefore: loadAverage(),
+		Hold: cfg.Hold, AttemptTimeoutS: cfg.ServeAttemptTimeout().Seconds()}
+	addNote := func(note string) {
+		if res.Note != "" {
+			res.Note += "; "
+		}
+		res.Note += note
+		logf("note: %s", note)
+	}
 
 	flags, err := probeServe(ctx, cfg.Binary, env)
 	if err != nil {
 		return res, err
 	}
 	var serveArgs []string
-	serveArgs = append(serveArgs, "--attempt-timeout", cfg.AttemptTimeout.String())
+	serveArgs = append(serveArgs, "--attempt-timeout", cfg.ServeAttemptTimeout().String())
 	switch {
 	case !flags.maxBatch:
 		res.MaxBatch = 1
-		res.Note = "serve has no --max-batch flag: this build delivers one event per POST, so max_batch is reported as 1"
-		logf("note: %s", res.Note)
+		addNote("serve has no --max-batch flag: this build delivers one event per POST, so max_batch is reported as 1")
 	case cfg.MaxBatch > 0:
 		res.MaxBatch = cfg.MaxBatch
 		serveArgs = append(serveArgs, "--max-batch", strconv.Itoa(cfg.MaxBatch))
@@ -153,7 +170,15 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ Result, e
 	origin := time.Now()
 	t := newTracker(origin, cfg.Events, res.IngestBatch, cls)
 	client := newAPIClient(p.addr, cfg.Producers)
-	s := newSinks()
+	var holdMax time.Duration
+	if cfg.Hold {
+		// Answer a held POST before serve's attempt timeout ends it, should
+		// ingest last that long.
+		holdMax = max(cfg.ServeAttemptTimeout()-5*time.Second, cfg.ServeAttemptTimeout()*9/10)
+		addNote(fmt.Sprintf("--hold: the sinks held every delivery until ingest ended (serve's --attempt-timeout %s), so the latency percentiles measure that hold, not delivery latency; see backlog_peak and drain_per_s",
+			cfg.ServeAttemptTimeout()))
+	}
+	s := newSinks(holdMax)
 	var prog *progress
 	// Whatever happens: the platform dies first, so that the sinks'
 	// connections close and hanging handlers return.
@@ -192,20 +217,29 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ Result, e
 		return res, fmt.Errorf("ingest failed: %w", err)
 	}
 
-	// Drain: wait for the healthy endpoints to receive every acknowledged
-	// event.
+	// Drain: end the hold, and wait for the healthy endpoints to receive
+	// every acknowledged event.
+	prog.sample() // the backlog at its largest under --hold
 	prog.setPhase("drain")
 	drainStart := time.Now()
+	recvBefore := t.received.Load()
+	s.release()
 	if err := drain(ctx, t, p, cfg.Drain); err != nil {
 		prog.stop()
 		return res, err
 	}
-	res.DrainS = round3(time.Since(drainStart).Seconds())
+	drainTime := time.Since(drainStart)
+	res.DrainS = round3(drainTime.Seconds())
+	res.DrainPerS = math.Round(PerSecond(t.received.Load()-recvBefore, drainTime))
 	after, procErr2 := readProc(p.pid()) // before the platform is killed
 	benchAfter, _ := readProc(os.Getpid())
 	prog.stop()
 	p.stop()
 	s.close()
+	res.BacklogPeak = prog.peak.Load()
+	if n := s.heldLong.Load(); n > 0 {
+		addNote(fmt.Sprintf("%d held POSTs were answered before ingest ended, so as not to outlast serve's --attempt-timeout", n))
+	}
 
 	res.Figures = t.figures(func(int) bool { return true }, ingestOffset, ceiling.PostsPerS)
 	if cfg.mixed() {
@@ -276,6 +310,7 @@ type progress struct {
 	pid   int
 	phase atomic.Value // string
 	start time.Time
+	peak  atomic.Int64 // the largest backlog sampled
 
 	done     chan struct{}
 	finished chan struct{}
@@ -291,15 +326,34 @@ func startProgress(w io.Writer, t *tracker, pid int) *progress {
 
 func (p *progress) setPhase(s string) { p.phase.Store(s) }
 
+// sample records the backlog (events acknowledged but not yet received) if
+// it is the largest seen.
+func (p *progress) sample() {
+	backlog := p.t.acked.Load() - p.t.received.Load()
+	for {
+		cur := p.peak.Load()
+		if backlog <= cur || p.peak.CompareAndSwap(cur, backlog) {
+			return
+		}
+	}
+}
+
+// sampleEvery is how often progress samples the backlog; it prints a line
+// every printEvery samples.
+const (
+	sampleEvery = 100 * time.Millisecond
+	printEvery  = 10
+)
+
 func (p *progress) run() {
 	defer close(p.finished)
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(sampleEvery)
 	defer tick.Stop()
 	lastAcked, lastRecv := int64(0), int64(0)
 	last, _ := readProc(p.pid)
 	lastAt := time.Now()
 	wrote := false
-	for {
+	for n := 1; ; n++ {
 		select {
 		case <-p.done:
 			if wrote && p.tty {
@@ -307,6 +361,10 @@ func (p *progress) run() {
 			}
 			return
 		case <-tick.C:
+		}
+		p.sample()
+		if n%printEvery != 0 {
+			continue
 		}
 		now := time.Now()
 		dt := now.Sub(lastAt).Seconds()

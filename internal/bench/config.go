@@ -20,6 +20,11 @@ const (
 	MaxIngestBatch = 1000
 	// SlowDelay is how long a slow sink waits before it answers.
 	SlowDelay = 100 * time.Millisecond
+	// MaxAttemptTimeout is the longest --attempt-timeout serve accepts.
+	MaxAttemptTimeout = 5 * time.Minute
+	// HoldMargin is how much longer than --duration serve's attempt timeout
+	// is made under --hold, when MaxAttemptTimeout allows.
+	HoldMargin = 60 * time.Second
 )
 
 // Config configures a bench run. Start from Default; Validate checks it.
@@ -81,6 +86,14 @@ type Config struct {
 	// the ceiling is measured. Default 64. Flag --ceiling-conns.
 	CeilingConns int
 
+	// Hold makes every sink hold each delivery POST it receives during
+	// ingest, unanswered, until ingest ends, then answer them all: the
+	// events pile up as pending deliveries in the platform's store, and the
+	// drain phase measures draining that backlog. Serve's attempt timeout
+	// is then raised to outlast ingest (see ServeAttemptTimeout). Default
+	// false. Flag --hold.
+	Hold bool
+
 	// JSON prints the result as one JSON object instead of a table. Flag
 	// --json.
 	JSON bool
@@ -119,6 +132,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Drain, "drain", c.Drain, "time limit of the wait for delivery after ingest")
 	fs.DurationVar(&c.Ceiling, "ceiling", c.Ceiling, "time spent measuring the loopback POST ceiling")
 	fs.IntVar(&c.CeilingConns, "ceiling-conns", c.CeilingConns, "concurrent clients measuring the loopback POST ceiling")
+	fs.BoolVar(&c.Hold, "hold", c.Hold, "sinks hold every delivery until ingest ends, so the platform builds a backlog; the drain phase measures draining it")
 	fs.BoolVar(&c.JSON, "json", c.JSON, "print one JSON object instead of a table")
 }
 
@@ -141,7 +155,7 @@ func (c Config) Validate() error {
 		return fraction("failing", c.Failing)
 	case c.MaxBatch < 0:
 		return errors.New("--max-batch must not be negative (0 keeps serve's default, 1 turns batching off)")
-	case c.AttemptTimeout <= 0 || c.AttemptTimeout > 5*time.Minute:
+	case c.AttemptTimeout <= 0 || c.AttemptTimeout > MaxAttemptTimeout:
 		return errors.New("--attempt-timeout must be between 1ms and 5m")
 	case math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) || c.Rate < 0:
 		return errors.New("--rate must be 0 (as fast as it goes) or a positive number of events per second")
@@ -159,6 +173,9 @@ func (c Config) Validate() error {
 		return errors.New("--ceiling must be between 1ms and 1m")
 	case c.CeilingConns < 1 || c.CeilingConns > 4096:
 		return errors.New("--ceiling-conns must be between 1 and 4096")
+	case c.Hold && c.ingestBound() > MaxAttemptTimeout:
+		return fmt.Errorf("--hold holds deliveries for the whole ingest phase, which may last %s, longer than serve's longest --attempt-timeout (%s); lower --duration (or --events with --rate)",
+			c.ingestBound(), MaxAttemptTimeout)
 	}
 	slow, hanging, failing := c.classCounts()
 	if slow+hanging+failing >= c.Endpoints {
@@ -178,6 +195,28 @@ func (c Config) classCounts() (slow, hanging, failing int) {
 func (c Config) mixed() bool {
 	s, h, f := c.classCounts()
 	return s+h+f > 0
+}
+
+// ingestBound is the longest the ingest phase may last: Duration, or the
+// time Rate takes to offer Events when that is shorter.
+func (c Config) ingestBound() time.Duration {
+	d := c.Duration
+	if c.Rate > 0 {
+		if r := time.Duration(float64(c.Events) / c.Rate * float64(time.Second)); r < d {
+			d = r
+		}
+	}
+	return d
+}
+
+// ServeAttemptTimeout is the --attempt-timeout passed to serve: AttemptTimeout,
+// or under Hold max(AttemptTimeout, Duration+HoldMargin) capped at
+// MaxAttemptTimeout, so that held attempts outlast ingest.
+func (c Config) ServeAttemptTimeout() time.Duration {
+	if !c.Hold {
+		return c.AttemptTimeout
+	}
+	return min(max(c.AttemptTimeout, c.Duration+HoldMargin), MaxAttemptTimeout)
 }
 
 // ingestBatch is IngestBatch with its default applied.

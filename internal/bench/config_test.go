@@ -38,6 +38,12 @@ func TestValidate(t *testing.T) {
 		{"zero ceiling", func(c *Config) { c.Ceiling = 0 }, "--ceiling"},
 		{"long ceiling", func(c *Config) { c.Ceiling = 2 * time.Minute }, "--ceiling"},
 		{"no ceiling conns", func(c *Config) { c.CeilingConns = 0 }, "--ceiling-conns"},
+		{"hold", func(c *Config) { c.Hold = true }, ""},
+		{"hold for 5m", func(c *Config) { c.Hold, c.Duration = true, 5*time.Minute }, ""},
+		{"hold longer than 5m", func(c *Config) { c.Hold, c.Duration = true, 6*time.Minute }, "--duration"},
+		{"hold, paced to fit", func(c *Config) { c.Hold, c.Duration, c.Rate, c.Events = true, time.Hour, 1000, 60_000 }, ""},
+		{"hold, paced too long", func(c *Config) { c.Hold, c.Duration, c.Rate, c.Events = true, time.Hour, 1000, 600_000 }, "--hold"},
+		{"long duration without hold", func(c *Config) { c.Duration = time.Hour }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,12 +66,12 @@ func TestFlags(t *testing.T) {
 	fs.SetOutput(io.Discard)
 	c.Flags(fs)
 	err := fs.Parse([]string{"--endpoints", "100", "--hanging", "0.1", "--failing=0.1", "--rate", "2000",
-		"--duration", "3s", "--events", "5000", "--max-batch", "1", "--json", "--binary", "/x/bahasha", "--database", "postgres://db"})
+		"--duration", "3s", "--events", "5000", "--max-batch", "1", "--json", "--hold", "--binary", "/x/bahasha", "--database", "postgres://db"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Endpoints != 100 || c.Hanging != 0.1 || c.Failing != 0.1 || c.Rate != 2000 || c.Duration != 3*time.Second ||
-		c.Events != 5000 || c.MaxBatch != 1 || !c.JSON || c.Binary != "/x/bahasha" || c.Database != "postgres://db" {
+		c.Events != 5000 || c.MaxBatch != 1 || !c.JSON || !c.Hold || c.Binary != "/x/bahasha" || c.Database != "postgres://db" {
 		t.Fatalf("parsed %+v", c)
 	}
 	if err := c.Validate(); err != nil {
@@ -78,6 +84,25 @@ func TestFlags(t *testing.T) {
 		c.Flags(fs)
 		if err := fs.Parse(bad); err == nil {
 			t.Errorf("Parse(%q) = nil, want an error", bad)
+		}
+	}
+}
+
+func TestServeAttemptTimeout(t *testing.T) {
+	for _, tt := range []struct {
+		hold         bool
+		attempt, dur time.Duration
+		want         time.Duration
+	}{
+		{false, 10 * time.Second, time.Minute, 10 * time.Second},
+		{true, 10 * time.Second, 10 * time.Second, 70 * time.Second},
+		{true, 2 * time.Minute, 10 * time.Second, 2 * time.Minute},
+		{true, 10 * time.Second, 300 * time.Second, MaxAttemptTimeout},
+	} {
+		c := Default()
+		c.Hold, c.AttemptTimeout, c.Duration = tt.hold, tt.attempt, tt.dur
+		if got := c.ServeAttemptTimeout(); got != tt.want {
+			t.Errorf("ServeAttemptTimeout(hold %v, attempt %s, duration %s) = %s, want %s", tt.hold, tt.attempt, tt.dur, got, tt.want)
 		}
 	}
 }

@@ -30,6 +30,12 @@
 // (answers 500). In a mixed scenario the figures are reported for all
 // endpoints and again for the healthy endpoints alone.
 //
+// With Hold (--hold), every sink holds each delivery POST, unanswered,
+// until ingest ends, and serve's attempt timeout is raised to outlast ingest:
+// the events pile up as pending deliveries in the platform's store, and the
+// drain phase measures draining that backlog (backlog_peak, drain_per_s,
+// and peak RSS). Latencies then measure the hold, and the report says so.
+//
 // Every run is bounded in time (Duration for ingest, Drain for delivery) and
 // in count (Events), and the child is killed and its data folder removed
 // however Run ends.

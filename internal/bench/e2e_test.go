@@ -56,7 +56,7 @@ func TestEndToEnd(t *testing.T) {
 	bin := buildBahasha(t)
 
 	t.Run("bad flags exit 2", func(t *testing.T) {
-		for _, args := range [][]string{{"bench", "--endpoints", "0"}, {"bench", "--failing", "2"}, {"bench", "--nope"}} {
+		for _, args := range [][]string{{"bench", "--endpoints", "0"}, {"bench", "--failing", "2"}, {"bench", "--nope"}, {"bench", "--hold", "--duration", "6m"}} {
 			var stderr bytes.Buffer
 			cmd := exec.Command(bin, args...)
 			cmd.Stderr = &stderr
@@ -129,5 +129,51 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if res.MaxBatch < 1 {
 		t.Errorf("max_batch %d", res.MaxBatch)
+	}
+
+	t.Run("hold", func(t *testing.T) { testHold(t, bin) })
+}
+
+// testHold runs a tiny --hold bench: 2 healthy endpoints, 3,000 events
+// that pile up while the sinks hold every delivery, then drain.
+func testHold(t *testing.T, bin string) {
+	cfg := Default()
+	cfg.Binary = bin
+	cfg.Endpoints, cfg.Hold = 2, true
+	cfg.Events, cfg.Duration = 3000, 5*time.Second
+	cfg.Ceiling = 500 * time.Millisecond
+	cfg.Drain = 20 * time.Second
+	cfg.JSON = true
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	res, err := Run(ctx, cfg, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("Run: %v\nstderr:\n%s", err, stderr.String())
+	}
+	t.Logf("stdout: %s", stdout.String())
+	var got map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatalf("stdout is not JSON: %v", err)
+	}
+	for _, key := range []string{"hold", "backlog_peak", "drain_per_s", "peak_rss_mb", "p99_ms"} {
+		if _, ok := got[key]; !ok {
+			t.Errorf("the JSON has no %q", key)
+		}
+	}
+	if !res.Hold || res.AttemptTimeoutS != cfg.ServeAttemptTimeout().Seconds() {
+		t.Errorf("hold %v, attempt timeout %vs", res.Hold, res.AttemptTimeoutS)
+	}
+	if res.Events != 3000 || res.Delivered != res.Events || res.Lost != 0 {
+		t.Errorf("events %d delivered %d lost %d, want 3000 delivered and none lost", res.Events, res.Delivered, res.Lost)
+	}
+	if res.BacklogPeak <= 0 || res.DrainPerS <= 0 {
+		t.Errorf("backlog_peak %d drain_per_s %v, want both > 0", res.BacklogPeak, res.DrainPerS)
+	}
+	if !strings.Contains(res.Note, "--hold") {
+		t.Errorf("note %q does not say the latencies measure the hold", res.Note)
+	}
+	if res.Misrouted+res.Unexpected+res.Rejected != 0 {
+		t.Errorf("misrouted %d unexpected %d rejected %d", res.Misrouted, res.Unexpected, res.Rejected)
 	}
 }

@@ -18,6 +18,9 @@ func report(w io.Writer, cfg Config, res Result) error {
 	if res.Rate > 0 {
 		rate = fmt.Sprintf("%s events/s offered", thousands(res.Rate))
 	}
+	if res.Hold {
+		rate += ", sinks holding deliveries during ingest (--hold)"
+	}
 	healthyN := res.Endpoints - res.SlowEndpoints - res.HangingEndpoints - res.FailingEndpoints
 	fmt.Fprintf(&b, "bahasha bench: %d endpoints (%d healthy, %d slow, %d hanging, %d failing), max-batch %d, %s, %gs / ≤%d events, %s\n",
 		res.Endpoints, healthyN, res.SlowEndpoints, res.HangingEndpoints, res.FailingEndpoints, res.MaxBatch, rate, res.DurationS, res.EventsLimit, res.Database)
@@ -48,10 +51,14 @@ func report(w io.Writer, cfg Config, res Result) error {
 	row("delivered events/s", func(f Figures) string {
 		return fmt.Sprintf("%s (%.2f× ceiling)", thousands(f.DeliveredPerS), f.DeliveredRatio)
 	})
+	held := ""
+	if res.Hold {
+		held = " (held: not delivery latency)"
+	}
 	row("latency p50 / p95 / p99", func(f Figures) string {
-		return fmt.Sprintf("%s / %s / %s ms", ms(f.P50MS), ms(f.P95MS), ms(f.P99MS))
+		return fmt.Sprintf("%s / %s / %s ms%s", ms(f.P50MS), ms(f.P95MS), ms(f.P99MS), held)
 	})
-	row("latency max", func(f Figures) string { return ms(f.MaxMS) + " ms" })
+	row("latency max", func(f Figures) string { return ms(f.MaxMS) + " ms" + held })
 	row("duplicates", func(f Figures) string { return thousands(float64(f.Duplicates)) })
 	row("lost", func(f Figures) string {
 		if f.Lost > 0 {
@@ -67,6 +74,7 @@ func report(w io.Writer, cfg Config, res Result) error {
 	fmt.Fprintf(tw, "loopback ceiling\t%s POSTs/s (%.4f CPU s per 1,000), measured in this run\n", thousands(res.CeilingPostsPerS), res.CeilingCPUSPer1k)
 	fmt.Fprintf(tw, "healthy sinks\t%s POSTs, %.2f events per POST\n", thousands(float64(res.SinkPosts)), res.EventsPerPost)
 	fmt.Fprintf(tw, "phases\tingest %.1f s (%d producers, %d events per POST), drain %.1f s\n", res.IngestS, res.Producers, res.IngestBatch, res.DrainS)
+	fmt.Fprintf(tw, "backlog\tpeak %s events pending; the drain phase delivered %s events/s\n", thousands(float64(res.BacklogPeak)), thousands(res.DrainPerS))
 	fmt.Fprintf(tw, "machine\t%d CPUs, load average %s before, %s after\n", res.CPUs, res.LoadAvgBefore, res.LoadAvgAfter)
 	if res.Misrouted+res.Unexpected+res.Rejected > 0 {
 		fmt.Fprintf(tw, "ERRORS\t%d misrouted, %d unexpected, %d rejected by the SDK\n", res.Misrouted, res.Unexpected, res.Rejected)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bahasha/bahasha/webhook"
@@ -36,9 +37,60 @@ type sinks struct {
 	stopped chan struct{} // closed by close: hanging and slow handlers return
 	wg      sync.WaitGroup
 	once    sync.Once
+
+	// Under --hold, held is closed by release; until then every delivery
+	// POST waits, unanswered, for at most holdMax (so that it is answered
+	// before the platform's attempt timeout ends it). heldLong counts the
+	// POSTs holdMax released.
+	held        chan struct{}
+	holdMax     time.Duration
+	releaseOnce sync.Once
+	heldLong    atomic.Int64
 }
 
-func newSinks() *sinks { return &sinks{stopped: make(chan struct{})} }
+// newSinks returns sinks that answer at once, or with holdMax > 0 hold
+// every delivery POST until release (or holdMax).
+func newSinks(holdMax time.Duration) *sinks {
+	s := &sinks{stopped: make(chan struct{})}
+	if holdMax > 0 {
+		s.held, s.holdMax = make(chan struct{}), holdMax
+	}
+	return s
+}
+
+// release ends the hold: held POSTs are answered, later ones at once. It is
+// safe to call more than once, and without a hold.
+func (s *sinks) release() {
+	if s.held != nil {
+		s.releaseOnce.Do(func() { close(s.held) })
+	}
+}
+
+// hold blocks a delivery POST while the hold lasts, and reports whether it
+// should still be answered (false when the platform gave up on it or the
+// sinks are closing).
+func (s *sinks) hold(r *http.Request) bool {
+	if s.held == nil {
+		return true
+	}
+	select {
+	case <-s.held:
+		return true
+	default:
+	}
+	timer := time.NewTimer(s.holdMax)
+	defer timer.Stop()
+	select {
+	case <-s.held:
+	case <-timer.C:
+		s.heldLong.Add(1)
+	case <-r.Context().Done():
+		return false
+	case <-s.stopped:
+		return false
+	}
+	return r.Context().Err() == nil
+}
 
 // start starts endpoint ep's sink and returns its webhook URL. The sink
 // verifies the handshake with token and every delivery's signature with
@@ -66,6 +118,9 @@ func (s *sinks) start(ep int, cls class, token, secret string, t *tracker) (stri
 			return
 		}
 		t.posts.Add(1)
+		if !s.hold(r) {
+			return
+		}
 		switch cls {
 		case healthy:
 			t.postsHealthy.Add(1)

@@ -12,7 +12,7 @@ import (
 // CreateAccount implements store.Store.
 func (s *Store) CreateAccount(ctx context.Context, p store.CreateAccountParams) error {
 	a := p.Account
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, name, app_secret, created_at) VALUES (?, ?, ?, ?)`,
 			a.ID, a.Name, a.AppSecret, ms(a.CreatedAt)); err != nil {
 			return err
@@ -62,7 +62,7 @@ func (s *Store) CountAccounts(ctx context.Context) (int, error) {
 
 // SetAppSecret implements store.Store.
 func (s *Store) SetAppSecret(ctx context.Context, accountID, secret string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE accounts SET app_secret = ? WHERE id = ?`, secret, accountID)
 		return affected(res, err)
 	})
@@ -138,7 +138,7 @@ func (s *Store) Endpoint(ctx context.Context, accountID string) (bahasha.Endpoin
 // PutEndpoint implements store.Store.
 func (s *Store) PutEndpoint(ctx context.Context, p store.PutEndpointParams) (bahasha.Endpoint, error) {
 	var e bahasha.Endpoint
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		var err error
 		e, err = scanEndpoint(tx.QueryRowContext(ctx, `INSERT INTO endpoints (account_id, url, verify_token, verified_at, created_at)
 			VALUES (?, ?, ?, ?, ?)
@@ -152,7 +152,7 @@ func (s *Store) PutEndpoint(ctx context.Context, p store.PutEndpointParams) (bah
 
 // DeleteEndpoint implements store.Store.
 func (s *Store) DeleteEndpoint(ctx context.Context, accountID string, now time.Time, reason string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		var id int64
 		if err := tx.QueryRowContext(ctx, `DELETE FROM endpoints WHERE account_id = ? RETURNING id`, accountID).Scan(&id); err != nil {
 			return err

@@ -25,7 +25,7 @@ func (s *Store) InsertEvents(ctx context.Context, p store.InsertEventsParams) ([
 			return nil, fmt.Errorf("sqlite: event %d belongs to account %q, not %q", i, e.AccountID, p.AccountID)
 		}
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		clear(results)
 		var endpointID int64
 		switch err := tx.QueryRowContext(ctx, `SELECT id FROM endpoints WHERE account_id = ?`, p.AccountID).Scan(&endpointID); err {
@@ -60,7 +60,7 @@ func (s *Store) InsertEvents(ctx context.Context, p store.InsertEventsParams) ([
 
 // insertEventChunk inserts events [start, end) and their deliveries, fills
 // their results, and returns the earliest due time of the deliveries made.
-func insertEventChunk(ctx context.Context, tx *sql.Tx, p store.InsertEventsParams, now, endpointID int64, start, end int, results []store.InsertResult) (int64, error) {
+func insertEventChunk(ctx context.Context, tx *wtx, p store.InsertEventsParams, now, endpointID int64, start, end int, results []store.InsertResult) (int64, error) {
 	events := p.Events[start:end]
 	available := func(e bahasha.Event) int64 {
 		if a := ms(e.AvailableAt); a != 0 {
@@ -185,7 +185,7 @@ func insertEventChunk(ctx context.Context, tx *sql.Tx, p store.InsertEventsParam
 }
 
 // queryPairs runs a query returning (id, text) rows.
-func queryPairs(ctx context.Context, tx *sql.Tx, q string, args []any, fn func(int64, string)) error {
+func queryPairs(ctx context.Context, tx *wtx, q string, args []any, fn func(int64, string)) error {
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err

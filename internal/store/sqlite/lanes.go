@@ -41,7 +41,7 @@ func scanDelivery(row interface{ Scan(...any) error }) (bahasha.Delivery, error)
 func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.Lane, error) {
 	var lanes []store.Lane
 	now := ms(p.Now)
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		lanes = lanes[:0]
 		rows, err := tx.QueryContext(ctx, `SELECT `+endpointColumns+` FROM endpoints INDEXED BY endpoints_lane_fair
 			WHERE lane_due_at IS NOT NULL AND lane_due_at <= ? AND lane_leased_until <= ? AND probe_at <= ?
@@ -112,7 +112,7 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 
 // deliveredRanks returns the highest status rank already delivered to the
 // endpoint for each message of the claimed status deliveries.
-func deliveredRanks(ctx context.Context, tx *sql.Tx, endpointID int64, ds []bahasha.Delivery) (map[string]int, error) {
+func deliveredRanks(ctx context.Context, tx *wtx, endpointID int64, ds []bahasha.Delivery) (map[string]int, error) {
 	var wamids []any
 	seen := map[string]bool{}
 	for _, d := range ds {
@@ -155,7 +155,7 @@ func deliveredRanks(ctx context.Context, tx *sql.Tx, endpointID int64, ds []baha
 
 // refreshLane recomputes an endpoint's lane_due_at from its pending
 // deliveries and sets its lease.
-func refreshLane(ctx context.Context, tx *sql.Tx, endpointID, leasedUntil int64) error {
+func refreshLane(ctx context.Context, tx *wtx, endpointID, leasedUntil int64) error {
 	_, err := tx.ExecContext(ctx, `UPDATE endpoints SET lane_leased_until = ?,
 		lane_due_at = (SELECT min(next_attempt_at) FROM deliveries WHERE endpoint_id = ? AND state = 'pending')
 		WHERE id = ?`, leasedUntil, endpointID, endpointID)
@@ -165,7 +165,7 @@ func refreshLane(ctx context.Context, tx *sql.Tx, endpointID, leasedUntil int64)
 // CompleteLane implements store.Store.
 func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error {
 	now := ms(p.Now)
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		// Attempts: multi-row INSERTs.
 		var q strings.Builder
 		var args []any
@@ -279,7 +279,7 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 
 // ReleaseAllLanes implements store.Store.
 func (s *Store) ReleaseAllLanes(ctx context.Context) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE endpoints SET lane_leased_until = 0 WHERE lane_leased_until != 0`)
 		return err
 	})
@@ -347,7 +347,7 @@ func (s *Store) Delivery(ctx context.Context, accountID string, deliveryID int64
 
 // RetryDelivery implements store.Store.
 func (s *Store) RetryDelivery(ctx context.Context, accountID string, deliveryID int64, now time.Time) (bahasha.Delivery, error) {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		var endpointID int64
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM endpoints WHERE account_id = ?`, accountID).Scan(&endpointID); err != nil {
 			return err
@@ -372,7 +372,7 @@ func (s *Store) RetryDelivery(ctx context.Context, accountID string, deliveryID 
 // ExpireDeliveries implements store.Store.
 func (s *Store) ExpireDeliveries(ctx context.Context, p store.ExpireParams) (int, error) {
 	n := 0
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET state = 'failed', next_attempt_at = NULL, last_error = ?, updated_at = ?
 			WHERE id IN (SELECT id FROM deliveries INDEXED BY deliveries_window WHERE state = 'pending' AND window_start < ? LIMIT ?)
 			RETURNING endpoint_id`, p.Reason, ms(p.Now), ms(p.Before), p.Limit)
@@ -408,7 +408,7 @@ func (s *Store) ExpireDeliveries(ctx context.Context, p store.ExpireParams) (int
 // Prune implements store.Store.
 func (s *Store) Prune(ctx context.Context, p store.PruneParams) (int, error) {
 	n := 0
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		rows, err := tx.QueryContext(ctx, `DELETE FROM deliveries WHERE id IN (
 			SELECT id FROM deliveries INDEXED BY deliveries_finished WHERE state != 'pending' AND updated_at < ? LIMIT ?)
 			RETURNING id, event_id`, ms(p.Before), p.Limit)

@@ -56,13 +56,66 @@ type Store struct {
 	done chan struct{}
 
 	closed bool
+	// stmts is the writer's statement cache; only the writer goroutine
+	// touches it.
+	stmts map[string]*sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
 
+// wtx is a write transaction whose statements are prepared once on the
+// writer connection and reused: preparing dominated small writes.
+type wtx struct {
+	*sql.Tx
+	s *Store
+}
+
+// maxCachedStatements bounds the statement cache (multi-row statements
+// differ by their number of rows).
+const maxCachedStatements = 512
+
+func (tx *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
+	st, ok := tx.s.stmts[query]
+	if !ok {
+		if len(tx.s.stmts) >= maxCachedStatements {
+			return nil
+		}
+		var err error
+		if st, err = tx.s.wdb.PrepareContext(ctx, query); err != nil {
+			return nil // let the uncached path report the error
+		}
+		tx.s.stmts[query] = st
+	}
+	return tx.Tx.StmtContext(ctx, st)
+}
+
+// ExecContext runs query with a cached prepared statement.
+func (tx *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return tx.Tx.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs query with a cached prepared statement.
+func (tx *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return tx.Tx.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext runs query with a cached prepared statement.
+func (tx *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return tx.Tx.QueryRowContext(ctx, query, args...)
+}
+
 type writeOp struct {
 	ctx  context.Context
-	fn   func(tx *sql.Tx) error
+	fn   func(tx *wtx) error
 	done chan error
 }
 
@@ -87,8 +140,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", cfg.Path, err)
 	}
-	wdb.SetMaxOpenConns(1)
-	wdb.SetMaxIdleConns(1)
+	// Writes are serialised by the writer goroutine, one transaction at a
+	// time. The second connection lets the statement cache prepare a new
+	// statement while that transaction holds the first.
+	wdb.SetMaxOpenConns(2)
+	wdb.SetMaxIdleConns(2)
 	wdb.SetConnMaxLifetime(0)
 	rdb, err := sql.Open("sqlite", "file:"+cfg.Path+"?_pragma=busy_timeout("+strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10)+")&_pragma=query_only(1)")
 	if err != nil {
@@ -98,7 +154,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	readers := max(4, runtime.GOMAXPROCS(0)*2)
 	rdb.SetMaxOpenConns(readers)
 	rdb.SetMaxIdleConns(readers)
-	s := &Store{cfg: cfg, wdb: wdb, rdb: rdb, ops: make(chan writeOp, cfg.MaxBatch), done: make(chan struct{})}
+	s := &Store{cfg: cfg, wdb: wdb, rdb: rdb, ops: make(chan writeOp, cfg.MaxBatch), done: make(chan struct{}),
+		stmts: map[string]*sql.Stmt{}}
 	if err := s.migrate(ctx); err != nil {
 		wdb.Close()
 		rdb.Close()
@@ -157,7 +214,7 @@ func (s *Store) migrate(ctx context.Context) error {
 // write runs fn in a write transaction shared with concurrent writes, and
 // returns once that transaction committed (nil) or fn's or the commit's
 // error. fn must not keep tx.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
 	op := writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	s.mu.RLock()
 	if s.closed {
@@ -204,13 +261,14 @@ func (s *Store) commit(batch []writeOp) {
 			op.done <- errs[i]
 		}
 	}()
-	tx, err := s.wdb.Begin()
+	sqlTx, err := s.wdb.Begin()
 	if err != nil {
 		for i := range errs {
 			errs[i] = translate(err)
 		}
 		return
 	}
+	tx := &wtx{Tx: sqlTx, s: s}
 	shared := len(batch) > 1
 	ok := 0
 	for i, op := range batch {
@@ -250,7 +308,7 @@ func (s *Store) commit(batch []writeOp) {
 	}
 }
 
-func runOp(fn func(*sql.Tx) error, tx *sql.Tx) (err error) {
+func runOp(fn func(*wtx) error, tx *wtx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("sqlite: write panicked: %v", p)
@@ -304,6 +362,9 @@ func (s *Store) Close() error {
 	close(s.ops)
 	s.mu.Unlock()
 	<-s.done
+	for _, st := range s.stmts {
+		st.Close()
+	}
 	return errors.Join(s.wdb.Close(), s.rdb.Close())
 }
 
