@@ -30,24 +30,13 @@ type MessageEvent struct {
 // "messages", in order, with its account and phone number.
 func (n *Notification) Statuses() iter.Seq[StatusEvent] {
 	return func(yield func(StatusEvent) bool) {
-		if n == nil {
-			return
-		}
-		for i := range n.Entry {
-			e := &n.Entry[i]
-			for j := range e.Changes {
-				c := &e.Changes[j]
-				if c.Field != FieldMessages {
-					continue
-				}
-				v := &c.Value
-				for k := range v.Statuses {
-					s := &v.Statuses[k]
-					ev := StatusEvent{WABAID: e.ID, Metadata: v.Metadata, Status: s,
-						Contact: v.contactFor(s.RecipientID, s.RecipientUserID, s.RecipientParentUserID)}
-					if !yield(ev) {
-						return
-					}
+		for e, v := range n.messageValues() {
+			for k := range v.Statuses {
+				s := &v.Statuses[k]
+				ev := StatusEvent{WABAID: e.ID, Metadata: v.Metadata, Status: s,
+					Contact: v.contactFor(s.RecipientID, s.RecipientUserID, s.RecipientParentUserID)}
+				if !yield(ev) {
+					return
 				}
 			}
 		}
@@ -61,24 +50,31 @@ func (n *Notification) Statuses() iter.Seq[StatusEvent] {
 // never simply with the first.
 func (n *Notification) Messages() iter.Seq[MessageEvent] {
 	return func(yield func(MessageEvent) bool) {
+		for e, v := range n.messageValues() {
+			for k := range v.Messages {
+				m := &v.Messages[k]
+				ev := MessageEvent{WABAID: e.ID, Metadata: v.Metadata, Message: m,
+					Contact: v.contactFor(m.From, m.FromUserID, m.FromParentUserID)}
+				if !yield(ev) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// messageValues iterates over the values of the "messages" changes, with
+// their entries.
+func (n *Notification) messageValues() iter.Seq2[*Entry, *Value] {
+	return func(yield func(*Entry, *Value) bool) {
 		if n == nil {
 			return
 		}
 		for i := range n.Entry {
 			e := &n.Entry[i]
 			for j := range e.Changes {
-				c := &e.Changes[j]
-				if c.Field != FieldMessages {
-					continue
-				}
-				v := &c.Value
-				for k := range v.Messages {
-					m := &v.Messages[k]
-					ev := MessageEvent{WABAID: e.ID, Metadata: v.Metadata, Message: m,
-						Contact: v.contactFor(m.From, m.FromUserID, m.FromParentUserID)}
-					if !yield(ev) {
-						return
-					}
+				if c := &e.Changes[j]; c.Field == FieldMessages && !yield(e, &c.Value) {
+					return
 				}
 			}
 		}
