@@ -165,9 +165,14 @@ type Delivery struct {
 	WindowStart time.Time
 	// NextAttemptAt is when the next attempt is due (pending only).
 	NextAttemptAt time.Time
-	// LastStatusCode and LastError describe the latest attempt.
+	// LastStatusCode, LastError, LastAttemptAt, LastDuration and
+	// LastResponse describe the latest attempt. (A delivery that succeeds
+	// on its first attempt has no separate Attempt record: this is it.)
 	LastStatusCode int
 	LastError      string
+	LastAttemptAt  time.Time
+	LastDuration   time.Duration
+	LastResponse   string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	// DeliveredAt is set once delivered.
@@ -178,7 +183,6 @@ type Delivery struct {
 
 // Attempt is one HTTP request of a delivery.
 type Attempt struct {
-	ID         int64
 	DeliveryID int64
 	// Number counts from 1.
 	Number    int

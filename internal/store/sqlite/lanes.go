@@ -12,17 +12,18 @@ import (
 
 // deliveryColumns selects a delivery joined with its event (d, e).
 const deliveryColumns = `d.id, d.account_id, d.endpoint_id, d.event_id, d.state, d.attempts, coalesce(d.next_attempt_at, 0),
-	d.window_start, d.last_status_code, d.last_error, d.created_at, d.updated_at, d.delivered_at,
+	d.window_start, d.last_status_code, d.last_error, d.last_attempt_at, d.last_duration_us, d.last_response,
+	d.created_at, d.updated_at, d.delivered_at,
 	e.producer_id, e.kind, e.waba_id, e.phone_number_id, e.display_phone_number, e.wamid, e.status, e.message_type,
 	e.payload, e.contact, e.created_at, e.available_at`
 
 func scanDelivery(row interface{ Scan(...any) error }) (bahasha.Delivery, error) {
 	var d bahasha.Delivery
 	var state, kind string
-	var next, window, created, updated, delivered, eCreated, eAvailable int64
+	var next, window, lastAt, lastDur, created, updated, delivered, eCreated, eAvailable int64
 	var payload, contact []byte
 	err := row.Scan(&d.ID, &d.AccountID, &d.EndpointID, &d.EventID, &state, &d.Attempts, &next,
-		&window, &d.LastStatusCode, &d.LastError, &created, &updated, &delivered,
+		&window, &d.LastStatusCode, &d.LastError, &lastAt, &lastDur, &d.LastResponse, &created, &updated, &delivered,
 		&d.Event.ProducerID, &kind, &d.Event.WABAID, &d.Event.PhoneNumberID, &d.Event.DisplayPhoneNumber,
 		&d.Event.WAMID, &d.Event.Status, &d.Event.MessageType, &payload, &contact, &eCreated, &eAvailable)
 	if err != nil {
@@ -30,6 +31,7 @@ func scanDelivery(row interface{ Scan(...any) error }) (bahasha.Delivery, error)
 	}
 	d.State, d.Event.Kind = bahasha.DeliveryState(state), bahasha.EventKind(kind)
 	d.NextAttemptAt, d.WindowStart = fromMS(next), fromMS(window)
+	d.LastAttemptAt, d.LastDuration = fromMS(lastAt), time.Duration(lastDur)*time.Microsecond
 	d.CreatedAt, d.UpdatedAt, d.DeliveredAt = fromMS(created), fromMS(updated), fromMS(delivered)
 	d.Event.ID, d.Event.AccountID = d.EventID, d.AccountID
 	d.Event.Payload, d.Event.Contact = payload, contact
@@ -173,6 +175,9 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 			if len(args) == 0 {
 				return nil
 			}
+			// The same attempt recorded twice (a lane re-claimed after its
+			// lease ran out while the first worker was still at it) is kept once.
+			q.WriteString(" ON CONFLICT DO NOTHING")
 			_, err := tx.ExecContext(ctx, q.String(), args...)
 			q.Reset()
 			args = args[:0]
@@ -180,8 +185,8 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 		}
 		for _, r := range p.Results {
 			a := r.Attempt
-			if a.Number == 0 {
-				continue
+			if a.Number == 0 || (a.Number == 1 && r.State == bahasha.DeliveryDelivered) {
+				continue // none made, or recorded by the delivery row alone
 			}
 			if len(args) == 0 {
 				q.WriteString(`INSERT INTO attempts (delivery_id, number, started_at, duration_us, status_code, error, response_body) VALUES (?,?,?,?,?,?,?)`)
@@ -207,11 +212,14 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 			attempted bool
 			code      int
 			lastErr   string
+			at, dur   int64
+			response  string
 		}
 		groups := map[outcome][]any{}
 		var keys []outcome
 		for _, r := range p.Results {
-			o := outcome{state: r.State, attempted: r.Attempt.Number > 0, code: r.Attempt.StatusCode, lastErr: r.Attempt.Error}
+			o := outcome{state: r.State, attempted: r.Attempt.Number > 0, code: r.Attempt.StatusCode, lastErr: r.Attempt.Error,
+				at: ms(r.Attempt.StartedAt), dur: r.Attempt.Duration.Microseconds(), response: r.Attempt.ResponseBody}
 			if !o.attempted {
 				o.lastErr = r.Error
 			}
@@ -239,10 +247,15 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 			}
 			for len(ids) > 0 {
 				n := min(len(ids), insertChunk)
-				args := append([]any{string(o.state), inc, next, o.attempted, o.code, o.lastErr, now, delivered, string(o.state)}, ids[:n]...)
+				args := append([]any{string(o.state), inc, next, o.attempted, o.code, o.lastErr, o.attempted, o.at, o.attempted, o.dur,
+					o.attempted, o.response, now, delivered, string(o.state)}, ids[:n]...)
 				ids = ids[n:]
 				if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = ?, attempts = attempts + ?, next_attempt_at = ?,
-					last_status_code = CASE WHEN ? THEN ? ELSE last_status_code END, last_error = ?, updated_at = ?, delivered_at = ?
+					last_status_code = CASE WHEN ? THEN ? ELSE last_status_code END, last_error = ?,
+					last_attempt_at = CASE WHEN ? THEN ? ELSE last_attempt_at END,
+					last_duration_us = CASE WHEN ? THEN ? ELSE last_duration_us END,
+					last_response = CASE WHEN ? THEN ? ELSE last_response END,
+					updated_at = ?, delivered_at = ?
 					WHERE (state = 'pending' OR ? = 'delivered') AND id IN (?`+strings.Repeat(",?", n-1)+`)`, args...); err != nil {
 					return err
 				}
@@ -326,8 +339,8 @@ func (s *Store) Delivery(ctx context.Context, accountID string, deliveryID int64
 	if err != nil {
 		return bahasha.Delivery{}, nil, err
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT id, delivery_id, number, started_at, duration_us, status_code, error, response_body
-		FROM attempts WHERE delivery_id = ? ORDER BY number, id`, deliveryID)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT delivery_id, number, started_at, duration_us, status_code, error, response_body
+		FROM attempts WHERE delivery_id = ? ORDER BY number`, deliveryID)
 	if err != nil {
 		return bahasha.Delivery{}, nil, translate(err)
 	}
@@ -336,13 +349,21 @@ func (s *Store) Delivery(ctx context.Context, accountID string, deliveryID int64
 	for rows.Next() {
 		var a bahasha.Attempt
 		var started, durUS int64
-		if err := rows.Scan(&a.ID, &a.DeliveryID, &a.Number, &started, &durUS, &a.StatusCode, &a.Error, &a.ResponseBody); err != nil {
+		if err := rows.Scan(&a.DeliveryID, &a.Number, &started, &durUS, &a.StatusCode, &a.Error, &a.ResponseBody); err != nil {
 			return bahasha.Delivery{}, nil, translate(err)
 		}
 		a.StartedAt, a.Duration = fromMS(started), time.Duration(durUS)*time.Microsecond
 		attempts = append(attempts, a)
 	}
-	return d, attempts, translate(rows.Err())
+	if err := rows.Err(); err != nil {
+		return bahasha.Delivery{}, nil, translate(err)
+	}
+	// A first attempt that succeeded lives in the delivery row only.
+	if len(attempts) == 0 && d.Attempts == 1 && d.State == bahasha.DeliveryDelivered {
+		attempts = append(attempts, bahasha.Attempt{DeliveryID: d.ID, Number: 1, StartedAt: d.LastAttemptAt,
+			Duration: d.LastDuration, StatusCode: d.LastStatusCode, ResponseBody: d.LastResponse})
+	}
+	return d, attempts, nil
 }
 
 // RetryDelivery implements store.Store.

@@ -76,6 +76,9 @@ CREATE TABLE deliveries (
 	window_start      INTEGER NOT NULL DEFAULT 0,
 	last_status_code  INTEGER NOT NULL DEFAULT 0,
 	last_error        TEXT NOT NULL DEFAULT '',
+	last_attempt_at   INTEGER NOT NULL DEFAULT 0,
+	last_duration_us  INTEGER NOT NULL DEFAULT 0,
+	last_response     TEXT NOT NULL DEFAULT '',
 	created_at        INTEGER NOT NULL,
 	updated_at        INTEGER NOT NULL,
 	delivered_at      INTEGER NOT NULL DEFAULT 0
@@ -90,14 +93,15 @@ CREATE INDEX deliveries_window ON deliveries(window_start) WHERE state = 'pendin
 -- Finished deliveries by age, for retention.
 CREATE INDEX deliveries_finished ON deliveries(updated_at) WHERE state != 'pending';
 
+-- Every attempt but a first one that succeeded (the delivery row records
+-- that one: most deliveries need no attempt row at all).
 CREATE TABLE attempts (
-	id             INTEGER PRIMARY KEY,
 	delivery_id    INTEGER NOT NULL REFERENCES deliveries(id),
 	number         INTEGER NOT NULL,
 	started_at     INTEGER NOT NULL,
 	duration_us    INTEGER NOT NULL,
 	status_code    INTEGER NOT NULL,
 	error          TEXT NOT NULL,
-	response_body  TEXT NOT NULL
-) STRICT;
-CREATE INDEX attempts_delivery ON attempts(delivery_id, number);
+	response_body  TEXT NOT NULL,
+	PRIMARY KEY (delivery_id, number)
+) STRICT, WITHOUT ROWID;
