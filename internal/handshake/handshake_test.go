@@ -20,6 +20,7 @@ import (
 
 	"github.com/bahasha/bahasha/internal/handshake"
 	"github.com/bahasha/bahasha/internal/safehttp"
+	"github.com/bahasha/bahasha/internal/safehttp/safehttptest"
 	"github.com/bahasha/bahasha/webhook"
 )
 
@@ -282,9 +283,9 @@ func TestVerifyPublicOnly(t *testing.T) {
 	t.Cleanup(ts.Close)
 	port := strconv.Itoa(ts.Listener.Addr().(*net.TCPAddr).Port)
 
-	resolver := fakeResolver(map[string]netip.Addr{
-		"hook.test":          netip.MustParseAddr("127.0.0.1"),
-		"public.example.com": netip.MustParseAddr("10.1.2.3"),
+	resolver := safehttptest.Resolver(map[string][]netip.Addr{
+		"hook.test":          {netip.MustParseAddr("127.0.0.1")},
+		"public.example.com": {netip.MustParseAddr("10.1.2.3")},
 	})
 	v := &handshake.Verifier{Client: newClient(t, safehttp.Config{Resolver: resolver})}
 

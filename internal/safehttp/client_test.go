@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/bahasha/bahasha/internal/safehttp"
+	"github.com/bahasha/bahasha/internal/safehttp/safehttptest"
 )
 
 // testHosts is what the fake resolver knows. Every name points at loopback,
@@ -37,7 +38,7 @@ var testHosts = map[string][]netip.Addr{
 func newClient(t *testing.T, cfg safehttp.Config) *safehttp.Client {
 	t.Helper()
 	if cfg.Resolver == nil {
-		cfg.Resolver = fakeResolver(testHosts)
+		cfg.Resolver = safehttptest.Resolver(testHosts)
 	}
 	c, err := safehttp.New(cfg)
 	if err != nil {
@@ -139,7 +140,7 @@ func TestDialGuardOffWhenAllowPrivate(t *testing.T) {
 
 	// The test certificate is valid for 127.0.0.1 and example.com, not
 	// hook.test, so use a name it covers.
-	resolver := fakeResolver(map[string][]netip.Addr{"example.com": {netip.MustParseAddr("127.0.0.1")}})
+	resolver := safehttptest.Resolver(map[string][]netip.Addr{"example.com": {netip.MustParseAddr("127.0.0.1")}})
 	c2 := newClient(t, safehttp.Config{AllowPrivate: true, RootCAs: certPool(ts), Resolver: resolver})
 
 	for _, tc := range []struct {

@@ -1,4 +1,8 @@
-package safehttp_test
+// Package safehttptest helps test code that uses the SSRF-safe client: a DNS
+// resolver that answers from a table over in-memory pipes, so that tests can
+// make host names resolve to loopback (or to blocked addresses) without one
+// packet reaching the network.
+package safehttptest
 
 import (
 	"context"
@@ -9,10 +13,10 @@ import (
 	"strings"
 )
 
-// fakeResolver returns a resolver that answers A and AAAA queries from hosts
+// Resolver returns a resolver that answers A and AAAA queries from hosts
 // and NXDOMAIN for every other name, over in-memory pipes: no test ever sends
-// a DNS packet to the network.
-func fakeResolver(hosts map[string][]netip.Addr) *net.Resolver {
+// a DNS packet to the network. Pass it as safehttp.Config.Resolver.
+func Resolver(hosts map[string][]netip.Addr) *net.Resolver {
 	return &net.Resolver{
 		PreferGo: true,
 		Dial: func(context.Context, string, string) (net.Conn, error) {
