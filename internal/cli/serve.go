@@ -140,7 +140,7 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 	if err := st.ReleaseAllLanes(ctx); err != nil {
 		return fmt.Errorf("cannot recover the delivery queue: %w", err)
 	}
-	userAgent := "Bahasha-Webhooks/" + version() + ""
+	userAgent := "Bahasha-Webhooks/" + version()
 	client, err := safehttp.New(safehttp.Config{AllowPrivate: cfg.AllowPrivateTargets, Timeout: cfg.AttemptTimeout, UserAgent: userAgent})
 	if err != nil {
 		return err
