@@ -1,0 +1,193 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/store"
+)
+
+// CreateAccount implements store.Store.
+func (s *Store) CreateAccount(ctx context.Context, p store.CreateAccountParams) error {
+	a := p.Account
+	ids := make([]string, len(p.PhoneNumbers))
+	wabas := make([]string, len(p.PhoneNumbers))
+	displays := make([]string, len(p.PhoneNumbers))
+	sandboxes := make([]bool, len(p.PhoneNumbers))
+	created := make([]int64, len(p.PhoneNumbers))
+	for i, n := range p.PhoneNumbers {
+		ids[i], wabas[i], displays[i], sandboxes[i], created[i] = n.ID, n.WABAID, n.DisplayPhoneNumber, n.Sandbox, ms(n.CreatedAt)
+	}
+	keyHash := p.APIKeyHash
+	if keyHash == nil {
+		keyHash = []byte{}
+	}
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO accounts (id, name, app_secret, created_at) VALUES ($1, $2, $3, $4)`,
+			a.ID, a.Name, a.AppSecret, ms(a.CreatedAt)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO api_keys (key_hash, account_id, created_at) VALUES ($1, $2, $3)`,
+			keyHash, a.ID, ms(a.CreatedAt)); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO phone_numbers (id, account_id, waba_id, display_phone_number, sandbox, created_at)
+			SELECT u.id, $1, u.waba_id, u.display, u.sandbox, u.created_at
+			FROM unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::bigint[]) WITH ORDINALITY AS u(id, waba_id, display, sandbox, created_at, ord)
+			ORDER BY u.ord`, a.ID, ids, wabas, displays, sandboxes, created)
+		return err
+	})
+}
+
+const accountColumns = `a.id, a.name, a.app_secret, a.created_at`
+
+func (s *Store) account(ctx context.Context, q string, arg any) (bahasha.Account, error) {
+	var a bahasha.Account
+	var created int64
+	if err := s.queryRow(ctx, q, []any{arg}, &a.ID, &a.Name, &a.AppSecret, &created); err != nil {
+		return bahasha.Account{}, err
+	}
+	a.CreatedAt = fromMS(created)
+	return a, nil
+}
+
+// AccountByKeyHash implements store.Store.
+func (s *Store) AccountByKeyHash(ctx context.Context, keyHash []byte) (bahasha.Account, error) {
+	if keyHash == nil {
+		keyHash = []byte{}
+	}
+	return s.account(ctx, `SELECT `+accountColumns+` FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = $1`, keyHash)
+}
+
+// Account implements store.Store.
+func (s *Store) Account(ctx context.Context, accountID string) (bahasha.Account, error) {
+	return s.account(ctx, `SELECT `+accountColumns+` FROM accounts a WHERE a.id = $1`, accountID)
+}
+
+// CountAccounts implements store.Store.
+func (s *Store) CountAccounts(ctx context.Context) (int, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT count(*) FROM accounts`, nil, &n)
+	return n, err
+}
+
+// SetAppSecret implements store.Store.
+func (s *Store) SetAppSecret(ctx context.Context, accountID, secret string) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE accounts SET app_secret = $1 WHERE id = $2`, secret, accountID)
+		return affected(tag, err)
+	})
+}
+
+// affected turns "no row changed" into ErrNotFound.
+func affected(tag pgconn.CommandTag, err error) error {
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+const phoneColumns = `id, account_id, waba_id, display_phone_number, sandbox, created_at`
+
+type scanner interface{ Scan(...any) error }
+
+func scanPhone(row scanner) (bahasha.PhoneNumber, error) {
+	var n bahasha.PhoneNumber
+	var created int64
+	if err := row.Scan(&n.ID, &n.AccountID, &n.WABAID, &n.DisplayPhoneNumber, &n.Sandbox, &created); err != nil {
+		return bahasha.PhoneNumber{}, err
+	}
+	n.CreatedAt = fromMS(created)
+	return n, nil
+}
+
+// PhoneNumbers implements store.Store.
+func (s *Store) PhoneNumbers(ctx context.Context, accountID string) ([]bahasha.PhoneNumber, error) {
+	if s.isClosed() {
+		return nil, store.ErrClosed
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+phoneColumns+` FROM phone_numbers WHERE account_id = $1 ORDER BY created_at, id`, accountID)
+	if err != nil {
+		return nil, s.translate(err)
+	}
+	defer rows.Close()
+	var out []bahasha.PhoneNumber
+	for rows.Next() {
+		n, err := scanPhone(rows)
+		if err != nil {
+			return nil, s.translate(err)
+		}
+		out = append(out, n)
+	}
+	return out, s.translate(rows.Err())
+}
+
+// PhoneNumber implements store.Store.
+func (s *Store) PhoneNumber(ctx context.Context, accountID, phoneNumberID string) (bahasha.PhoneNumber, error) {
+	if s.isClosed() {
+		return bahasha.PhoneNumber{}, store.ErrClosed
+	}
+	n, err := scanPhone(s.pool.QueryRow(ctx, `SELECT `+phoneColumns+` FROM phone_numbers WHERE id = $1 AND account_id = $2`, phoneNumberID, accountID))
+	return n, s.translate(err)
+}
+
+const endpointColumns = `id, account_id, url, verify_token, verified_at, created_at, consecutive_failures, probe_at, failing_since`
+
+func scanEndpoint(row scanner, extra ...any) (bahasha.Endpoint, error) {
+	var e bahasha.Endpoint
+	var verified, created, probe, failing int64
+	dest := append([]any{&e.ID, &e.AccountID, &e.URL, &e.VerifyToken, &verified, &created, &e.ConsecutiveFailures, &probe, &failing}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return bahasha.Endpoint{}, err
+	}
+	e.VerifiedAt, e.CreatedAt, e.ProbeAt, e.FailingSince = fromMS(verified), fromMS(created), fromMS(probe), fromMS(failing)
+	return e, nil
+}
+
+// Endpoint implements store.Store.
+func (s *Store) Endpoint(ctx context.Context, accountID string) (bahasha.Endpoint, error) {
+	if s.isClosed() {
+		return bahasha.Endpoint{}, store.ErrClosed
+	}
+	e, err := scanEndpoint(s.pool.QueryRow(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE account_id = $1`, accountID))
+	return e, s.translate(err)
+}
+
+// PutEndpoint implements store.Store. ErrNotFound if there is no such
+// account (PostgreSQL enforces the foreign key).
+func (s *Store) PutEndpoint(ctx context.Context, p store.PutEndpointParams) (bahasha.Endpoint, error) {
+	var e bahasha.Endpoint
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		e, err = scanEndpoint(tx.QueryRow(ctx, `INSERT INTO endpoints (account_id, url, verify_token, verified_at, created_at)
+			VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (account_id) DO UPDATE SET url = excluded.url, verify_token = excluded.verify_token, verified_at = excluded.verified_at,
+				consecutive_failures = 0, probe_at = 0, failing_since = 0
+			RETURNING `+endpointColumns, p.AccountID, p.URL, p.VerifyToken, ms(p.VerifiedAt), ms(p.Now)))
+		return err
+	})
+	return e, err
+}
+
+// DeleteEndpoint implements store.Store.
+func (s *Store) DeleteEndpoint(ctx context.Context, accountID string, now time.Time, reason string) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		var id int64
+		if err := tx.QueryRow(ctx, `DELETE FROM endpoints WHERE account_id = $1 RETURNING id`, accountID).Scan(&id); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'failed', next_attempt_at = NULL, last_error = $1, updated_at = $2
+			WHERE endpoint_id = $3 AND state = 'pending'`, reason, ms(now), id)
+		return err
+	})
+}

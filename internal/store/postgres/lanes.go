@@ -1,0 +1,479 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/store"
+)
+
+// deliveryColumns selects a delivery joined with its event (d, e).
+const deliveryColumns = `d.id, d.account_id, d.endpoint_id, d.event_id, d.state, d.attempts, coalesce(d.next_attempt_at, 0),
+	d.window_start, d.last_status_code, d.last_error, d.last_attempt_at, d.last_duration_us, d.last_response,
+	d.created_at, d.updated_at, d.delivered_at,
+	e.producer_id, e.kind, e.waba_id, e.phone_number_id, e.display_phone_number, e.wamid, e.status, e.message_type,
+	e.payload, e.contact, e.created_at, e.available_at`
+
+func scanDelivery(row scanner) (bahasha.Delivery, error) {
+	var d bahasha.Delivery
+	var state, kind string
+	var next, window, lastAt, lastDur, created, updated, delivered, eCreated, eAvailable int64
+	var payload, contact []byte
+	err := row.Scan(&d.ID, &d.AccountID, &d.EndpointID, &d.EventID, &state, &d.Attempts, &next,
+		&window, &d.LastStatusCode, &d.LastError, &lastAt, &lastDur, &d.LastResponse, &created, &updated, &delivered,
+		&d.Event.ProducerID, &kind, &d.Event.WABAID, &d.Event.PhoneNumberID, &d.Event.DisplayPhoneNumber,
+		&d.Event.WAMID, &d.Event.Status, &d.Event.MessageType, &payload, &contact, &eCreated, &eAvailable)
+	if err != nil {
+		return bahasha.Delivery{}, err
+	}
+	d.State, d.Event.Kind = bahasha.DeliveryState(state), bahasha.EventKind(kind)
+	d.NextAttemptAt, d.WindowStart = fromMS(next), fromMS(window)
+	d.LastAttemptAt, d.LastDuration = fromMS(lastAt), time.Duration(lastDur)*time.Microsecond
+	d.CreatedAt, d.UpdatedAt, d.DeliveredAt = fromMS(created), fromMS(updated), fromMS(delivered)
+	d.Event.ID, d.Event.AccountID = d.EventID, d.AccountID
+	d.Event.Payload, d.Event.Contact = payload, contact
+	d.Event.CreatedAt, d.Event.AvailableAt = fromMS(eCreated), fromMS(eAvailable)
+	return d, nil
+}
+
+func scanDeliveries(rows pgx.Rows) ([]bahasha.Delivery, error) {
+	defer rows.Close()
+	var out []bahasha.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// ClaimLanes implements store.Store. The due lanes are locked with FOR NO
+// KEY UPDATE SKIP LOCKED in fairness order (the endpoints_lane_fair index),
+// so claimers on every node take disjoint lanes without waiting; the lanes
+// are leased before the transaction commits.
+func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.Lane, error) {
+	var lanes []store.Lane
+	now := ms(p.Now)
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		lanes = lanes[:0]
+		rows, err := tx.Query(ctx, `SELECT `+endpointColumns+`, (SELECT app_secret FROM accounts a WHERE a.id = endpoints.account_id)
+			FROM endpoints
+			WHERE lane_due_at IS NOT NULL AND lane_due_at <= $1 AND lane_leased_until <= $1 AND probe_at <= $1
+			ORDER BY last_served_at, id LIMIT $2
+			FOR NO KEY UPDATE SKIP LOCKED`, now, limit(p.MaxLanes))
+		if err != nil {
+			return err
+		}
+		var claimed []store.Lane
+		for rows.Next() {
+			var secret *string
+			e, err := scanEndpoint(rows, &secret)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			if secret == nil {
+				rows.Close()
+				return pgx.ErrNoRows // as SQLite: the endpoint's account is gone
+			}
+			claimed = append(claimed, store.Lane{Endpoint: e, AppSecret: *secret})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(claimed) == 0 {
+			return nil
+		}
+		// Their due deliveries, all lanes in one query.
+		ids := make([]int64, len(claimed))
+		limits := make([]int64, len(claimed))
+		index := make(map[int64]int, len(claimed))
+		for i, l := range claimed {
+			ids[i], index[l.Endpoint.ID] = l.Endpoint.ID, i
+			limits[i] = limit(p.MaxPerLane)
+			if l.Endpoint.Probing() {
+				limits[i] = 1 // an open breaker lets one request through at a time
+			}
+		}
+		rows, err = tx.Query(ctx, `SELECT `+deliveryColumns+`
+			FROM unnest($1::bigint[], $2::bigint[]) AS l(endpoint_id, lim)
+			CROSS JOIN LATERAL (SELECT * FROM deliveries d WHERE d.endpoint_id = l.endpoint_id AND d.state = 'pending' AND d.next_attempt_at <= $3
+				ORDER BY d.next_attempt_at, d.id LIMIT l.lim) d
+			JOIN events e ON e.id = d.event_id
+			ORDER BY d.endpoint_id, d.next_attempt_at, d.id`, ids, limits, now)
+		if err != nil {
+			return err
+		}
+		ds, err := scanDeliveries(rows)
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			l := &claimed[index[d.EndpointID]]
+			l.Deliveries = append(l.Deliveries, d)
+		}
+		if err := deliveredRanks(ctx, tx, claimed); err != nil {
+			return err
+		}
+		var leased, stale []int64
+		for _, l := range claimed {
+			if len(l.Deliveries) == 0 {
+				stale = append(stale, l.Endpoint.ID)
+				continue
+			}
+			leased = append(leased, l.Endpoint.ID)
+			lanes = append(lanes, l)
+		}
+		if len(leased) > 0 {
+			if _, err := tx.Exec(ctx, `UPDATE endpoints SET lane_leased_until = $1, last_served_at = $2 WHERE id = ANY($3::bigint[])`,
+				now+p.LeaseFor.Milliseconds(), now, leased); err != nil {
+				return err
+			}
+		}
+		if len(stale) > 0 {
+			// lane_due_at was stale: recompute it and move on.
+			if err := refreshLanes(ctx, tx, stale, true); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return lanes, nil
+}
+
+// deliveredRanks sets each lane's DeliveredRanks: the highest status rank
+// already delivered to the endpoint for each message of its claimed status
+// deliveries (nil when it has none, as the SQLite driver).
+func deliveredRanks(ctx context.Context, tx pgx.Tx, lanes []store.Lane) error {
+	var endpoints []int64
+	var wamids []string
+	index := map[int64]int{}
+	for i := range lanes {
+		l := &lanes[i]
+		seen := map[string]bool{}
+		for _, d := range l.Deliveries {
+			if d.Event.Kind == bahasha.KindStatus && bahasha.StatusRank(d.Event.Status) > 0 && !seen[d.Event.WAMID] {
+				seen[d.Event.WAMID] = true
+				endpoints, wamids = append(endpoints, l.Endpoint.ID), append(wamids, d.Event.WAMID)
+			}
+		}
+		if len(seen) > 0 {
+			l.DeliveredRanks = map[string]int{}
+			index[l.Endpoint.ID] = i
+		}
+	}
+	if len(wamids) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `SELECT d.endpoint_id, d.wamid, max(d.status_rank)
+		FROM unnest($1::bigint[], $2::text[]) AS w(endpoint_id, wamid)
+		JOIN deliveries d ON d.endpoint_id = w.endpoint_id AND d.wamid = w.wamid AND d.status_rank > 0 AND d.state = 'delivered'
+		GROUP BY d.endpoint_id, d.wamid`, endpoints, wamids)
+	if err != nil {
+		return err
+	}
+	var endpoint int64
+	var wamid string
+	var rank int
+	_, err = pgx.ForEachRow(rows, []any{&endpoint, &wamid, &rank}, func() error {
+		lanes[index[endpoint]].DeliveredRanks[wamid] = rank
+		return nil
+	})
+	return err
+}
+
+// refreshLanes recomputes lane_due_at from the endpoints' pending
+// deliveries, and with release drops their leases. The endpoints must be
+// locked by an earlier statement of the transaction, so that this one's
+// snapshot sees every delivery committed before the lock.
+func refreshLanes(ctx context.Context, tx pgx.Tx, endpointIDs []int64, release bool) error {
+	q := `UPDATE endpoints SET lane_due_at = (SELECT min(next_attempt_at) FROM deliveries d WHERE d.endpoint_id = endpoints.id AND d.state = 'pending')`
+	if release {
+		q += `, lane_leased_until = 0`
+	}
+	_, err := tx.Exec(ctx, q+` WHERE id = ANY($1::bigint[])`, endpointIDs)
+	return err
+}
+
+// CompleteLane implements store.Store.
+func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error {
+	now := ms(p.Now)
+	// Attempts worth a row: all but none made and a first one that succeeded
+	// (the delivery row records that one alone).
+	var aIDs, aStarted, aDur []int64
+	var aNumbers, aCodes []int32
+	var aErrors, aBodies []string
+	// Deliveries: one row of arrays per result, applied by one UPDATE.
+	n := len(p.Results)
+	ids, nexts, ats, durs := make([]int64, 0, n), make([]*int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+	states, errs, responses := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+	attempted := make([]bool, 0, n)
+	codes := make([]int32, 0, n)
+	for _, r := range p.Results {
+		a := r.Attempt
+		if a.Number != 0 && !(a.Number == 1 && r.State == bahasha.DeliveryDelivered) {
+			aIDs, aNumbers, aStarted, aDur = append(aIDs, r.DeliveryID), append(aNumbers, int32(a.Number)), append(aStarted, ms(a.StartedAt)), append(aDur, a.Duration.Microseconds())
+			aCodes, aErrors, aBodies = append(aCodes, int32(a.StatusCode)), append(aErrors, a.Error), append(aBodies, a.ResponseBody)
+		}
+		var next *int64
+		if r.State == bahasha.DeliveryPending {
+			v := ms(r.NextAttemptAt)
+			next = &v
+		}
+		lastErr := a.Error
+		if a.Number == 0 {
+			lastErr = r.Error
+		}
+		ids, nexts, ats, durs = append(ids, r.DeliveryID), append(nexts, next), append(ats, ms(a.StartedAt)), append(durs, a.Duration.Microseconds())
+		states, errs, responses = append(states, string(r.State)), append(errs, lastErr), append(responses, a.ResponseBody)
+		attempted, codes = append(attempted, a.Number > 0), append(codes, int32(a.StatusCode))
+	}
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		// Lock the lane first: the lane_due_at computed below then sees
+		// every delivery committed for it.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM endpoints WHERE id = $1 FOR NO KEY UPDATE`, p.EndpointID); err != nil {
+			return err
+		}
+		if len(aIDs) > 0 {
+			// The same attempt recorded twice (a lane re-claimed after its
+			// lease ran out while the first worker was still at it) is kept once.
+			if _, err := tx.Exec(ctx, `INSERT INTO attempts (delivery_id, number, started_at, duration_us, status_code, error, response_body)
+				SELECT * FROM unnest($1::bigint[], $2::integer[], $3::bigint[], $4::bigint[], $5::integer[], $6::text[], $7::text[])
+				ON CONFLICT DO NOTHING`, aIDs, aNumbers, aStarted, aDur, aCodes, aErrors, aBodies); err != nil {
+				return err
+			}
+		}
+		if len(ids) > 0 {
+			// A delivery failed meanwhile (its webhook was removed) keeps its
+			// state unless this attempt delivered it.
+			if _, err := tx.Exec(ctx, `UPDATE deliveries d SET state = r.state,
+					attempts = d.attempts + CASE WHEN r.attempted THEN 1 ELSE 0 END,
+					next_attempt_at = r.next,
+					last_status_code = CASE WHEN r.attempted THEN r.code ELSE d.last_status_code END,
+					last_error = r.err,
+					last_attempt_at = CASE WHEN r.attempted THEN r.at ELSE d.last_attempt_at END,
+					last_duration_us = CASE WHEN r.attempted THEN r.dur ELSE d.last_duration_us END,
+					last_response = CASE WHEN r.attempted THEN r.response ELSE d.last_response END,
+					updated_at = $1::bigint,
+					delivered_at = CASE WHEN r.state = 'delivered' THEN $1::bigint ELSE 0 END
+				FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::boolean[], $6::integer[], $7::text[], $8::bigint[], $9::bigint[], $10::text[])
+					AS r(id, state, next, attempted, code, err, at, dur, response)
+				WHERE d.id = r.id AND (d.state = 'pending' OR r.state = 'delivered')`,
+				now, ids, states, nexts, attempted, codes, errs, ats, durs, responses); err != nil {
+				return err
+			}
+		}
+		b := p.Breaker
+		switch {
+		case b.Succeeded:
+			if _, err := tx.Exec(ctx, `UPDATE endpoints SET consecutive_failures = 0, probe_at = 0, failing_since = 0 WHERE id = $1`, p.EndpointID); err != nil {
+				return err
+			}
+		case b.Failed:
+			if _, err := tx.Exec(ctx, `UPDATE endpoints SET consecutive_failures = consecutive_failures + 1, probe_at = $1,
+				failing_since = CASE WHEN failing_since = 0 THEN $2 ELSE failing_since END WHERE id = $3`, ms(b.ProbeAt), now, p.EndpointID); err != nil {
+				return err
+			}
+		}
+		return refreshLanes(ctx, tx, []int64{p.EndpointID}, true)
+	})
+}
+
+// NextDue implements store.Store.
+func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var next *int64
+	if err := s.queryRow(ctx, `SELECT min(GREATEST(lane_due_at, lane_leased_until, probe_at)) FROM endpoints WHERE lane_due_at IS NOT NULL`, nil, &next); err != nil {
+		return time.Time{}, false, err
+	}
+	if next == nil {
+		return time.Time{}, false, nil
+	}
+	return fromMS(*next), true, nil
+}
+
+// ReleaseAllLanes implements store.Store.
+func (s *Store) ReleaseAllLanes(ctx context.Context) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE endpoints SET lane_leased_until = 0 WHERE lane_leased_until <> 0`)
+		return err
+	})
+}
+
+// Deliveries implements store.Store.
+func (s *Store) Deliveries(ctx context.Context, p store.ListDeliveriesParams) ([]bahasha.Delivery, error) {
+	if s.isClosed() {
+		return nil, store.ErrClosed
+	}
+	q := `SELECT ` + deliveryColumns + ` FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.account_id = $1`
+	args := []any{p.AccountID}
+	if p.State != "" {
+		args = append(args, string(p.State))
+		q += ` AND d.state = $` + strconv.Itoa(len(args))
+	}
+	if p.Before > 0 {
+		args = append(args, p.Before)
+		q += ` AND d.id < $` + strconv.Itoa(len(args))
+	}
+	lim := p.Limit
+	if lim <= 0 || lim > 1000 {
+		lim = 1000
+	}
+	args = append(args, lim)
+	q += ` ORDER BY d.id DESC LIMIT $` + strconv.Itoa(len(args))
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, s.translate(err)
+	}
+	ds, err := scanDeliveries(rows)
+	return ds, s.translate(err)
+}
+
+// Delivery implements store.Store.
+func (s *Store) Delivery(ctx context.Context, accountID string, deliveryID int64) (bahasha.Delivery, []bahasha.Attempt, error) {
+	if s.isClosed() {
+		return bahasha.Delivery{}, nil, store.ErrClosed
+	}
+	d, err := scanDelivery(s.pool.QueryRow(ctx, `SELECT `+deliveryColumns+` FROM deliveries d JOIN events e ON e.id = d.event_id
+		WHERE d.id = $1 AND d.account_id = $2`, deliveryID, accountID))
+	if err != nil {
+		return bahasha.Delivery{}, nil, s.translate(err)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT delivery_id, number, started_at, duration_us, status_code, error, response_body
+		FROM attempts WHERE delivery_id = $1 ORDER BY number`, deliveryID)
+	if err != nil {
+		return bahasha.Delivery{}, nil, s.translate(err)
+	}
+	var attempts []bahasha.Attempt
+	var a bahasha.Attempt
+	var started, durUS int64
+	_, err = pgx.ForEachRow(rows, []any{&a.DeliveryID, &a.Number, &started, &durUS, &a.StatusCode, &a.Error, &a.ResponseBody}, func() error {
+		a.StartedAt, a.Duration = fromMS(started), time.Duration(durUS)*time.Microsecond
+		attempts = append(attempts, a)
+		return nil
+	})
+	if err != nil {
+		return bahasha.Delivery{}, nil, s.translate(err)
+	}
+	// A first attempt that succeeded lives in the delivery row only.
+	if len(attempts) == 0 && d.Attempts == 1 && d.State == bahasha.DeliveryDelivered {
+		attempts = append(attempts, bahasha.Attempt{DeliveryID: d.ID, Number: 1, StartedAt: d.LastAttemptAt,
+			Duration: d.LastDuration, StatusCode: d.LastStatusCode, ResponseBody: d.LastResponse})
+	}
+	return d, attempts, nil
+}
+
+// RetryDelivery implements store.Store.
+func (s *Store) RetryDelivery(ctx context.Context, accountID string, deliveryID int64, now time.Time) (bahasha.Delivery, error) {
+	at := ms(now)
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		// Lock the lane before its deliveries (the order every writer keeps).
+		var endpointID int64
+		if err := tx.QueryRow(ctx, `SELECT id FROM endpoints WHERE account_id = $1 FOR NO KEY UPDATE`, accountID).Scan(&endpointID); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'pending', endpoint_id = $1, next_attempt_at = $2, window_start = $2, updated_at = $2
+			WHERE id = $3 AND account_id = $4`, endpointID, at, deliveryID, accountID)
+		if err := affected(tag, err); err != nil {
+			return err
+		}
+		// A manual retry is also an immediate probe of an open breaker.
+		_, err = tx.Exec(ctx, `UPDATE endpoints SET lane_due_at = LEAST(coalesce(lane_due_at, $1), $1),
+			probe_at = CASE WHEN probe_at > $1 THEN $1 ELSE probe_at END WHERE id = $2`, at, endpointID)
+		return err
+	})
+	if err != nil {
+		return bahasha.Delivery{}, err
+	}
+	d, _, err := s.Delivery(ctx, accountID, deliveryID)
+	return d, err
+}
+
+// ExpireDeliveries implements store.Store.
+func (s *Store) ExpireDeliveries(ctx context.Context, p store.ExpireParams) (int, error) {
+	n := 0
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		n = 0
+		rows, err := tx.Query(ctx, `SELECT id, endpoint_id FROM deliveries WHERE state = 'pending' AND window_start < $1 LIMIT $2`,
+			ms(p.Before), limit(p.Limit))
+		if err != nil {
+			return err
+		}
+		var ids, endpoints []int64
+		var id, endpoint int64
+		seen := map[int64]bool{}
+		if _, err := pgx.ForEachRow(rows, []any{&id, &endpoint}, func() error {
+			ids = append(ids, id)
+			if !seen[endpoint] {
+				seen[endpoint] = true
+				endpoints = append(endpoints, endpoint)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		// Lanes before deliveries, in id order: no deadlock with a
+		// completion or another node's expiry.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM endpoints WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE`, endpoints); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'failed', next_attempt_at = NULL, last_error = $1, updated_at = $2
+			WHERE id = ANY($3::bigint[]) AND state = 'pending'`, p.Reason, ms(p.Now), ids)
+		if err != nil {
+			return err
+		}
+		n = int(tag.RowsAffected())
+		return refreshLanes(ctx, tx, endpoints, false)
+	})
+	return n, err
+}
+
+// Prune implements store.Store. Finished deliveries are locked with SKIP
+// LOCKED, so the pruners of several nodes share the work.
+func (s *Store) Prune(ctx context.Context, p store.PruneParams) (int, error) {
+	n := 0
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		n = 0
+		rows, err := tx.Query(ctx, `SELECT id, event_id FROM deliveries WHERE state <> 'pending' AND updated_at < $1 LIMIT $2
+			FOR UPDATE SKIP LOCKED`, ms(p.Before), limit(p.Limit))
+		if err != nil {
+			return err
+		}
+		var ids, events []int64
+		var id, ev int64
+		if _, err := pgx.ForEachRow(rows, []any{&id, &ev}, func() error {
+			ids, events = append(ids, id), append(events, ev)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		// Children first: PostgreSQL enforces the foreign keys.
+		if _, err := tx.Exec(ctx, `DELETE FROM attempts WHERE delivery_id = ANY($1::bigint[])`, ids); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM deliveries WHERE id = ANY($1::bigint[])`, ids)
+		if err != nil {
+			return err
+		}
+		n = int(tag.RowsAffected())
+		_, err = tx.Exec(ctx, `DELETE FROM events ev WHERE ev.id = ANY($1::bigint[])
+			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = ev.id)`, events)
+		return err
+	})
+	return n, err
+}
