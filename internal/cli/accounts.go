@@ -12,6 +12,8 @@ import (
 
 	"github.com/bahasha/bahasha/internal/accounts"
 	"github.com/bahasha/bahasha/internal/api"
+	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/store/postgres"
 	"github.com/bahasha/bahasha/internal/store/sqlite"
 )
 
@@ -27,19 +29,30 @@ func runAccounts(ctx context.Context, args []string, env Env, stdout, stderr io.
 	name := fs.String("name", "", "the business's name (required)")
 	fs.StringVar(&data, "data", data, "data folder of the bahasha serve to add the account to (env BAHASHA_DATA)")
 	asJSON := fs.Bool("json", false, "print the new account as JSON")
+	database := fs.String("database", env("BAHASHA_DATABASE_URL"), "PostgreSQL URL of the bahasha serve nodes, instead of --data (env BAHASHA_DATABASE_URL)")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
 	if strings.TrimSpace(*name) == "" {
 		return usagef("--name is required: bahasha accounts create --name \"Acme Ltd\"")
 	}
-	path := filepath.Join(data, "bahasha.db")
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("there is no Bahasha database in %s; check --data (or BAHASHA_DATA), or start bahasha serve --data %s once to create it", data, data)
-	}
-	st, err := sqlite.Open(ctx, sqlite.Config{Path: path})
-	if err != nil {
-		return fmt.Errorf("cannot open the database in %s: %w", data, err)
+	var st store.Store
+	if *database != "" {
+		pg, err := postgres.Open(ctx, postgres.Config{URL: *database})
+		if err != nil {
+			return fmt.Errorf("cannot use the PostgreSQL database: %w", err)
+		}
+		st = pg
+	} else {
+		path := filepath.Join(data, "bahasha.db")
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("there is no Bahasha database in %s; check --data (or BAHASHA_DATA), or start bahasha serve --data %s once to create it", data, data)
+		}
+		lite, err := sqlite.Open(ctx, sqlite.Config{Path: path})
+		if err != nil {
+			return fmt.Errorf("cannot open the database in %s: %w", data, err)
+		}
+		st = lite
 	}
 	defer st.Close()
 	c, err := accounts.Create(ctx, st, accounts.Params{Name: *name, Now: time.Now()})

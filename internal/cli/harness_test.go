@@ -27,11 +27,12 @@ import (
 
 	"github.com/bahasha/bahasha/internal/cli"
 	"github.com/bahasha/bahasha/internal/leakcheck"
+	"github.com/bahasha/bahasha/internal/store/pgtest"
 	"github.com/bahasha/bahasha/webhook"
 	"github.com/bahasha/bahasha/whatsapp"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { leakcheck.Main(m, pgtest.Stop) }
 
 const (
 	// testAPIKey is the bootstrap API key of every test server's default account.

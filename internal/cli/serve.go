@@ -24,6 +24,8 @@ import (
 	"github.com/bahasha/bahasha/internal/handshake"
 	"github.com/bahasha/bahasha/internal/safehttp"
 	"github.com/bahasha/bahasha/internal/server"
+	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/store/postgres"
 	"github.com/bahasha/bahasha/internal/store/sqlite"
 )
 
@@ -65,6 +67,7 @@ func serveConfig(args []string, env Env, stderr io.Writer) (config.Serve, error)
 	}
 	str("BAHASHA_ADDR", &cfg.Addr)
 	str("BAHASHA_DATA", &cfg.Data)
+	str("BAHASHA_DATABASE_URL", &cfg.Database)
 	boolean("BAHASHA_ALLOW_PRIVATE_TARGETS", &cfg.AllowPrivateTargets)
 	duration("BAHASHA_SANDBOX_PACE", &cfg.SandboxPace)
 	duration("BAHASHA_ATTEMPT_TIMEOUT", &cfg.AttemptTimeout)
@@ -92,6 +95,7 @@ func serveConfig(args []string, env Env, stderr io.Writer) (config.Serve, error)
 	fs := newFlags("serve", stderr)
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (env BAHASHA_ADDR)")
 	fs.StringVar(&cfg.Data, "data", cfg.Data, "data folder holding the SQLite database (env BAHASHA_DATA)")
+	fs.StringVar(&cfg.Database, "database", cfg.Database, "PostgreSQL URL to use instead of SQLite, e.g. postgres://user:pass@host/bahasha (env BAHASHA_DATABASE_URL)")
 	fs.BoolVar(&cfg.AllowPrivateTargets, "allow-private-targets", cfg.AllowPrivateTargets,
 		"allow http:// and loopback/private webhook URLs: local development and tests only (env BAHASHA_ALLOW_PRIVATE_TARGETS)")
 	fs.DurationVar(&cfg.SandboxPace, "sandbox-pace", cfg.SandboxPace, "time between a sandbox message's statuses (env BAHASHA_SANDBOX_PACE)")
@@ -125,21 +129,11 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 	if cfg.AllowPrivateTargets {
 		fmt.Fprintln(stderr, "WARNING: --allow-private-targets is ON: Bahasha will call http:// and private, loopback and link-local addresses. Use it for local development and tests only, never in production.")
 	}
-	unlock, err := lockDataFolder(cfg.Data)
+	st, closeStore, err := openServeStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	st, err := sqlite.Open(ctx, sqlite.Config{Path: cfg.DatabasePath()})
-	if err != nil {
-		return fmt.Errorf("cannot open the database in %s: %w", cfg.Data, err)
-	}
-	defer st.Close()
-	// One node owns this database (the lock above): no lane can be in
-	// flight, so leases left by a crash are dropped at once.
-	if err := st.ReleaseAllLanes(ctx); err != nil {
-		return fmt.Errorf("cannot recover the delivery queue: %w", err)
-	}
+	defer closeStore()
 	userAgent := "Bahasha-Webhooks/" + version()
 	client, err := safehttp.New(safehttp.Config{AllowPrivate: cfg.AllowPrivateTargets, Timeout: cfg.AttemptTimeout, UserAgent: userAgent})
 	if err != nil {
@@ -168,7 +162,11 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext: func(net.Listener) context.Context { return handlerCtx }}
-	fmt.Fprintf(stdout, "Bahasha %s listening on http://%s (data in %s)\n", version(), ln.Addr(), cfg.Data)
+	where := cfg.Data
+	if cfg.Database != "" {
+		where = "PostgreSQL"
+	}
+	fmt.Fprintf(stdout, "Bahasha %s listening on http://%s (data in %s)\n", version(), ln.Addr(), where)
 	if addr := env("BAHASHA_PPROF_ADDR"); addr != "" {
 		stopPprof, err := servePprof(addr, log)
 		if err != nil {
@@ -210,7 +208,7 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 
 // bootstrap creates the default account on an empty store and prints its
 // API key once.
-func bootstrap(ctx context.Context, st *sqlite.Store, cfg config.Serve, addr net.Addr, stdout io.Writer) error {
+func bootstrap(ctx context.Context, st store.Store, cfg config.Serve, addr net.Addr, stdout io.Writer) error {
 	n, err := st.CountAccounts(ctx)
 	if err != nil {
 		return fmt.Errorf("cannot read the database: %w", err)
@@ -268,4 +266,34 @@ func servePprof(addr string, log *slog.Logger) (func(), error) {
 	go srv.Serve(ln)
 	log.Info("profiler listening", "addr", ln.Addr().String())
 	return func() { srv.Close() }, nil
+}
+
+// openServeStore opens the store serve runs on: PostgreSQL when --database
+// is set (any number of nodes may share it; crashed nodes' lanes are
+// re-claimed when their leases expire), else SQLite in the data folder, which
+// one serve owns (a lock says so) so that leases left by a crash are dropped
+// at once.
+func openServeStore(ctx context.Context, cfg config.Serve) (store.Store, func(), error) {
+	if cfg.Database != "" {
+		st, err := postgres.Open(ctx, postgres.Config{URL: cfg.Database})
+		if err != nil {
+			return nil, nil, fmt.Errorf("cannot use the PostgreSQL database: %w", err)
+		}
+		return st, func() { st.Close() }, nil
+	}
+	unlock, err := lockDataFolder(cfg.Data)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := sqlite.Open(ctx, sqlite.Config{Path: cfg.DatabasePath()})
+	if err != nil {
+		unlock()
+		return nil, nil, fmt.Errorf("cannot open the database in %s: %w", cfg.Data, err)
+	}
+	if err := st.ReleaseAllLanes(ctx); err != nil {
+		st.Close()
+		unlock()
+		return nil, nil, fmt.Errorf("cannot recover the delivery queue: %w", err)
+	}
+	return st, func() { st.Close(); unlock() }, nil
 }

@@ -22,6 +22,10 @@ type Serve struct {
 	// Data is the data folder; it holds the SQLite database bahasha.db.
 	// Default "./bahasha-data". Flag --data, env BAHASHA_DATA.
 	Data string
+	// Database, when set, is a PostgreSQL URL (postgres://…) to use instead
+	// of the embedded SQLite database. Flag --database, env
+	// BAHASHA_DATABASE_URL.
+	Database string
 	// AllowPrivateTargets permits http:// webhook URLs and loopback or
 	// private addresses. Off by default: for local development and tests
 	// only. Flag --allow-private-targets, env BAHASHA_ALLOW_PRIVATE_TARGETS.
@@ -92,8 +96,10 @@ func (c Serve) Validate() error {
 	switch {
 	case c.Addr == "":
 		return errors.New("--addr must not be empty (e.g. :8080)")
-	case c.Data == "":
+	case c.Data == "" && c.Database == "":
 		return errors.New("--data must name a folder (e.g. ./bahasha-data)")
+	case c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://"):
+		return errors.New("--database must be a PostgreSQL URL such as postgres://user:password@host:5432/bahasha (leave it out for the embedded SQLite database)")
 	case c.SandboxPace < 0:
 		return errors.New("--sandbox-pace must not be negative")
 	case c.AttemptTimeout <= 0 || c.AttemptTimeout > 5*time.Minute:

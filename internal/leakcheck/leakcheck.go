@@ -19,9 +19,13 @@ import (
 	"time"
 )
 
-// Main runs the tests and then checks for leaked goroutines.
-func Main(m *testing.M) {
+// Main runs the tests, then the cleanups (e.g. stopping a server the tests
+// shared), then checks for leaked goroutines.
+func Main(m *testing.M, cleanups ...func()) {
 	code := m.Run()
+	for _, c := range cleanups {
+		c()
+	}
 	if code == 0 {
 		if leaks := Wait(5 * time.Second); len(leaks) > 0 {
 			fmt.Fprintf(os.Stderr, "leakcheck: %d goroutine(s) still running after the tests:\n\n%s\n", len(leaks), strings.Join(leaks, "\n\n"))

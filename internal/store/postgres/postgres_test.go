@@ -2,9 +2,7 @@ package postgres_test
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,17 +19,7 @@ import (
 // TestMain stops the PostgreSQL server pgtest started once the tests ran,
 // then checks for leaked goroutines (leakcheck.Main would exit before the
 // server could be stopped).
-func TestMain(m *testing.M) {
-	code := m.Run()
-	pgtest.Stop()
-	if code == 0 {
-		if leaks := leakcheck.Wait(5 * time.Second); len(leaks) > 0 {
-			fmt.Fprintf(os.Stderr, "leakcheck: %d goroutine(s) still running after the tests:\n\n%s\n", len(leaks), strings.Join(leaks, "\n\n"))
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { leakcheck.Main(m, pgtest.Stop) }
 
 func open(t *testing.T) store.Store {
 	s, err := postgres.Open(context.Background(), postgres.Config{URL: pgtest.URL(t)})

@@ -1,0 +1,49 @@
+package cli_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/bahasha/bahasha/internal/store/pgtest"
+)
+
+// TestServeOnPostgres runs the walkthrough on PostgreSQL: serve with
+// --database, register a webhook, send a message, and see its three
+// statuses arrive signed; accounts create works against the same database.
+func TestServeOnPostgres(t *testing.T) {
+	t.Parallel()
+	db := pgtest.URL(t)
+	s, rcv := setup(t, serveOpts{Args: []string{"--database", db}})
+	if !strings.Contains(s.Stdout.String(), "data in PostgreSQL") {
+		t.Fatalf("serve did not say it runs on PostgreSQL: %s", s.Stdout)
+	}
+	phone := s.Phone()
+	wamid := s.Send(s.Key, phone.ID, "254712345678")
+	rcv.Wait(t, "sent, delivered, read", func() bool { return len(rcv.statusesOfLocked(wamid)) == 3 })
+	var got []string
+	for _, e := range rcv.Statuses() {
+		if e.Status.ID == wamid {
+			got = append(got, string(e.Status.Status))
+		}
+	}
+	if strings.Join(got, " ") != "sent delivered read" {
+		t.Fatalf("statuses %v", got)
+	}
+	code, out, errOut := runCLI(t, context.Background(), nil, "accounts", "create", "--name", "Second", "--database", db, "--json")
+	if code != 0 || !strings.Contains(out, `"api_key"`) {
+		t.Fatalf("accounts create --database: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+func TestServeDatabaseErrors(t *testing.T) {
+	t.Parallel()
+	code, _, errOut := runCLI(t, context.Background(), nil, "serve", "--database", "mysql://x")
+	if code != 2 || !strings.Contains(errOut, "PostgreSQL URL") || len(lines(errOut)) != 1 {
+		t.Fatalf("bad --database: exit %d %q", code, errOut)
+	}
+	code, _, errOut = runCLI(t, context.Background(), nil, "serve", "--addr", "127.0.0.1:0", "--database", "postgres://bahasha:secret-pw@127.0.0.1:1/bahasha?connect_timeout=2")
+	if code != 1 || len(lines(errOut)) != 1 || !strings.Contains(errOut, "cannot use the PostgreSQL database") || strings.Contains(errOut, "secret-pw") {
+		t.Fatalf("unreachable database: exit %d %q (want 1, one line, no password)", code, errOut)
+	}
+}
