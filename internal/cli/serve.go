@@ -76,6 +76,7 @@ func serveConfig(args []string, env Env, stderr io.Writer) (config.Serve, error)
 	integer("BAHASHA_MAX_BATCH", &cfg.MaxBatch)
 	integer("BAHASHA_MAX_IN_FLIGHT", &cfg.MaxInFlight)
 	duration("BAHASHA_RETENTION", &cfg.Retention)
+	duration("BAHASHA_LANE_LEASE", &cfg.LaneLease)
 	durations := func(key string, dst *[]time.Duration) {
 		if v := env(key); v != "" {
 			ds, err := config.ParseDurations(v)
@@ -110,6 +111,7 @@ func serveConfig(args []string, env Env, stderr io.Writer) (config.Serve, error)
 	fs.IntVar(&cfg.MaxBatch, "max-batch", cfg.MaxBatch, "events per POST at most; 1 turns batching off (env BAHASHA_MAX_BATCH)")
 	fs.IntVar(&cfg.MaxInFlight, "max-in-flight", cfg.MaxInFlight, "POSTs in flight to one endpoint at most (env BAHASHA_MAX_IN_FLIGHT)")
 	fs.DurationVar(&cfg.Retention, "retention", cfg.Retention, "how long finished deliveries are kept (env BAHASHA_RETENTION)")
+	fs.DurationVar(&cfg.LaneLease, "lane-lease", cfg.LaneLease, "how long a node owns a claimed lane; after a crash others take over after it (env BAHASHA_LANE_LEASE; default: from the attempt timeout)")
 	fs.IntVar(&cfg.MaxLanes, "max-lanes", cfg.MaxLanes, "endpoints delivered to at once (env BAHASHA_MAX_LANES)")
 	if err := parse(fs, args); err != nil {
 		return cfg, err
@@ -140,7 +142,7 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 		return err
 	}
 	engine := delivery.New(delivery.Config{MaxLanes: cfg.MaxLanes, Timeout: cfg.AttemptTimeout, ShutdownGrace: cfg.ShutdownGrace,
-		UserAgent: userAgent, Retry: cfg.RetryPolicy(), MaxBatch: cfg.MaxBatch, MaxInFlight: cfg.MaxInFlight, Retention: cfg.Retention},
+		UserAgent: userAgent, Retry: cfg.RetryPolicy(), MaxBatch: cfg.MaxBatch, MaxInFlight: cfg.MaxInFlight, Retention: cfg.Retention, LeaseFor: cfg.LaneLease},
 		st, client, time.Now, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())), log)
 	verifier := &handshake.Verifier{Client: client, AllowPrivate: cfg.AllowPrivateTargets}
 	a := api.New(api.Config{AllowPrivateTargets: cfg.AllowPrivateTargets, SandboxPace: cfg.SandboxPace, AdminKey: cfg.AdminKey},

@@ -66,6 +66,12 @@ type Serve struct {
 	// are kept (and producer ids deduplicated). Default 7 days. Flag
 	// --retention, env BAHASHA_RETENTION.
 	Retention time.Duration
+	// LaneLease is how long a node owns a lane (an endpoint's due work) it
+	// claimed; when a node dies, the others take its lanes over after this.
+	// Default 0: enough for the claim's POSTs to time out, MaxInFlight at a
+	// time, plus 10s (20s with the defaults). Flag --lane-lease, env
+	// BAHASHA_LANE_LEASE.
+	LaneLease time.Duration
 	// MaxLanes is how many endpoints are delivered to at once. Default 64.
 	// Flag --max-lanes, env BAHASHA_MAX_LANES.
 	MaxLanes int
@@ -116,6 +122,8 @@ func (c Serve) Validate() error {
 		return errors.New("--max-batch must be between 1 (no batching) and 1000 (WhatsApp's most per POST)")
 	case c.MaxInFlight < 1 || c.MaxInFlight > 64:
 		return errors.New("--max-in-flight must be between 1 and 64")
+	case c.LaneLease < 0:
+		return errors.New("--lane-lease must not be negative")
 	case c.Retention < time.Minute:
 		return errors.New("--retention must be at least 1m")
 	}

@@ -113,9 +113,12 @@ func (c Config) withDefaults() Config {
 		c.Timeout = 10 * time.Second
 	}
 	if c.LeaseFor <= 0 {
-		// Enough for every chunk of a claim to time out one after another.
+		// Enough for the chunks of a claim to time out, MaxInFlight at a
+		// time, with room to record the outcome. It is also how long other
+		// nodes wait before they take over the lanes of a node that died.
 		chunks := (c.MaxPerLane + c.MaxBatch - 1) / c.MaxBatch
-		c.LeaseFor = time.Duration(chunks)*c.Timeout + 30*time.Second
+		rounds := (chunks + c.MaxInFlight - 1) / c.MaxInFlight
+		c.LeaseFor = time.Duration(rounds)*c.Timeout + 10*time.Second
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = time.Second

@@ -42,6 +42,18 @@ func plan(lane store.Lane, maxBatch, maxBytes int) (chunks []chunk, superseded [
 	for w, r := range lane.DeliveredRanks {
 		furthest[w] = r
 	}
+	if lane.Recovered {
+		// The previous worker died mid-turn: any of these may already have
+		// reached the endpoint unrecorded. Send only each message's latest
+		// status, so that nothing can arrive after a later one it sent.
+		for _, d := range lane.Deliveries {
+			if d.Event.Kind == bahasha.KindStatus {
+				if r := bahasha.StatusRank(d.Event.Status); r > furthest[d.Event.WAMID] {
+					furthest[d.Event.WAMID] = r
+				}
+			}
+		}
+	}
 	lastChunk := map[string]int{}
 	for _, d := range lane.Deliveries {
 		ev := d.Event

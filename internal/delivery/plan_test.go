@@ -61,13 +61,19 @@ func TestPlan(t *testing.T) {
 		{"failed is final", []bahasha.Delivery{st(1, "a", "failed"), st(2, "a", "read")}, nil, 100, 1 << 20, "[1] ~2"},
 		{"equal rank is not a regression", []bahasha.Delivery{st(1, "a", "delivered"), st(2, "a", "delivered")}, map[string]int{"a": 2}, 100, 1 << 20, "[1 2]"},
 		{"statuses outside the lifecycle pass", []bahasha.Delivery{st(1, "a", "read"), st(2, "a", "warning")}, nil, 100, 1 << 20, "[1 2]"},
+		{"recovered lane: only the latest status of each message", []bahasha.Delivery{st(1, "a", "delivered"), st(2, "b", "sent"), st(3, "a", "read")}, nil, 100, 1 << 20, "RECOVERED"},
 		{"messages are never superseded", []bahasha.Delivery{msg(1, "m"), msg(2, "m")}, map[string]int{"m": 5}, 100, 1 << 20, "[1 2]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			chunks, sup := plan(store.Lane{Deliveries: tt.ds, DeliveredRanks: tt.delivered}, tt.maxBatch, tt.maxBytes)
-			if got := show(chunks, sup); got != tt.want {
-				t.Fatalf("plan = %s, want %s", got, tt.want)
+			lane := store.Lane{Deliveries: tt.ds, DeliveredRanks: tt.delivered}
+			want := tt.want
+			if want == "RECOVERED" {
+				lane.Recovered, want = true, "[2 3] ~1"
+			}
+			chunks, sup := plan(lane, tt.maxBatch, tt.maxBytes)
+			if got := show(chunks, sup); got != want {
+				t.Fatalf("plan = %s, want %s", got, want)
 			}
 		})
 	}

@@ -84,8 +84,9 @@ type Store interface {
 	// NextDue returns the earliest time a lane becomes claimable (due and
 	// not leased), and false when there is no pending work.
 	NextDue(ctx context.Context) (time.Time, bool, error)
-	// ReleaseAllLanes drops every lane lease (at the start of a single-node
-	// store, no lane can be in flight).
+	// ReleaseAllLanes ends every lane lease (at the start of a single-node
+	// store, no lane can be in flight). The lanes' next claims are
+	// Recovered: their previous workers died.
 	ReleaseAllLanes(ctx context.Context) error
 	// ExpireDeliveries marks failed up to Limit pending deliveries whose
 	// retry window began before Before (they waited too long, e.g. behind an
@@ -164,6 +165,10 @@ type Lane struct {
 	// deliveries, the highest bahasha.StatusRank already delivered to this
 	// endpoint; absent when none was.
 	DeliveredRanks map[string]int
+	// Recovered is true when the lane's previous lease ran out instead of
+	// being released: its worker died mid-turn, so some of these deliveries
+	// may already have reached the endpoint without being recorded.
+	Recovered bool
 }
 
 // CompleteParams are the arguments of CompleteLane.

@@ -62,7 +62,8 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 	now := ms(p.Now)
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		lanes = lanes[:0]
-		rows, err := tx.Query(ctx, `SELECT `+endpointColumns+`, (SELECT app_secret FROM accounts a WHERE a.id = endpoints.account_id)
+		rows, err := tx.Query(ctx, `SELECT `+endpointColumns+`, (SELECT app_secret FROM accounts a WHERE a.id = endpoints.account_id),
+			lane_leased_until
 			FROM endpoints
 			WHERE lane_due_at IS NOT NULL AND lane_due_at <= $1 AND lane_leased_until <= $1 AND probe_at <= $1
 			ORDER BY last_served_at, id LIMIT $2
@@ -73,7 +74,8 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 		var claimed []store.Lane
 		for rows.Next() {
 			var secret *string
-			e, err := scanEndpoint(rows, &secret)
+			var leasedUntil int64
+			e, err := scanEndpoint(rows, &secret, &leasedUntil)
 			if err != nil {
 				rows.Close()
 				return err
@@ -82,7 +84,7 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 				rows.Close()
 				return pgx.ErrNoRows // as SQLite: the endpoint's account is gone
 			}
-			claimed = append(claimed, store.Lane{Endpoint: e, AppSecret: *secret})
+			claimed = append(claimed, store.Lane{Endpoint: e, AppSecret: *secret, Recovered: leasedUntil != 0})
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -304,7 +306,8 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 // ReleaseAllLanes implements store.Store.
 func (s *Store) ReleaseAllLanes(ctx context.Context) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE endpoints SET lane_leased_until = 0 WHERE lane_leased_until <> 0`)
+		// 1, not 0: the next claim must know the lease ran out (Lane.Recovered).
+		_, err := tx.Exec(ctx, `UPDATE endpoints SET lane_leased_until = 1 WHERE lane_leased_until > 1`)
 		return err
 	})
 }

@@ -120,10 +120,11 @@ func (s *Store) PhoneNumber(ctx context.Context, accountID, phoneNumberID string
 
 const endpointColumns = `id, account_id, url, verify_token, verified_at, created_at, consecutive_failures, probe_at, failing_since`
 
-func scanEndpoint(row interface{ Scan(...any) error }) (bahasha.Endpoint, error) {
+func scanEndpoint(row interface{ Scan(...any) error }, extra ...any) (bahasha.Endpoint, error) {
 	var e bahasha.Endpoint
 	var verified, created, probe, failing int64
-	if err := row.Scan(&e.ID, &e.AccountID, &e.URL, &e.VerifyToken, &verified, &created, &e.ConsecutiveFailures, &probe, &failing); err != nil {
+	dest := append([]any{&e.ID, &e.AccountID, &e.URL, &e.VerifyToken, &verified, &created, &e.ConsecutiveFailures, &probe, &failing}, extra...)
+	if err := row.Scan(dest...); err != nil {
 		return bahasha.Endpoint{}, translate(err)
 	}
 	e.VerifiedAt, e.CreatedAt, e.ProbeAt, e.FailingSince = fromMS(verified), fromMS(created), fromMS(probe), fromMS(failing)

@@ -45,27 +45,29 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 	now := ms(p.Now)
 	err := s.write(ctx, func(tx *wtx) error {
 		lanes = lanes[:0]
-		rows, err := tx.QueryContext(ctx, `SELECT `+endpointColumns+` FROM endpoints INDEXED BY endpoints_lane_fair
+		rows, err := tx.QueryContext(ctx, `SELECT `+endpointColumns+`, lane_leased_until FROM endpoints INDEXED BY endpoints_lane_fair
 			WHERE lane_due_at IS NOT NULL AND lane_due_at <= ? AND lane_leased_until <= ? AND probe_at <= ?
 			ORDER BY last_served_at, id LIMIT ?`, now, now, now, p.MaxLanes)
 		if err != nil {
 			return err
 		}
 		var endpoints []bahasha.Endpoint
+		var recovered []bool
 		for rows.Next() {
-			e, err := scanEndpoint(rows)
+			var leasedUntil int64
+			e, err := scanEndpoint(rows, &leasedUntil)
 			if err != nil {
 				rows.Close()
 				return err
 			}
-			endpoints = append(endpoints, e)
+			endpoints, recovered = append(endpoints, e), append(recovered, leasedUntil != 0)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, e := range endpoints {
-			lane := store.Lane{Endpoint: e}
+		for i, e := range endpoints {
+			lane := store.Lane{Endpoint: e, Recovered: recovered[i]}
 			if err := tx.QueryRowContext(ctx, `SELECT app_secret FROM accounts WHERE id = ?`, e.AccountID).Scan(&lane.AppSecret); err != nil {
 				return err
 			}
@@ -293,7 +295,9 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 // ReleaseAllLanes implements store.Store.
 func (s *Store) ReleaseAllLanes(ctx context.Context) error {
 	return s.write(ctx, func(tx *wtx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE endpoints SET lane_leased_until = 0 WHERE lane_leased_until != 0`)
+		// 1, not 0: the lease is over, but the next claim must know it ran
+		// out rather than being released (Lane.Recovered).
+		_, err := tx.ExecContext(ctx, `UPDATE endpoints SET lane_leased_until = 1 WHERE lane_leased_until > 1`)
 		return err
 	})
 }

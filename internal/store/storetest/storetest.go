@@ -313,7 +313,7 @@ func testClaimOrderAndLease(t *testing.T, s store.Store) {
 	if got := fmt.Sprint(producerIDs(lanes[0])); got != "[p0 p1 p2]" {
 		t.Fatalf("claimed %s, want [p0 p1 p2]: due order, then ingest order, nothing from the future", got)
 	}
-	if lanes[0].AppSecret != "secret-a" || lanes[0].Endpoint.URL != "https://example.com/a" {
+	if lanes[0].AppSecret != "secret-a" || lanes[0].Endpoint.URL != "https://example.com/a" || lanes[0].Recovered {
 		t.Fatalf("lane = %+v", lanes[0].Endpoint)
 	}
 	if again := claim(t, s, t0, 10, 10); len(again) != 0 {
@@ -367,12 +367,15 @@ func testClaimLeaseExpiry(t *testing.T, s store.Store) {
 	if len(l) != 1 || fmt.Sprint(producerIDs(l[0])) != "[p1]" {
 		t.Fatalf("after the lease expired: %v; a crashed node's work must be claimed again", l)
 	}
+	if !l[0].Recovered {
+		t.Fatal("a lane claimed after its lease ran out is not marked Recovered")
+	}
 	// ReleaseAllLanes frees leased lanes at once.
 	if err := s.ReleaseAllLanes(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if l := claim(t, s, t0.Add(62*time.Second), 10, 10); len(l) != 1 {
-		t.Fatal("ReleaseAllLanes did not release")
+	if l := claim(t, s, t0.Add(62*time.Second), 10, 10); len(l) != 1 || !l[0].Recovered {
+		t.Fatalf("after ReleaseAllLanes: %+v, want the lane, Recovered", l)
 	}
 }
 
