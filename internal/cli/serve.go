@@ -220,6 +220,10 @@ func bootstrap(ctx context.Context, st store.Store, cfg config.Serve, addr net.A
 	}
 	c, err := accounts.Create(ctx, st, accounts.Params{Name: "Default", APIKey: cfg.BootstrapAPIKey, Now: time.Now()})
 	if err != nil {
+		// Another node sharing the database may have just created it.
+		if n, cerr := st.CountAccounts(ctx); cerr == nil && n > 0 {
+			return nil
+		}
 		return fmt.Errorf("cannot create the default account: %w", err)
 	}
 	fmt.Fprintf(stdout, "Created the default account %s with sandbox number %s (phone_number_id %s).\n",
