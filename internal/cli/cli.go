@@ -38,6 +38,7 @@ const usage = `bahasha — the Bahasha webhook platform
 Usage:
   bahasha serve [flags]                 run the platform (API, sandbox carrier, delivery)
   bahasha accounts create --name NAME   onboard a business; prints its API key
+  bahasha migrate [--data DIR | --database URL]   apply the database migrations and exit
   bahasha bench [flags]                 measure delivery end to end on this machine
   bahasha version                       print the version
 
@@ -58,6 +59,8 @@ func Run(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) 
 		err = runServe(ctx, args[1:], env, stdout, stderr)
 	case "accounts":
 		err = runAccounts(ctx, args[1:], env, stdout, stderr)
+	case "migrate":
+		err = runMigrate(ctx, args[1:], env, stdout, stderr)
 	case "bench":
 		err = runBench(ctx, args[1:], env, stdout, stderr)
 	case "version", "--version", "-version":

@@ -36,6 +36,25 @@ func TestServeOnPostgres(t *testing.T) {
 	}
 }
 
+func TestMigrate(t *testing.T) {
+	t.Parallel()
+	db := pgtest.URL(t)
+	for range 2 { // idempotent
+		code, out, errOut := runCLI(t, context.Background(), nil, "migrate", "--database", db)
+		if code != 0 || !strings.Contains(out, "up to date") {
+			t.Fatalf("migrate --database: exit %d %q %q", code, out, errOut)
+		}
+	}
+	code, out, _ := runCLI(t, context.Background(), nil, "migrate", "--data", t.TempDir())
+	if code != 0 || !strings.Contains(out, "up to date") {
+		t.Fatalf("migrate --data: exit %d %q", code, out)
+	}
+	s := startServe(t, serveOpts{Args: []string{"--database", db}})
+	if r := s.Do("GET", "/v1/phone_numbers", nil); r.Status != 200 {
+		t.Fatalf("serve on a migrated database: %s", r)
+	}
+}
+
 func TestServeDatabaseErrors(t *testing.T) {
 	t.Parallel()
 	code, _, errOut := runCLI(t, context.Background(), nil, "serve", "--database", "mysql://x")

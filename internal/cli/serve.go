@@ -77,6 +77,8 @@ func serveConfig(args []string, env Env, stderr io.Writer) (config.Serve, error)
 	integer("BAHASHA_MAX_IN_FLIGHT", &cfg.MaxInFlight)
 	duration("BAHASHA_RETENTION", &cfg.Retention)
 	duration("BAHASHA_LANE_LEASE", &cfg.LaneLease)
+	integer("BAHASHA_DB_MAX_CONNS", &cfg.DBMaxConns)
+	duration("BAHASHA_DB_STATEMENT_TIMEOUT", &cfg.DBStatementTimeout)
 	durations := func(key string, dst *[]time.Duration) {
 		if v := env(key); v != "" {
 			ds, err := config.ParseDurations(v)
@@ -97,6 +99,8 @@ func serveConfig(args []string, env Env, stderr io.Writer) (config.Serve, error)
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (env BAHASHA_ADDR)")
 	fs.StringVar(&cfg.Data, "data", cfg.Data, "data folder holding the SQLite database (env BAHASHA_DATA)")
 	fs.StringVar(&cfg.Database, "database", cfg.Database, "PostgreSQL URL to use instead of SQLite, e.g. postgres://user:pass@host/bahasha (env BAHASHA_DATABASE_URL)")
+	fs.IntVar(&cfg.DBMaxConns, "db-max-conns", cfg.DBMaxConns, "PostgreSQL connections of this node at most (env BAHASHA_DB_MAX_CONNS)")
+	fs.DurationVar(&cfg.DBStatementTimeout, "db-statement-timeout", cfg.DBStatementTimeout, "PostgreSQL statements running longer are aborted (env BAHASHA_DB_STATEMENT_TIMEOUT)")
 	fs.BoolVar(&cfg.AllowPrivateTargets, "allow-private-targets", cfg.AllowPrivateTargets,
 		"allow http:// and loopback/private webhook URLs: local development and tests only (env BAHASHA_ALLOW_PRIVATE_TARGETS)")
 	fs.DurationVar(&cfg.SandboxPace, "sandbox-pace", cfg.SandboxPace, "time between a sandbox message's statuses (env BAHASHA_SANDBOX_PACE)")
@@ -281,7 +285,7 @@ func servePprof(addr string, log *slog.Logger) (func(), error) {
 // at once.
 func openServeStore(ctx context.Context, cfg config.Serve) (store.Store, func(), error) {
 	if cfg.Database != "" {
-		st, err := postgres.Open(ctx, postgres.Config{URL: cfg.Database})
+		st, err := postgres.Open(ctx, postgres.Config{URL: cfg.Database, MaxConns: int32(cfg.DBMaxConns), StatementTimeout: cfg.DBStatementTimeout})
 		if err != nil {
 			return nil, nil, fmt.Errorf("cannot use the PostgreSQL database: %w", err)
 		}

@@ -26,6 +26,13 @@ type Serve struct {
 	// of the embedded SQLite database. Flag --database, env
 	// BAHASHA_DATABASE_URL.
 	Database string
+	// DBMaxConns caps the PostgreSQL connections of this node. Default 16.
+	// Flag --db-max-conns, env BAHASHA_DB_MAX_CONNS.
+	DBMaxConns int
+	// DBStatementTimeout aborts a PostgreSQL statement running longer.
+	// Default 30s. Flag --db-statement-timeout, env
+	// BAHASHA_DB_STATEMENT_TIMEOUT.
+	DBStatementTimeout time.Duration
 	// AllowPrivateTargets permits http:// webhook URLs and loopback or
 	// private addresses. Off by default: for local development and tests
 	// only. Flag --allow-private-targets, env BAHASHA_ALLOW_PRIVATE_TARGETS.
@@ -80,17 +87,19 @@ type Serve struct {
 // DefaultServe returns the defaults.
 func DefaultServe() Serve {
 	return Serve{
-		Addr:           ":8080",
-		Data:           "./bahasha-data",
-		SandboxPace:    time.Second,
-		AttemptTimeout: 10 * time.Second,
-		ShutdownGrace:  10 * time.Second,
-		MaxLanes:       64,
-		MaxBatch:       100,
-		MaxInFlight:    4,
-		Retention:      7 * 24 * time.Hour,
-		RetrySchedule:  retry.DefaultPolicy().Steps,
-		RetryWindow:    retry.DefaultPolicy().Window,
+		Addr:               ":8080",
+		Data:               "./bahasha-data",
+		SandboxPace:        time.Second,
+		AttemptTimeout:     10 * time.Second,
+		ShutdownGrace:      10 * time.Second,
+		MaxLanes:           64,
+		DBMaxConns:         16,
+		DBStatementTimeout: 30 * time.Second,
+		MaxBatch:           100,
+		MaxInFlight:        4,
+		Retention:          7 * 24 * time.Hour,
+		RetrySchedule:      retry.DefaultPolicy().Steps,
+		RetryWindow:        retry.DefaultPolicy().Window,
 	}
 }
 
@@ -122,6 +131,10 @@ func (c Serve) Validate() error {
 		return errors.New("--max-batch must be between 1 (no batching) and 1000 (WhatsApp's most per POST)")
 	case c.MaxInFlight < 1 || c.MaxInFlight > 64:
 		return errors.New("--max-in-flight must be between 1 and 64")
+	case c.DBMaxConns < 1 || c.DBMaxConns > 1000:
+		return errors.New("--db-max-conns must be between 1 and 1000")
+	case c.DBStatementTimeout < time.Second:
+		return errors.New("--db-statement-timeout must be at least 1s")
 	case c.LaneLease < 0:
 		return errors.New("--lane-lease must not be negative")
 	case c.Retention < time.Minute:
