@@ -52,6 +52,8 @@ func classify(err error) *Error {
 		return errorf(http.StatusConflict, "conflict", "that already exists")
 	case errors.Is(err, store.ErrClosed):
 		return errorf(http.StatusServiceUnavailable, "unavailable", "Bahasha is shutting down; retry in a moment")
+	case errors.Is(err, store.ErrUnavailable):
+		return errorf(http.StatusServiceUnavailable, "unavailable", "Bahasha's database is unavailable right now; nothing was stored, retry in a moment")
 	}
 	return errorf(http.StatusInternalServerError, "internal", "something went wrong on our side; retry, and contact support if it persists")
 }

@@ -23,14 +23,20 @@ var ErrLost = errors.New("events were lost")
 type Result struct {
 	// Figures are those of all endpoints. Lost counts the healthy ones only.
 	Figures
-	// CPUSPer1k is the platform process's CPU seconds (user + system)
-	// during ingest and delivery, per 1,000 delivered events.
+	// CPUSPer1k is the platform processes' CPU seconds (user + system,
+	// summed over the nodes) during ingest and delivery, per 1,000
+	// delivered events.
 	CPUSPer1k float64 `json:"cpu_s_per_1k"`
 	// PlatformCPUS is that CPU time in seconds; BenchCPUS the bench's own.
 	PlatformCPUS float64 `json:"platform_cpu_s"`
 	BenchCPUS    float64 `json:"bench_cpu_s"`
-	// PeakRSSMB is the platform's peak resident memory (VmHWM) in MiB.
+	// NodeCPUS is each node's share of PlatformCPUS, in seconds.
+	NodeCPUS []float64 `json:"node_cpu_s"`
+	// PeakRSSMB is the platform's peak resident memory (VmHWM) in MiB: the
+	// largest of the nodes'.
 	PeakRSSMB float64 `json:"peak_rss_mb"`
+	// NodePeakRSSMB is each node's peak resident memory in MiB.
+	NodePeakRSSMB []float64 `json:"node_peak_rss_mb"`
 	// CeilingPostsPerS is the loopback POST ceiling measured in this run,
 	// before the platform started; CeilingCPUSPer1k is the CPU the bare
 	// client and server spent per 1,000 of those POSTs.
@@ -49,6 +55,8 @@ type Result struct {
 	IngestBatch      int     `json:"ingest_batch"`
 	Producers        int     `json:"producers"`
 	Database         string  `json:"database"`
+	// Nodes is how many bahasha serve processes shared the database.
+	Nodes int `json:"nodes"`
 	// Hold says the sinks held every delivery until ingest ended (--hold).
 	Hold bool `json:"hold"`
 	// AttemptTimeoutS is the --attempt-timeout serve ran with, in seconds.
@@ -115,7 +123,7 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ Result, e
 	nSlow, nHanging, nFailing := cfg.classCounts()
 	res := Result{Endpoints: cfg.Endpoints, SlowEndpoints: nSlow, HangingEndpoints: nHanging, FailingEndpoints: nFailing,
 		Rate: cfg.Rate, DurationS: cfg.Duration.Seconds(), EventsLimit: cfg.Events, IngestBatch: cfg.ingestBatch(),
-		Producers: cfg.Producers, Database: "sqlite", CPUs: runtime.NumCPU(), LoadAvgBefore: loadAverage(),
+		Producers: cfg.Producers, Database: "sqlite", Nodes: cfg.Nodes, CPUs: runtime.NumCPU(), LoadAvgBefore: loadAverage(),
 		Hold: cfg.Hold, AttemptTimeoutS: cfg.ServeAttemptTimeout().Seconds()}
 	addNote := func(note string) {
 		if res.Note != "" {
@@ -162,14 +170,21 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ Result, e
 	logf("loopback ceiling: %.0f POSTs/s", ceiling.PostsPerS)
 
 	adminKey := "bench-admin-" + randomHex(24)
-	p, err := startPlatform(ctx, cfg.Binary, append(env[:len(env):len(env)], "BAHASHA_ADMIN_KEY="+adminKey), serveArgs)
+	ps, err := startCluster(ctx, cfg.Binary, append(env[:len(env):len(env)], "BAHASHA_ADMIN_KEY="+adminKey), serveArgs, cfg.Nodes)
 	if err != nil {
 		return res, err
 	}
-	logf("platform pid %d listening on %s", p.pid(), p.addr)
+	clients := make([]*apiClient, len(ps))
+	for i, p := range ps {
+		if len(ps) == 1 {
+			logf("platform pid %d listening on %s", p.pid(), p.addr)
+		} else {
+			logf("node %d of %d: pid %d listening on %s", i+1, len(ps), p.pid(), p.addr)
+		}
+		clients[i] = newAPIClient(p.addr, cfg.Producers)
+	}
 	origin := time.Now()
 	t := newTracker(origin, cfg.Events, res.IngestBatch, cls)
-	client := newAPIClient(p.addr, cfg.Producers)
 	var holdMax time.Duration
 	if cfg.Hold {
 		// Answer a held POST before serve's attempt timeout ends it, should
@@ -186,32 +201,34 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ Result, e
 		if prog != nil {
 			prog.stop()
 		}
-		p.stop()
+		ps.stop()
 		s.close()
-		client.close()
+		for _, c := range clients {
+			c.close()
+		}
 	}()
 	logf("creating %d accounts and registering their webhooks…", cfg.Endpoints)
-	accounts, err := setup(ctx, client, adminKey, cls, s, t)
+	accounts, err := setup(ctx, clients, adminKey, cls, s, t)
 	if err != nil {
-		if perr := p.exited(); perr != nil {
+		if perr := ps.exited(); perr != nil {
 			err = perr
 		}
 		return res, err
 	}
 
-	before, procErr := readProc(p.pid())
+	before, procErr := readProcs(ps.pids())
 	benchBefore, _ := readProc(os.Getpid())
-	prog = startProgress(stderr, t, p.pid())
+	prog = startProgress(stderr, t, ps.pids())
 
 	// Ingest.
 	prog.setPhase("ingest")
 	ingestStart := time.Now()
 	ingestOffset := int64(ingestStart.Sub(origin)) + 1
-	err = produce(ctx, cfg, client, accounts, t, ingestStart)
+	err = produce(ctx, cfg, clients, accounts, t, ingestStart)
 	res.IngestS = round3(time.Since(ingestStart).Seconds())
 	if err != nil {
 		prog.stop()
-		if perr := p.exited(); perr != nil {
+		if perr := ps.exited(); perr != nil {
 			err = perr
 		}
 		return res, fmt.Errorf("ingest failed: %w", err)
@@ -224,17 +241,17 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ Result, e
 	drainStart := time.Now()
 	recvBefore := t.received.Load()
 	s.release()
-	if err := drain(ctx, t, p, cfg.Drain); err != nil {
+	if err := drain(ctx, t, ps, cfg.Drain); err != nil {
 		prog.stop()
 		return res, err
 	}
 	drainTime := time.Since(drainStart)
 	res.DrainS = round3(drainTime.Seconds())
 	res.DrainPerS = math.Round(PerSecond(t.received.Load()-recvBefore, drainTime))
-	after, procErr2 := readProc(p.pid()) // before the platform is killed
+	after, procErr2 := readProcs(ps.pids()) // before the platform is killed
 	benchAfter, _ := readProc(os.Getpid())
 	prog.stop()
-	p.stop()
+	ps.stop()
 	s.close()
 	res.BacklogPeak = prog.peak.Load()
 	if n := s.heldLong.Load(); n > 0 {
@@ -247,12 +264,19 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ Result, e
 		res.Healthy = &h
 	}
 	if procErr == nil && procErr2 == nil {
-		cpu := after.CPU - before.CPU
+		var cpu time.Duration
+		for i := range after {
+			nodeCPU := after[i].CPU - before[i].CPU
+			cpu += nodeCPU
+			res.NodeCPUS = append(res.NodeCPUS, round3(nodeCPU.Seconds()))
+			rss := math.Round(float64(after[i].PeakRSS)/(1<<20)*10) / 10
+			res.NodePeakRSSMB = append(res.NodePeakRSSMB, rss)
+			res.PeakRSSMB = max(res.PeakRSSMB, rss)
+		}
 		res.PlatformCPUS = round3(cpu.Seconds())
 		if res.Delivered > 0 {
 			res.CPUSPer1k = round4(cpu.Seconds() / float64(res.Delivered) * 1000)
 		}
-		res.PeakRSSMB = math.Round(float64(after.PeakRSS)/(1<<20)*10) / 10
 	} else {
 		logf("note: cannot read the platform's CPU and memory from /proc: %v", errors.Join(procErr, procErr2))
 	}
@@ -280,7 +304,7 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ Result, e
 
 // drain waits until the healthy sinks received every acknowledged event of
 // theirs, or limit passes (the report then counts the missing as lost).
-func drain(ctx context.Context, t *tracker, p *platform, limit time.Duration) error {
+func drain(ctx context.Context, t *tracker, ps cluster, limit time.Duration) error {
 	deadline := time.NewTimer(limit)
 	defer deadline.Stop()
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -289,11 +313,12 @@ func drain(ctx context.Context, t *tracker, p *platform, limit time.Duration) er
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-p.done:
-			return p.exited()
 		case <-deadline.C:
 			return nil
 		case <-tick.C:
+		}
+		if err := ps.exited(); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -307,7 +332,7 @@ type progress struct {
 	w     io.Writer
 	tty   bool
 	t     *tracker
-	pid   int
+	pids  []int
 	phase atomic.Value // string
 	start time.Time
 	peak  atomic.Int64 // the largest backlog sampled
@@ -317,8 +342,8 @@ type progress struct {
 	once     sync.Once
 }
 
-func startProgress(w io.Writer, t *tracker, pid int) *progress {
-	p := &progress{w: w, tty: isTerminal(w), t: t, pid: pid, start: time.Now(), done: make(chan struct{}), finished: make(chan struct{})}
+func startProgress(w io.Writer, t *tracker, pids []int) *progress {
+	p := &progress{w: w, tty: isTerminal(w), t: t, pids: pids, start: time.Now(), done: make(chan struct{}), finished: make(chan struct{})}
 	p.phase.Store("setup")
 	go p.run()
 	return p
@@ -350,7 +375,8 @@ func (p *progress) run() {
 	tick := time.NewTicker(sampleEvery)
 	defer tick.Stop()
 	lastAcked, lastRecv := int64(0), int64(0)
-	last, _ := readProc(p.pid)
+	lastAll, _ := readProcs(p.pids)
+	last := sumProcs(lastAll)
 	lastAt := time.Now()
 	wrote := false
 	for n := 1; ; n++ {
@@ -372,7 +398,8 @@ func (p *progress) run() {
 		line := fmt.Sprintf("%4.0fs %-6s acked %9d (%6.0f/s)  delivered %9d (%6.0f/s)  backlog %8d  dup %d",
 			now.Sub(p.start).Seconds(), p.phase.Load().(string), acked, float64(acked-lastAcked)/dt,
 			recv, float64(recv-lastRecv)/dt, acked-recv, p.t.duplicates.Load())
-		if cur, err := readProc(p.pid); err == nil {
+		if all, err := readProcs(p.pids); err == nil {
+			cur := sumProcs(all)
 			line += fmt.Sprintf("  platform cpu %3.0f%% rss %4.0f MB", (cur.CPU-last.CPU).Seconds()/dt*100, float64(cur.RSS)/(1<<20))
 			last = cur
 		}

@@ -15,6 +15,8 @@ const (
 	MaxEvents = 10_000_000
 	// MaxEndpoints caps Config.Endpoints.
 	MaxEndpoints = 10_000
+	// MaxNodes caps Config.Nodes.
+	MaxNodes = 64
 	// MaxIngestBatch is the most events the platform accepts in one POST
 	// /v1/events.
 	MaxIngestBatch = 1000
@@ -58,6 +60,12 @@ type Config struct {
 	// postgres:// URL). Default "": serve's SQLite in the temporary data
 	// folder. Flag --database.
 	Database string
+	// Nodes is how many "bahasha serve" processes share Database: the first
+	// is started (it applies the migrations and creates the default account)
+	// and listens before the others start; ingest requests go round-robin
+	// over them. More than 1 needs Database (SQLite is one process's).
+	// Default 1. Flag --nodes.
+	Nodes int
 
 	// Rate is the offered load in events per second; 0 means as fast as
 	// the producers go. Default 0. Flag --rate.
@@ -103,6 +111,7 @@ type Config struct {
 func Default() Config {
 	return Config{
 		Endpoints:      10,
+		Nodes:          1,
 		AttemptTimeout: 10 * time.Second,
 		Duration:       10 * time.Second,
 		Events:         200_000,
@@ -124,6 +133,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxBatch, "max-batch", c.MaxBatch, "events per delivery POST, passed to serve (0: serve's default; 1: batching off)")
 	fs.DurationVar(&c.AttemptTimeout, "attempt-timeout", c.AttemptTimeout, "time limit of one delivery attempt, passed to serve")
 	fs.StringVar(&c.Database, "database", c.Database, "database URL passed to serve (default: SQLite in a temporary folder)")
+	fs.IntVar(&c.Nodes, "nodes", c.Nodes, "bahasha serve processes sharing --database; ingest goes round-robin over them (more than 1 needs --database)")
 	fs.Float64Var(&c.Rate, "rate", c.Rate, "offered events per second (0: as fast as it goes)")
 	fs.DurationVar(&c.Duration, "duration", c.Duration, "time limit of the ingest phase")
 	fs.IntVar(&c.Events, "events", c.Events, "most events to ingest")
@@ -155,6 +165,10 @@ func (c Config) Validate() error {
 		return fraction("failing", c.Failing)
 	case c.MaxBatch < 0:
 		return errors.New("--max-batch must not be negative (0 keeps serve's default, 1 turns batching off)")
+	case c.Nodes < 1 || c.Nodes > MaxNodes:
+		return fmt.Errorf("--nodes must be between 1 and %d (it is %d)", MaxNodes, c.Nodes)
+	case c.Nodes > 1 && c.Database == "":
+		return fmt.Errorf("--nodes %d needs --database: several nodes share one PostgreSQL (SQLite belongs to one process)", c.Nodes)
 	case c.AttemptTimeout <= 0 || c.AttemptTimeout > MaxAttemptTimeout:
 		return errors.New("--attempt-timeout must be between 1ms and 5m")
 	case math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) || c.Rate < 0:

@@ -44,6 +44,11 @@ func TestValidate(t *testing.T) {
 		{"hold, paced to fit", func(c *Config) { c.Hold, c.Duration, c.Rate, c.Events = true, time.Hour, 1000, 60_000 }, ""},
 		{"hold, paced too long", func(c *Config) { c.Hold, c.Duration, c.Rate, c.Events = true, time.Hour, 1000, 600_000 }, "--hold"},
 		{"long duration without hold", func(c *Config) { c.Duration = time.Hour }, ""},
+		{"one node without database", func(c *Config) { c.Nodes = 1 }, ""},
+		{"two nodes on a database", func(c *Config) { c.Nodes, c.Database = 2, "postgres://db" }, ""},
+		{"two nodes without database", func(c *Config) { c.Nodes = 2 }, "--database"},
+		{"no nodes", func(c *Config) { c.Nodes, c.Database = 0, "postgres://db" }, "--nodes"},
+		{"too many nodes", func(c *Config) { c.Nodes, c.Database = MaxNodes+1, "postgres://db" }, "--nodes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,6 +137,61 @@ func TestClassesAndIngestBatch(t *testing.T) {
 		c.IngestBatch, c.Rate = tt.batch, tt.rate
 		if got := c.ingestBatch(); got != tt.want {
 			t.Errorf("ingestBatch(batch %d, rate %g) = %d, want %d", tt.batch, tt.rate, got, tt.want)
+		}
+	}
+}
+
+func TestNodesFlag(t *testing.T) {
+	parse := func(args ...string) (Config, error) {
+		c := Default()
+		fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		c.Flags(fs)
+		return c, fs.Parse(args)
+	}
+	c, err := parse()
+	if err != nil || c.Nodes != 1 {
+		t.Fatalf("default: nodes %d, %v; want 1", c.Nodes, err)
+	}
+	c, err = parse("--nodes", "3", "--database", "postgres://db")
+	if err != nil || c.Nodes != 3 {
+		t.Fatalf("--nodes 3: nodes %d, %v", c.Nodes, err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("--nodes 3 --database: %v", err)
+	}
+	c, err = parse("--nodes", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "--nodes 2 needs --database") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("--nodes 2 without --database: %v, want a one-line error naming --database", err)
+	}
+	if _, err := parse("--nodes", "two"); err == nil {
+		t.Fatal("--nodes two parsed")
+	}
+}
+
+func TestNodeFor(t *testing.T) {
+	for _, tt := range []struct{ endpoints, nodes int }{{1, 2}, {2, 2}, {10, 2}, {10, 3}, {3, 3}, {7, 1}} {
+		perNode := make([]int, tt.nodes)
+		seen := make(map[[2]int]bool) // endpoint, node
+		rounds := 6 * tt.nodes
+		for b := range tt.endpoints * rounds {
+			n := nodeFor(b, tt.endpoints, tt.nodes)
+			if n < 0 || n >= tt.nodes {
+				t.Fatalf("nodeFor(%d, %d, %d) = %d", b, tt.endpoints, tt.nodes, n)
+			}
+			perNode[n]++
+			seen[[2]int{b % tt.endpoints, n}] = true
+		}
+		for n, got := range perNode {
+			if want := tt.endpoints * rounds / tt.nodes; got != want {
+				t.Errorf("%d endpoints, %d nodes: node %d carries %d requests, want %d", tt.endpoints, tt.nodes, n, got, want)
+			}
+		}
+		if len(seen) != tt.endpoints*tt.nodes {
+			t.Errorf("%d endpoints, %d nodes: %d endpoint-node pairs used, want every endpoint on every node", tt.endpoints, tt.nodes, len(seen))
 		}
 	}
 }

@@ -21,8 +21,9 @@ type account struct {
 
 // setup creates one account per endpoint through the admin API, starts its
 // sink with the account's app secret, and registers the sink as the
-// account's webhook (the platform's handshake calls the sink).
-func setup(ctx context.Context, c *apiClient, adminKey string, cls []class, s *sinks, t *tracker) ([]account, error) {
+// account's webhook (the platform's handshake calls the sink). Account i is
+// set up through node i % len(clients).
+func setup(ctx context.Context, clients []*apiClient, adminKey string, cls []class, s *sinks, t *tracker) ([]account, error) {
 	accounts := make([]account, len(cls))
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -35,7 +36,7 @@ func setup(ctx context.Context, c *apiClient, adminKey string, cls []class, s *s
 				if i >= len(cls) || ctx.Err() != nil {
 					return
 				}
-				a, err := setupOne(ctx, c, adminKey, i, cls[i], s, t)
+				a, err := setupOne(ctx, clients[i%len(clients)], adminKey, i, cls[i], s, t)
 				if err != nil {
 					cancel(fmt.Errorf("setting up endpoint %d: %w", i, err))
 					return
@@ -136,8 +137,9 @@ func (p *pacer) wait(ctx context.Context, n int, deadline time.Time) bool {
 }
 
 // produce runs the producers until deadline or until every event has been
-// reserved, and returns the first ingest error.
-func produce(ctx context.Context, cfg Config, c *apiClient, accounts []account, t *tracker, start time.Time) error {
+// reserved, and returns the first ingest error. The requests go round-robin
+// over the nodes' clients (see nodeFor).
+func produce(ctx context.Context, cfg Config, clients []*apiClient, accounts []account, t *tracker, start time.Time) error {
 	deadline := start.Add(cfg.Duration)
 	p := newPacer(cfg.Rate, start)
 	batch, events := t.batch, len(t.ack)
@@ -164,6 +166,7 @@ func produce(ctx context.Context, cfg Config, c *apiClient, accounts []account, 
 					return
 				}
 				ep := b % len(accounts)
+				c := clients[nodeFor(b, len(accounts), len(clients))]
 				body = appendBatch(body[:0], lo, hi, accounts[ep].phoneID, time.Now().Unix())
 				if err := c.ingest(ctx, accounts[ep].apiKey, body); err != nil {
 					once.Do(func() { firstErr = err })

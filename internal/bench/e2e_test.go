@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bahasha/bahasha/internal/store/pgtest"
 )
 
 // buildBahasha builds cmd/bahasha into a temporary folder.
@@ -56,7 +58,7 @@ func TestEndToEnd(t *testing.T) {
 	bin := buildBahasha(t)
 
 	t.Run("bad flags exit 2", func(t *testing.T) {
-		for _, args := range [][]string{{"bench", "--endpoints", "0"}, {"bench", "--failing", "2"}, {"bench", "--nope"}, {"bench", "--hold", "--duration", "6m"}} {
+		for _, args := range [][]string{{"bench", "--endpoints", "0"}, {"bench", "--failing", "2"}, {"bench", "--nope"}, {"bench", "--hold", "--duration", "6m"}, {"bench", "--nodes", "2"}} {
 			var stderr bytes.Buffer
 			cmd := exec.Command(bin, args...)
 			cmd.Stderr = &stderr
@@ -132,6 +134,48 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	t.Run("hold", func(t *testing.T) { testHold(t, bin) })
+	t.Run("two nodes", func(t *testing.T) { testTwoNodes(t, bin) })
+}
+
+// testTwoNodes runs a tiny bench on two nodes sharing one PostgreSQL: 2
+// endpoints, 3,000 events, none lost.
+func testTwoNodes(t *testing.T, bin string) {
+	dbURL := pgtest.URL(t)
+	cfg := Default()
+	cfg.Binary = bin
+	cfg.Database, cfg.Nodes = dbURL, 2
+	cfg.Endpoints = 2
+	cfg.Events, cfg.Duration = 3000, 5*time.Second
+	cfg.Ceiling = 500 * time.Millisecond
+	cfg.Drain = 30 * time.Second
+	cfg.JSON = true
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	res, err := Run(ctx, cfg, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("Run: %v\nstderr:\n%s", err, stderr.String())
+	}
+	t.Logf("stdout: %s", stdout.String())
+	var got map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatalf("stdout is not JSON: %v", err)
+	}
+	if got["nodes"] != float64(2) {
+		t.Errorf("nodes %v, want 2", got["nodes"])
+	}
+	if len(res.NodeCPUS) != 2 || res.NodeCPUS[0] <= 0 || res.NodeCPUS[1] <= 0 {
+		t.Errorf("node_cpu_s %v, want two positive figures", res.NodeCPUS)
+	}
+	if res.Database != "postgres" {
+		t.Errorf("database %q", res.Database)
+	}
+	if res.Events != 3000 || res.Delivered != res.Events || res.Lost != 0 {
+		t.Errorf("events %d delivered %d lost %d, want 3000 delivered and none lost", res.Events, res.Delivered, res.Lost)
+	}
+	if res.Misrouted+res.Unexpected+res.Rejected != 0 {
+		t.Errorf("misrouted %d unexpected %d rejected %d", res.Misrouted, res.Unexpected, res.Rejected)
+	}
 }
 
 // testHold runs a tiny --hold bench: 2 healthy endpoints, 3,000 events

@@ -21,9 +21,13 @@ func report(w io.Writer, cfg Config, res Result) error {
 	if res.Hold {
 		rate += ", sinks holding deliveries during ingest (--hold)"
 	}
+	database := res.Database
+	if res.Nodes > 1 {
+		database += fmt.Sprintf(", %d nodes", res.Nodes)
+	}
 	healthyN := res.Endpoints - res.SlowEndpoints - res.HangingEndpoints - res.FailingEndpoints
 	fmt.Fprintf(&b, "bahasha bench: %d endpoints (%d healthy, %d slow, %d hanging, %d failing), max-batch %d, %s, %gs / ≤%d events, %s\n",
-		res.Endpoints, healthyN, res.SlowEndpoints, res.HangingEndpoints, res.FailingEndpoints, res.MaxBatch, rate, res.DurationS, res.EventsLimit, res.Database)
+		res.Endpoints, healthyN, res.SlowEndpoints, res.HangingEndpoints, res.FailingEndpoints, res.MaxBatch, rate, res.DurationS, res.EventsLimit, database)
 	if res.Note != "" {
 		fmt.Fprintf(&b, "note: %s\n", res.Note)
 	}
@@ -70,7 +74,12 @@ func report(w io.Writer, cfg Config, res Result) error {
 	b.WriteString("\n")
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "platform CPU\t%.4f s per 1,000 delivered events (%.1f s in all; the bench itself used %.1f s)\n", res.CPUSPer1k, res.PlatformCPUS, res.BenchCPUS)
-	fmt.Fprintf(tw, "platform peak RSS\t%.1f MB\n", res.PeakRSSMB)
+	if res.Nodes > 1 {
+		fmt.Fprintf(tw, "CPU per node\t%s s\n", joinFloats(res.NodeCPUS, "%.1f"))
+		fmt.Fprintf(tw, "platform peak RSS\t%.1f MB, the largest node's (nodes: %s MB)\n", res.PeakRSSMB, joinFloats(res.NodePeakRSSMB, "%.1f"))
+	} else {
+		fmt.Fprintf(tw, "platform peak RSS\t%.1f MB\n", res.PeakRSSMB)
+	}
 	fmt.Fprintf(tw, "loopback ceiling\t%s POSTs/s (%.4f CPU s per 1,000), measured in this run\n", thousands(res.CeilingPostsPerS), res.CeilingCPUSPer1k)
 	fmt.Fprintf(tw, "healthy sinks\t%s POSTs, %.2f events per POST\n", thousands(float64(res.SinkPosts)), res.EventsPerPost)
 	fmt.Fprintf(tw, "phases\tingest %.1f s (%d producers, %d events per POST), drain %.1f s\n", res.IngestS, res.Producers, res.IngestBatch, res.DrainS)
@@ -110,4 +119,13 @@ func thousands(x float64) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+// joinFloats formats xs with format, separated by " / ".
+func joinFloats(xs []float64, format string) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprintf(format, x)
+	}
+	return strings.Join(parts, " / ")
 }

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -65,4 +66,49 @@ func TestServeDatabaseErrors(t *testing.T) {
 	if code != 1 || len(lines(errOut)) != 1 || !strings.Contains(errOut, "cannot use the PostgreSQL database") || strings.Contains(errOut, "secret-pw") {
 		t.Fatalf("unreachable database: exit %d %q (want 1, one line, no password)", code, errOut)
 	}
+}
+
+// TestDatabaseOutage stops PostgreSQL under a running serve: readiness goes
+// false and ingest answers 503 (nothing half-stored); when the database is
+// back, readiness returns, ingest works, and every event acknowledged before
+// and after the outage is delivered.
+func TestDatabaseOutage(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.Private(t)
+	s, rcv := setup(t, serveOpts{Args: []string{"--database", pg.URL(), "--db-statement-timeout", "5s"}, LogsErrors: true})
+	phone := s.Phone()
+	ingest := func(prefix string) *apiResp {
+		var evs []any
+		for i := range 20 {
+			evs = append(evs, statusEvent(fmt.Sprintf("%s-%d", prefix, i), phone.ID, fmt.Sprintf("wamid.%s-%02d", prefix, i), "delivered"))
+		}
+		return s.Do("POST", "/v1/events", map[string]any{"events": evs})
+	}
+	if r := ingest("before"); r.Status != 202 {
+		t.Fatalf("ingest before the outage: %s", r)
+	}
+	ready := func() int { return s.Do("GET", "/readyz", nil).Status }
+
+	pg.Pause()
+	eventually(t, "readiness to go false", func() (bool, string) { c := ready(); return c == 503, fmt.Sprint(c) })
+	if r := ingest("during"); r.Status != 503 || r.Str("error.code") != "unavailable" {
+		t.Fatalf("ingest while the database is down: %s, want 503 unavailable", r)
+	}
+	pg.Resume()
+	eventually(t, "readiness to come back", func() (bool, string) { c := ready(); return c == 200, fmt.Sprint(c) })
+	eventually(t, "ingest to work again", func() (bool, string) { r := ingest("after"); return r.Status == 202, r.String() })
+	rcv.Wait(t, "every acknowledged event", func() bool {
+		seen := map[string]bool{}
+		for _, e := range rcv.statuses {
+			seen[e.Status.ID] = true
+		}
+		for _, p := range []string{"before", "after"} {
+			for i := range 20 {
+				if !seen[fmt.Sprintf("wamid.%s-%02d", p, i)] {
+					return false
+				}
+			}
+		}
+		return true
+	})
 }

@@ -25,6 +25,9 @@ var (
 	ErrConflict = errors.New("store: conflict")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store: closed")
+	// ErrUnavailable: the database cannot be reached right now (a server
+	// database that is down or unreachable); retrying later may succeed.
+	ErrUnavailable = errors.New("store: database unavailable")
 )
 
 // Store is the platform's durable state. Every method is safe for concurrent

@@ -71,6 +71,8 @@ type server struct {
 	adminDB string // URL of the postgres database
 	// lifeline is the pipe the watchdog waits on (see watch).
 	lifeline *os.File
+	// opts are the server options pg_ctl start was given.
+	opts string
 }
 
 // URL returns the URL of a new, empty database for t, or skips t when no
@@ -228,6 +230,7 @@ func start() (*server, error) {
 			dir, s.port)
 		out, err := s.run("pg_ctl", "start", "-w", "-t", "60", "-D", data, "-l", filepath.Join(dir, "postgres.log"), "-o", opts)
 		if err == nil {
+			s.opts = opts
 			s.adminDB = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", s.port)
 			s.watch()
 			return s, nil
@@ -304,12 +307,64 @@ func Stop() {
 	if srv == nil {
 		return
 	}
-	if out, err := srv.run("pg_ctl", "stop", "-m", "immediate", "-w", "-D", filepath.Join(srv.dir, "data")); err != nil {
+	srv.destroy()
+	srv, srvErr, started = nil, nil, false
+}
+
+// destroy stops s and removes its folder.
+func (s *server) destroy() {
+	if out, err := s.run("pg_ctl", "stop", "-m", "immediate", "-w", "-D", filepath.Join(s.dir, "data")); err != nil &&
+		!strings.Contains(out, "is the server running") {
 		fmt.Fprintf(os.Stderr, "pgtest: pg_ctl stop: %v\n%s\n", err, out)
 	}
-	os.RemoveAll(srv.dir)
-	if srv.lifeline != nil {
-		srv.lifeline.Close() // the watchdog finds nothing left to do
+	os.RemoveAll(s.dir)
+	if s.lifeline != nil {
+		s.lifeline.Close() // the watchdog finds nothing left to do
 	}
-	srv, srvErr, started = nil, nil, false
+}
+
+// Server is a PostgreSQL of one test's own, which the test may stop and
+// start again (to see how the platform lives through a database outage).
+type Server struct {
+	t testing.TB
+	s *server
+}
+
+// Private starts a PostgreSQL for t alone from the installed binaries (an
+// outside server given by BAHASHA_TEST_DATABASE_URL cannot be stopped, so it
+// is not used here), or skips t as URL does. It is stopped when t ends.
+func Private(t testing.TB) *Server {
+	t.Helper()
+	s, err := start()
+	if errors.Is(err, errUnavailable) {
+		if os.Getenv(EnvRequire) != "" {
+			t.Fatalf("pgtest: %s is set but %s", EnvRequire, skipMessage)
+		}
+		t.Skip(skipMessage)
+	}
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(s.destroy)
+	return &Server{t: t, s: s}
+}
+
+// URL is the server's postgres database.
+func (p *Server) URL() string { return p.s.adminDB }
+
+// Pause stops the server (fast shutdown: connections are cut).
+func (p *Server) Pause() {
+	p.t.Helper()
+	if out, err := p.s.run("pg_ctl", "stop", "-m", "fast", "-w", "-D", filepath.Join(p.s.dir, "data")); err != nil {
+		p.t.Fatalf("pgtest: pg_ctl stop: %v\n%s", err, out)
+	}
+}
+
+// Resume starts the paused server again on the same port.
+func (p *Server) Resume() {
+	p.t.Helper()
+	data := filepath.Join(p.s.dir, "data")
+	if out, err := p.s.run("pg_ctl", "start", "-w", "-t", "60", "-D", data, "-l", filepath.Join(p.s.dir, "postgres.log"), "-o", p.s.opts); err != nil {
+		p.t.Fatalf("pgtest: pg_ctl start: %v\n%s", err, out)
+	}
 }

@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"net"
 	"path"
 	"sort"
 	"strconv"
@@ -214,6 +215,13 @@ func (s *Store) translate(err error) error {
 	}
 	if s.isClosed() || err.Error() == "closed pool" {
 		return fmt.Errorf("%w: %v", store.ErrClosed, err)
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	if errors.As(err, &ce) || errors.As(err, &ne) || pgconn.SafeToRetry(err) ||
+		(errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P03")) {
+		// Connection failures, and the server shutting down or starting.
+		return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
 	}
 	return fmt.Errorf("postgres: %w", err)
 }
