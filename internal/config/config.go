@@ -137,6 +137,8 @@ func (c Serve) Validate() error {
 		return errors.New("--db-statement-timeout must be at least 1s")
 	case c.LaneLease < 0:
 		return errors.New("--lane-lease must not be negative")
+	case c.LaneLease != 0 && c.LaneLease < c.AttemptTimeout+5*time.Second:
+		return fmt.Errorf("--lane-lease must be at least --attempt-timeout + 5s (%s)", c.AttemptTimeout+5*time.Second)
 	case c.Retention < time.Minute:
 		return errors.New("--retention must be at least 1m")
 	}

@@ -116,6 +116,10 @@ func (e *Engine) serveLane(ctx context.Context, lane store.Lane) {
 	)
 	sem := make(chan struct{}, inFlight)
 	wrote := closedChan()
+	// Stop sending in time for every POST to end before the lease does:
+	// after it, another node may own the lane, and two workers sending at
+	// once could reorder a message's statuses.
+	lastStart := lane.LeasedUntil.Add(-e.cfg.Timeout - time.Second)
 dispatch:
 	for i := range chunks {
 		for _, dep := range chunks[i].after {
@@ -134,7 +138,10 @@ dispatch:
 		mu.Lock()
 		stop := failed
 		mu.Unlock()
-		if stop || ctx.Err() != nil {
+		// Past lastStart the rest stays pending for the next claim (the
+		// first chunk always goes, so that a lane makes progress).
+		late := i > 0 && !lane.LeasedUntil.IsZero() && e.now().After(lastStart)
+		if stop || late || ctx.Err() != nil {
 			<-sem
 			break
 		}
@@ -183,7 +190,8 @@ dispatch:
 	// Record even while shutting down: the attempts happened.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if err := e.store.CompleteLane(rctx, store.CompleteParams{EndpointID: lane.Endpoint.ID, Now: now, Results: results, Breaker: breaker}); err != nil {
+	if err := e.store.CompleteLane(rctx, store.CompleteParams{EndpointID: lane.Endpoint.ID, Now: now, Results: results, Breaker: breaker,
+		LeasedUntil: lane.LeasedUntil}); err != nil {
 		e.log.Error("recording delivery attempts; they will be retried when the lane's lease expires", "endpoint", lane.Endpoint.ID, "err", err)
 	}
 }

@@ -168,6 +168,9 @@ type Lane struct {
 	// deliveries, the highest bahasha.StatusRank already delivered to this
 	// endpoint; absent when none was.
 	DeliveredRanks map[string]int
+	// LeasedUntil is when this claim's lease ends; pass it back to
+	// CompleteLane.
+	LeasedUntil time.Time
 	// Recovered is true when the lane's previous lease ran out instead of
 	// being released: its worker died mid-turn, so some of these deliveries
 	// may already have reached the endpoint without being recorded.
@@ -181,6 +184,11 @@ type CompleteParams struct {
 	Results    []DeliveryResult
 	// Breaker is the outcome of the lane's turn for the endpoint's breaker.
 	Breaker BreakerUpdate
+	// LeasedUntil is the claim's Lane.LeasedUntil: the lease is released
+	// only if it is still that one (a worker that outlived its lease must
+	// not release the lane another node has claimed since). Zero releases
+	// unconditionally.
+	LeasedUntil time.Time
 }
 
 // BreakerUpdate moves an endpoint's breaker.

@@ -131,6 +131,7 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 				continue
 			}
 			leased = append(leased, l.Endpoint.ID)
+			l.LeasedUntil = fromMS(now + p.LeaseFor.Milliseconds())
 			lanes = append(lanes, l)
 		}
 		if len(leased) > 0 {
@@ -287,7 +288,12 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 				return err
 			}
 		}
-		return refreshLanes(ctx, tx, []int64{p.EndpointID}, true)
+		// Release the lease only if it is still this claim's.
+		_, err := tx.Exec(ctx, `UPDATE endpoints SET
+			lane_leased_until = CASE WHEN $2::bigint = 0 OR lane_leased_until = $2 THEN 0 ELSE lane_leased_until END,
+			lane_due_at = (SELECT min(next_attempt_at) FROM deliveries d WHERE d.endpoint_id = endpoints.id AND d.state = 'pending')
+			WHERE id = $1`, p.EndpointID, ms(p.LeasedUntil))
+		return err
 	})
 }
 

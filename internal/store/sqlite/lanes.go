@@ -107,6 +107,7 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 				now+p.LeaseFor.Milliseconds(), now, e.ID); err != nil {
 				return err
 			}
+			lane.LeasedUntil = fromMS(now + p.LeaseFor.Milliseconds())
 			lanes = append(lanes, lane)
 		}
 		return nil
@@ -275,7 +276,12 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 				return err
 			}
 		}
-		return refreshLane(ctx, tx, p.EndpointID, 0)
+		// Release the lease only if it is still this claim's.
+		_, err := tx.ExecContext(ctx, `UPDATE endpoints SET
+			lane_leased_until = CASE WHEN ? = 0 OR lane_leased_until = ? THEN 0 ELSE lane_leased_until END,
+			lane_due_at = (SELECT min(next_attempt_at) FROM deliveries WHERE endpoint_id = ? AND state = 'pending')
+			WHERE id = ?`, ms(p.LeasedUntil), ms(p.LeasedUntil), p.EndpointID, p.EndpointID)
+		return err
 	})
 }
 

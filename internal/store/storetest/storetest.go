@@ -370,6 +370,19 @@ func testClaimLeaseExpiry(t *testing.T, s store.Store) {
 	if !l[0].Recovered {
 		t.Fatal("a lane claimed after its lease ran out is not marked Recovered")
 	}
+	// The first worker, which outlived its lease, completes late: the new
+	// claim's lease stays.
+	if l[0].LeasedUntil.IsZero() {
+		t.Fatal("a claim has no LeasedUntil")
+	}
+	stale := deliver(l[0], t0.Add(61*time.Second), bahasha.DeliveryPending, t0.Add(61*time.Second))
+	stale.Results, stale.LeasedUntil = nil, t0.Add(time.Minute)
+	if err := s.CompleteLane(context.Background(), stale); err != nil {
+		t.Fatal(err)
+	}
+	if again := claim(t, s, t0.Add(62*time.Second), 10, 10); len(again) != 0 {
+		t.Fatal("a stale completion released a lease another claim holds")
+	}
 	// ReleaseAllLanes frees leased lanes at once.
 	if err := s.ReleaseAllLanes(context.Background()); err != nil {
 		t.Fatal(err)
