@@ -46,8 +46,6 @@ func (s *Store) CreateAccount(ctx context.Context, p store.CreateAccountParams) 
 	})
 }
 
-const accountColumns = `a.id, a.name, a.app_secret, a.created_at`
-
 func (s *Store) account(ctx context.Context, q string, arg any) (bahasha.Account, error) {
 	var a bahasha.Account
 	var created int64
@@ -97,20 +95,6 @@ func affected(tag pgconn.CommandTag, err error) error {
 	return nil
 }
 
-const phoneColumns = `id, account_id, waba_id, display_phone_number, sandbox, created_at`
-
-type scanner interface{ Scan(...any) error }
-
-func scanPhone(row scanner) (bahasha.PhoneNumber, error) {
-	var n bahasha.PhoneNumber
-	var created int64
-	if err := row.Scan(&n.ID, &n.AccountID, &n.WABAID, &n.DisplayPhoneNumber, &n.Sandbox, &created); err != nil {
-		return bahasha.PhoneNumber{}, err
-	}
-	n.CreatedAt = fromMS(created)
-	return n, nil
-}
-
 // PhoneNumbers implements store.Store.
 func (s *Store) PhoneNumbers(ctx context.Context, accountID string) ([]bahasha.PhoneNumber, error) {
 	if s.isClosed() {
@@ -139,19 +123,6 @@ func (s *Store) PhoneNumber(ctx context.Context, accountID, phoneNumberID string
 	}
 	n, err := scanPhone(s.pool.QueryRow(ctx, `SELECT `+phoneColumns+` FROM phone_numbers WHERE id = $1 AND account_id = $2`, phoneNumberID, accountID))
 	return n, s.translate(err)
-}
-
-const endpointColumns = `id, account_id, url, verify_token, verified_at, created_at, consecutive_failures, probe_at, failing_since`
-
-func scanEndpoint(row scanner, extra ...any) (bahasha.Endpoint, error) {
-	var e bahasha.Endpoint
-	var verified, created, probe, failing int64
-	dest := append([]any{&e.ID, &e.AccountID, &e.URL, &e.VerifyToken, &verified, &created, &e.ConsecutiveFailures, &probe, &failing}, extra...)
-	if err := row.Scan(dest...); err != nil {
-		return bahasha.Endpoint{}, err
-	}
-	e.VerifiedAt, e.CreatedAt, e.ProbeAt, e.FailingSince = fromMS(verified), fromMS(created), fromMS(probe), fromMS(failing)
-	return e, nil
 }
 
 // Endpoint implements store.Store.

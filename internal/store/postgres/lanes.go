@@ -11,35 +11,6 @@ import (
 	"github.com/bahasha/bahasha/internal/store"
 )
 
-// deliveryColumns selects a delivery joined with its event (d, e).
-const deliveryColumns = `d.id, d.account_id, d.endpoint_id, d.event_id, d.state, d.attempts, coalesce(d.next_attempt_at, 0),
-	d.window_start, d.last_status_code, d.last_error, d.last_attempt_at, d.last_duration_us, d.last_response,
-	d.created_at, d.updated_at, d.delivered_at,
-	e.producer_id, e.kind, e.waba_id, e.phone_number_id, e.display_phone_number, e.wamid, e.status, e.message_type,
-	e.payload, e.contact, e.created_at, e.available_at`
-
-func scanDelivery(row scanner) (bahasha.Delivery, error) {
-	var d bahasha.Delivery
-	var state, kind string
-	var next, window, lastAt, lastDur, created, updated, delivered, eCreated, eAvailable int64
-	var payload, contact []byte
-	err := row.Scan(&d.ID, &d.AccountID, &d.EndpointID, &d.EventID, &state, &d.Attempts, &next,
-		&window, &d.LastStatusCode, &d.LastError, &lastAt, &lastDur, &d.LastResponse, &created, &updated, &delivered,
-		&d.Event.ProducerID, &kind, &d.Event.WABAID, &d.Event.PhoneNumberID, &d.Event.DisplayPhoneNumber,
-		&d.Event.WAMID, &d.Event.Status, &d.Event.MessageType, &payload, &contact, &eCreated, &eAvailable)
-	if err != nil {
-		return bahasha.Delivery{}, err
-	}
-	d.State, d.Event.Kind = bahasha.DeliveryState(state), bahasha.EventKind(kind)
-	d.NextAttemptAt, d.WindowStart = fromMS(next), fromMS(window)
-	d.LastAttemptAt, d.LastDuration = fromMS(lastAt), time.Duration(lastDur)*time.Microsecond
-	d.CreatedAt, d.UpdatedAt, d.DeliveredAt = fromMS(created), fromMS(updated), fromMS(delivered)
-	d.Event.ID, d.Event.AccountID = d.EventID, d.AccountID
-	d.Event.Payload, d.Event.Contact = payload, contact
-	d.Event.CreatedAt, d.Event.AvailableAt = fromMS(eCreated), fromMS(eAvailable)
-	return d, nil
-}
-
 func scanDeliveries(rows pgx.Rows) ([]bahasha.Delivery, error) {
 	defer rows.Close()
 	var out []bahasha.Delivery

@@ -31,18 +31,6 @@ func (s *Store) CreateAccount(ctx context.Context, p store.CreateAccountParams) 
 	})
 }
 
-const accountColumns = `a.id, a.name, a.app_secret, a.created_at`
-
-func scanAccount(row interface{ Scan(...any) error }) (bahasha.Account, error) {
-	var a bahasha.Account
-	var created int64
-	if err := row.Scan(&a.ID, &a.Name, &a.AppSecret, &created); err != nil {
-		return bahasha.Account{}, translate(err)
-	}
-	a.CreatedAt = fromMS(created)
-	return a, nil
-}
-
 // AccountByKeyHash implements store.Store.
 func (s *Store) AccountByKeyHash(ctx context.Context, keyHash []byte) (bahasha.Account, error) {
 	return scanAccount(s.rdb.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = ?`, keyHash))
@@ -83,18 +71,6 @@ func affected(res sql.Result, err error) error {
 	return nil
 }
 
-const phoneColumns = `id, account_id, waba_id, display_phone_number, sandbox, created_at`
-
-func scanPhone(row interface{ Scan(...any) error }) (bahasha.PhoneNumber, error) {
-	var n bahasha.PhoneNumber
-	var created int64
-	if err := row.Scan(&n.ID, &n.AccountID, &n.WABAID, &n.DisplayPhoneNumber, &n.Sandbox, &created); err != nil {
-		return bahasha.PhoneNumber{}, translate(err)
-	}
-	n.CreatedAt = fromMS(created)
-	return n, nil
-}
-
 // PhoneNumbers implements store.Store.
 func (s *Store) PhoneNumbers(ctx context.Context, accountID string) ([]bahasha.PhoneNumber, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+phoneColumns+` FROM phone_numbers WHERE account_id = ? ORDER BY created_at, id`, accountID)
@@ -116,19 +92,6 @@ func (s *Store) PhoneNumbers(ctx context.Context, accountID string) ([]bahasha.P
 // PhoneNumber implements store.Store.
 func (s *Store) PhoneNumber(ctx context.Context, accountID, phoneNumberID string) (bahasha.PhoneNumber, error) {
 	return scanPhone(s.rdb.QueryRowContext(ctx, `SELECT `+phoneColumns+` FROM phone_numbers WHERE id = ? AND account_id = ?`, phoneNumberID, accountID))
-}
-
-const endpointColumns = `id, account_id, url, verify_token, verified_at, created_at, consecutive_failures, probe_at, failing_since`
-
-func scanEndpoint(row interface{ Scan(...any) error }, extra ...any) (bahasha.Endpoint, error) {
-	var e bahasha.Endpoint
-	var verified, created, probe, failing int64
-	dest := append([]any{&e.ID, &e.AccountID, &e.URL, &e.VerifyToken, &verified, &created, &e.ConsecutiveFailures, &probe, &failing}, extra...)
-	if err := row.Scan(dest...); err != nil {
-		return bahasha.Endpoint{}, translate(err)
-	}
-	e.VerifiedAt, e.CreatedAt, e.ProbeAt, e.FailingSince = fromMS(verified), fromMS(created), fromMS(probe), fromMS(failing)
-	return e, nil
 }
 
 // Endpoint implements store.Store.

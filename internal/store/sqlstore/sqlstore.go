@@ -1,0 +1,135 @@
+// Package sqlstore is what the SQL drivers of the store (sqlite, postgres)
+// share: the column lists and row scanners of their common schema, the
+// encoding of times as Unix milliseconds, and the reading of versioned
+// migration files. Drivers translate the scanners' errors themselves.
+package sqlstore
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+)
+
+// Scanner is a row: *sql.Row, *sql.Rows, pgx.Row and pgx.Rows all are.
+type Scanner interface{ Scan(dest ...any) error }
+
+// Column lists, in the order the scanners read them.
+const (
+	AccountColumns  = `a.id, a.name, a.app_secret, a.created_at`
+	PhoneColumns    = `id, account_id, waba_id, display_phone_number, sandbox, created_at`
+	EndpointColumns = `id, account_id, url, verify_token, verified_at, created_at, consecutive_failures, probe_at, failing_since`
+	// DeliveryColumns selects a delivery joined with its event (d, e).
+	DeliveryColumns = `d.id, d.account_id, d.endpoint_id, d.event_id, d.state, d.attempts, coalesce(d.next_attempt_at, 0),
+	d.window_start, d.last_status_code, d.last_error, d.last_attempt_at, d.last_duration_us, d.last_response,
+	d.created_at, d.updated_at, d.delivered_at,
+	e.producer_id, e.kind, e.waba_id, e.phone_number_id, e.display_phone_number, e.wamid, e.status, e.message_type,
+	e.payload, e.contact, e.created_at, e.available_at`
+)
+
+// MS encodes a time as Unix milliseconds; the zero time is 0.
+func MS(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// FromMS decodes MS; 0 is the zero time.
+func FromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// ScanAccount reads AccountColumns.
+func ScanAccount(row Scanner) (bahasha.Account, error) {
+	var a bahasha.Account
+	var created int64
+	if err := row.Scan(&a.ID, &a.Name, &a.AppSecret, &created); err != nil {
+		return bahasha.Account{}, err
+	}
+	a.CreatedAt = FromMS(created)
+	return a, nil
+}
+
+// ScanPhone reads PhoneColumns.
+func ScanPhone(row Scanner) (bahasha.PhoneNumber, error) {
+	var n bahasha.PhoneNumber
+	var created int64
+	if err := row.Scan(&n.ID, &n.AccountID, &n.WABAID, &n.DisplayPhoneNumber, &n.Sandbox, &created); err != nil {
+		return bahasha.PhoneNumber{}, err
+	}
+	n.CreatedAt = FromMS(created)
+	return n, nil
+}
+
+// ScanEndpoint reads EndpointColumns, then any extra columns into extra.
+func ScanEndpoint(row Scanner, extra ...any) (bahasha.Endpoint, error) {
+	var e bahasha.Endpoint
+	var verified, created, probe, failing int64
+	dest := append([]any{&e.ID, &e.AccountID, &e.URL, &e.VerifyToken, &verified, &created, &e.ConsecutiveFailures, &probe, &failing}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return bahasha.Endpoint{}, err
+	}
+	e.VerifiedAt, e.CreatedAt, e.ProbeAt, e.FailingSince = FromMS(verified), FromMS(created), FromMS(probe), FromMS(failing)
+	return e, nil
+}
+
+// ScanDelivery reads DeliveryColumns.
+func ScanDelivery(row Scanner) (bahasha.Delivery, error) {
+	var d bahasha.Delivery
+	var state, kind string
+	var next, window, lastAt, lastDur, created, updated, delivered, eCreated, eAvailable int64
+	var payload, contact []byte
+	err := row.Scan(&d.ID, &d.AccountID, &d.EndpointID, &d.EventID, &state, &d.Attempts, &next,
+		&window, &d.LastStatusCode, &d.LastError, &lastAt, &lastDur, &d.LastResponse, &created, &updated, &delivered,
+		&d.Event.ProducerID, &kind, &d.Event.WABAID, &d.Event.PhoneNumberID, &d.Event.DisplayPhoneNumber,
+		&d.Event.WAMID, &d.Event.Status, &d.Event.MessageType, &payload, &contact, &eCreated, &eAvailable)
+	if err != nil {
+		return bahasha.Delivery{}, err
+	}
+	d.State, d.Event.Kind = bahasha.DeliveryState(state), bahasha.EventKind(kind)
+	d.NextAttemptAt, d.WindowStart = FromMS(next), FromMS(window)
+	d.LastAttemptAt, d.LastDuration = FromMS(lastAt), time.Duration(lastDur)*time.Microsecond
+	d.CreatedAt, d.UpdatedAt, d.DeliveredAt = FromMS(created), FromMS(updated), FromMS(delivered)
+	d.Event.ID, d.Event.AccountID = d.EventID, d.AccountID
+	d.Event.Payload, d.Event.Contact = payload, contact
+	d.Event.CreatedAt, d.Event.AvailableAt = FromMS(eCreated), FromMS(eAvailable)
+	return d, nil
+}
+
+// Migration is one versioned migration file ("0001_init.sql").
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// Migrations reads fsys's migrations/*.sql, in version order.
+func Migrations(fsys fs.FS) ([]Migration, error) {
+	names, err := fs.Glob(fsys, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var out []Migration
+	for _, name := range names {
+		version, err := strconv.Atoi(strings.SplitN(path.Base(name), "_", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("migration %s has no version number", name)
+		}
+		body, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Migration{Version: version, Name: name, SQL: string(body)})
+	}
+	return out, nil
+}
