@@ -10,7 +10,6 @@
 package api
 
 import (
-	"context"
 	"crypto/subtle"
 	"io"
 	"log/slog"
@@ -26,9 +25,6 @@ import (
 
 // Config configures the API. Zero fields take the documented defaults.
 type Config struct {
-	// AllowPrivateTargets accepts http:// and private or loopback webhook
-	// URLs (development and tests only).
-	AllowPrivateTargets bool
 	// SandboxPace is the time between the sandbox carrier's statuses of one
 	// message. Zero means none (every status due at once); the serve
 	// command's default is one second.
@@ -123,8 +119,6 @@ func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 	return allowed
 }
 
-type accountKey struct{}
-
 // authenticated resolves the Bearer API key to its account.
 func (a *API) authenticated(h func(http.ResponseWriter, *http.Request, bahasha.Account) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -143,7 +137,7 @@ func (a *API) authenticated(h func(http.ResponseWriter, *http.Request, bahasha.A
 			writeError(w, r, a.log, err)
 			return
 		}
-		if err := h(w, r.WithContext(context.WithValue(r.Context(), accountKey{}, acc)), acc); err != nil {
+		if err := h(w, r, acc); err != nil {
 			writeError(w, r, a.log, err)
 		}
 	})

@@ -1,9 +1,6 @@
 package cli_test
 
-// Regression tests of bugs the end-to-end suite found. While a bug is open
-// its test calls knownBug, which skips unless BAHASHA_E2E_BUGS=1:
-//
-//	BAHASHA_E2E_BUGS=1 go test -race -run Bug ./internal/cli/
+// Regression tests of bugs the end-to-end suite found (all fixed).
 
 import (
 	"context"
@@ -14,13 +11,6 @@ import (
 	"testing"
 	"time"
 )
-
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("BAHASHA_E2E_BUGS") == "" {
-		t.Skip("BUG: " + what + " (BAHASHA_E2E_BUGS=1 runs it)")
-	}
-}
 
 // Run documents "Errors are one line on stderr", but a flag value the flag
 // package cannot parse prints the whole flag list first.

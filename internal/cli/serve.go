@@ -149,7 +149,7 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 		UserAgent: userAgent, Retry: cfg.RetryPolicy(), MaxBatch: cfg.MaxBatch, MaxInFlight: cfg.MaxInFlight, Retention: cfg.Retention, LeaseFor: cfg.LaneLease},
 		st, client, time.Now, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())), log)
 	verifier := &handshake.Verifier{Client: client, AllowPrivate: cfg.AllowPrivateTargets}
-	a := api.New(api.Config{AllowPrivateTargets: cfg.AllowPrivateTargets, SandboxPace: cfg.SandboxPace, AdminKey: cfg.AdminKey},
+	a := api.New(api.Config{SandboxPace: cfg.SandboxPace, AdminKey: cfg.AdminKey},
 		st, verifier, engine, time.Now, crand.Reader, log)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
