@@ -102,6 +102,18 @@ func (a *API) listDeliveries(w http.ResponseWriter, r *http.Request, acc bahasha
 		}
 		p.Before = id
 	}
+	for _, f := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &p.Since}, {"until", &p.Until}} {
+		if s := q.Get(f.name); s != "" {
+			t, err := parseTime(f.name, s)
+			if err != nil {
+				return err
+			}
+			*f.dst = t
+		}
+	}
 	ds, err := a.store.Deliveries(r.Context(), p)
 	if err != nil {
 		return err

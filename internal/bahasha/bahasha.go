@@ -199,3 +199,131 @@ type Attempt struct {
 
 // MaxResponseExcerpt is how much of a response body an Attempt keeps.
 const MaxResponseExcerpt = 4 << 10
+
+// Replay re-sends an account's events of a time range to its endpoint, in
+// ingest order: each event's delivery is made pending again with a fresh
+// retry window (an event that never had a delivery — it came while no
+// webhook was registered — gets one). Deliveries already pending are left
+// as they are.
+type Replay struct {
+	ID        int64
+	AccountID string
+	// From and To bound the events' ingest time: From ≤ created_at < To.
+	From, To time.Time
+	// OnlyFailed limits the replay to events whose delivery failed.
+	OnlyFailed bool
+	// Total is how many events the replay covers: counted when it was
+	// created, then, once every event is queued, how many were.
+	Total int
+	// Queued is how many events have been made pending so far.
+	Queued int
+	// Pending, Delivered and Failed count the replay's queued deliveries
+	// by their state now (a delivery taken over by a later replay counts
+	// for that one).
+	Pending, Delivered, Failed int
+	// QueuingDone is true once every covered event was queued.
+	QueuingDone bool
+	CreatedAt   time.Time
+}
+
+// Done is how many of the replay's events are finished (delivered, failed
+// or superseded).
+func (r Replay) Done() int { return r.Queued - r.Pending }
+
+// Finished reports whether every event of the replay is queued and none is
+// still pending.
+func (r Replay) Finished() bool { return r.QueuingDone && r.Pending == 0 }
+
+// LatencyBounds are the upper bounds of the delivery latency histogram's
+// buckets; a last bucket counts everything slower. Delivery latency is the
+// time from a delivery's window start (when its event first became due, or
+// its latest manual retry or replay) to its success.
+var LatencyBounds = []time.Duration{
+	5 * time.Millisecond, 10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond,
+	100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond, time.Second,
+	2500 * time.Millisecond, 5 * time.Second, 10 * time.Second, 30 * time.Second, time.Minute,
+	5 * time.Minute, 15 * time.Minute, time.Hour, 6 * time.Hour, 24 * time.Hour,
+}
+
+// NumLatencyBuckets is len(LatencyBounds)+1.
+const NumLatencyBuckets = 19
+
+// LatencyBucket is the histogram bucket of a latency.
+func LatencyBucket(d time.Duration) int {
+	for i, b := range LatencyBounds {
+		if d <= b {
+			return i
+		}
+	}
+	return len(LatencyBounds)
+}
+
+// DeliveryStats counts what happened to an account's deliveries in a span
+// of time (one minute as stored; any span when added up).
+type DeliveryStats struct {
+	// Start is the start of the span.
+	Start time.Time
+	// Delivered, Failed and Superseded count deliveries that reached those
+	// states.
+	Delivered, Failed, Superseded int
+	// AttemptsOK and AttemptsFailed count delivery attempts (one per
+	// delivery per POST).
+	AttemptsOK, AttemptsFailed int
+	// Latency is the histogram of the delivered deliveries' latency over
+	// LatencyBounds.
+	Latency [NumLatencyBuckets]int
+}
+
+// Add adds o's counts to s.
+func (s *DeliveryStats) Add(o DeliveryStats) {
+	s.Delivered += o.Delivered
+	s.Failed += o.Failed
+	s.Superseded += o.Superseded
+	s.AttemptsOK += o.AttemptsOK
+	s.AttemptsFailed += o.AttemptsFailed
+	for i := range s.Latency {
+		s.Latency[i] += o.Latency[i]
+	}
+}
+
+// Empty reports whether nothing was counted.
+func (s DeliveryStats) Empty() bool {
+	return s.Delivered == 0 && s.Failed == 0 && s.Superseded == 0 && s.AttemptsOK == 0 && s.AttemptsFailed == 0
+}
+
+// LatencyQuantile estimates the q-quantile (0 < q ≤ 1) of the delivered
+// deliveries' latency from the histogram: the upper bound of the bucket it
+// falls in (for the last, open bucket, its lower bound). It is 0 when
+// nothing was delivered.
+func (s DeliveryStats) LatencyQuantile(q float64) time.Duration {
+	total := 0
+	for _, n := range s.Latency {
+		total += n
+	}
+	if total == 0 {
+		return 0
+	}
+	rank := int(q*float64(total) + 0.999999)
+	rank = max(1, min(rank, total))
+	seen := 0
+	for i, n := range s.Latency {
+		seen += n
+		if seen >= rank {
+			if i < len(LatencyBounds) {
+				return LatencyBounds[i]
+			}
+			return LatencyBounds[len(LatencyBounds)-1]
+		}
+	}
+	return LatencyBounds[len(LatencyBounds)-1]
+}
+
+// SuccessRate is the share of attempts that succeeded, and false when
+// there were none.
+func (s DeliveryStats) SuccessRate() (float64, bool) {
+	n := s.AttemptsOK + s.AttemptsFailed
+	if n == 0 {
+		return 0, false
+	}
+	return float64(s.AttemptsOK) / float64(n), true
+}

@@ -277,11 +277,35 @@ func (e *Engine) maintain(ctx context.Context) {
 				break
 			}
 		}
+		e.advanceReplays(ctx)
 		if e.cfg.Retention > 0 {
-			if _, err := e.store.Prune(ctx, store.PruneParams{Before: now.Add(-e.cfg.Retention), Limit: batch}); err != nil && ctx.Err() == nil {
+			if _, err := e.store.Prune(ctx, store.PruneParams{Before: now.Add(-e.cfg.Retention), Limit: batch, Now: now}); err != nil && ctx.Err() == nil {
 				e.log.Error("pruning old deliveries", "err", err)
 			}
 		}
+	}
+}
+
+// replayChunk is how many events one AdvanceReplays call queues: one short
+// write transaction.
+const replayChunk = 1000
+
+// advanceReplays queues the events of pending replays, a chunk per write,
+// until none is left, waking the delivery loop after each chunk so that
+// replayed events go out while the rest is being queued.
+func (e *Engine) advanceReplays(ctx context.Context) {
+	for ctx.Err() == nil {
+		n, err := e.store.AdvanceReplays(ctx, e.now(), replayChunk)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Error("queuing replayed events", "err", err)
+			}
+			return
+		}
+		if n == 0 {
+			return
+		}
+		e.Wake()
 	}
 }
 

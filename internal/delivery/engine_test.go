@@ -178,6 +178,18 @@ func TestRetriesUntilDelivered(t *testing.T) {
 	if d.State != bahasha.DeliveryDelivered || len(attempts) != 3 || attempts[0].StatusCode != 500 || attempts[2].StatusCode != 200 {
 		t.Fatalf("delivery %+v attempts %+v", d, attempts)
 	}
+	// The account's statistics count the three attempts and the delivery.
+	stats, err := f.store.Stats(context.Background(), "a", time.Now().Add(-time.Hour), time.Now().Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum bahasha.DeliveryStats
+	for _, m := range stats {
+		sum.Add(m)
+	}
+	if sum.AttemptsFailed != 2 || sum.AttemptsOK != 1 || sum.Delivered != 1 || sum.Failed != 0 || sum.LatencyQuantile(0.5) == 0 {
+		t.Fatalf("stats %+v", sum)
+	}
 }
 
 // A hanging endpoint never delays a healthy one.

@@ -191,9 +191,41 @@ dispatch:
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := e.store.CompleteLane(rctx, store.CompleteParams{EndpointID: lane.Endpoint.ID, Now: now, Results: results, Breaker: breaker,
-		LeasedUntil: lane.LeasedUntil}); err != nil {
+		LeasedUntil: lane.LeasedUntil, AccountID: lane.Endpoint.AccountID, Stats: laneStats(lane, results)}); err != nil {
 		e.log.Error("recording delivery attempts; they will be retried when the lane's lease expires", "endpoint", lane.Endpoint.ID, "err", err)
 	}
+}
+
+// laneStats counts a lane turn's outcomes for the account's statistics.
+func laneStats(lane store.Lane, results []store.DeliveryResult) bahasha.DeliveryStats {
+	var st bahasha.DeliveryStats
+	byID := make(map[int64]*bahasha.Delivery, len(lane.Deliveries))
+	for i := range lane.Deliveries {
+		byID[lane.Deliveries[i].ID] = &lane.Deliveries[i]
+	}
+	for _, r := range results {
+		if r.Attempt.Number == 0 {
+			if r.State == bahasha.DeliverySuperseded {
+				st.Superseded++
+			}
+			continue
+		}
+		switch r.State {
+		case bahasha.DeliveryDelivered:
+			st.AttemptsOK++
+			st.Delivered++
+			if d := byID[r.DeliveryID]; d != nil {
+				done := r.Attempt.StartedAt.Add(r.Attempt.Duration)
+				st.Latency[bahasha.LatencyBucket(done.Sub(windowOf(*d, r.Attempt.StartedAt)))]++
+			}
+		case bahasha.DeliveryFailed:
+			st.AttemptsFailed++
+			st.Failed++
+		default:
+			st.AttemptsFailed++
+		}
+	}
+	return st
 }
 
 // probeAt is when an endpoint with this many consecutive failures is probed

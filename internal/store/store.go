@@ -98,7 +98,9 @@ type Store interface {
 	// Prune deletes up to Limit finished deliveries (delivered, failed,
 	// superseded) last updated before Before, with their attempts and
 	// their events when no delivery of them remains, and returns how many
-	// deliveries it deleted. Pending work is never pruned.
+	// deliveries it deleted. Pending work is never pruned. It also deletes
+	// statistics older than Before, finished replays created before Before,
+	// and sessions expired at Now.
 	Prune(ctx context.Context, p PruneParams) (int, error)
 
 	// Deliveries lists an account's deliveries, newest first.
@@ -110,6 +112,42 @@ type Store interface {
 	// retry window, whatever its state. ErrNotFound if it is not the
 	// account's, or the account has no endpoint.
 	RetryDelivery(ctx context.Context, accountID string, deliveryID int64, now time.Time) (bahasha.Delivery, error)
+
+	// CountReplay returns how many events a replay with these parameters
+	// would cover now.
+	CountReplay(ctx context.Context, p ReplayParams) (int, error)
+	// CreateReplay records a replay (Total counted now; To is capped at
+	// Now) for AdvanceReplays to queue. ErrNotFound if the account has no
+	// endpoint.
+	CreateReplay(ctx context.Context, p ReplayParams) (bahasha.Replay, error)
+	// Replay returns one of an account's replays with its progress, or
+	// ErrNotFound.
+	Replay(ctx context.Context, accountID string, replayID int64) (bahasha.Replay, error)
+	// Replays lists an account's replays with their progress, newest first,
+	// at most limit (1..100).
+	Replays(ctx context.Context, accountID string, limit int) ([]bahasha.Replay, error)
+	// AdvanceReplays queues up to Limit more events of the replays still
+	// queuing, oldest replay first, in ingest order: each covered event's
+	// delivery becomes pending, due at Now, with a fresh retry window and
+	// the account's current endpoint (an event without a delivery gets a
+	// new one). It returns how many it queued. A replay whose account no
+	// longer has an endpoint ends its queuing.
+	AdvanceReplays(ctx context.Context, now time.Time, limit int) (int, error)
+
+	// Stats returns an account's delivery statistics per minute for the
+	// minutes starting in [Since, Until), oldest first; minutes with nothing
+	// recorded are absent. CompleteLane and ExpireDeliveries record them.
+	Stats(ctx context.Context, accountID string, since, until time.Time) ([]bahasha.DeliveryStats, error)
+	// Backlog counts an account's pending deliveries.
+	Backlog(ctx context.Context, accountID string) (int, error)
+
+	// CreateSession stores a dashboard session.
+	CreateSession(ctx context.Context, s Session) error
+	// SessionAccount returns the account of the session with this token
+	// hash if it has not expired at now, or ErrNotFound.
+	SessionAccount(ctx context.Context, tokenHash []byte, now time.Time) (bahasha.Account, error)
+	// DeleteSession removes a session; no error if there is none.
+	DeleteSession(ctx context.Context, tokenHash []byte) error
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
@@ -184,6 +222,10 @@ type CompleteParams struct {
 	Results    []DeliveryResult
 	// Breaker is the outcome of the lane's turn for the endpoint's breaker.
 	Breaker BreakerUpdate
+	// AccountID is the endpoint's account, whose statistics for the minute
+	// of Now get Stats added (Start is ignored).
+	AccountID string
+	Stats     bahasha.DeliveryStats
 	// LeasedUntil is the claim's Lane.LeasedUntil: the lease is released
 	// only if it is still that one (a worker that outlived its lease must
 	// not release the lane another node has claimed since). Zero releases
@@ -228,6 +270,25 @@ type ExpireParams struct {
 type PruneParams struct {
 	Before time.Time
 	Limit  int
+	// Now removes expired sessions; zero leaves them.
+	Now time.Time
+}
+
+// ReplayParams are the arguments of CountReplay and CreateReplay.
+type ReplayParams struct {
+	AccountID  string
+	From, To   time.Time
+	OnlyFailed bool
+	Now        time.Time
+}
+
+// Session is a dashboard sign-in: the cookie carries the token, the store
+// keeps only its hash.
+type Session struct {
+	TokenHash []byte
+	AccountID string
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }
 
 // ListDeliveriesParams are the arguments of Deliveries.
@@ -238,6 +299,9 @@ type ListDeliveriesParams struct {
 	// Before is a cursor: only deliveries with a smaller id (0: from the
 	// newest).
 	Before int64
+	// Since and Until, when not zero, keep deliveries created in
+	// [Since, Until).
+	Since, Until time.Time
 	// Limit caps the result (1..1000).
 	Limit int
 }

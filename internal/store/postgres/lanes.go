@@ -9,6 +9,7 @@ import (
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/store/sqlstore"
 )
 
 func scanDeliveries(rows pgx.Rows) ([]bahasha.Delivery, error) {
@@ -78,9 +79,9 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 		rows, err = tx.Query(ctx, `SELECT `+deliveryColumns+`
 			FROM unnest($1::bigint[], $2::bigint[]) AS l(endpoint_id, lim)
 			CROSS JOIN LATERAL (SELECT * FROM deliveries d WHERE d.endpoint_id = l.endpoint_id AND d.state = 'pending' AND d.next_attempt_at <= $3
-				ORDER BY d.next_attempt_at, d.id LIMIT l.lim) d
+				ORDER BY d.next_attempt_at, d.event_id LIMIT l.lim) d
 			JOIN events e ON e.id = d.event_id
-			ORDER BY d.endpoint_id, d.next_attempt_at, d.id`, ids, limits, now)
+			ORDER BY d.endpoint_id, d.next_attempt_at, d.event_id`, ids, limits, now)
 		if err != nil {
 			return err
 		}
@@ -259,6 +260,11 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 				return err
 			}
 		}
+		if p.AccountID != "" && !p.Stats.Empty() {
+			if _, err := tx.Exec(ctx, statsUpsert, sqlstore.StatsArgs(p.AccountID, p.Now, p.Stats)...); err != nil {
+				return err
+			}
+		}
 		// Release the lease only if it is still this claim's.
 		_, err := tx.Exec(ctx, `UPDATE endpoints SET
 			lane_leased_until = CASE WHEN $2::bigint = 0 OR lane_leased_until = $2 THEN 0 ELSE lane_leased_until END,
@@ -303,6 +309,14 @@ func (s *Store) Deliveries(ctx context.Context, p store.ListDeliveriesParams) ([
 	if p.Before > 0 {
 		args = append(args, p.Before)
 		q += ` AND d.id < $` + strconv.Itoa(len(args))
+	}
+	if !p.Since.IsZero() {
+		args = append(args, ms(p.Since))
+		q += ` AND d.created_at >= $` + strconv.Itoa(len(args))
+	}
+	if !p.Until.IsZero() {
+		args = append(args, ms(p.Until))
+		q += ` AND d.created_at < $` + strconv.Itoa(len(args))
 	}
 	lim := p.Limit
 	if lim <= 0 || lim > 1000 {
@@ -409,12 +423,25 @@ func (s *Store) ExpireDeliveries(ctx context.Context, p store.ExpireParams) (int
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM endpoints WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE`, endpoints); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'failed', next_attempt_at = NULL, last_error = $1, updated_at = $2
-			WHERE id = ANY($3::bigint[]) AND state = 'pending'`, p.Reason, ms(p.Now), ids)
+		rows, err = tx.Query(ctx, `UPDATE deliveries SET state = 'failed', next_attempt_at = NULL, last_error = $1, updated_at = $2
+			WHERE id = ANY($3::bigint[]) AND state = 'pending' RETURNING account_id`, p.Reason, ms(p.Now), ids)
 		if err != nil {
 			return err
 		}
-		n = int(tag.RowsAffected())
+		failed := map[string]int{}
+		var account string
+		if _, err := pgx.ForEachRow(rows, []any{&account}, func() error {
+			failed[account]++
+			n++
+			return nil
+		}); err != nil {
+			return err
+		}
+		for account, k := range failed {
+			if _, err := tx.Exec(ctx, statsUpsert, sqlstore.StatsArgs(account, p.Now, bahasha.DeliveryStats{Failed: k})...); err != nil {
+				return err
+			}
+		}
 		return refreshLanes(ctx, tx, endpoints, false)
 	})
 	return n, err
@@ -426,6 +453,9 @@ func (s *Store) Prune(ctx context.Context, p store.PruneParams) (int, error) {
 	n := 0
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		n = 0
+		if err := pruneOther(ctx, tx, p); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, `SELECT id, event_id FROM deliveries WHERE state <> 'pending' AND updated_at < $1 LIMIT $2
 			FOR UPDATE SKIP LOCKED`, ms(p.Before), limit(p.Limit))
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/store/sqlstore"
 )
 
 // ClaimLanes implements store.Store.
@@ -48,7 +49,7 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 			}
 			rows, err := tx.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d JOIN events e ON e.id = d.event_id
 				WHERE d.endpoint_id = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
-				ORDER BY d.next_attempt_at, d.id LIMIT ?`, e.ID, now, limit)
+				ORDER BY d.next_attempt_at, d.event_id LIMIT ?`, e.ID, now, limit)
 			if err != nil {
 				return err
 			}
@@ -247,6 +248,11 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 				return err
 			}
 		}
+		if p.AccountID != "" && !p.Stats.Empty() {
+			if _, err := tx.ExecContext(ctx, statsUpsert, sqlstore.StatsArgs(p.AccountID, p.Now, p.Stats)...); err != nil {
+				return err
+			}
+		}
 		// Release the lease only if it is still this claim's.
 		_, err := tx.ExecContext(ctx, `UPDATE endpoints SET
 			lane_leased_until = CASE WHEN ? = 0 OR lane_leased_until = ? THEN 0 ELSE lane_leased_until END,
@@ -290,6 +296,14 @@ func (s *Store) Deliveries(ctx context.Context, p store.ListDeliveriesParams) ([
 	if p.Before > 0 {
 		q += ` AND d.id < ?`
 		args = append(args, p.Before)
+	}
+	if !p.Since.IsZero() {
+		q += ` AND d.created_at >= ?`
+		args = append(args, ms(p.Since))
+	}
+	if !p.Until.IsZero() {
+		q += ` AND d.created_at < ?`
+		args = append(args, ms(p.Until))
 	}
 	limit := p.Limit
 	if limit <= 0 || limit > 1000 {
@@ -377,24 +391,32 @@ func (s *Store) ExpireDeliveries(ctx context.Context, p store.ExpireParams) (int
 	err := s.write(ctx, func(tx *wtx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET state = 'failed', next_attempt_at = NULL, last_error = ?, updated_at = ?
 			WHERE id IN (SELECT id FROM deliveries INDEXED BY deliveries_window WHERE state = 'pending' AND window_start < ? LIMIT ?)
-			RETURNING endpoint_id`, p.Reason, ms(p.Now), ms(p.Before), p.Limit)
+			RETURNING endpoint_id, account_id`, p.Reason, ms(p.Now), ms(p.Before), p.Limit)
 		if err != nil {
 			return err
 		}
 		endpoints := map[int64]bool{}
+		failed := map[string]int{}
 		n = 0
 		for rows.Next() {
 			var id int64
-			if err := rows.Scan(&id); err != nil {
+			var account string
+			if err := rows.Scan(&id, &account); err != nil {
 				rows.Close()
 				return err
 			}
 			endpoints[id] = true
+			failed[account]++
 			n++
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
+		}
+		for account, k := range failed {
+			if _, err := tx.ExecContext(ctx, statsUpsert, sqlstore.StatsArgs(account, p.Now, bahasha.DeliveryStats{Failed: k})...); err != nil {
+				return err
+			}
 		}
 		for id := range endpoints {
 			if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET
@@ -431,6 +453,9 @@ func (s *Store) Prune(ctx context.Context, p store.PruneParams) (int, error) {
 			return err
 		}
 		n = len(ids)
+		if err := pruneOther(ctx, tx, p); err != nil {
+			return err
+		}
 		for i := range ids {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM attempts WHERE delivery_id = ?`, ids[i]); err != nil {
 				return err

@@ -50,6 +50,10 @@ func Run(t *testing.T, open Opener) {
 		{"ExpireDeliveries", testExpire},
 		{"Prune", testPrune},
 		{"ConcurrentClaims", testConcurrentClaims},
+		{"ListDeliveriesByTime", testListDeliveriesByTime},
+		{"Replay", testReplay},
+		{"Stats", testStats},
+		{"Sessions", testSessions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,307 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/store/sqlstore"
+)
+
+var statsUpsert = sqlstore.StatsUpsert(func(i int) string { return "$" + strconv.Itoa(i) })
+
+type queryRower interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// replayRange is the events of [From, To) of an account as ids, and how
+// many of them the replay covers. first is 0 when there are none.
+func replayRange(ctx context.Context, q queryRower, p store.ReplayParams) (first, last int64, n int, err error) {
+	to := p.To
+	if !p.Now.IsZero() && to.After(p.Now) {
+		to = p.Now
+	}
+	err = q.QueryRow(ctx, `SELECT coalesce(min(e.id), 0), coalesce(max(e.id), 0), count(*)
+		FROM events e LEFT JOIN deliveries d ON d.event_id = e.id
+		WHERE e.account_id = $1 AND e.created_at >= $2 AND e.created_at < $3 AND `+sqlstore.ReplayQualifies(p.OnlyFailed),
+		p.AccountID, ms(p.From), ms(to)).Scan(&first, &last, &n)
+	return first, last, n, err
+}
+
+// CountReplay implements store.Store.
+func (s *Store) CountReplay(ctx context.Context, p store.ReplayParams) (int, error) {
+	if s.isClosed() {
+		return 0, store.ErrClosed
+	}
+	_, _, n, err := replayRange(ctx, s.pool, p)
+	return n, s.translate(err)
+}
+
+// CreateReplay implements store.Store.
+func (s *Store) CreateReplay(ctx context.Context, p store.ReplayParams) (bahasha.Replay, error) {
+	to := p.To
+	if to.After(p.Now) {
+		to = p.Now
+	}
+	var id int64
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var endpointID int64
+		if err := tx.QueryRow(ctx, `SELECT id FROM endpoints WHERE account_id = $1`, p.AccountID).Scan(&endpointID); err != nil {
+			return err
+		}
+		first, last, n, err := replayRange(ctx, tx, p)
+		if err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `INSERT INTO replays (account_id, from_at, to_at, only_failed, first_event_id, last_event_id, cursor,
+			total, queuing_done, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+			p.AccountID, ms(p.From), ms(to), p.OnlyFailed, first, last, first-1, n, n == 0, ms(p.Now)).Scan(&id)
+	})
+	if err != nil {
+		return bahasha.Replay{}, err
+	}
+	return s.Replay(ctx, p.AccountID, id)
+}
+
+// Replay implements store.Store.
+func (s *Store) Replay(ctx context.Context, accountID string, replayID int64) (bahasha.Replay, error) {
+	if s.isClosed() {
+		return bahasha.Replay{}, store.ErrClosed
+	}
+	r, err := sqlstore.ScanReplay(s.pool.QueryRow(ctx, `SELECT `+sqlstore.ReplayColumns+` FROM replays r WHERE r.id = $1 AND r.account_id = $2`,
+		replayID, accountID))
+	if err != nil {
+		return bahasha.Replay{}, s.translate(err)
+	}
+	return r, s.replayProgress(ctx, &r)
+}
+
+func (s *Store) replayProgress(ctx context.Context, r *bahasha.Replay) error {
+	rows, err := s.pool.Query(ctx, `SELECT state, count(*) FROM deliveries WHERE replay_id = $1 GROUP BY state`, r.ID)
+	if err != nil {
+		return s.translate(err)
+	}
+	var state string
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&state, &n}, func() error {
+		switch bahasha.DeliveryState(state) {
+		case bahasha.DeliveryPending:
+			r.Pending = n
+		case bahasha.DeliveryDelivered:
+			r.Delivered = n
+		case bahasha.DeliveryFailed:
+			r.Failed = n
+		}
+		return nil
+	})
+	return s.translate(err)
+}
+
+// Replays implements store.Store.
+func (s *Store) Replays(ctx context.Context, accountID string, limit int) ([]bahasha.Replay, error) {
+	if s.isClosed() {
+		return nil, store.ErrClosed
+	}
+	limit = max(1, min(limit, 100))
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlstore.ReplayColumns+` FROM replays r WHERE r.account_id = $1 ORDER BY r.id DESC LIMIT $2`,
+		accountID, limit)
+	if err != nil {
+		return nil, s.translate(err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (bahasha.Replay, error) { return sqlstore.ScanReplay(row) })
+	if err != nil {
+		return nil, s.translate(err)
+	}
+	for i := range out {
+		if err := s.replayProgress(ctx, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// AdvanceReplays implements store.Store. Nodes advancing at once take
+// different replays (SKIP LOCKED).
+func (s *Store) AdvanceReplays(ctx context.Context, now time.Time, limit int) (int, error) {
+	queued := 0
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		queued = 0
+		skip := []int64{}
+		for queued < limit {
+			var r struct {
+				id, from, to, last, cursor int64
+				account                    string
+				onlyFailed                 bool
+			}
+			err := tx.QueryRow(ctx, `SELECT id, account_id, from_at, to_at, only_failed, last_event_id, cursor
+				FROM replays WHERE NOT queuing_done AND id <> ALL($1::bigint[]) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`, skip).
+				Scan(&r.id, &r.account, &r.from, &r.to, &r.onlyFailed, &r.last, &r.cursor)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			skip = append(skip, r.id)
+			// The lane before its deliveries (the order every writer keeps).
+			var endpointID int64
+			err = tx.QueryRow(ctx, `SELECT id FROM endpoints WHERE account_id = $1 FOR NO KEY UPDATE`, r.account).Scan(&endpointID)
+			if errors.Is(err, pgx.ErrNoRows) {
+				// The webhook was removed: nothing more can be queued.
+				if _, err := tx.Exec(ctx, `UPDATE replays SET queuing_done = TRUE, total = queued WHERE id = $1`, r.id); err != nil {
+					return err
+				}
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			n, cursor, err := replayChunk(ctx, tx, r.id, r.account, endpointID, r.from, r.to, r.cursor, r.last, r.onlyFailed, ms(now), limit-queued)
+			if err != nil {
+				return err
+			}
+			queued += n
+			done := cursor >= r.last
+			if _, err := tx.Exec(ctx, `UPDATE replays SET cursor = $1, queued = queued + $2,
+				queuing_done = $3, total = CASE WHEN $3 THEN queued + $2 ELSE total END WHERE id = $4`,
+				cursor, n, done, r.id); err != nil {
+				return err
+			}
+			if n > 0 {
+				if _, err := tx.Exec(ctx, `UPDATE endpoints SET lane_due_at = LEAST(coalesce(lane_due_at, $1), $1) WHERE id = $2`,
+					ms(now), endpointID); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return queued, err
+}
+
+// replayChunk queues up to limit events of a replay after cursor and
+// returns how many it queued and the new cursor (last when the replay's
+// range is exhausted).
+func replayChunk(ctx context.Context, tx pgx.Tx, replayID int64, account string, endpointID, from, to, cursor, last int64,
+	onlyFailed bool, now int64, limit int) (int, int64, error) {
+	rows, err := tx.Query(ctx, `SELECT e.id, e.kind, e.wamid, e.status, coalesce(d.id, 0) FROM events e
+		LEFT JOIN deliveries d ON d.event_id = e.id
+		WHERE e.account_id = $1 AND e.id > $2 AND e.id <= $3 AND e.created_at >= $4 AND e.created_at < $5 AND `+sqlstore.ReplayQualifies(onlyFailed)+`
+		ORDER BY e.id LIMIT $6`, account, cursor, last, from, to, limit)
+	if err != nil {
+		return 0, 0, err
+	}
+	var events, existing []int64
+	var newEvents []int64
+	var newWamids []string
+	var newRanks []int32
+	var ev, dl int64
+	var kind, wamid, status string
+	if _, err := pgx.ForEachRow(rows, []any{&ev, &kind, &wamid, &status, &dl}, func() error {
+		events = append(events, ev)
+		if dl != 0 {
+			existing = append(existing, dl)
+			return nil
+		}
+		rank := 0
+		if bahasha.EventKind(kind) == bahasha.KindStatus {
+			rank = bahasha.StatusRank(status)
+		}
+		newEvents, newWamids, newRanks = append(newEvents, ev), append(newWamids, wamid), append(newRanks, int32(rank))
+		return nil
+	}); err != nil {
+		return 0, 0, err
+	}
+	if len(existing) > 0 {
+		if _, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'pending', endpoint_id = $1, next_attempt_at = $2, window_start = $2,
+			updated_at = $2, replay_id = $3 WHERE id = ANY($4::bigint[]) AND state <> 'pending'`, endpointID, now, replayID, existing); err != nil {
+			return 0, 0, err
+		}
+	}
+	if len(newEvents) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO deliveries (account_id, endpoint_id, event_id, wamid, status_rank, state, next_attempt_at,
+			window_start, created_at, updated_at, replay_id)
+			SELECT $1, $2, u.event_id, u.wamid, u.rank, 'pending', $3, $3, $3, $3, $4
+			FROM unnest($5::bigint[], $6::text[], $7::int[]) WITH ORDINALITY AS u(event_id, wamid, rank, ord) ORDER BY u.ord`,
+			account, endpointID, now, replayID, newEvents, newWamids, newRanks); err != nil {
+			return 0, 0, err
+		}
+	}
+	if len(events) < limit {
+		return len(events), last, nil
+	}
+	return len(events), events[len(events)-1], nil
+}
+
+// Stats implements store.Store.
+func (s *Store) Stats(ctx context.Context, accountID string, since, until time.Time) ([]bahasha.DeliveryStats, error) {
+	if s.isClosed() {
+		return nil, store.ErrClosed
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlstore.StatsColumns+` FROM delivery_stats
+		WHERE account_id = $1 AND minute >= $2 AND minute < $3 ORDER BY minute`, accountID, ms(since), ms(until))
+	if err != nil {
+		return nil, s.translate(err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (bahasha.DeliveryStats, error) { return sqlstore.ScanStats(row) })
+	return out, s.translate(err)
+}
+
+// Backlog implements store.Store.
+func (s *Store) Backlog(ctx context.Context, accountID string) (int, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT count(*) FROM deliveries WHERE account_id = $1 AND state = 'pending'`, []any{accountID}, &n)
+	return n, err
+}
+
+// CreateSession implements store.Store.
+func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
+			se.TokenHash, se.AccountID, ms(se.CreatedAt), ms(se.ExpiresAt))
+		return err
+	})
+}
+
+// SessionAccount implements store.Store.
+func (s *Store) SessionAccount(ctx context.Context, tokenHash []byte, now time.Time) (bahasha.Account, error) {
+	var a bahasha.Account
+	var created int64
+	err := s.queryRow(ctx, `SELECT `+sqlstore.AccountColumns+` FROM sessions se JOIN accounts a ON a.id = se.account_id
+		WHERE se.token_hash = $1 AND se.expires_at > $2`, []any{tokenHash, ms(now)}, &a.ID, &a.Name, &a.AppSecret, &created)
+	a.CreatedAt = fromMS(created)
+	return a, err
+}
+
+// DeleteSession implements store.Store.
+func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, tokenHash)
+		return err
+	})
+}
+
+// pruneOther removes, in Prune's transaction, statistics and finished
+// replays older than p.Before and sessions expired at p.Now.
+func pruneOther(ctx context.Context, tx pgx.Tx, p store.PruneParams) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM delivery_stats WHERE (account_id, minute) IN (
+		SELECT account_id, minute FROM delivery_stats WHERE minute < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, ms(p.Before), limit(p.Limit)); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM replays WHERE id IN (
+		SELECT id FROM replays WHERE queuing_done AND created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, ms(p.Before), limit(p.Limit)); err != nil {
+		return err
+	}
+	if !p.Now.IsZero() {
+		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE token_hash IN (
+			SELECT token_hash FROM sessions WHERE expires_at <= $1 LIMIT $2)`, ms(p.Now), limit(p.Limit)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

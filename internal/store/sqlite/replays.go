@@ -1,0 +1,321 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/store/sqlstore"
+)
+
+var statsUpsert = sqlstore.StatsUpsert(func(int) string { return "?" })
+
+// replayRange is the events of [From, To) of an account as ids, and how many
+// of them the replay covers. first is 0 when there are none.
+func replayRange(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, p store.ReplayParams) (first, last int64, n int, err error) {
+	to := p.To
+	if !p.Now.IsZero() && to.After(p.Now) {
+		to = p.Now
+	}
+	err = q.QueryRowContext(ctx, `SELECT coalesce(min(e.id), 0), coalesce(max(e.id), 0), count(*)
+		FROM events e LEFT JOIN deliveries d ON d.event_id = e.id
+		WHERE e.account_id = ? AND e.created_at >= ? AND e.created_at < ? AND `+sqlstore.ReplayQualifies(p.OnlyFailed),
+		p.AccountID, ms(p.From), ms(to)).Scan(&first, &last, &n)
+	return first, last, n, err
+}
+
+// CountReplay implements store.Store.
+func (s *Store) CountReplay(ctx context.Context, p store.ReplayParams) (int, error) {
+	if s.isClosed() {
+		return 0, store.ErrClosed
+	}
+	_, _, n, err := replayRange(ctx, s.rdb, p)
+	return n, translate(err)
+}
+
+// CreateReplay implements store.Store.
+func (s *Store) CreateReplay(ctx context.Context, p store.ReplayParams) (bahasha.Replay, error) {
+	to := p.To
+	if to.After(p.Now) {
+		to = p.Now
+	}
+	var id int64
+	err := s.write(ctx, func(tx *wtx) error {
+		var endpointID int64
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM endpoints WHERE account_id = ?`, p.AccountID).Scan(&endpointID); err != nil {
+			return err
+		}
+		first, last, n, err := replayRange(ctx, tx, p)
+		if err != nil {
+			return err
+		}
+		done := n == 0
+		return tx.QueryRowContext(ctx, `INSERT INTO replays (account_id, from_at, to_at, only_failed, first_event_id, last_event_id, cursor,
+			total, queuing_done, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			p.AccountID, ms(p.From), ms(to), p.OnlyFailed, first, last, first-1, n, done, ms(p.Now)).Scan(&id)
+	})
+	if err != nil {
+		return bahasha.Replay{}, err
+	}
+	return s.Replay(ctx, p.AccountID, id)
+}
+
+// Replay implements store.Store.
+func (s *Store) Replay(ctx context.Context, accountID string, replayID int64) (bahasha.Replay, error) {
+	if s.isClosed() {
+		return bahasha.Replay{}, store.ErrClosed
+	}
+	r, err := sqlstore.ScanReplay(s.rdb.QueryRowContext(ctx, `SELECT `+sqlstore.ReplayColumns+` FROM replays r WHERE r.id = ? AND r.account_id = ?`,
+		replayID, accountID))
+	if err != nil {
+		return bahasha.Replay{}, translate(err)
+	}
+	return r, s.replayProgress(ctx, &r)
+}
+
+func (s *Store) replayProgress(ctx context.Context, r *bahasha.Replay) error {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT state, count(*) FROM deliveries WHERE replay_id = ? GROUP BY state`, r.ID)
+	if err != nil {
+		return translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return translate(err)
+		}
+		switch bahasha.DeliveryState(state) {
+		case bahasha.DeliveryPending:
+			r.Pending = n
+		case bahasha.DeliveryDelivered:
+			r.Delivered = n
+		case bahasha.DeliveryFailed:
+			r.Failed = n
+		}
+	}
+	return translate(rows.Err())
+}
+
+// Replays implements store.Store.
+func (s *Store) Replays(ctx context.Context, accountID string, limit int) ([]bahasha.Replay, error) {
+	if s.isClosed() {
+		return nil, store.ErrClosed
+	}
+	limit = max(1, min(limit, 100))
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+sqlstore.ReplayColumns+` FROM replays r WHERE r.account_id = ? ORDER BY r.id DESC LIMIT ?`,
+		accountID, limit)
+	if err != nil {
+		return nil, translate(err)
+	}
+	var out []bahasha.Replay
+	for rows.Next() {
+		r, err := sqlstore.ScanReplay(rows)
+		if err != nil {
+			rows.Close()
+			return nil, translate(err)
+		}
+		out = append(out, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	for i := range out {
+		if err := s.replayProgress(ctx, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// AdvanceReplays implements store.Store.
+func (s *Store) AdvanceReplays(ctx context.Context, now time.Time, limit int) (int, error) {
+	queued := 0
+	err := s.write(ctx, func(tx *wtx) error {
+		queued = 0
+		for queued < limit {
+			var r struct {
+				id, from, to, last, cursor int64
+				account                    string
+				onlyFailed                 bool
+			}
+			err := tx.QueryRowContext(ctx, `SELECT id, account_id, from_at, to_at, only_failed, last_event_id, cursor
+				FROM replays WHERE queuing_done = 0 ORDER BY id LIMIT 1`).Scan(&r.id, &r.account, &r.from, &r.to, &r.onlyFailed, &r.last, &r.cursor)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			var endpointID int64
+			err = tx.QueryRowContext(ctx, `SELECT id FROM endpoints WHERE account_id = ?`, r.account).Scan(&endpointID)
+			if errors.Is(err, sql.ErrNoRows) {
+				// The webhook was removed: nothing more can be queued.
+				if _, err := tx.ExecContext(ctx, `UPDATE replays SET queuing_done = 1, total = queued WHERE id = ?`, r.id); err != nil {
+					return err
+				}
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			n, cursor, err := replayChunk(ctx, tx, r.id, r.account, endpointID, r.from, r.to, r.cursor, r.last, r.onlyFailed, ms(now), limit-queued)
+			if err != nil {
+				return err
+			}
+			queued += n
+			done := cursor >= r.last
+			if _, err := tx.ExecContext(ctx, `UPDATE replays SET cursor = ?, queued = queued + ?,
+				queuing_done = ?, total = CASE WHEN ? THEN queued + ? ELSE total END WHERE id = ?`,
+				cursor, n, done, done, n, r.id); err != nil {
+				return err
+			}
+			if n > 0 {
+				if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET lane_due_at = min(coalesce(lane_due_at, ?), ?) WHERE id = ?`,
+					ms(now), ms(now), endpointID); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return queued, err
+}
+
+// replayChunk queues up to limit events of a replay after cursor and
+// returns how many it queued and the new cursor (last when the replay's
+// range is exhausted).
+func replayChunk(ctx context.Context, tx *wtx, replayID int64, account string, endpointID, from, to, cursor, last int64,
+	onlyFailed bool, now int64, limit int) (int, int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT e.id, e.kind, e.wamid, e.status, coalesce(d.id, 0) FROM events e
+		LEFT JOIN deliveries d ON d.event_id = e.id
+		WHERE e.account_id = ? AND e.id > ? AND e.id <= ? AND e.created_at >= ? AND e.created_at < ? AND `+sqlstore.ReplayQualifies(onlyFailed)+`
+		ORDER BY e.id LIMIT ?`, account, cursor, last, from, to, limit)
+	if err != nil {
+		return 0, 0, err
+	}
+	type item struct {
+		event, delivery      int64
+		kind, wamid, status string
+	}
+	var items []item
+	for rows.Next() {
+		var it item
+		if err := rows.Scan(&it.event, &it.kind, &it.wamid, &it.status, &it.delivery); err != nil {
+			rows.Close()
+			return 0, 0, err
+		}
+		items = append(items, it)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, 0, err
+	}
+	for _, it := range items {
+		if it.delivery != 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', endpoint_id = ?, next_attempt_at = ?, window_start = ?,
+				updated_at = ?, replay_id = ? WHERE id = ?`, endpointID, now, now, now, replayID, it.delivery); err != nil {
+				return 0, 0, err
+			}
+			continue
+		}
+		rank := 0
+		if bahasha.EventKind(it.kind) == bahasha.KindStatus {
+			rank = bahasha.StatusRank(it.status)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (account_id, endpoint_id, event_id, wamid, status_rank, state, next_attempt_at,
+			window_start, created_at, updated_at, replay_id) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
+			account, endpointID, it.event, it.wamid, rank, now, now, now, now, replayID); err != nil {
+			return 0, 0, err
+		}
+	}
+	if len(items) < limit {
+		return len(items), last, nil
+	}
+	return len(items), items[len(items)-1].event, nil
+}
+
+// Stats implements store.Store.
+func (s *Store) Stats(ctx context.Context, accountID string, since, until time.Time) ([]bahasha.DeliveryStats, error) {
+	if s.isClosed() {
+		return nil, store.ErrClosed
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+sqlstore.StatsColumns+` FROM delivery_stats
+		WHERE account_id = ? AND minute >= ? AND minute < ? ORDER BY minute`, accountID, ms(since), ms(until))
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []bahasha.DeliveryStats
+	for rows.Next() {
+		st, err := sqlstore.ScanStats(rows)
+		if err != nil {
+			return nil, translate(err)
+		}
+		out = append(out, st)
+	}
+	return out, translate(rows.Err())
+}
+
+// Backlog implements store.Store.
+func (s *Store) Backlog(ctx context.Context, accountID string) (int, error) {
+	if s.isClosed() {
+		return 0, store.ErrClosed
+	}
+	var n int
+	err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM deliveries WHERE account_id = ? AND state = 'pending'`, accountID).Scan(&n)
+	return n, translate(err)
+}
+
+// CreateSession implements store.Store.
+func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
+	return s.write(ctx, func(tx *wtx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+			se.TokenHash, se.AccountID, ms(se.CreatedAt), ms(se.ExpiresAt))
+		return err
+	})
+}
+
+// SessionAccount implements store.Store.
+func (s *Store) SessionAccount(ctx context.Context, tokenHash []byte, now time.Time) (bahasha.Account, error) {
+	if s.isClosed() {
+		return bahasha.Account{}, store.ErrClosed
+	}
+	a, err := scanAccount(s.rdb.QueryRowContext(ctx, `SELECT `+sqlstore.AccountColumns+` FROM sessions se JOIN accounts a ON a.id = se.account_id
+		WHERE se.token_hash = ? AND se.expires_at > ?`, tokenHash, ms(now)))
+	return a, translate(err)
+}
+
+// DeleteSession implements store.Store.
+func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
+	return s.write(ctx, func(tx *wtx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
+		return err
+	})
+}
+
+// pruneOther removes, in Prune's transaction, statistics and finished
+// replays older than p.Before and sessions expired at p.Now.
+func pruneOther(ctx context.Context, tx *wtx, p store.PruneParams) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM delivery_stats WHERE (account_id, minute) IN (
+		SELECT account_id, minute FROM delivery_stats WHERE minute < ? LIMIT ?)`, ms(p.Before), p.Limit); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM replays WHERE id IN (
+		SELECT id FROM replays WHERE queuing_done = 1 AND created_at < ? LIMIT ?)`, ms(p.Before), p.Limit); err != nil {
+		return err
+	}
+	if !p.Now.IsZero() {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash IN (
+			SELECT token_hash FROM sessions WHERE expires_at <= ? LIMIT ?)`, ms(p.Now), p.Limit); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,298 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/store"
+)
+
+// testListDeliveriesByTime: Since and Until keep deliveries created in
+// [Since, Until).
+func testListDeliveriesByTime(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	account(t, s, "a")
+	endpoint(t, s, "a")
+	insert(t, s, "a", t0, "early")
+	insert(t, s, "a", t0.Add(time.Hour), "mid")
+	insert(t, s, "a", t0.Add(2*time.Hour), "late")
+	got := func(p store.ListDeliveriesParams) []string {
+		t.Helper()
+		p.AccountID, p.Limit = "a", 100
+		ds, err := s.Deliveries(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, d := range ds {
+			ids = append(ids, d.Event.ProducerID)
+		}
+		return ids
+	}
+	if ids := got(store.ListDeliveriesParams{Since: t0.Add(time.Hour)}); !equal(ids, []string{"late", "mid"}) {
+		t.Fatalf("since: %v", ids)
+	}
+	if ids := got(store.ListDeliveriesParams{Until: t0.Add(time.Hour)}); !equal(ids, []string{"early"}) {
+		t.Fatalf("until (exclusive): %v", ids)
+	}
+	if ids := got(store.ListDeliveriesParams{Since: t0.Add(time.Minute), Until: t0.Add(2 * time.Hour)}); !equal(ids, []string{"mid"}) {
+		t.Fatalf("since and until: %v", ids)
+	}
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// advanceAll runs AdvanceReplays until it queues nothing.
+func advanceAll(t *testing.T, s store.Store, now time.Time, chunk int) int {
+	t.Helper()
+	total := 0
+	for {
+		n, err := s.AdvanceReplays(context.Background(), now, chunk)
+		if err != nil {
+			t.Fatalf("AdvanceReplays: %v", err)
+		}
+		total += n
+		if n == 0 {
+			return total
+		}
+	}
+}
+
+// testReplay: a replay covers the range's events whose delivery is not
+// pending (or failed ones only), creates deliveries for events that had
+// none, queues in chunks in ingest order, and reports its progress.
+func testReplay(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	account(t, s, "a")
+	account(t, s, "b")
+	// Before any webhook: no deliveries.
+	insert(t, s, "a", t0, "orphan1", "orphan2")
+	now := t0.Add(time.Minute)
+	if _, err := s.CreateReplay(ctx, store.ReplayParams{AccountID: "a", From: t0, To: now, Now: now}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("replay without an endpoint: %v, want ErrNotFound", err)
+	}
+	endpoint(t, s, "a")
+	endpoint(t, s, "b")
+	res := insert(t, s, "a", t0.Add(10*time.Second), "ok1", "fail1", "ok2", "pend")
+	insert(t, s, "b", t0.Add(10*time.Second), "other")
+	insert(t, s, "a", t0.Add(time.Hour), "outside")
+	lanes := claim(t, s, t0.Add(20*time.Second), 10, 3)
+	var lane store.Lane
+	for _, l := range lanes {
+		if l.Endpoint.AccountID == "a" {
+			lane = l
+		}
+	}
+	p := deliver(lane, t0.Add(20*time.Second), bahasha.DeliveryDelivered, time.Time{})
+	p.Results[1].State = bahasha.DeliveryFailed
+	p.Results[1].Attempt.StatusCode = 500
+	if err := s.CompleteLane(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+
+	rng := store.ReplayParams{AccountID: "a", From: t0, To: t0.Add(30 * time.Minute), Now: t0.Add(2 * time.Hour)}
+	// orphan1, orphan2 (no delivery), ok1, fail1, ok2; not pend (pending),
+	// not outside (out of range), not b's.
+	if n, err := s.CountReplay(ctx, rng); err != nil || n != 5 {
+		t.Fatalf("CountReplay = %d, %v, want 5", n, err)
+	}
+	failedOnly := rng
+	failedOnly.OnlyFailed = true
+	if n, err := s.CountReplay(ctx, failedOnly); err != nil || n != 1 {
+		t.Fatalf("CountReplay(only failed) = %d, %v, want 1", n, err)
+	}
+	r, err := s.CreateReplay(ctx, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Total != 5 || r.Queued != 0 || r.QueuingDone || r.AccountID != "a" || !r.From.Equal(t0) || r.Finished() {
+		t.Fatalf("new replay = %+v", r)
+	}
+	if _, err := s.Replay(ctx, "b", r.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another account's replay: %v", err)
+	}
+	replayAt := t0.Add(2 * time.Hour)
+	// Chunks of 2: in ingest order.
+	if n, err := s.AdvanceReplays(ctx, replayAt, 2); err != nil || n != 2 {
+		t.Fatalf("first chunk: %d, %v", n, err)
+	}
+	if r, _ = s.Replay(ctx, "a", r.ID); r.Queued != 2 || r.Pending != 2 || r.QueuingDone {
+		t.Fatalf("after one chunk: %+v", r)
+	}
+	if n := advanceAll(t, s, replayAt, 2); n != 3 {
+		t.Fatalf("the rest queued %d, want 3", n)
+	}
+	r, _ = s.Replay(ctx, "a", r.ID)
+	if r.Total != 5 || r.Queued != 5 || r.Pending != 5 || !r.QueuingDone || r.Finished() || r.Done() != 0 {
+		t.Fatalf("all queued: %+v", r)
+	}
+	// The lane now has pend and outside (due before) and the five replayed,
+	// due at replayAt, in ingest order (the orphans' deliveries are newer
+	// than the others, their events older).
+	lanes = claim(t, s, replayAt, 10, 100)
+	lane = store.Lane{}
+	for _, l := range lanes {
+		if l.Endpoint.AccountID == "a" {
+			lane = l
+		}
+	}
+	lanes = []store.Lane{lane}
+	if ids := producerIDs(lanes[0]); !equal(ids, []string{"pend", "outside", "orphan1", "orphan2", "ok1", "fail1", "ok2"}) {
+		t.Fatalf("replayed lane order: %v", ids)
+	}
+	for _, d := range lanes[0].Deliveries {
+		if d.Event.ProducerID == "ok1" && (d.Attempts != 1 || !d.WindowStart.Equal(replayAt)) {
+			t.Fatalf("replayed delivery keeps its attempts and gets a fresh window: %+v", d)
+		}
+	}
+	if err := s.CompleteLane(ctx, deliver(lanes[0], replayAt, bahasha.DeliveryDelivered, time.Time{})); err != nil {
+		t.Fatal(err)
+	}
+	r, _ = s.Replay(ctx, "a", r.ID)
+	if r.Pending != 0 || r.Delivered != 5 || r.Done() != 5 || !r.Finished() {
+		t.Fatalf("finished replay: %+v", r)
+	}
+	if d, _, _ := s.Delivery(ctx, "a", res[0].DeliveryID); d.Attempts != 2 || d.State != bahasha.DeliveryDelivered {
+		t.Fatalf("ok1 after replay: %+v", d)
+	}
+	rs, err := s.Replays(ctx, "a", 10)
+	if err != nil || len(rs) != 1 || rs[0].ID != r.ID || rs[0].Delivered != 5 {
+		t.Fatalf("Replays = %+v, %v", rs, err)
+	}
+	if rs, _ := s.Replays(ctx, "b", 10); len(rs) != 0 {
+		t.Fatalf("b sees a's replays: %+v", rs)
+	}
+	// An empty range is finished at once.
+	empty, err := s.CreateReplay(ctx, store.ReplayParams{AccountID: "a", From: t0.Add(-time.Hour), To: t0.Add(-time.Minute), Now: replayAt})
+	if err != nil || empty.Total != 0 || !empty.Finished() {
+		t.Fatalf("empty replay = %+v, %v", empty, err)
+	}
+	// A replay whose webhook is removed ends its queuing.
+	r2, err := s.CreateReplay(ctx, rng)
+	if err != nil || r2.Total != 6 { // pend was delivered too
+		t.Fatalf("second replay = %+v, %v", r2, err)
+	}
+	if err := s.DeleteEndpoint(ctx, "a", replayAt, "removed"); err != nil {
+		t.Fatal(err)
+	}
+	advanceAll(t, s, replayAt, 10)
+	if r2, _ = s.Replay(ctx, "a", r2.ID); !r2.QueuingDone || r2.Total != 0 || !r2.Finished() {
+		t.Fatalf("replay after the webhook was removed: %+v", r2)
+	}
+}
+
+// testStats: CompleteLane and ExpireDeliveries add to the account's minute.
+func testStats(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	account(t, s, "a")
+	account(t, s, "b")
+	endpoint(t, s, "a")
+	insert(t, s, "a", t0, "e1", "e2")
+	lanes := claim(t, s, t0, 10, 10)
+	p := deliver(lanes[0], t0.Add(10*time.Second), bahasha.DeliveryDelivered, time.Time{})
+	p.AccountID = "a"
+	p.Stats = bahasha.DeliveryStats{Delivered: 2, AttemptsOK: 2}
+	p.Stats.Latency[bahasha.LatencyBucket(7*time.Millisecond)] = 2
+	if err := s.CompleteLane(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	// The same minute again, and the next minute.
+	insert(t, s, "a", t0, "e3")
+	lanes = claim(t, s, t0.Add(20*time.Second), 10, 10)
+	p = deliver(lanes[0], t0.Add(30*time.Second), bahasha.DeliveryPending, t0.Add(time.Hour))
+	p.AccountID, p.Stats = "a", bahasha.DeliveryStats{AttemptsFailed: 1}
+	if err := s.CompleteLane(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ExpireDeliveries(ctx, store.ExpireParams{Now: t0.Add(90 * time.Second), Before: t0.Add(time.Minute), Limit: 10, Reason: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Stats(ctx, "a", t0, t0.Add(time.Hour))
+	if err != nil || len(st) != 2 {
+		t.Fatalf("Stats = %+v, %v", st, err)
+	}
+	if !st[0].Start.Equal(t0) || st[0].Delivered != 2 || st[0].AttemptsOK != 2 || st[0].AttemptsFailed != 1 || st[0].Latency[1] != 2 {
+		t.Fatalf("first minute: %+v", st[0])
+	}
+	if !st[1].Start.Equal(t0.Add(time.Minute)) || st[1].Failed != 1 {
+		t.Fatalf("second minute: %+v", st[1])
+	}
+	var sum bahasha.DeliveryStats
+	for _, m := range st {
+		sum.Add(m)
+	}
+	if q := sum.LatencyQuantile(0.99); q != 10*time.Millisecond {
+		t.Fatalf("p99 = %v", q)
+	}
+	if st, _ := s.Stats(ctx, "a", t0.Add(time.Minute), t0.Add(time.Hour)); len(st) != 1 {
+		t.Fatalf("since is inclusive, until exclusive: %+v", st)
+	}
+	if st, _ := s.Stats(ctx, "b", t0, t0.Add(time.Hour)); len(st) != 0 {
+		t.Fatalf("b sees a's stats: %+v", st)
+	}
+	if n, err := s.Backlog(ctx, "a"); err != nil || n != 0 {
+		t.Fatalf("Backlog = %d, %v", n, err)
+	}
+	insert(t, s, "a", t0.Add(time.Hour), "e4", "e5")
+	if n, err := s.Backlog(ctx, "a"); err != nil || n != 2 {
+		t.Fatalf("Backlog = %d, %v, want 2", n, err)
+	}
+	// Retention takes old minutes.
+	if _, err := s.Prune(ctx, store.PruneParams{Before: t0.Add(time.Minute), Limit: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.Stats(ctx, "a", t0, t0.Add(time.Hour)); len(st) != 1 || !st[0].Start.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("after prune: %+v", st)
+	}
+}
+
+// testSessions: a session finds its account until it expires or is deleted.
+func testSessions(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	account(t, s, "a")
+	se := store.Session{TokenHash: []byte("h1"), AccountID: "a", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	if err := s.CreateSession(ctx, se); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := s.SessionAccount(ctx, []byte("h1"), t0.Add(time.Minute)); err != nil || a.ID != "a" || a.AppSecret != "secret-a" {
+		t.Fatalf("SessionAccount = %+v, %v", a, err)
+	}
+	if _, err := s.SessionAccount(ctx, []byte("h1"), t0.Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("expired session: %v", err)
+	}
+	if _, err := s.SessionAccount(ctx, []byte("nope"), t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown session: %v", err)
+	}
+	if err := s.CreateSession(ctx, store.Session{TokenHash: []byte("h2"), AccountID: "a", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteSession(ctx, []byte("h2")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SessionAccount(ctx, []byte("h2"), t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted session: %v", err)
+	}
+	if err := s.DeleteSession(ctx, []byte("h2")); err != nil {
+		t.Fatalf("deleting a missing session: %v", err)
+	}
+	// Prune removes expired sessions.
+	if _, err := s.Prune(ctx, store.PruneParams{Before: t0, Limit: 10, Now: t0.Add(2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SessionAccount(ctx, []byte("h1"), t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("pruned session still valid: %v", err)
+	}
+}
