@@ -201,7 +201,7 @@ func replayChunk(ctx context.Context, tx *wtx, replayID int64, account string, e
 		return 0, 0, err
 	}
 	type item struct {
-		event, delivery      int64
+		event, delivery     int64
 		kind, wamid, status string
 	}
 	var items []item
