@@ -138,7 +138,8 @@ type Store interface {
 	// minutes starting in [Since, Until), oldest first; minutes with nothing
 	// recorded are absent. CompleteLane and ExpireDeliveries record them.
 	Stats(ctx context.Context, accountID string, since, until time.Time) ([]bahasha.DeliveryStats, error)
-	// Backlog counts an account's pending deliveries.
+	// Backlog counts an account's pending deliveries (all of which are
+	// its endpoint's: removing the endpoint fails them).
 	Backlog(ctx context.Context, accountID string) (int, error)
 
 	// CreateSession stores a dashboard session.

@@ -255,7 +255,8 @@ func (s *Store) Stats(ctx context.Context, accountID string, since, until time.T
 // Backlog implements store.Store.
 func (s *Store) Backlog(ctx context.Context, accountID string) (int, error) {
 	var n int
-	err := s.queryRow(ctx, `SELECT count(*) FROM deliveries WHERE account_id = $1 AND state = 'pending'`, []any{accountID}, &n)
+	err := s.queryRow(ctx, `SELECT count(*) FROM deliveries
+		WHERE endpoint_id = (SELECT id FROM endpoints WHERE account_id = $1) AND state = 'pending'`, []any{accountID}, &n)
 	return n, err
 }
 

@@ -269,7 +269,8 @@ func (s *Store) Backlog(ctx context.Context, accountID string) (int, error) {
 		return 0, store.ErrClosed
 	}
 	var n int
-	err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM deliveries WHERE account_id = ? AND state = 'pending'`, accountID).Scan(&n)
+	err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM deliveries
+		WHERE endpoint_id = (SELECT id FROM endpoints WHERE account_id = ?) AND state = 'pending'`, accountID).Scan(&n)
 	return n, translate(err)
 }
 
