@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -21,32 +22,42 @@ import (
 // holds to what encoding the whatsapp types gives, so sender and receiver
 // cannot drift.
 func Envelope(events []bahasha.Event) ([]byte, error) {
+	// A batch has few WhatsApp Business Accounts and phone numbers (usually
+	// one of each), so they are found by a linear search: cheaper than maps
+	// for the common envelope of one event.
 	type change struct {
-		metadata whatsapp.Metadata
-		statuses []json.RawMessage
-		messages []json.RawMessage
-		contacts []json.RawMessage
-		senders  map[string]bool
+		phoneID, display string
+		statuses         []json.RawMessage
+		messages         []json.RawMessage
+		contacts         []json.RawMessage
 	}
 	type entry struct {
 		waba    string
 		changes []*change
-		byPhone map[string]*change
 	}
 	var entries []*entry
-	byWABA := map[string]*entry{}
 	size := 128
 	for _, ev := range events {
-		e := byWABA[ev.WABAID]
+		var e *entry
+		for _, x := range entries {
+			if x.waba == ev.WABAID {
+				e = x
+				break
+			}
+		}
 		if e == nil {
-			e = &entry{waba: ev.WABAID, byPhone: map[string]*change{}}
-			byWABA[ev.WABAID] = e
+			e = &entry{waba: ev.WABAID}
 			entries = append(entries, e)
 		}
-		c := e.byPhone[ev.PhoneNumberID]
+		var c *change
+		for _, x := range e.changes {
+			if x.phoneID == ev.PhoneNumberID {
+				c = x
+				break
+			}
+		}
 		if c == nil {
-			c = &change{metadata: whatsapp.Metadata{DisplayPhoneNumber: ev.DisplayPhoneNumber, PhoneNumberID: ev.PhoneNumberID}}
-			e.byPhone[ev.PhoneNumberID] = c
+			c = &change{phoneID: ev.PhoneNumberID, display: ev.DisplayPhoneNumber}
 			e.changes = append(e.changes, c)
 		}
 		if !json.Valid(ev.Payload) || len(ev.Payload) == 0 || ev.Payload[0] != '{' {
@@ -62,12 +73,14 @@ func Envelope(events []bahasha.Event) ([]byte, error) {
 				if !json.Valid(ev.Contact) || ev.Contact[0] != '{' {
 					return nil, fmt.Errorf("delivery: event %d: the stored contact is not a JSON object", ev.ID)
 				}
-				if c.senders == nil {
-					c.senders = map[string]bool{}
+				known := false
+				for _, x := range c.contacts {
+					if bytes.Equal(x, ev.Contact) {
+						known = true
+						break
+					}
 				}
-				key := string(ev.Contact)
-				if !c.senders[key] {
-					c.senders[key] = true
+				if !known {
 					c.contacts = append(c.contacts, ev.Contact)
 				}
 			}
@@ -94,12 +107,20 @@ func Envelope(events []bahasha.Event) ([]byte, error) {
 			b = appendString(b, whatsapp.FieldMessages)
 			b = append(b, `,"value":{"messaging_product":`...)
 			b = appendString(b, whatsapp.MessagingProductWhatsApp)
-			b = append(b, `,"metadata":`...)
-			md, err := json.Marshal(c.metadata)
-			if err != nil {
-				return nil, err
+			// whatsapp.Metadata, both fields omitempty.
+			b = append(b, `,"metadata":{`...)
+			if c.display != "" {
+				b = append(b, `"display_phone_number":`...)
+				b = appendString(b, c.display)
 			}
-			b = append(b, md...)
+			if c.phoneID != "" {
+				if c.display != "" {
+					b = append(b, ',')
+				}
+				b = append(b, `"phone_number_id":`...)
+				b = appendString(b, c.phoneID)
+			}
+			b = append(b, '}')
 			b = appendArray(b, "contacts", c.contacts)
 			b = appendArray(b, "messages", c.messages)
 			b = appendArray(b, "statuses", c.statuses)
@@ -111,9 +132,17 @@ func Envelope(events []bahasha.Event) ([]byte, error) {
 	return b, nil
 }
 
+// appendString appends s as encoding/json encodes it.
 func appendString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s) // a string always encodes
-	return append(b, q...)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 func appendArray(b []byte, name string, items []json.RawMessage) []byte {

@@ -170,3 +170,38 @@ func TestEnvelopeKeepsUnknownFields(t *testing.T) {
 		t.Fatalf("status arrived as %s", raw)
 	}
 }
+
+// The metadata is encoded as encoding/json encodes whatsapp.Metadata: empty
+// fields omitted, special characters escaped.
+func TestEnvelopeMetadataEncoding(t *testing.T) {
+	for _, md := range []whatsapp.Metadata{
+		{DisplayPhoneNumber: "+254700000000", PhoneNumberID: "106540352242922"},
+		{PhoneNumberID: "106540352242922"},
+		{DisplayPhoneNumber: "+254700000000"},
+		{},
+		{DisplayPhoneNumber: "<+1 & \"2\">\u2028é\x01", PhoneNumberID: `a\b`},
+	} {
+		ev := statusEvent("W", md.PhoneNumberID, "a", "sent")
+		ev.DisplayPhoneNumber = md.DisplayPhoneNumber
+		got, err := delivery.Envelope([]bahasha.Event{ev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n struct {
+			Entry []struct {
+				Changes []struct {
+					Value struct {
+						Metadata json.RawMessage `json:"metadata"`
+					} `json:"value"`
+				} `json:"changes"`
+			} `json:"entry"`
+		}
+		if err := json.Unmarshal(got, &n); err != nil {
+			t.Fatalf("%+v: %v in %s", md, err, got)
+		}
+		want, _ := json.Marshal(md)
+		if g := string(n.Entry[0].Changes[0].Value.Metadata); g != string(want) {
+			t.Errorf("metadata %+v encoded as %s, want %s", md, g, want)
+		}
+	}
+}
