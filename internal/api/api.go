@@ -133,7 +133,7 @@ func (a *API) authenticated(h func(http.ResponseWriter, *http.Request, bahasha.A
 		}
 		acc, err := a.store.AccountByKeyHash(r.Context(), accounts.HashKey(key))
 		if err != nil {
-			if classify(err).Status == http.StatusNotFound {
+			if Classify(err).Status == http.StatusNotFound {
 				err = errorf(http.StatusUnauthorized, "unauthorized", "the API key is not valid; use the key printed when the account was created")
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="bahasha", error="invalid_token"`)

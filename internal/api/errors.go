@@ -35,10 +35,10 @@ func badRequest(format string, args ...any) *Error {
 	return errorf(http.StatusBadRequest, "invalid_request", format, args...)
 }
 
-// classify maps any error to the API error shown to the client: the one
-// place where internal errors become statuses. Internal causes are logged,
-// never shown.
-func classify(err error) *Error {
+// Classify maps any error to the error shown to the client: the one place
+// where internal errors become statuses and messages, for the API and the
+// dashboard alike. Internal causes are logged, never shown.
+func Classify(err error) *Error {
 	var apiErr *Error
 	var tooLarge *http.MaxBytesError
 	switch {
@@ -69,7 +69,7 @@ type errorObject struct {
 }
 
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	e := classify(err)
+	e := Classify(err)
 	if e.Status >= 500 {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -191,9 +192,8 @@ func validPhone(s string) bool {
 	return true
 }
 
-func (a *API) phoneNumber(r *http.Request, acc bahasha.Account) (bahasha.PhoneNumber, error) {
-	id := r.PathValue("phone_number_id")
-	n, err := a.store.PhoneNumber(r.Context(), acc.ID, id)
+func (a *API) phoneNumber(ctx context.Context, acc bahasha.Account, id string) (bahasha.PhoneNumber, error) {
+	n, err := a.store.PhoneNumber(ctx, acc.ID, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return n, errorf(http.StatusNotFound, "unknown_phone_number", "phone number id %q is not one of this account's numbers; list them with GET /v1/phone_numbers", id)
 	}
@@ -201,7 +201,7 @@ func (a *API) phoneNumber(r *http.Request, acc bahasha.Account) (bahasha.PhoneNu
 }
 
 func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
-	number, err := a.phoneNumber(r, acc)
+	number, err := a.phoneNumber(r.Context(), acc, r.PathValue("phone_number_id"))
 	if err != nil {
 		return err
 	}
@@ -219,20 +219,11 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, acc bahasha.Ac
 		a.writeCloudError(w, cerr)
 		return nil
 	}
-	to := strings.TrimPrefix(req.To, "+")
-	wamid, err := sandbox.NewWAMID(a.rand)
+	sent, err := a.send(r.Context(), acc, number, &req, category)
 	if err != nil {
 		return err
 	}
-	events, err := sandbox.StatusEvents(sandbox.Sent{Number: number, WAMID: wamid, Recipient: to, Category: category,
-		BizOpaqueCallbackData: req.BizOpaqueCallbackData, Now: a.now(), Pace: a.cfg.SandboxPace})
-	if err != nil {
-		return err
-	}
-	if _, err := a.store.InsertEvents(r.Context(), store.InsertEventsParams{AccountID: acc.ID, Events: events, Now: a.now()}); err != nil {
-		return err
-	}
-	a.waker.Wake()
+	to, wamid := sent.To, sent.WAMID
 	type contactJSON struct {
 		Input string `json:"input"`
 		WaID  string `json:"wa_id"`
@@ -262,7 +253,7 @@ type inboundRequest struct {
 }
 
 func (a *API) sandboxInbound(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
-	number, err := a.phoneNumber(r, acc)
+	number, err := a.phoneNumber(r.Context(), acc, r.PathValue("phone_number_id"))
 	if err != nil {
 		return err
 	}
@@ -270,23 +261,36 @@ func (a *API) sandboxInbound(w http.ResponseWriter, r *http.Request, acc bahasha
 	if err := decode(w, r, a.cfg.MaxBodyBytes, &raw, false); err != nil {
 		return err
 	}
+	in, err := a.inbound(r.Context(), acc, number, raw)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"message": map[string]string{"id": in.WAMID, "type": in.Type, "from": in.From},
+		"event_id": eventID(in.EventID), "delivery_id": deliveryIDOrNil(in.DeliveryID)})
+	return nil
+}
+
+// inbound checks a simulated customer message (the JSON body of the
+// sandbox inbound route) and ingests it as an event of number.
+func (a *API) inbound(ctx context.Context, acc bahasha.Account, number bahasha.PhoneNumber, raw json.RawMessage) (InboundMessage, error) {
 	var req inboundRequest
 	if err := json.Unmarshal(raw, &req); err != nil {
-		return describeJSONError(err)
+		return InboundMessage{}, describeJSONError(err)
 	}
 	if !validPhone(req.From) {
-		return badRequest(`"from" must be the customer's phone number, digits only, e.g. 254712345678`)
+		return InboundMessage{}, badRequest(`"from" must be the customer's phone number, digits only, e.g. 254712345678`)
 	}
 	from := strings.TrimPrefix(req.From, "+")
 	var m whatsapp.Message
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return describeJSONError(err)
+		return InboundMessage{}, describeJSONError(err)
 	}
 	if err := checkInbound(&m); err != nil {
-		return err
+		return InboundMessage{}, err
 	}
+	var err error
 	if m.ID, err = sandbox.NewWAMID(a.rand); err != nil {
-		return err
+		return InboundMessage{}, err
 	}
 	m.From, m.Timestamp = from, whatsapp.TimestampOf(a.now())
 	name := req.Name
@@ -295,16 +299,83 @@ func (a *API) sandboxInbound(w http.ResponseWriter, r *http.Request, acc bahasha
 	}
 	ev, err := sandbox.Inbound(number, m, whatsapp.Contact{Profile: whatsapp.Profile{Name: name}, WaID: from}, a.now())
 	if err != nil {
-		return err
+		return InboundMessage{}, err
 	}
-	res, err := a.store.InsertEvents(r.Context(), store.InsertEventsParams{AccountID: acc.ID, Events: []bahasha.Event{ev}, Now: a.now()})
+	res, err := a.store.InsertEvents(ctx, store.InsertEventsParams{AccountID: acc.ID, Events: []bahasha.Event{ev}, Now: a.now()})
 	if err != nil {
-		return err
+		return InboundMessage{}, err
 	}
 	a.waker.Wake()
-	writeJSON(w, http.StatusAccepted, map[string]any{"message": map[string]string{"id": m.ID, "type": string(m.Type), "from": from},
-		"event_id": eventID(res[0].EventID), "delivery_id": deliveryIDOrNil(res[0].DeliveryID)})
-	return nil
+	return InboundMessage{WAMID: m.ID, Type: string(m.Type), From: from, EventID: res[0].EventID, DeliveryID: res[0].DeliveryID}, nil
+}
+
+// send queues the sandbox carrier's statuses of a checked send request.
+func (a *API) send(ctx context.Context, acc bahasha.Account, number bahasha.PhoneNumber, req *sendRequest, category string) (SentMessage, error) {
+	to := strings.TrimPrefix(req.To, "+")
+	wamid, err := sandbox.NewWAMID(a.rand)
+	if err != nil {
+		return SentMessage{}, err
+	}
+	events, err := sandbox.StatusEvents(sandbox.Sent{Number: number, WAMID: wamid, Recipient: to, Category: category,
+		BizOpaqueCallbackData: req.BizOpaqueCallbackData, Now: a.now(), Pace: a.cfg.SandboxPace})
+	if err != nil {
+		return SentMessage{}, err
+	}
+	if _, err := a.store.InsertEvents(ctx, store.InsertEventsParams{AccountID: acc.ID, Events: events, Now: a.now()}); err != nil {
+		return SentMessage{}, err
+	}
+	a.waker.Wake()
+	return SentMessage{WAMID: wamid, To: to, Statuses: len(events)}, nil
+}
+
+// SentMessage is what SendMessage queued.
+type SentMessage struct {
+	// WAMID is the message's id; To the recipient's WhatsApp id.
+	WAMID, To string
+	// Statuses is how many status events the sandbox carrier queued.
+	Statuses int
+}
+
+// SendMessage sends a message from one of acc's phone numbers exactly as
+// POST /v1/{phone_number_id}/messages does with body as its JSON: the
+// sandbox carrier queues the message's statuses. An unknown number or a
+// body that is not valid is an *Error with a 4xx Status and a Message that
+// says what to fix; other errors are the store's.
+func (a *API) SendMessage(ctx context.Context, acc bahasha.Account, phoneNumberID string, body []byte) (SentMessage, error) {
+	number, err := a.phoneNumber(ctx, acc, phoneNumberID)
+	if err != nil {
+		return SentMessage{}, err
+	}
+	var req sendRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return SentMessage{}, describeJSONError(err)
+	}
+	category, cerr := req.validate()
+	if cerr != nil {
+		return SentMessage{}, &Error{Status: cerr.status, Code: "invalid_parameter", Message: cerr.details}
+	}
+	return a.send(ctx, acc, number, &req, category)
+}
+
+// InboundMessage is what SimulateInbound ingested.
+type InboundMessage struct {
+	WAMID, Type, From string
+	EventID           int64
+	// DeliveryID is 0 when the account has no webhook.
+	DeliveryID int64
+}
+
+// SimulateInbound ingests a customer's reply to one of acc's phone numbers
+// exactly as POST /v1/{phone_number_id}/sandbox/inbound does with body as
+// its JSON. An unknown number or a body that is not valid is an *Error with
+// a 4xx Status and a Message that says what to fix; other errors are the
+// store's.
+func (a *API) SimulateInbound(ctx context.Context, acc bahasha.Account, phoneNumberID string, body []byte) (InboundMessage, error) {
+	number, err := a.phoneNumber(ctx, acc, phoneNumberID)
+	if err != nil {
+		return InboundMessage{}, err
+	}
+	return a.inbound(ctx, acc, number, body)
 }
 
 // checkInbound checks that a simulated message has a known type and that
