@@ -314,6 +314,9 @@ func translate(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ErrNotFound
 	}
+	if err.Error() == "sql: database is closed" { // database/sql has no sentinel for it
+		return fmt.Errorf("%w: %v", store.ErrClosed, err)
+	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		switch se.Code() {

@@ -70,6 +70,19 @@ func Run(t *testing.T, open Opener) {
 		if _, err := s.InsertEvents(context.Background(), store.InsertEventsParams{AccountID: "x"}); !errors.Is(err, store.ErrClosed) {
 			t.Fatalf("InsertEvents after Close = %v, want ErrClosed", err)
 		}
+		ctx := context.Background()
+		if _, err := s.AccountByKeyHash(ctx, []byte("k")); !errors.Is(err, store.ErrClosed) {
+			t.Fatalf("AccountByKeyHash after Close = %v, want ErrClosed", err)
+		}
+		if _, err := s.Endpoint(ctx, "a"); !errors.Is(err, store.ErrClosed) {
+			t.Fatalf("Endpoint after Close = %v, want ErrClosed", err)
+		}
+		if _, err := s.Deliveries(ctx, store.ListDeliveriesParams{AccountID: "a", Limit: 1}); !errors.Is(err, store.ErrClosed) {
+			t.Fatalf("Deliveries after Close = %v, want ErrClosed", err)
+		}
+		if _, err := s.SessionAccount(ctx, []byte("k"), t0); !errors.Is(err, store.ErrClosed) {
+			t.Fatalf("SessionAccount after Close = %v, want ErrClosed", err)
+		}
 		if err := s.Close(); err != nil {
 			t.Fatalf("second Close = %v", err)
 		}
