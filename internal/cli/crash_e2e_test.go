@@ -61,7 +61,7 @@ func startChild(t *testing.T, bin string, o serveOpts) *child {
 	t.Cleanup(func() { c.Kill(); tr.CloseIdleConnections() })
 	select {
 	case addr := <-s.Stdout.addr:
-		s.URL = "http://" + addr
+		s.URL = addr
 	case code := <-s.done:
 		s.done <- code
 		t.Fatalf("bahasha serve exited %d before listening\nstdout: %s\nstderr: %s", code, s.Stdout, s.Stderr)

@@ -11,6 +11,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -46,7 +48,7 @@ const (
 )
 
 // listenRE matches the line serve prints once it accepts connections.
-var listenRE = regexp.MustCompile(`Bahasha \S+ listening on http://(\S+) \(data in `)
+var listenRE = regexp.MustCompile(`Bahasha \S+ listening on (https?://\S+) \(data in `)
 
 // watchedOutput is an io.Writer safe for concurrent use that also tells, once,
 // the address from serve's "listening on" line.
@@ -89,6 +91,9 @@ type serveOpts struct {
 	Data      string            // data folder; default a new t.TempDir()
 	// LogsErrors: the scenario makes serve log errors (a database outage).
 	LogsErrors bool
+	// TLSRoots, with --tls-cert and --tls-key in Args, are the roots the
+	// test's client trusts.
+	TLSRoots *x509.CertPool
 }
 
 // server is a running bahasha serve.
@@ -136,12 +141,15 @@ func startServe(t testing.TB, o serveOpts) *server {
 	args, env := serveArgs(o)
 	ctx, cancel := context.WithCancel(context.Background())
 	tr := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16}
+	if o.TLSRoots != nil {
+		tr.TLSClientConfig = &tls.Config{RootCAs: o.TLSRoots}
+	}
 	s := &server{t: t, Key: testAPIKey, Data: o.Data, Stdout: newWatchedOutput(), Stderr: newWatchedOutput(),
 		cancel: cancel, done: make(chan int, 1), tr: tr, client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 	go func() { s.done <- cli.Run(ctx, args, func(k string) string { return env[k] }, s.Stdout, s.Stderr) }()
 	select {
 	case addr := <-s.Stdout.addr:
-		s.URL = "http://" + addr
+		s.URL = addr
 	case code := <-s.done:
 		cancel()
 		t.Fatalf("serve exited %d before listening\nstdout: %s\nstderr: %s", code, s.Stdout, s.Stderr)

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	crand "crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"github.com/bahasha/bahasha/internal/accounts"
 	"github.com/bahasha/bahasha/internal/api"
 	"github.com/bahasha/bahasha/internal/config"
+	"github.com/bahasha/bahasha/internal/dashboard"
 	"github.com/bahasha/bahasha/internal/delivery"
 	"github.com/bahasha/bahasha/internal/handshake"
 	"github.com/bahasha/bahasha/internal/safehttp"
@@ -68,6 +70,8 @@ func serveConfig(args []string, env Env, stderr io.Writer) (config.Serve, error)
 	str("BAHASHA_ADDR", &cfg.Addr)
 	str("BAHASHA_DATA", &cfg.Data)
 	str("BAHASHA_DATABASE_URL", &cfg.Database)
+	str("BAHASHA_TLS_CERT", &cfg.TLSCert)
+	str("BAHASHA_TLS_KEY", &cfg.TLSKey)
 	boolean("BAHASHA_ALLOW_PRIVATE_TARGETS", &cfg.AllowPrivateTargets)
 	duration("BAHASHA_SANDBOX_PACE", &cfg.SandboxPace)
 	duration("BAHASHA_ATTEMPT_TIMEOUT", &cfg.AttemptTimeout)
@@ -97,6 +101,8 @@ func serveConfig(args []string, env Env, stderr io.Writer) (config.Serve, error)
 	}
 	fs := newFlags("serve", stderr)
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (env BAHASHA_ADDR)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", cfg.TLSCert, "PEM certificate (chain) file: serve HTTPS, with --tls-key (env BAHASHA_TLS_CERT)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", cfg.TLSKey, "PEM private key file of --tls-cert (env BAHASHA_TLS_KEY)")
 	fs.StringVar(&cfg.Data, "data", cfg.Data, "data folder holding the SQLite database (env BAHASHA_DATA)")
 	fs.StringVar(&cfg.Database, "database", cfg.Database, "PostgreSQL URL to use instead of SQLite, e.g. postgres://user:pass@host/bahasha (env BAHASHA_DATABASE_URL)")
 	fs.IntVar(&cfg.DBMaxConns, "db-max-conns", cfg.DBMaxConns, "PostgreSQL connections of this node at most (env BAHASHA_DB_MAX_CONNS)")
@@ -151,7 +157,16 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 	verifier := &handshake.Verifier{Client: client, AllowPrivate: cfg.AllowPrivateTargets}
 	a := api.New(api.Config{SandboxPace: cfg.SandboxPace, AdminKey: cfg.AdminKey},
 		st, verifier, engine, time.Now, crand.Reader, log)
+	dash := dashboard.New(dashboard.Config{UserAgent: userAgent}, st, verifier, engine, a, time.Now, crand.Reader, log)
 
+	var tlsConfig *tls.Config
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("cannot load --tls-cert %s and --tls-key %s: %w", cfg.TLSCert, cfg.TLSKey, err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w; choose another address with --addr", cfg.Addr, err)
@@ -164,15 +179,21 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 	// and are waited for before the store closes.
 	handlerCtx, cancelHandlers := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelHandlers()
-	handler, handlersDone := server.Track(server.Handler(a, st, version(), log))
+	handler, handlersDone := server.Track(server.Handler(a, dash, st, version(), log))
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext: func(net.Listener) context.Context { return handlerCtx }}
+	srv.RegisterOnShutdown(dash.Shutdown) // live views end at once instead of holding the shutdown
 	where := cfg.Data
 	if cfg.Database != "" {
 		where = "PostgreSQL"
 	}
-	fmt.Fprintf(stdout, "Bahasha %s listening on http://%s (data in %s)\n", version(), ln.Addr(), where)
+	scheme := "http"
+	if tlsConfig != nil {
+		scheme = "https"
+		ln = tls.NewListener(ln, tlsConfig)
+	}
+	fmt.Fprintf(stdout, "Bahasha %s listening on %s://%s (data in %s)\n", version(), scheme, ln.Addr(), where)
 	if addr := env("BAHASHA_PPROF_ADDR"); addr != "" {
 		stopPprof, err := servePprof(addr, log)
 		if err != nil {

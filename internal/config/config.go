@@ -33,6 +33,11 @@ type Serve struct {
 	// Default 30s. Flag --db-statement-timeout, env
 	// BAHASHA_DB_STATEMENT_TIMEOUT.
 	DBStatementTimeout time.Duration
+	// TLSCert and TLSKey, both set, are PEM files: serve HTTPS instead of
+	// HTTP (the dashboard's session cookie is then Secure). Behind a proxy
+	// that terminates TLS, leave them out. Flags --tls-cert, --tls-key, env
+	// BAHASHA_TLS_CERT, BAHASHA_TLS_KEY.
+	TLSCert, TLSKey string
 	// AllowPrivateTargets permits http:// webhook URLs and loopback or
 	// private addresses. Off by default: for local development and tests
 	// only. Flag --allow-private-targets, env BAHASHA_ALLOW_PRIVATE_TARGETS.
@@ -115,6 +120,8 @@ func (c Serve) Validate() error {
 		return errors.New("--data must name a folder (e.g. ./bahasha-data)")
 	case c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://"):
 		return errors.New("--database must be a PostgreSQL URL such as postgres://user:password@host:5432/bahasha (leave it out for the embedded SQLite database)")
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		return errors.New("--tls-cert and --tls-key go together: give both PEM files to serve HTTPS, or neither")
 	case c.SandboxPace < 0:
 		return errors.New("--sandbox-pace must not be negative")
 	case c.AttemptTimeout <= 0 || c.AttemptTimeout > 5*time.Minute:

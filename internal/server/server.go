@@ -1,6 +1,6 @@
-// Package server assembles bahasha serve's HTTP surface: the API, the health
-// probes and the middleware every request goes through (panic recovery,
-// security headers).
+// Package server assembles bahasha serve's HTTP surface: the API, the
+// dashboard, the health probes and the middleware every request goes
+// through (panic recovery, security headers).
 package server
 
 import (
@@ -13,11 +13,15 @@ import (
 	"time"
 
 	"github.com/bahasha/bahasha/internal/api"
+	"github.com/bahasha/bahasha/internal/dashboard"
 	"github.com/bahasha/bahasha/internal/store"
 )
 
-// Handler returns the root handler of bahasha serve.
-func Handler(a *api.API, s store.Store, version string, log *slog.Logger) http.Handler {
+// Handler returns the root handler of bahasha serve: the API under /v1 and
+// /admin/v1, the health probes, and the dashboard at / (which sets its own
+// Content-Security-Policy). Without a dashboard, / is a text page pointing
+// to the API.
+func Handler(a *api.API, d *dashboard.Dashboard, s store.Store, version string, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	a.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -35,10 +39,14 @@ func Handler(a *api.API, s store.Store, version string, log *slog.Logger) http.H
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "Bahasha webhooks %s\n\nThe API is under /v1 (Authorization: Bearer <API key>); see the README.\n", version)
-	})
+	if d != nil {
+		d.Register(mux)
+	} else {
+		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			fmt.Fprintf(w, "Bahasha webhooks %s\n\nThe API is under /v1 (Authorization: Bearer <API key>); see the README.\n", version)
+		})
+	}
 	return recoverer(log, headers(mux))
 }
 

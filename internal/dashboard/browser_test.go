@@ -1,0 +1,279 @@
+package dashboard_test
+
+// Browser tests: the dashboard in a real headless Chromium (internal/browsertest),
+// on the whole platform — SQLite store, delivery engine, API, dashboard —
+// behind server.Handler, delivering to an httptest receiver. Each wait is a
+// chromedp Poll on what the page shows, bounded by browsertest.Timeout;
+// never a fixed sleep. Screenshots of each page go to docs/screenshots with
+// BAHASHA_UPDATE_SCREENSHOTS=1.
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/json"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/bahasha/bahasha/internal/accounts"
+	"github.com/bahasha/bahasha/internal/api"
+	"github.com/bahasha/bahasha/internal/browsertest"
+	"github.com/bahasha/bahasha/internal/dashboard"
+	"github.com/bahasha/bahasha/internal/delivery"
+	"github.com/bahasha/bahasha/internal/handshake"
+	"github.com/bahasha/bahasha/internal/retry"
+	"github.com/bahasha/bahasha/internal/safehttp"
+	"github.com/bahasha/bahasha/internal/server"
+	"github.com/bahasha/bahasha/internal/store/sqlite"
+)
+
+// testReceiver is a business's webhook endpoint whose behaviour a test
+// changes: a correct or a wrong handshake answer, and POSTs that succeed or
+// fail.
+type testReceiver struct {
+	mu        sync.Mutex
+	token     string
+	quoted    bool // answer the challenge JSON-encoded, the classic mistake
+	failPOSTs bool
+	events    int
+	srv       *httptest.Server
+}
+
+func newTestReceiver(t *testing.T, token string) *testReceiver {
+	rcv := &testReceiver{token: token}
+	rcv.srv = httptest.NewServer(http.HandlerFunc(rcv.serve))
+	t.Cleanup(rcv.srv.Close)
+	return rcv
+}
+
+func (rcv *testReceiver) serve(w http.ResponseWriter, r *http.Request) {
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if r.Method == http.MethodGet {
+		q := r.URL.Query()
+		if q.Get("hub.verify_token") != rcv.token {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		if rcv.quoted {
+			json.NewEncoder(w).Encode(q.Get("hub.challenge"))
+			return
+		}
+		w.Write([]byte(q.Get("hub.challenge")))
+		return
+	}
+	if rcv.failPOSTs {
+		http.Error(w, "receiver down: cannot reach the orders database", http.StatusInternalServerError)
+		return
+	}
+	rcv.events++
+	w.WriteHeader(http.StatusOK)
+}
+
+func (rcv *testReceiver) set(f func(*testReceiver)) {
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	f(rcv)
+}
+
+// platform is bahasha serve's stack, wired as internal/cli does.
+type platform struct {
+	srv *httptest.Server
+	st  *sqlite.Store
+	api *api.API
+	acc accounts.Created
+}
+
+func newPlatform(t *testing.T) *platform {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "b.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	acc, err := accounts.Create(context.Background(), st, accounts.Params{Name: "Acme Ltd", Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(&syncBuffer{}, nil))
+	client, err := safehttp.New(safehttp.Config{AllowPrivate: true, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := retry.DefaultPolicy()
+	policy.Steps, policy.MaxDelay = []time.Duration{time.Minute}, time.Minute // a failure waits for the Retry button
+	engine := delivery.New(delivery.Config{Timeout: 5 * time.Second, Retry: policy, UserAgent: "Bahasha-Webhooks/test",
+		PollInterval: 100 * time.Millisecond, MaintenanceInterval: 100 * time.Millisecond},
+		st, client, time.Now, rand.New(rand.NewPCG(1, 2)), log)
+	verifier := &handshake.Verifier{Client: client, AllowPrivate: true}
+	a := api.New(api.Config{SandboxPace: 300 * time.Millisecond}, st, verifier, engine, time.Now, crand.Reader, log)
+	dash := dashboard.New(dashboard.Config{UserAgent: "Bahasha-Webhooks/test", StreamInterval: 100 * time.Millisecond},
+		st, verifier, engine, a, time.Now, crand.Reader, log)
+	srv := httptest.NewServer(server.Handler(a, dash, st, "test", log))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- engine.Run(ctx) }()
+	t.Cleanup(func() {
+		dash.Shutdown()
+		srv.Close()
+		cancel()
+		<-done
+	})
+	return &platform{srv: srv, st: st, api: a, acc: acc}
+}
+
+func TestBrowser(t *testing.T) {
+	p := newPlatform(t)
+	rcv := newTestReceiver(t, "my-verify-token")
+	ctx := browsertest.New(t)
+	console := browsertest.WatchConsole(t, ctx)
+	run := func(actions ...chromedp.Action[chromedp.Void]) { t.Helper(); browsertest.Run(t, ctx, actions...) }
+	text := func(sel string) string {
+		t.Helper()
+		return browsertest.Get(t, ctx, chromedp.Text(chromedp.CSS(sel)))
+	}
+	waitFor := func(js string) {
+		t.Helper()
+		browsertest.Get(t, ctx, chromedp.Poll[bool](js))
+	}
+	shot := func(name string) { t.Helper(); browsertest.Screenshot(t, ctx, name) }
+
+	// Sign in: a signed-out visit goes to the sign-in page, then back.
+	run(chromedp.Navigate(p.srv.URL+"/settings/webhooks"),
+		chromedp.WaitVisible(chromedp.CSS("#api-key")))
+	shot("dashboard-signin")
+	run(chromedp.SendKeys(chromedp.CSS("#api-key"), p.acc.APIKey),
+		chromedp.Click(chromedp.CSS("#signin")),
+		chromedp.WaitVisible(chromedp.CSS("#webhook-form")))
+
+	// A handler that answers the challenge JSON-encoded: the diagnosis.
+	rcv.set(func(r *testReceiver) { r.quoted = true })
+	run(chromedp.SendKeys(chromedp.CSS("#webhook-url"), rcv.srv.URL+"/webhook"),
+		chromedp.SendKeys(chromedp.CSS("#verify-token"), "my-verify-token"),
+		chromedp.Click(chromedp.CSS("#verify-save")),
+		chromedp.WaitVisible(chromedp.CSS("#verify-result")))
+	if got := text("#verify-message"); !strings.Contains(got, "with quotes") {
+		t.Errorf("diagnosis = %q, want it to explain the quotes", got)
+	}
+	if got := text("#verify-request"); !strings.Contains(got, "hub.verify_token=***") || strings.Contains(got, "my-verify-token") {
+		t.Errorf("request shown = %q: want the token masked", got)
+	}
+	shot("dashboard-settings-diagnosis")
+
+	// Fixed: verified. (The URL field kept its value; the token is typed again.)
+	rcv.set(func(r *testReceiver) { r.quoted = false })
+	run(chromedp.SendKeys(chromedp.CSS("#verify-token"), "my-verify-token"),
+		chromedp.Click(chromedp.CSS("#verify-save")),
+		chromedp.WaitVisible(chromedp.CSS(`#verify-result[data-ok="true"]`)))
+	if got := text("#current-status"); got != "verified" {
+		t.Errorf("current webhook status = %q", got)
+	}
+	shot("dashboard-settings-verified")
+
+	// Send a sandbox message, then watch its three deliveries arrive live.
+	run(chromedp.Navigate(p.srv.URL+"/sandbox"),
+		chromedp.WaitVisible(chromedp.CSS("#send-form")),
+		chromedp.Click(chromedp.CSS("#send")),
+		chromedp.WaitVisible(chromedp.CSS("#send-result")))
+	shot("dashboard-sandbox")
+	run(chromedp.Navigate(p.srv.URL+"/deliveries"),
+		chromedp.WaitVisible(chromedp.CSS("#deliveries")))
+	waitFor(`document.querySelector('#deliveries').dataset.live === 'on'`)
+	sent, err := p.api.SendMessage(context.Background(), p.acc.Account, p.acc.PhoneNumber.ID,
+		[]byte(`{"messaging_product":"whatsapp","to":"254712345678","type":"text","text":{"body":"Live!"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The page was not reloaded: the rows came over server-sent events.
+	waitFor(`[...document.querySelectorAll('#delivery-rows tr[data-state="delivered"]')].filter(r => r.querySelector('.wamid').title === ` +
+		jsString(sent.WAMID) + `).length === 3 && Number(document.querySelector('#deliveries').dataset.updates) > 0`)
+	shot("dashboard-deliveries")
+
+	// The receiver fails: the failed attempt and its answer are shown;
+	// once it is fixed, Retry delivers.
+	rcv.set(func(r *testReceiver) { r.failPOSTs = true })
+	run(chromedp.Navigate(p.srv.URL+"/sandbox"),
+		chromedp.WaitVisible(chromedp.CSS("#reply-form")),
+		chromedp.Click(chromedp.CSS("#reply")),
+		chromedp.WaitVisible(chromedp.CSS("#reply-result")),
+		chromedp.Click(chromedp.CSS("#reply-delivery-link")),
+		chromedp.WaitVisible(chromedp.CSS("#delivery")))
+	url := browsertest.Get(t, ctx, chromedp.Location())
+	// The detail page is not live: wait until the engine recorded the
+	// failed attempt, then load it.
+	waitPage(t, ctx, url, `data-status-code="500"`)
+	run(chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`#attempts tr[data-status-code="500"]`)))
+	if got := text("#attempts"); !strings.Contains(got, "receiver down: cannot reach the orders database") {
+		t.Errorf("attempts table = %q, want the response body", got)
+	}
+	shot("dashboard-delivery-failed")
+	rcv.set(func(r *testReceiver) { r.failPOSTs = false })
+	run(chromedp.Click(chromedp.CSS("#retry")),
+		chromedp.WaitVisible(chromedp.CSS("#flash")))
+	waitPage(t, ctx, url, `id="delivery-state">delivered<`)
+	run(chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`#delivery[data-state="delivered"]`)))
+
+	// Replay the last day (the form's default range) and watch it finish.
+	run(chromedp.Navigate(p.srv.URL+"/replay"),
+		chromedp.WaitVisible(chromedp.CSS("#replay-form")),
+		chromedp.Click(chromedp.CSS("#replay-preview")),
+		chromedp.WaitVisible(chromedp.CSS("#replay-preview-result")))
+	if got := text("#replay-count"); got != "7" {
+		t.Errorf("preview covers %s events, want 7 (3 + 3 statuses and a reply)", got)
+	}
+	run(chromedp.Click(chromedp.CSS("#replay-confirm")),
+		chromedp.WaitVisible(chromedp.CSS("#replay-progress")))
+	waitFor(`document.querySelector('[data-replay]').dataset.percent === '100'`)
+	if got := text("#replay-delivered"); got != "7" {
+		t.Errorf("replay delivered %s, want 7", got)
+	}
+	shot("dashboard-replay")
+
+	// The overview counts it all.
+	run(chromedp.Navigate(p.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#stats-hour")))
+	if got := text("#stats-hour .delivered"); got == "0" {
+		t.Errorf("the overview shows %s delivered", got)
+	}
+	if got := browsertest.Get(t, ctx, chromedp.Evaluate[string](`document.querySelector('#health').dataset.health`)); got != "healthy" {
+		t.Errorf("health = %q", got)
+	}
+	shot("dashboard-overview")
+
+	// Sign out.
+	run(chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#api-key")))
+
+	// No script error, no CSP violation. The failed verification's page
+	// answered 422 on purpose; the browser reports that as a failed load.
+	for _, e := range console.Errors(t) {
+		if !strings.Contains(e, "status of 422 (Unprocessable Entity) ("+p.srv.URL+"/settings/webhooks)") {
+			t.Errorf("the page reported: %s", e)
+		}
+	}
+}
+
+// waitPage waits, bounded by browsertest.Timeout, until the page at url
+// (fetched by the browser, with its session) contains want.
+func waitPage(t *testing.T, ctx context.Context, url, want string) {
+	t.Helper()
+	js := `(async () => {
+		for (;;) {
+			const body = await (await fetch(` + jsString(url) + `)).text();
+			if (body.includes(` + jsString(want) + `)) return true;
+			await new Promise(r => setTimeout(r, 50));
+		}
+	})()`
+	browsertest.Get(t, ctx, chromedp.Evaluate[bool](js, chromedp.EvalAwaitPromise))
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

@@ -1,0 +1,390 @@
+package dashboard
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/api"
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/handshake"
+	"github.com/bahasha/bahasha/internal/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// ContentSecurityPolicy is sent with every dashboard response: scripts,
+// styles and connections only from the dashboard's own origin, no inline
+// script or style, no framing.
+const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// CookieName is the session cookie's name.
+const CookieName = "bahasha_session"
+
+// Config configures the dashboard. Zero fields take the documented defaults.
+type Config struct {
+	// UserAgent is the User-Agent deliveries are sent with, shown among a
+	// delivery's headers. Default "Bahasha-Webhooks".
+	UserAgent string
+	// SessionTTL is how long a sign-in lasts. Default 12h.
+	SessionTTL time.Duration
+	// SecureCookie marks the session cookie Secure on every response, not
+	// only on responses to requests that came over TLS (set it behind a
+	// proxy that terminates TLS). Default off.
+	SecureCookie bool
+	// StreamInterval is how often a live view (deliveries, replay progress)
+	// reads the store again. Default 1s.
+	StreamInterval time.Duration
+	// StreamLifetime ends a live view's stream after this long; the browser
+	// reconnects, and the session is checked again. Default 5m.
+	StreamLifetime time.Duration
+	// MaxFormBytes caps form bodies. Default 64 KiB.
+	MaxFormBytes int64
+	// PageSize is how many deliveries a page lists. Default 50.
+	PageSize int
+}
+
+// Waker is told that new deliveries may be due (the delivery engine).
+type Waker interface{ Wake() }
+
+// Dashboard serves the dashboard. Build it with New and mount it with
+// Register.
+type Dashboard struct {
+	cfg      Config
+	store    store.Store
+	verifier *handshake.Verifier
+	waker    Waker
+	api      *api.API
+	now      func() time.Time
+	rand     io.Reader
+	log      *slog.Logger
+
+	pages  map[string]*template.Template
+	assets map[string]asset
+	cop    *http.CrossOriginProtection
+
+	closing   chan struct{}
+	closeOnce sync.Once
+}
+
+// asset is an embedded static file.
+type asset struct {
+	body        []byte
+	contentType string
+	version     string
+}
+
+// New returns the dashboard. The verifier runs the registration handshake
+// as PUT /v1/webhook does; waker is told about new work; a is the API whose
+// sandbox logic the Sandbox page reuses; now is the clock, rand the
+// randomness for session tokens and secrets (crypto/rand in production).
+func New(cfg Config, s store.Store, v *handshake.Verifier, waker Waker, a *api.API, now func() time.Time, rand io.Reader, log *slog.Logger) *Dashboard {
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "Bahasha-Webhooks"
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.StreamInterval <= 0 {
+		cfg.StreamInterval = time.Second
+	}
+	if cfg.StreamLifetime <= 0 {
+		cfg.StreamLifetime = 5 * time.Minute
+	}
+	if cfg.MaxFormBytes <= 0 {
+		cfg.MaxFormBytes = 64 << 10
+	}
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = 50
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	d := &Dashboard{cfg: cfg, store: s, verifier: v, waker: waker, api: a, now: now, rand: rand, log: log,
+		closing: make(chan struct{})}
+	d.assets = loadAssets()
+	d.pages = parseTemplates(d.funcs())
+	d.cop = http.NewCrossOriginProtection()
+	d.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d.renderProblem(w, r, nil, &problem{status: http.StatusForbidden,
+			msg: "This form was sent from another site, so Bahasha refused it. Open the dashboard and submit the form from there."})
+	}))
+	return d
+}
+
+// Register adds the dashboard's routes to mux: / and the pages listed in
+// the package documentation, and /static/ for its script and stylesheet.
+func (d *Dashboard) Register(mux *http.ServeMux) {
+	page := func(pattern string, h handlerFunc) { mux.Handle(pattern, d.protect(d.authed(h))) }
+	mux.Handle("GET /signin", d.protect(http.HandlerFunc(d.signinPage)))
+	mux.Handle("POST /signin", d.protect(http.HandlerFunc(d.signin)))
+	mux.Handle("POST /signout", d.protect(http.HandlerFunc(d.signout)))
+	page("GET /{$}", d.overview)
+	page("GET /settings", func(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
+		http.Redirect(w, r, "/settings/webhooks", http.StatusSeeOther)
+		return nil
+	})
+	page("GET /settings/webhooks", d.settings)
+	page("POST /settings/webhooks", d.verifyAndSave)
+	page("POST /settings/webhooks/secret", d.revealSecret)
+	page("POST /settings/webhooks/secret/rotate", d.rotateSecret)
+	page("POST /settings/webhooks/remove", d.removeWebhook)
+	page("GET /deliveries", d.deliveries)
+	mux.Handle("GET /deliveries/stream", d.protect(d.streamAuthed(d.deliveriesStream)))
+	page("GET /deliveries/{id}", d.delivery)
+	page("POST /deliveries/{id}/retry", d.retry)
+	page("GET /replay", d.replayPage)
+	page("POST /replay", d.createReplay)
+	page("GET /replay/{id}", d.replay)
+	mux.Handle("GET /replay/{id}/stream", d.protect(d.streamAuthed(d.replayStream)))
+	page("GET /sandbox", d.sandbox)
+	page("POST /sandbox/send", d.sandboxSend)
+	page("POST /sandbox/inbound", d.sandboxInbound)
+	mux.Handle("GET /static/{file}", d.protect(http.HandlerFunc(d.static)))
+	// Any other path (the API's own catch-alls answer under /v1/ and
+	// /admin/v1/) is a page that does not exist.
+	mux.Handle("/", d.protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var acc *bahasha.Account
+		if a, err := d.session(r); err == nil {
+			acc = &a
+		}
+		d.renderProblem(w, r, acc, notFound("There is no page at %s. Use the navigation above, or start from the overview.", r.URL.Path))
+	})))
+}
+
+// Shutdown ends the live views' streams, so that a server shutting down
+// does not wait for them. Pages keep working.
+func (d *Dashboard) Shutdown() { d.closeOnce.Do(func() { close(d.closing) }) }
+
+// handlerFunc is a page of a signed-in account. A returned error is shown
+// through classify.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error
+
+// protect adds the security headers of every dashboard response and
+// rejects cross-origin state-changing requests.
+func (d *Dashboard) protect(h http.Handler) http.Handler {
+	h = d.cop.Handler(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", ContentSecurityPolicy)
+		hd.Set("Cache-Control", "no-store")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("X-Frame-Options", "DENY")
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, d.cfg.MaxFormBytes)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// problem is an error to show the user as it is, with its status.
+type problem struct {
+	status int
+	msg    string
+}
+
+func (p *problem) Error() string { return p.msg }
+
+// badInput is the problem of a form or query value that is not valid.
+func badInput(format string, args ...any) *problem {
+	return &problem{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
+}
+
+func notFound(format string, args ...any) *problem {
+	return &problem{status: http.StatusNotFound, msg: fmt.Sprintf(format, args...)}
+}
+
+// classify maps any error to the status and message shown: the dashboard's
+// own problems as they are, everything else through api.Classify, the one
+// table of the API and the dashboard. Internal causes are logged by the
+// caller, never shown.
+func classify(err error) (int, string) {
+	var p *problem
+	switch {
+	case errors.As(err, &p):
+		return p.status, p.msg
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable, "The request was interrupted before it finished; try again."
+	}
+	// Everything else through the API's one table.
+	e := api.Classify(err)
+	return e.Status, e.Message
+}
+
+// page is what every template gets.
+type page struct {
+	Title    string
+	Nav      string
+	Account  *bahasha.Account
+	Flash    string
+	Problem  string
+	CSS, JS  string
+	Icon     string
+	Data     any
+	Now      time.Time
+	Template string
+}
+
+// render writes the page template name with status. The page is executed
+// into a buffer first, so a template failure never sends half a page.
+func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	t, ok := d.pages[name]
+	if !ok {
+		panic("dashboard: no page template " + name)
+	}
+	p.CSS, p.JS, p.Icon = d.assetURL("dashboard.css"), d.assetURL("dashboard.js"), d.assetURL("favicon.svg")
+	p.Now = d.now().UTC()
+	p.Template = name
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
+		d.log.Error("dashboard: rendering a page", "page", name, "path", r.URL.Path, "err", err)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, "Something went wrong on our side while showing this page; try again.\n")
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// fragment renders a named partial template (for live updates).
+func (d *Dashboard) fragment(name string, data any) ([]byte, error) {
+	var buf bytes.Buffer
+	err := d.pages["partials"].ExecuteTemplate(&buf, name, data)
+	return buf.Bytes(), err
+}
+
+// renderProblem shows err on the error page, with its status, in the
+// account's layout when signed in.
+func (d *Dashboard) renderProblem(w http.ResponseWriter, r *http.Request, acc *bahasha.Account, err error) {
+	status, msg := classify(err)
+	if status >= 500 {
+		d.log.Error("dashboard: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	d.render(w, r, status, "error", page{Title: http.StatusText(status), Account: acc, Problem: msg})
+}
+
+func (d *Dashboard) static(w http.ResponseWriter, r *http.Request) {
+	a, ok := d.assets[r.PathValue("file")]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", a.contentType)
+	h.Set("ETag", `"`+a.version+`"`)
+	if r.URL.Query().Get("v") == a.version {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	if match := r.Header.Get("If-None-Match"); match == `"`+a.version+`"` {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Write(a.body)
+}
+
+func (d *Dashboard) assetURL(name string) string {
+	return "/static/" + name + "?v=" + d.assets[name].version
+}
+
+func loadAssets() map[string]asset {
+	out := map[string]asset{}
+	entries, err := fs.ReadDir(staticFS, "static")
+	if err != nil {
+		panic(err)
+	}
+	for _, e := range entries {
+		b, err := fs.ReadFile(staticFS, "static/"+e.Name())
+		if err != nil {
+			panic(err)
+		}
+		sum := sha256.Sum256(b)
+		ct := "application/octet-stream"
+		switch {
+		case strings.HasSuffix(e.Name(), ".css"):
+			ct = "text/css; charset=utf-8"
+		case strings.HasSuffix(e.Name(), ".js"):
+			ct = "text/javascript; charset=utf-8"
+		case strings.HasSuffix(e.Name(), ".svg"):
+			ct = "image/svg+xml"
+		}
+		out[e.Name()] = asset{body: b, contentType: ct, version: hex.EncodeToString(sum[:6])}
+	}
+	return out
+}
+
+// pageNames are the page templates; each is parsed with the layout and the
+// partials.
+var pageNames = []string{"signin", "error", "overview", "settings", "deliveries", "delivery", "replays", "replay", "sandbox"}
+
+func parseTemplates(funcs template.FuncMap) map[string]*template.Template {
+	base := template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html"))
+	out := map[string]*template.Template{"partials": base}
+	for _, name := range pageNames {
+		out[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name+".html"))
+	}
+	return out
+}
+
+// timeLayout is how the dashboard shows times: UTC, ISO-like.
+const timeLayout = "2006-01-02 15:04:05Z"
+
+// inputLayout is the value format of a datetime-local input.
+const inputLayout = "2006-01-02T15:04"
+
+func (d *Dashboard) funcs() template.FuncMap {
+	return template.FuncMap{
+		"utc": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.UTC().Format(timeLayout)
+		},
+		"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"dur":  formatDuration,
+		"dlv":  func(id int64) string { return "dlv_" + strconv.FormatInt(id, 10) },
+		"rpl":  replayName,
+		"pct":  func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + " %" },
+		"f1":   func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
+		"list": func(v ...any) []any { return v },
+	}
+}
+
+// formatDuration shows d in the unit that reads best.
+func formatDuration(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "—"
+	case d < time.Millisecond:
+		return strconv.FormatInt(d.Microseconds(), 10) + " µs"
+	case d < time.Second:
+		return strconv.FormatInt(d.Milliseconds(), 10) + " ms"
+	case d < time.Minute:
+		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
+	case d < time.Hour:
+		return strconv.FormatFloat(d.Minutes(), 'f', 1, 64) + " min"
+	}
+	return strconv.FormatFloat(d.Hours(), 'f', 1, 64) + " h"
+}

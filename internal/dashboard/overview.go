@@ -1,0 +1,190 @@
+package dashboard
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/store"
+)
+
+// summary is what happened in a span of time.
+type summary struct {
+	Label        string
+	Stats        bahasha.DeliveryStats
+	Rate         float64
+	HasRate      bool
+	P50, P99     time.Duration
+	HasLatency   bool
+	Chart        chart
+	BucketLength string
+}
+
+func summarise(label string, buckets []bahasha.DeliveryStats, bucketLen time.Duration) summary {
+	s := summary{Label: label, BucketLength: "minute"}
+	if bucketLen != time.Minute {
+		s.BucketLength = strconv.Itoa(int(bucketLen.Minutes())) + " minutes"
+	}
+	for _, b := range buckets {
+		s.Stats.Add(b)
+	}
+	s.Rate, s.HasRate = s.Stats.SuccessRate()
+	s.P50, s.P99 = s.Stats.LatencyQuantile(0.5), s.Stats.LatencyQuantile(0.99)
+	s.HasLatency = s.Stats.Delivered > 0 && s.P50 > 0
+	s.Chart = barChart(label, buckets, bucketLen)
+	return s
+}
+
+// health is the endpoint's state in words.
+type health struct {
+	// State is "none", "healthy", "failing" or "probing".
+	State        string
+	Endpoint     *bahasha.Endpoint
+	FailingSince time.Time
+	Failures     int
+	ProbeAt      time.Time
+}
+
+func endpointHealth(e *bahasha.Endpoint) health {
+	switch {
+	case e == nil:
+		return health{State: "none"}
+	case e.Probing():
+		return health{State: "probing", Endpoint: e, FailingSince: e.FailingSince, Failures: e.ConsecutiveFailures, ProbeAt: e.ProbeAt}
+	case e.ConsecutiveFailures > 0:
+		return health{State: "failing", Endpoint: e, FailingSince: e.FailingSince, Failures: e.ConsecutiveFailures}
+	}
+	return health{State: "healthy", Endpoint: e}
+}
+
+type overviewData struct {
+	Hour, Day summary
+	Backlog   int
+	Health    health
+	// Empty: nothing happened in the last day and nothing is pending.
+	Empty bool
+}
+
+// overview shows the last hour and day: deliveries, success rate,
+// latency, backlog and the endpoint's health, with charts.
+func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
+	now := d.now().UTC()
+	// The last 60 minutes, and the last 96 quarters of an hour, each
+	// including the current one.
+	hourStart := now.Truncate(time.Minute).Add(-59 * time.Minute)
+	dayStart := now.Truncate(15 * time.Minute).Add(-95 * 15 * time.Minute)
+	until := now.Truncate(time.Minute).Add(time.Minute)
+	stats, err := d.store.Stats(r.Context(), acc.ID, dayStart, until)
+	if err != nil {
+		return err
+	}
+	backlog, err := d.store.Backlog(r.Context(), acc.ID)
+	if err != nil {
+		return err
+	}
+	var ep *bahasha.Endpoint
+	e, err := d.store.Endpoint(r.Context(), acc.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		ep = &e
+	}
+	data := overviewData{
+		Hour:    summarise("Last hour", bucket(stats, hourStart, time.Minute, 60), time.Minute),
+		Day:     summarise("Last day", bucket(stats, dayStart, 15*time.Minute, 96), 15*time.Minute),
+		Backlog: backlog,
+		Health:  endpointHealth(ep),
+	}
+	data.Empty = data.Day.Stats.Empty() && backlog == 0
+	d.render(w, r, http.StatusOK, "overview", page{Title: "Overview", Nav: "overview", Account: &acc, Data: data})
+	return nil
+}
+
+// bucket adds per-minute stats up into n buckets of length size from start;
+// stats outside are ignored.
+func bucket(stats []bahasha.DeliveryStats, start time.Time, size time.Duration, n int) []bahasha.DeliveryStats {
+	out := make([]bahasha.DeliveryStats, n)
+	for i := range out {
+		out[i].Start = start.Add(time.Duration(i) * size)
+	}
+	for _, s := range stats {
+		if s.Start.Before(start) {
+			continue
+		}
+		i := int(s.Start.Sub(start) / size)
+		if i < n {
+			out[i].Add(s)
+		}
+	}
+	return out
+}
+
+// chart is a bar chart drawn as SVG by the template: per bucket, delivered
+// events (up) and failed attempts stacked on them.
+type chart struct {
+	Label         string
+	Width, Height int
+	Bars          []bar
+	Ticks         []tick
+	Max           int
+	// Top is the y of the chart area's top; Base of its baseline.
+	Top, Base float64
+}
+
+type bar struct {
+	X, W         float64
+	OKY, OKH     float64
+	FailY, FailH float64
+	Title        string
+}
+
+type tick struct {
+	X      float64
+	Label  string
+	Anchor string
+}
+
+const (
+	chartWidth  = 600
+	chartHeight = 140
+	chartTop    = 8
+	chartBase   = 118
+)
+
+func barChart(label string, buckets []bahasha.DeliveryStats, size time.Duration) chart {
+	c := chart{Width: chartWidth, Height: chartHeight, Top: chartTop, Base: chartBase}
+	delivered, failed := 0, 0
+	for _, b := range buckets {
+		c.Max = max(c.Max, b.Delivered+b.AttemptsFailed)
+		delivered += b.Delivered
+		failed += b.AttemptsFailed
+	}
+	c.Label = fmt.Sprintf("%s: %d delivered, %d failed attempts, per %s", label, delivered, failed, formatDuration(size))
+	scale := 0.0
+	if c.Max > 0 {
+		scale = (chartBase - chartTop) / float64(c.Max)
+	}
+	slot := float64(chartWidth) / float64(max(len(buckets), 1))
+	for i, b := range buckets {
+		x := float64(i) * slot
+		okH := float64(b.Delivered) * scale
+		failH := float64(b.AttemptsFailed) * scale
+		c.Bars = append(c.Bars, bar{X: x + slot*0.1, W: slot * 0.8, OKY: chartBase - okH, OKH: okH,
+			FailY: chartBase - okH - failH, FailH: failH,
+			Title: fmt.Sprintf("%s: %d delivered, %d failed attempts", b.Start.UTC().Format("2006-01-02 15:04Z"), b.Delivered, b.AttemptsFailed)})
+		switch n := len(buckets); i {
+		case 0:
+			c.Ticks = append(c.Ticks, tick{X: x, Label: b.Start.UTC().Format("15:04"), Anchor: "start"})
+		case n / 2:
+			c.Ticks = append(c.Ticks, tick{X: x + slot/2, Label: b.Start.UTC().Format("15:04"), Anchor: "middle"})
+		case n - 1:
+			c.Ticks = append(c.Ticks, tick{X: x + slot, Label: b.Start.UTC().Add(size).Format("15:04"), Anchor: "end"})
+		}
+	}
+	return c
+}

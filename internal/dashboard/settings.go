@@ -1,0 +1,211 @@
+package dashboard
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/accounts"
+	"github.com/bahasha/bahasha/internal/api"
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/handshake"
+	"github.com/bahasha/bahasha/internal/store"
+)
+
+type settingsData struct {
+	// Endpoint is the registered webhook, nil when none.
+	Endpoint *bahasha.Endpoint
+	// URL is the URL field's value.
+	URL string
+	// Result is the outcome of "Verify and save", nil before.
+	Result *verifyView
+	// Secret is shown after Reveal or Rotate; Previous after Rotate.
+	Secret, PreviousSecret string
+	// ConfirmRemove asks to confirm removing the webhook.
+	ConfirmRemove bool
+	MaxToken      int
+}
+
+// verifyView is a handshake's outcome as the page shows it.
+type verifyView struct {
+	OK         bool
+	Reason     string
+	Message    string
+	Sent       bool
+	Method     string
+	URL        string
+	Headers    []headerView
+	Answered   bool
+	StatusCode int
+	StatusText string
+	Expected   string
+	Got        string
+	Duration   time.Duration
+}
+
+type headerView struct{ Name, Value string }
+
+func toVerifyView(res handshake.Result) *verifyView {
+	v := &verifyView{OK: res.OK, Reason: string(res.Reason), Message: res.Message, Expected: res.Expected,
+		StatusCode: res.StatusCode, StatusText: http.StatusText(res.StatusCode), Got: res.Got, Duration: res.Duration}
+	if res.Request.Method != "" {
+		v.Sent, v.Method, v.URL = true, res.Request.Method, res.Request.URL
+		for k := range res.Request.Header {
+			v.Headers = append(v.Headers, headerView{k, res.Request.Header.Get(k)})
+		}
+		slices.SortFunc(v.Headers, func(a, b headerView) int { return strings.Compare(a.Name, b.Name) })
+	}
+	v.Answered = res.StatusCode != 0
+	return v
+}
+
+// settingsPage loads what every variant of the Settings → Webhooks page
+// shows.
+func (d *Dashboard) settingsPage(r *http.Request, acc bahasha.Account) (settingsData, error) {
+	data := settingsData{MaxToken: api.MaxVerifyTokenLength}
+	e, err := d.store.Endpoint(r.Context(), acc.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return data, err
+	default:
+		data.Endpoint, data.URL = &e, e.URL
+	}
+	return data, nil
+}
+
+func (d *Dashboard) showSettings(w http.ResponseWriter, r *http.Request, acc bahasha.Account, status int, data settingsData, flash, prob string) {
+	d.render(w, r, status, "settings", page{Title: "Settings → Webhooks", Nav: "settings", Account: &acc, Data: data,
+		Flash: flash, Problem: prob})
+}
+
+var settingsFlashes = map[string]string{
+	"removed": "The webhook was removed. Its pending deliveries were marked failed; new events are stored but not delivered until you register a webhook again.",
+}
+
+func (d *Dashboard) settings(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
+	data, err := d.settingsPage(r, acc)
+	if err != nil {
+		return err
+	}
+	d.showSettings(w, r, acc, http.StatusOK, data, settingsFlashes[r.URL.Query().Get("flash")], "")
+	return nil
+}
+
+// verifyAndSave validates the form as PUT /v1/webhook does, runs the
+// handshake and, when it passes, saves the webhook. Whatever the outcome,
+// the page shows it with the request Bahasha sent.
+func (d *Dashboard) verifyAndSave(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
+	if err := r.ParseForm(); err != nil {
+		return formError(err)
+	}
+	data, err := d.settingsPage(r, acc)
+	if err != nil {
+		return err
+	}
+	rawURL := strings.TrimSpace(r.PostForm.Get("url"))
+	token := r.PostForm.Get("verify_token")
+	data.URL = rawURL
+	invalid := func(msg string) error {
+		d.showSettings(w, r, acc, http.StatusBadRequest, data, "", msg)
+		return nil
+	}
+	switch {
+	case rawURL == "":
+		return invalid("Enter the webhook URL: the public https URL of your webhook, e.g. https://yourapp.com/webhook.")
+	case token == "":
+		return invalid("Enter the verification token: the secret your GET handler compares with hub.verify_token (WEBHOOK_VERIFICATION_TOKEN).")
+	case len(token) > api.MaxVerifyTokenLength:
+		return invalid("The verification token is longer than 512 characters; use a shorter one.")
+	}
+	res := d.verifier.Verify(r.Context(), rawURL, token)
+	data.Result = toVerifyView(res)
+	if !res.OK {
+		status := http.StatusUnprocessableEntity
+		if res.Reason == handshake.InvalidURL || res.Reason == handshake.InvalidToken {
+			status = http.StatusBadRequest
+		}
+		d.showSettings(w, r, acc, status, data, "", "")
+		return nil
+	}
+	now := d.now()
+	e, err := d.store.PutEndpoint(r.Context(), store.PutEndpointParams{AccountID: acc.ID, URL: rawURL, VerifyToken: token,
+		VerifiedAt: now, Now: now})
+	if err != nil {
+		return err
+	}
+	d.waker.Wake()
+	data.Endpoint, data.URL = &e, e.URL
+	d.showSettings(w, r, acc, http.StatusOK, data, "", "")
+	return nil
+}
+
+// revealSecret shows the app secret, in the body of a POST's response only.
+func (d *Dashboard) revealSecret(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
+	data, err := d.settingsPage(r, acc)
+	if err != nil {
+		return err
+	}
+	data.Secret = acc.AppSecret
+	d.showSettings(w, r, acc, http.StatusOK, data, "", "")
+	return nil
+}
+
+// rotateSecret replaces the app secret and shows the new and the previous.
+func (d *Dashboard) rotateSecret(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
+	data, err := d.settingsPage(r, acc)
+	if err != nil {
+		return err
+	}
+	secret, err := accounts.Token(d.rand, 32)
+	if err != nil {
+		return err
+	}
+	if err := d.store.SetAppSecret(r.Context(), acc.ID, secret); err != nil {
+		return err
+	}
+	data.Secret, data.PreviousSecret = secret, acc.AppSecret
+	d.showSettings(w, r, acc, http.StatusOK, data, "The app secret was rotated: deliveries are signed with the new secret from now on.", "")
+	return nil
+}
+
+// removeWebhook asks for confirmation, then removes the webhook.
+func (d *Dashboard) removeWebhook(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
+	if err := r.ParseForm(); err != nil {
+		return formError(err)
+	}
+	data, err := d.settingsPage(r, acc)
+	if err != nil {
+		return err
+	}
+	if data.Endpoint == nil {
+		d.showSettings(w, r, acc, http.StatusNotFound, data, "", "No webhook is registered, so there is nothing to remove.")
+		return nil
+	}
+	if r.PostForm.Get("confirm") != "yes" {
+		data.ConfirmRemove = true
+		d.showSettings(w, r, acc, http.StatusOK, data, "", "")
+		return nil
+	}
+	err = d.store.DeleteEndpoint(r.Context(), acc.ID, d.now(), "the webhook was removed before this delivery succeeded")
+	if errors.Is(err, store.ErrNotFound) {
+		d.showSettings(w, r, acc, http.StatusNotFound, data, "", "No webhook is registered, so there is nothing to remove.")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/settings/webhooks?flash=removed", http.StatusSeeOther)
+	return nil
+}
+
+// formError explains a form body that could not be read.
+func formError(err error) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return err
+	}
+	return badInput("The form could not be read; reload the page and try again.")
+}
