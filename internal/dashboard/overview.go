@@ -3,6 +3,7 @@ package dashboard
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -20,6 +21,7 @@ type summary struct {
 	P50, P99     time.Duration
 	HasLatency   bool
 	Chart        chart
+	Latency      latencyChart
 	BucketLength string
 }
 
@@ -35,6 +37,7 @@ func summarise(label string, buckets []bahasha.DeliveryStats, bucketLen time.Dur
 	s.P50, s.P99 = s.Stats.LatencyQuantile(0.5), s.Stats.LatencyQuantile(0.99)
 	s.HasLatency = s.Stats.Delivered > 0 && s.P50 > 0
 	s.Chart = barChart(label, buckets, bucketLen)
+	s.Latency = latencyLines(label, buckets, bucketLen)
 	return s
 }
 
@@ -186,5 +189,91 @@ func barChart(label string, buckets []bahasha.DeliveryStats, size time.Duration)
 			c.Ticks = append(c.Ticks, tick{X: x + slot, Label: b.Start.UTC().Add(size).Format("15:04"), Anchor: "end"})
 		}
 	}
+	return c
+}
+
+// latencyChart draws, per bucket with deliveries, the p50 and p99 delivery
+// latency (the upper bounds of their histogram buckets) as two lines over a
+// logarithmic axis.
+type latencyChart struct {
+	Label         string
+	Width, Height int
+	Top, Base     float64
+	// P50 and P99 are SVG polyline point lists, one per run of buckets
+	// with deliveries (a gap breaks the line).
+	P50, P99 []string
+	// Dots mark the buckets (so a lone bucket shows), with their values.
+	Dots []latencyDot
+	// Grid is the horizontal lines at round latencies.
+	Grid  []gridLine
+	Ticks []tick
+	Empty bool
+}
+
+type latencyDot struct {
+	X, Y50, Y99 float64
+	Title       string
+}
+
+type gridLine struct {
+	Y     float64
+	Label string
+}
+
+// latencyY places a latency on the chart's logarithmic axis, 1 ms at the
+// bottom to a day at the top.
+func latencyY(d time.Duration) float64 {
+	lo, hi := math.Log(float64(time.Millisecond)), math.Log(float64(24*time.Hour))
+	v := math.Log(float64(max(d, time.Millisecond)))
+	return latencyBase - min(1, (v-lo)/(hi-lo))*(latencyBase-chartTop)
+}
+
+// The latency chart is taller than the bar chart: nine decades of time.
+const (
+	latencyHeight = 230
+	latencyBase   = 208
+)
+
+func latencyLines(label string, buckets []bahasha.DeliveryStats, size time.Duration) latencyChart {
+	c := latencyChart{Width: chartWidth, Height: latencyHeight, Top: chartTop, Base: latencyBase, Empty: true,
+		Label: fmt.Sprintf("%s: p50 and p99 delivery latency per %s", label, formatDuration(size))}
+	for _, g := range []struct {
+		d     time.Duration
+		label string
+	}{{10 * time.Millisecond, "10 ms"}, {100 * time.Millisecond, "100 ms"}, {time.Second, "1 s"}, {10 * time.Second, "10 s"},
+		{time.Minute, "1 min"}, {time.Hour, "1 h"}} {
+		c.Grid = append(c.Grid, gridLine{Y: latencyY(g.d), Label: g.label})
+	}
+	slot := float64(chartWidth) / float64(max(len(buckets), 1))
+	var p50, p99 string
+	flush := func() {
+		if p50 != "" {
+			c.P50, c.P99 = append(c.P50, p50), append(c.P99, p99)
+		}
+		p50, p99 = "", ""
+	}
+	for i, b := range buckets {
+		x := float64(i)*slot + slot/2
+		if b.Delivered == 0 {
+			flush()
+		} else {
+			q50, q99 := b.LatencyQuantile(0.5), b.LatencyQuantile(0.99)
+			y50, y99 := latencyY(q50), latencyY(q99)
+			p50 += fmt.Sprintf("%.1f,%.1f ", x, y50)
+			p99 += fmt.Sprintf("%.1f,%.1f ", x, y99)
+			c.Dots = append(c.Dots, latencyDot{X: x, Y50: y50, Y99: y99, Title: fmt.Sprintf("%s: p50 ≤ %s, p99 ≤ %s (%d delivered)",
+				b.Start.UTC().Format("2006-01-02 15:04Z"), formatDuration(q50), formatDuration(q99), b.Delivered)})
+			c.Empty = false
+		}
+		switch n := len(buckets); i {
+		case 0:
+			c.Ticks = append(c.Ticks, tick{X: x - slot/2, Label: b.Start.UTC().Format("15:04"), Anchor: "start"})
+		case n / 2:
+			c.Ticks = append(c.Ticks, tick{X: x, Label: b.Start.UTC().Format("15:04"), Anchor: "middle"})
+		case n - 1:
+			c.Ticks = append(c.Ticks, tick{X: x + slot/2, Label: b.Start.UTC().Add(size).Format("15:04"), Anchor: "end"})
+		}
+	}
+	flush()
 	return c
 }

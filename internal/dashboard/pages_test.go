@@ -159,7 +159,7 @@ func TestOverview(t *testing.T) {
 	token := f.signin(f.acc.APIKey)
 	r := f.get("/", token)
 	expect(t, r, http.StatusOK, `data-health="none"`, `id="empty-state"`, `href="/settings/webhooks"`, `href="/sandbox"`,
-		`id="backlog">0<`, `<svg viewBox="0 0 600 140"`)
+		`id="backlog">0<`, `<svg viewBox="0 0 600 140"`, "nothing delivered yet")
 
 	f.putEndpoint(f.acc.Account.ID, "http://127.0.0.1:1/webhook")
 	f.send(f.acc, "254712345678")
@@ -176,7 +176,8 @@ func TestOverview(t *testing.T) {
 	expect(t, r, http.StatusOK, `data-health="probing"`, "Next probe at", `id="backlog">0<`)
 	hour := section(t, r.Body, "stats-hour")
 	for _, want := range []string{`<dd class="delivered">3<`, `<dd class="rate">50.0 %<`, `<dd class="p50">≤ 100 ms<`, `<dd class="p99">≤ 100 ms<`,
-		`<dd class="failed-attempts">3<`, `class="bar-ok"`, `class="bar-fail"`, "3 delivered, 3 failed attempts"} {
+		`<dd class="failed-attempts">3<`, `class="bar-ok"`, `class="bar-fail"`, "3 delivered, 3 failed attempts",
+		`class="line-p50"`, `class="line-p99"`, "p50 ≤ 100 ms, p99 ≤ 100 ms (3 delivered)"} {
 		if !strings.Contains(hour, want) {
 			t.Errorf("last hour lacks %q:\n%s", want, hour)
 		}
