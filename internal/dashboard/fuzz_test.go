@@ -1,0 +1,112 @@
+package dashboard_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/accounts"
+	"github.com/bahasha/bahasha/internal/api"
+	"github.com/bahasha/bahasha/internal/dashboard"
+	"github.com/bahasha/bahasha/internal/handshake"
+	"github.com/bahasha/bahasha/internal/server"
+	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/store/sqlite"
+)
+
+// fuzzRoutes are the dashboard's routes that parse a query or a form; the
+// handshake (it dials the URL) and the never-ending streams are left out.
+var fuzzRoutes = []struct{ method, path string }{
+	{"GET", "/deliveries"},
+	{"GET", "/deliveries/"},
+	{"POST", "/deliveries/retry/"},
+	{"GET", "/replay"},
+	{"POST", "/replay"},
+	{"GET", "/replay/"},
+	{"POST", "/sandbox/send"},
+	{"POST", "/sandbox/inbound"},
+	{"POST", "/settings/webhooks/remove"},
+	{"POST", "/signin"},
+	{"GET", "/signin"},
+}
+
+// FuzzForms sends arbitrary queries, path ids and form bodies to every
+// form of a signed-in dashboard: none may panic or answer 500.
+func FuzzForms(f *testing.F) {
+	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(f.TempDir(), "fuzz.db")})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer st.Close()
+	now := func() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) }
+	acc, err := accounts.Create(context.Background(), st, accounts.Params{Name: "Fuzz", Now: now()})
+	if err != nil {
+		f.Fatal(err)
+	}
+	const token = "fuzz-session-token-0123456789"
+	if err := st.CreateSession(context.Background(), store.Session{TokenHash: accounts.HashKey(token), AccountID: acc.Account.ID,
+		CreatedAt: now(), ExpiresAt: now().Add(time.Hour)}); err != nil {
+		f.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	verifier := &handshake.Verifier{}
+	a := api.New(api.Config{}, st, verifier, nopWaker{}, now, rand.Reader, log)
+	d := dashboard.New(dashboard.Config{}, st, verifier, nopWaker{}, a, now, rand.Reader, log)
+	h := server.Handler(a, d, st, "fuzz", log)
+	phone := acc.PhoneNumber.ID
+
+	for i := range fuzzRoutes {
+		f.Add(uint8(i), "", "", "")
+	}
+	f.Add(uint8(0), "state=failed&range=custom&since=2026-11-25T10:00&until=2026-11-25T09:00&before=dlv_9", "", "")
+	f.Add(uint8(0), "range=1h&since=%ff&until=&before=dlv_-1", "", "")
+	f.Add(uint8(1), "", "dlv_99999999999999999999", "")
+	f.Add(uint8(4), "", "", "from=2026-11-24T12:00&to=2026-11-25T12:00&only_failed=on&confirm=yes")
+	f.Add(uint8(4), "", "", "from=9999-99-99T99:99&to=")
+	f.Add(uint8(6), "", "", "phone_number_id="+phone+"&to=254712340000&text=hi")
+	f.Add(uint8(7), "", "", "phone_number_id="+phone+"&from=254712345678&name=Jane&type=interactive&reply_kind=list_reply&reply_id=a&reply_title=b")
+	f.Add(uint8(7), "", "", "phone_number_id="+phone+"&from=254712345678&type=location&latitude=abc&longitude=1e999")
+	f.Add(uint8(9), "next=//evil.example", "", "api_key="+strings.Repeat("k", 5000))
+	f.Fuzz(func(t *testing.T, route uint8, query, id, body string) {
+		rt := fuzzRoutes[int(route)%len(fuzzRoutes)]
+		path := rt.path
+		if strings.HasSuffix(path, "/") {
+			path += id
+		}
+		if rt.path == "/deliveries/retry/" {
+			path = "/deliveries/" + id + "/retry"
+		}
+		req, err := http.NewRequest(rt.method, "http://dashboard.test"+path, strings.NewReader(body))
+		if err != nil {
+			return // not a request a client could send
+		}
+		req.URL.RawQuery = query
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		req.AddCookie(&http.Cookie{Name: dashboard.CookieName, Value: token})
+		rec := httptest.NewRecorder()
+		stuck := time.AfterFunc(5*time.Second, func() {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			panic(fmt.Sprintf("%s %s?%s with %q hangs:\n%s", rt.method, path, query, body, buf[:n]))
+		})
+		h.ServeHTTP(rec, req)
+		stuck.Stop()
+		if rec.Code >= 500 {
+			t.Fatalf("%s %s?%s with %q: %d\n%s", rt.method, path, query, body, rec.Code, rec.Body.String())
+		}
+	})
+}
+
+type nopWaker struct{}
+
+func (nopWaker) Wake() {}
