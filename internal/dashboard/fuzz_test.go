@@ -2,14 +2,14 @@ package dashboard_test
 
 import (
 	"context"
-	"fmt"
-	"runtime"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
