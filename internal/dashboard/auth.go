@@ -2,8 +2,10 @@ package dashboard
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/bahasha/bahasha/internal/accounts"
@@ -98,8 +100,16 @@ func (d *Dashboard) signin(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "Enter your API key: the key printed when your account was created (it starts with bh_).")
 		return
 	}
+	addr := clientAddr(r)
+	if until, blocked := d.signins.blocked(addr, d.now()); blocked {
+		w.Header().Set("Retry-After", strconv.Itoa(int(until.Sub(d.now()).Seconds())+1))
+		fail(http.StatusTooManyRequests, fmt.Sprintf("Too many wrong API keys from your address: try again after %s (UTC).",
+			until.UTC().Format("15:04:05")))
+		return
+	}
 	acc, err := d.store.AccountByKeyHash(r.Context(), accounts.HashKey(key))
 	if errors.Is(err, store.ErrNotFound) {
+		d.signins.failed(addr, d.now())
 		fail(http.StatusUnauthorized, "That API key is not valid. Use the key printed when your account was created "+
 			"(bahasha accounts create prints it once), without spaces.")
 		return

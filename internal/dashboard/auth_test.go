@@ -379,3 +379,22 @@ func TestEveryPageHasTheSecurityHeaders(t *testing.T) {
 		t.Errorf("/readyz: %d %q", r.Status, r.Body)
 	}
 }
+
+// Ten wrong keys from one address within a minute make it wait; the right
+// key is refused too meanwhile, and accepted once the minute has passed.
+func TestFailedSigninsAreLimited(t *testing.T) {
+	f := newFixture(t)
+	for i := range 10 {
+		r := f.post("/signin", "", url.Values{"api_key": {"bh_wrong_" + strconv.Itoa(i)}})
+		expect(t, r, http.StatusUnauthorized, "That API key is not valid")
+	}
+	r := f.post("/signin", "", url.Values{"api_key": {f.acc.APIKey}})
+	expect(t, r, http.StatusTooManyRequests, "Too many wrong API keys from your address")
+	if r.Header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	f.clock.Advance(61 * time.Second)
+	if r := f.post("/signin", "", url.Values{"api_key": {f.acc.APIKey}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("sign-in after the window: %d", r.Status)
+	}
+}

@@ -60,6 +60,11 @@ type Config struct {
 	MaxFormBytes int64
 	// PageSize is how many deliveries a page lists. Default 50.
 	PageSize int
+	// MaxFailedSignins wrong API keys from one address within
+	// FailedSigninWindow make it wait until the window has passed.
+	// Defaults 10 and 1m.
+	MaxFailedSignins   int
+	FailedSigninWindow time.Duration
 }
 
 // Waker is told that new deliveries may be due (the delivery engine).
@@ -83,6 +88,8 @@ type Dashboard struct {
 
 	closing   chan struct{}
 	closeOnce sync.Once
+	// signins limits failed sign-ins per client address.
+	signins *failureLimit
 }
 
 // asset is an embedded static file.
@@ -115,11 +122,17 @@ func New(cfg Config, s store.Store, v *handshake.Verifier, waker Waker, a *api.A
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 50
 	}
+	if cfg.MaxFailedSignins <= 0 {
+		cfg.MaxFailedSignins = 10
+	}
+	if cfg.FailedSigninWindow <= 0 {
+		cfg.FailedSigninWindow = time.Minute
+	}
 	if log == nil {
 		log = slog.Default()
 	}
 	d := &Dashboard{cfg: cfg, store: s, verifier: v, waker: waker, api: a, now: now, rand: rand, log: log,
-		closing: make(chan struct{})}
+		closing: make(chan struct{}), signins: newFailureLimit(cfg.MaxFailedSignins, cfg.FailedSigninWindow)}
 	d.assets = loadAssets()
 	d.pages = parseTemplates(d.funcs())
 	d.cop = http.NewCrossOriginProtection()
