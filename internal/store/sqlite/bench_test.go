@@ -1,0 +1,72 @@
+package sqlite_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/store/sqlite"
+)
+
+// BenchmarkDeliveryCycle measures the store's work per event of the
+// delivery path: ingest 100 events, claim them, and record each as
+// delivered by its own POST (batching off: every result differs) or all by
+// one POST (batching on). Reported per event.
+func BenchmarkDeliveryCycle(b *testing.B) {
+	for _, mode := range []string{"batching-off", "batching-on"} {
+		b.Run(mode, func(b *testing.B) {
+			ctx := context.Background()
+			s, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(b.TempDir(), "b.db")})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+			if err := s.CreateAccount(ctx, store.CreateAccountParams{Account: bahasha.Account{ID: "a", Name: "a", AppSecret: "s", CreatedAt: t0},
+				APIKeyHash: []byte("k"), PhoneNumbers: []bahasha.PhoneNumber{{ID: "p", AccountID: "a", WABAID: "w", CreatedAt: t0}}}); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := s.PutEndpoint(ctx, store.PutEndpointParams{AccountID: "a", URL: "https://example.com/h", VerifyToken: "t", VerifiedAt: t0, Now: t0}); err != nil {
+				b.Fatal(err)
+			}
+			const n = 100
+			b.ResetTimer()
+			for i := range b.N {
+				now := t0.Add(time.Duration(i) * time.Second)
+				evs := make([]bahasha.Event, n)
+				for j := range evs {
+					id := fmt.Sprintf("e%d-%d", i, j)
+					payload, _ := json.Marshal(map[string]string{"id": "wamid." + id, "status": "sent", "timestamp": "1", "recipient_id": "2547"})
+					evs[j] = bahasha.Event{AccountID: "a", ProducerID: id, Kind: bahasha.KindStatus, WABAID: "w", PhoneNumberID: "p",
+						WAMID: "wamid." + id, Status: "sent", Payload: payload, CreatedAt: now, AvailableAt: now}
+				}
+				if _, err := s.InsertEvents(ctx, store.InsertEventsParams{AccountID: "a", Events: evs, Now: now}); err != nil {
+					b.Fatal(err)
+				}
+				lanes, err := s.ClaimLanes(ctx, store.ClaimParams{Now: now, MaxLanes: 1, MaxPerLane: n, LeaseFor: time.Minute})
+				if err != nil || len(lanes) != 1 || len(lanes[0].Deliveries) != n {
+					b.Fatalf("claim: %v", err)
+				}
+				p := store.CompleteParams{EndpointID: lanes[0].Endpoint.ID, Now: now, LeasedUntil: lanes[0].LeasedUntil, AccountID: "a",
+					Breaker: store.BreakerUpdate{Succeeded: true}, Stats: bahasha.DeliveryStats{Delivered: n, AttemptsOK: n}}
+				for j, d := range lanes[0].Deliveries {
+					started := now
+					if mode == "batching-off" {
+						started = now.Add(time.Duration(j) * time.Millisecond)
+					}
+					p.Results = append(p.Results, store.DeliveryResult{DeliveryID: d.ID, State: bahasha.DeliveryDelivered,
+						Attempt: bahasha.Attempt{Number: 1, StartedAt: started, Duration: time.Duration(j) * time.Microsecond, StatusCode: 200}})
+				}
+				if err := s.CompleteLane(ctx, p); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/event")
+		})
+	}
+}
