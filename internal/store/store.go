@@ -99,8 +99,9 @@ type Store interface {
 	// superseded) last updated before Before, with their attempts and
 	// their events when no delivery of them remains, and returns how many
 	// deliveries it deleted. Pending work is never pruned. It also deletes
-	// statistics older than Before, finished replays created before Before,
-	// and sessions expired at Now.
+	// up to Limit events ingested before Before that have no delivery (they
+	// came while no webhook was registered), statistics older than Before,
+	// finished replays created before Before, and sessions expired at Now.
 	Prune(ctx context.Context, p PruneParams) (int, error)
 
 	// Deliveries lists an account's deliveries, newest first.

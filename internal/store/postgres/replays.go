@@ -287,9 +287,18 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 	})
 }
 
-// pruneOther removes, in Prune's transaction, statistics and finished
-// replays older than p.Before and sessions expired at p.Now.
+// pruneOther removes, in Prune's transaction, events without a delivery,
+// statistics and finished replays older than p.Before, and sessions
+// expired at p.Now.
 func pruneOther(ctx context.Context, tx pgx.Tx, p store.PruneParams) error {
+	// Events that never had a delivery (they came while no webhook was
+	// registered), found account by account through their ingest time.
+	if _, err := tx.Exec(ctx, `DELETE FROM events WHERE id IN (
+		SELECT e.id FROM accounts a JOIN events e ON e.account_id = a.id AND e.created_at < $1
+		WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT $2 FOR UPDATE OF e SKIP LOCKED)`,
+		ms(p.Before), limit(p.Limit)); err != nil {
+		return err
+	}
 	if _, err := tx.Exec(ctx, `DELETE FROM delivery_stats WHERE (account_id, minute) IN (
 		SELECT account_id, minute FROM delivery_stats WHERE minute < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, ms(p.Before), limit(p.Limit)); err != nil {
 		return err

@@ -793,4 +793,17 @@ func testPrune(t *testing.T, s store.Store) {
 	if n, _ := s.Prune(ctx, store.PruneParams{Before: t0.Add(time.Hour), Limit: 100}); n != 0 {
 		t.Fatalf("pruned pending work: %d", n)
 	}
+	// Events that never had a delivery go too, once old enough.
+	account(t, s, "b")
+	insert(t, s, "b", t0, "orphan-old")
+	insert(t, s, "b", t0.Add(2*time.Hour), "orphan-new")
+	if _, err := s.Prune(ctx, store.PruneParams{Before: t0.Add(time.Hour), Limit: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if r := insert(t, s, "b", t0, "orphan-old", "orphan-new"); r[0].Duplicate || !r[1].Duplicate {
+		t.Fatalf("after pruning, the old orphan event is gone and the new one stays: %+v", r)
+	}
+	if d, _, err := s.Delivery(ctx, "a", res[2].DeliveryID); err != nil || d.State != bahasha.DeliveryPending {
+		t.Fatalf("pending delivery after pruning orphans: %+v %v", d, err)
+	}
 }
