@@ -81,8 +81,8 @@ type Serve struct {
 	// LaneLease is how long a node owns a lane (an endpoint's due work) it
 	// claimed; when a node dies, the others take its lanes over after this.
 	// Default 0: enough for the claim's POSTs to time out, MaxInFlight at a
-	// time, plus 10s (20s with the defaults). Flag --lane-lease, env
-	// BAHASHA_LANE_LEASE.
+	// time, but at most two rounds, plus 10s (20s with the defaults, 30s
+	// with batching off). Flag --lane-lease, env BAHASHA_LANE_LEASE.
 	LaneLease time.Duration
 	// MaxLanes is how many endpoints are delivered to at once. Default 64.
 	// Flag --max-lanes, env BAHASHA_MAX_LANES.

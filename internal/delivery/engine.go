@@ -70,7 +70,9 @@ type Config struct {
 	// Timeout bounds one attempt. Default 10s.
 	Timeout time.Duration
 	// LeaseFor is how long a claimed lane stays reserved; a lane whose
-	// worker died is claimed again after it. Default MaxPerLane×Timeout+30s.
+	// worker died is claimed again after it. Default: the rounds of
+	// MaxInFlight POSTs a claim needs (at most 2) × Timeout + 10s: 20s
+	// with batching, 30s without.
 	LeaseFor time.Duration
 	// PollInterval is the longest the engine sleeps when nothing wakes it.
 	// Default 1s.
@@ -114,10 +116,13 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LeaseFor <= 0 {
 		// Enough for the chunks of a claim to time out, MaxInFlight at a
-		// time, with room to record the outcome. It is also how long other
-		// nodes wait before they take over the lanes of a node that died.
+		// time, with room to record the outcome — but at most two rounds
+		// of timeouts: it is also how long other nodes wait before they
+		// take over the lanes of a node that died, and a worker stops
+		// starting POSTs one timeout before its lease ends anyway (what
+		// it did not send stays pending for the next claim).
 		chunks := (c.MaxPerLane + c.MaxBatch - 1) / c.MaxBatch
-		rounds := (chunks + c.MaxInFlight - 1) / c.MaxInFlight
+		rounds := min((chunks+c.MaxInFlight-1)/c.MaxInFlight, 2)
 		c.LeaseFor = time.Duration(rounds)*c.Timeout + 10*time.Second
 	}
 	if c.PollInterval <= 0 {

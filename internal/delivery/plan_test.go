@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/store"
@@ -76,5 +77,25 @@ func TestPlan(t *testing.T) {
 				t.Fatalf("plan = %s, want %s", got, want)
 			}
 		})
+	}
+}
+
+// The derived lane lease bounds how long other nodes wait to take over a
+// dead node's lanes: 20s with batching, 30s without (at most two rounds of
+// attempt timeouts), whatever the claim size.
+func TestDerivedLease(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want time.Duration
+	}{
+		{Config{}, 20 * time.Second},
+		{Config{MaxBatch: 1}, 30 * time.Second},
+		{Config{MaxBatch: 1, MaxPerLane: 10000}, 30 * time.Second},
+		{Config{MaxBatch: 1, Timeout: time.Second}, 12 * time.Second},
+		{Config{MaxBatch: 1, LeaseFor: time.Minute}, time.Minute},
+	} {
+		if got := tc.cfg.withDefaults().LeaseFor; got != tc.want {
+			t.Errorf("%+v: lease %v, want %v", tc.cfg, got, tc.want)
+		}
 	}
 }
