@@ -3,6 +3,10 @@ package cli_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -31,6 +35,28 @@ func TestServeOnPostgres(t *testing.T) {
 	if strings.Join(got, " ") != "sent delivered read" {
 		t.Fatalf("statuses %v", got)
 	}
+	// The dashboard on PostgreSQL: sign in, and the overview and the
+	// deliveries page show the three deliveries.
+	client := &http.Client{Transport: s.tr, Jar: newJar(t)}
+	resp, err := client.PostForm(s.URL+"/signin", url.Values{"api_key": {s.Key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Overview") || !strings.Contains(string(body), `data-health="healthy"`) {
+		t.Fatalf("overview after sign-in: %d\n%s", resp.StatusCode, body)
+	}
+	eventually(t, "the deliveries page to list the three deliveries as delivered", func() (bool, string) {
+		resp, err := client.Get(s.URL + "/deliveries?state=delivered")
+		if err != nil {
+			return false, err.Error()
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		n := strings.Count(string(body), `data-state="delivered"`)
+		return n == 3, fmt.Sprintf("%d delivered rows", n)
+	})
 	code, out, errOut := runCLI(t, context.Background(), nil, "accounts", "create", "--name", "Second", "--database", db, "--json")
 	if code != 0 || !strings.Contains(out, `"api_key"`) {
 		t.Fatalf("accounts create --database: exit %d\n%s\n%s", code, out, errOut)
@@ -111,4 +137,12 @@ func TestDatabaseOutage(t *testing.T) {
 		}
 		return true
 	})
+}
+
+func newJar(t *testing.T) http.CookieJar {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jar
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bahasha/bahasha/internal/store/pgtest"
 )
 
 // TestReplay exercises POST /v1/webhook/replay: a dry run counts the range's
@@ -14,7 +16,16 @@ import (
 // finished; bad requests are refused with a clear message.
 func TestReplay(t *testing.T) {
 	t.Parallel()
-	s := startServe(t, serveOpts{})
+	testReplay(t, startServe(t, serveOpts{}))
+}
+
+// TestReplayOnPostgres: the same on PostgreSQL.
+func TestReplayOnPostgres(t *testing.T) {
+	t.Parallel()
+	testReplay(t, startServe(t, serveOpts{Args: []string{"--database", pgtest.URL(t)}}))
+}
+
+func testReplay(t *testing.T, s *server) {
 	phone := s.Phone()
 	start := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
 
