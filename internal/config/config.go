@@ -81,7 +81,7 @@ type Serve struct {
 	// LaneLease is how long a node owns a lane (an endpoint's due work) it
 	// claimed; when a node dies, the others take its lanes over after this.
 	// Default 0: enough for the claim's POSTs to time out, MaxInFlight at a
-	// time, but at most two rounds, plus 10s (20s with the defaults, 30s
+	// time, but at most two rounds, plus 5s (15s with the defaults, 25s
 	// with batching off). Flag --lane-lease, env BAHASHA_LANE_LEASE.
 	LaneLease time.Duration
 	// MaxLanes is how many endpoints are delivered to at once. Default 64.

@@ -74,8 +74,8 @@ type Config struct {
 	Timeout time.Duration
 	// LeaseFor is how long a claimed lane stays reserved; a lane whose
 	// worker died is claimed again after it. Default: the rounds of
-	// MaxInFlight POSTs a claim needs (at most 2) × Timeout + 10s: 20s
-	// with batching, 30s without.
+	// MaxInFlight POSTs a claim needs (at most 2) × Timeout + 5s: 15s
+	// with batching, 25s without.
 	LeaseFor time.Duration
 	// PollInterval is the longest the engine sleeps when nothing wakes it.
 	// Default 1s.
@@ -126,7 +126,7 @@ func (c Config) withDefaults() Config {
 		// it did not send stays pending for the next claim).
 		chunks := (c.MaxPerLane + c.MaxBatch - 1) / c.MaxBatch
 		rounds := min((chunks+c.MaxInFlight-1)/c.MaxInFlight, 2)
-		c.LeaseFor = time.Duration(rounds)*c.Timeout + 10*time.Second
+		c.LeaseFor = time.Duration(rounds)*c.Timeout + 5*time.Second
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = time.Second

@@ -81,17 +81,17 @@ func TestPlan(t *testing.T) {
 }
 
 // The derived lane lease bounds how long other nodes wait to take over a
-// dead node's lanes: 20s with batching, 30s without (at most two rounds of
+// dead node's lanes: 15s with batching, 25s without (at most two rounds of
 // attempt timeouts), whatever the claim size.
 func TestDerivedLease(t *testing.T) {
 	for _, tc := range []struct {
 		cfg  Config
 		want time.Duration
 	}{
-		{Config{}, 20 * time.Second},
-		{Config{MaxBatch: 1}, 30 * time.Second},
-		{Config{MaxBatch: 1, MaxPerLane: 10000}, 30 * time.Second},
-		{Config{MaxBatch: 1, Timeout: time.Second}, 12 * time.Second},
+		{Config{}, 15 * time.Second},
+		{Config{MaxBatch: 1}, 25 * time.Second},
+		{Config{MaxBatch: 1, MaxPerLane: 10000}, 25 * time.Second},
+		{Config{MaxBatch: 1, Timeout: time.Second}, 7 * time.Second},
 		{Config{MaxBatch: 1, LeaseFor: time.Minute}, time.Minute},
 	} {
 		if got := tc.cfg.withDefaults().LeaseFor; got != tc.want {
