@@ -254,12 +254,8 @@ func (e *Engine) Run(ctx context.Context) error {
 	return nil
 }
 
-// maintain fails deliveries whose retry window is over (those waiting behind
-// an open breaker never get an attempt that would notice) and prunes
-// finished deliveries past the retention period, in small batches so that
-// delivery never stalls behind it, until ctx ends.
+// maintain runs maintainOnce every MaintenanceInterval until ctx ends.
 func (e *Engine) maintain(ctx context.Context) {
-	const batch = 500
 	tick := time.NewTicker(e.cfg.MaintenanceInterval)
 	defer tick.Stop()
 	for {
@@ -268,28 +264,47 @@ func (e *Engine) maintain(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		now := e.now()
-		for ctx.Err() == nil {
-			n, err := e.store.ExpireDeliveries(ctx, store.ExpireParams{Now: now, Before: now.Add(-e.cfg.Retry.Window), Limit: batch,
-				Reason: "not delivered within the retry window (" + e.cfg.Retry.Window.String() + "); the endpoint kept failing"})
-			if err != nil {
-				if ctx.Err() == nil {
-					e.log.Error("expiring deliveries", "err", err)
-				}
-				break
+		e.maintainOnce(ctx)
+	}
+}
+
+// maintenanceBatch is how many rows one maintenance write touches at most.
+const maintenanceBatch = 500
+
+// maintainOnce fails deliveries whose retry window is over (those waiting
+// behind an open breaker never get an attempt that would notice), queues
+// replayed events, and prunes what is past the retention period — each
+// until caught up, in small writes so that delivery never stalls behind
+// it (one batch a tick would fall behind any rate above a batch a second).
+func (e *Engine) maintainOnce(ctx context.Context) {
+	now := e.now()
+	for ctx.Err() == nil {
+		n, err := e.store.ExpireDeliveries(ctx, store.ExpireParams{Now: now, Before: now.Add(-e.cfg.Retry.Window), Limit: maintenanceBatch,
+			Reason: "not delivered within the retry window (" + e.cfg.Retry.Window.String() + "); the endpoint kept failing"})
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Error("expiring deliveries", "err", err)
 			}
-			if n > 0 {
-				e.Wake()
-			}
-			if n < batch {
-				break
-			}
+			break
 		}
-		e.advanceReplays(ctx)
-		if e.cfg.Retention > 0 {
-			if _, err := e.store.Prune(ctx, store.PruneParams{Before: now.Add(-e.cfg.Retention), Limit: batch, Now: now}); err != nil && ctx.Err() == nil {
+		if n > 0 {
+			e.Wake()
+		}
+		if n < maintenanceBatch {
+			break
+		}
+	}
+	e.advanceReplays(ctx)
+	for e.cfg.Retention > 0 && ctx.Err() == nil {
+		n, err := e.store.Prune(ctx, store.PruneParams{Before: now.Add(-e.cfg.Retention), Limit: maintenanceBatch, Now: now})
+		if err != nil {
+			if ctx.Err() == nil {
 				e.log.Error("pruning old deliveries", "err", err)
 			}
+			break
+		}
+		if n < maintenanceBatch {
+			break
 		}
 	}
 }
