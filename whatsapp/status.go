@@ -20,6 +20,34 @@ const (
 	StatusWarning StatusValue = "warning"
 )
 
+// Rank places a status value in a message's lifecycle: sent (1) <
+// delivered (2) < read (3) < played (4); failed and deleted (5) are final.
+// It is 0 for a value outside the lifecycle (warning, or one this version
+// does not know), which neither overtakes nor is overtaken. A receiver that
+// keeps a message's furthest status ignores one whose rank is lower:
+//
+//	if st.Status.Rank() > 0 && st.Status.Rank() < furthest[st.ID].Rank() {
+//		return nil // an older status arriving late
+//	}
+//
+// Bahasha never delivers a status after a later one of the same message
+// was acknowledged (see the README's delivery guarantees).
+func (v StatusValue) Rank() int {
+	switch v {
+	case StatusSent:
+		return 1
+	case StatusDelivered:
+		return 2
+	case StatusRead:
+		return 3
+	case StatusPlayed:
+		return 4
+	case StatusFailed, StatusDeleted:
+		return 5
+	}
+	return 0
+}
+
 // Status is a delivery report: a message the business sent changed state.
 type Status struct {
 	// ID is the wamid of the message the business sent.

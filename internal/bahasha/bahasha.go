@@ -1,7 +1,7 @@
 // Package bahasha holds the platform's domain types — accounts and their
 // phone numbers, webhook endpoints, events, deliveries and attempts — and
-// nothing else. It uses only the standard library; every other internal
-// package speaks in these types.
+// nothing else. It uses only the standard library and the whatsapp wire
+// format; every other internal package speaks in these types.
 //
 // The life of an event: a producer (the Messages API's sandbox carrier, the
 // sandbox inbound route, or Bahasha's messaging core through POST /v1/events)
@@ -15,6 +15,8 @@ package bahasha
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/bahasha/bahasha/whatsapp"
 )
 
 // Account is a business using Bahasha: it owns phone numbers, one webhook
@@ -132,24 +134,10 @@ func ValidDeliveryState(s DeliveryState) bool {
 }
 
 // StatusRank places a WhatsApp status value in a message's lifecycle:
-// sent (1) < delivered (2) < read (3) < played (4); failed and deleted (5)
-// are final. 0 is a value outside the lifecycle (e.g. "warning"), which
-// neither supersedes nor is superseded.
-func StatusRank(status string) int {
-	switch status {
-	case "sent":
-		return 1
-	case "delivered":
-		return 2
-	case "read":
-		return 3
-	case "played":
-		return 4
-	case "failed", "deleted":
-		return 5
-	}
-	return 0
-}
+// whatsapp.StatusValue.Rank — sent (1) < delivered (2) < read (3) <
+// played (4); failed and deleted (5) are final; 0 is outside the lifecycle
+// (e.g. "warning") and neither supersedes nor is superseded.
+func StatusRank(status string) int { return whatsapp.StatusValue(status).Rank() }
 
 // Delivery is the delivery of one event to one endpoint.
 type Delivery struct {

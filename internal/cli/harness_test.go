@@ -468,6 +468,11 @@ func (rcv *receiver) newHandler(secret string) *webhook.Handler {
 	return &webhook.Handler{
 		VerifyToken: rcv.Token,
 		AppSecret:   secret,
+		// The tests check the order in which a receiver processes statuses;
+		// only AckAfter ties it to the order Bahasha delivers them (with
+		// AckFirst, two POSTs' callbacks run after their 200s and may
+		// interleave).
+		Mode: webhook.AckAfter,
 		OnStatus: func(_ context.Context, e whatsapp.StatusEvent) error {
 			rcv.mu.Lock()
 			rcv.statuses = append(rcv.statuses, e)
