@@ -55,6 +55,9 @@ func report(w io.Writer, cfg Config, res Result) error {
 	row("delivered events/s", func(f Figures) string {
 		return fmt.Sprintf("%s (%.2f× ceiling)", thousands(f.DeliveredPerS), f.DeliveredRatio)
 	})
+	row("delivered per endpoint/s", func(f Figures) string {
+		return fmt.Sprintf("%s (%d endpoints)", thousands(f.DeliveredPerEndpointPerS), f.Endpoints)
+	})
 	held := ""
 	if res.Hold {
 		held = " (held: not delivery latency)"

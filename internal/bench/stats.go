@@ -164,12 +164,23 @@ type Figures struct {
 	// the loopback POST ceiling.
 	IngestRatio    float64 `json:"ingest_ratio"`
 	DeliveredRatio float64 `json:"delivered_ratio"`
+	// Endpoints is how many endpoints these figures cover, and
+	// DeliveredPerEndpointPerS is DeliveredPerS over them: the figure to
+	// compare between runs whose producer spreads events over different
+	// numbers of endpoints (e.g. the healthy ones of a mixed run).
+	Endpoints                int     `json:"endpoints"`
+	DeliveredPerEndpointPerS float64 `json:"delivered_per_endpoint_per_s"`
 }
 
 // figures measures the endpoints for which include is true. ingestStart is
 // the tracker offset at which ingest began.
 func (t *tracker) figures(include func(ep int) bool, ingestStart int64, ceiling float64) Figures {
 	var f Figures
+	for ep := range t.classes {
+		if include(ep) {
+			f.Endpoints++
+		}
+	}
 	var lats []time.Duration
 	var firstAck, lastAck, lastRecv int64 = math.MaxInt64, 0, 0
 	for seq := range t.ack {
@@ -210,6 +221,9 @@ func (t *tracker) figures(include func(ep int) bool, ingestStart int64, ceiling 
 		f.MaxMS = ms(lats[len(lats)-1])
 	}
 	f.IngestRatio, f.DeliveredRatio = round3(Ratio(f.IngestPerS, ceiling)), round3(Ratio(f.DeliveredPerS, ceiling))
+	if f.Endpoints > 0 {
+		f.DeliveredPerEndpointPerS = math.Round(f.DeliveredPerS/float64(f.Endpoints)*10) / 10
+	}
 	f.IngestPerS, f.DeliveredPerS = math.Round(f.IngestPerS), math.Round(f.DeliveredPerS)
 	return f
 }

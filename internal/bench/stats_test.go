@@ -90,12 +90,13 @@ func TestTrackerFigures(t *testing.T) {
 	f := tr.figures(func(int) bool { return true }, ms(0), 100)
 	want := Figures{Events: 6, Delivered: 3, Duplicates: 2, Lost: 1,
 		IngestPerS: 300, DeliveredPerS: 150, // 6 events by 20ms; 3 from 10ms to 30ms
-		P50MS: 2, P95MS: 10, P99MS: 10, MaxMS: 10, IngestRatio: 3, DeliveredRatio: 1.5}
+		P50MS: 2, P95MS: 10, P99MS: 10, MaxMS: 10, IngestRatio: 3, DeliveredRatio: 1.5,
+		Endpoints: 2, DeliveredPerEndpointPerS: 75}
 	if f != want {
 		t.Fatalf("figures\n got %+v\nwant %+v", f, want)
 	}
 	h := tr.figures(func(ep int) bool { return ep == 0 }, ms(0), 100)
-	if h.Events != 4 || h.Delivered != 3 || h.Lost != 1 {
+	if h.Events != 4 || h.Delivered != 3 || h.Lost != 1 || h.Endpoints != 1 || h.DeliveredPerEndpointPerS != h.DeliveredPerS {
 		t.Fatalf("healthy figures %+v", h)
 	}
 	if got := tr.figures(func(int) bool { return false }, 0, 100); got != (Figures{}) {
