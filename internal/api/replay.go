@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -121,7 +122,7 @@ func (a *API) replay(w http.ResponseWriter, r *http.Request, acc bahasha.Account
 		writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "only_failed": req.OnlyFailed, "events": n})
 		return nil
 	}
-	rp, err := a.StartReplay(r, p)
+	rp, err := a.StartReplay(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -132,19 +133,19 @@ func (a *API) replay(w http.ResponseWriter, r *http.Request, acc bahasha.Account
 
 // StartReplay creates a replay, queues its first chunk at once and wakes
 // the engine (the engine's maintenance queues the rest).
-func (a *API) StartReplay(r *http.Request, p store.ReplayParams) (bahasha.Replay, error) {
-	rp, err := a.store.CreateReplay(r.Context(), p)
+func (a *API) StartReplay(ctx context.Context, p store.ReplayParams) (bahasha.Replay, error) {
+	rp, err := a.store.CreateReplay(ctx, p)
 	if errors.Is(err, store.ErrNotFound) {
 		return bahasha.Replay{}, errNoWebhook
 	}
 	if err != nil {
 		return bahasha.Replay{}, err
 	}
-	if _, err := a.store.AdvanceReplays(r.Context(), a.now(), 1000); err != nil {
+	if _, err := a.store.AdvanceReplays(ctx, a.now(), 1000); err != nil {
 		a.log.Warn("queuing the first replayed events; the engine will", "err", err)
 	}
 	a.waker.Wake()
-	if fresh, err := a.store.Replay(r.Context(), p.AccountID, rp.ID); err == nil {
+	if fresh, err := a.store.Replay(ctx, p.AccountID, rp.ID); err == nil {
 		rp = fresh
 	}
 	return rp, nil

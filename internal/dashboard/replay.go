@@ -138,7 +138,7 @@ func (d *Dashboard) createReplay(w http.ResponseWriter, r *http.Request, acc bah
 		if err == nil {
 			// The API's start: create, queue the first events at once,
 			// wake the engine.
-			rp, err = d.api.StartReplay(r, p)
+			rp, err = d.api.StartReplay(r.Context(), p)
 		}
 		if err == nil {
 			http.Redirect(w, r, "/replay/"+replayName(rp.ID), http.StatusSeeOther)
