@@ -206,6 +206,28 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 			}
 			groups[o] = append(groups[o], r.DeliveryID)
 		}
+		// Outcomes shared by many deliveries (a batch's) get one UPDATE
+		// each; the others (one POST per event, batching off) are applied
+		// together by one UPDATE joined to a VALUES list, rather than a
+		// statement per delivery.
+		var rows strings.Builder
+		var rowArgs []any
+		flushRows := func() error {
+			if len(rowArgs) == 0 {
+				return nil
+			}
+			_, err := tx.ExecContext(ctx, `WITH v(id, state, inc, next, attempted, code, err, at, dur, resp, delivered) AS (VALUES `+rows.String()+`)
+				UPDATE deliveries SET state = v.state, attempts = attempts + v.inc, next_attempt_at = v.next,
+				last_status_code = CASE WHEN v.attempted THEN v.code ELSE last_status_code END, last_error = v.err,
+				last_attempt_at = CASE WHEN v.attempted THEN v.at ELSE last_attempt_at END,
+				last_duration_us = CASE WHEN v.attempted THEN v.dur ELSE last_duration_us END,
+				last_response = CASE WHEN v.attempted THEN v.resp ELSE last_response END,
+				updated_at = ?, delivered_at = v.delivered
+				FROM v WHERE deliveries.id = v.id AND (deliveries.state = 'pending' OR v.state = 'delivered')`, append(rowArgs, now)...)
+			rows.Reset()
+			rowArgs = rowArgs[:0]
+			return err
+		}
 		for _, o := range keys {
 			ids := groups[o]
 			var next any
@@ -219,6 +241,21 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 			inc := 0
 			if o.attempted {
 				inc = 1
+			}
+			if len(ids) < 8 {
+				for _, id := range ids {
+					if len(rowArgs) > 0 {
+						rows.WriteByte(',')
+					}
+					rows.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
+					rowArgs = append(rowArgs, id, string(o.state), inc, next, o.attempted, o.code, o.lastErr, o.at, o.dur, o.response, delivered)
+					if len(rowArgs) >= insertChunk*11 {
+						if err := flushRows(); err != nil {
+							return err
+						}
+					}
+				}
+				continue
 			}
 			for len(ids) > 0 {
 				n := min(len(ids), insertChunk)
@@ -235,6 +272,9 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 					return err
 				}
 			}
+		}
+		if err := flushRows(); err != nil {
+			return err
 		}
 		b := p.Breaker
 		switch {
