@@ -144,7 +144,30 @@ func TestBrowser(t *testing.T) {
 		t.Helper()
 		browsertest.Get(t, ctx, chromedp.Poll[bool](js))
 	}
-	shot := func(name string) { t.Helper(); browsertest.Screenshot(t, ctx, name) }
+	// Every page shown is also checked for what keyboard and screen-reader
+	// users need: each form control has a label, nothing focusable is
+	// taken out of the tab order, and the first Tab lands on a link or
+	// control (the navigation).
+	accessible := func(name string) {
+		t.Helper()
+		unlabelled := browsertest.Get(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+			.filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))
+			.map(e => e.name || e.id || e.outerHTML.slice(0, 60))`))
+		if len(unlabelled) > 0 {
+			t.Errorf("%s: form controls without a label: %v", name, unlabelled)
+		}
+		untabbable := browsertest.Get(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('a[href], button, input, select, textarea')]
+			.filter(e => e.tabIndex < 0 && e.type !== 'hidden').map(e => e.id || e.name || e.outerHTML.slice(0, 60))`))
+		if len(untabbable) > 0 {
+			t.Errorf("%s: focusable elements out of the tab order: %v", name, untabbable)
+		}
+		run(chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`))
+		run(chromedp.KeyEvent("\t"))
+		if tag := browsertest.Get(t, ctx, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.tagName : ''`)); tag != "A" && tag != "BUTTON" && tag != "INPUT" {
+			t.Errorf("%s: the first Tab focuses %q, want a link or a control", name, tag)
+		}
+	}
+	shot := func(name string) { t.Helper(); accessible(name); browsertest.Screenshot(t, ctx, name) }
 
 	// Sign in: a signed-out visit goes to the sign-in page, then back.
 	run(chromedp.Navigate(p.srv.URL+"/settings/webhooks"),
