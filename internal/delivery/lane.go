@@ -191,7 +191,7 @@ dispatch:
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := e.store.CompleteLane(rctx, store.CompleteParams{EndpointID: lane.Endpoint.ID, Now: now, Results: results, Breaker: breaker,
-		LeasedUntil: lane.LeasedUntil, AccountID: lane.Endpoint.AccountID, Stats: laneStats(lane, results)}); err != nil {
+		LeasedUntil: lane.LeasedUntil, ClaimedAt: lane.ClaimedAt, AccountID: lane.Endpoint.AccountID, Stats: laneStats(lane, results)}); err != nil {
 		e.log.Error("recording delivery attempts; they will be retried when the lane's lease expires", "endpoint", lane.Endpoint.ID, "err", err)
 	}
 }

@@ -211,6 +211,8 @@ type Lane struct {
 	// LeasedUntil is when this claim's lease ends; pass it back to
 	// CompleteLane.
 	LeasedUntil time.Time
+	// ClaimedAt is the claim's Now; pass it back to CompleteLane.
+	ClaimedAt time.Time
 	// Recovered is true when the lane's previous lease ran out instead of
 	// being released: its worker died mid-turn, so some of these deliveries
 	// may already have reached the endpoint without being recorded.
@@ -228,6 +230,11 @@ type CompleteParams struct {
 	// of Now get Stats added (Start is ignored).
 	AccountID string
 	Stats     bahasha.DeliveryStats
+	// ClaimedAt is the claim's Lane.ClaimedAt. When a delivery of the lane
+	// was retried by hand since then, a failure does not postpone the
+	// breaker's probe past that retry (a manual retry probes at once).
+	// Zero leaves the probe as Breaker says.
+	ClaimedAt time.Time
 	// LeasedUntil is the claim's Lane.LeasedUntil: the lease is released
 	// only if it is still that one (a worker that outlived its lease must
 	// not release the lane another node has claimed since). Zero releases

@@ -104,6 +104,7 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 			}
 			leased = append(leased, l.Endpoint.ID)
 			l.LeasedUntil = fromMS(now + p.LeaseFor.Milliseconds())
+			l.ClaimedAt = p.Now
 			lanes = append(lanes, l)
 		}
 		if len(leased) > 0 {
@@ -255,8 +256,11 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 				return err
 			}
 		case b.Failed:
-			if _, err := tx.Exec(ctx, `UPDATE endpoints SET consecutive_failures = consecutive_failures + 1, probe_at = $1,
-				failing_since = CASE WHEN failing_since = 0 THEN $2 ELSE failing_since END WHERE id = $3`, ms(b.ProbeAt), now, p.EndpointID); err != nil {
+			// A manual retry during this turn keeps its immediate probe.
+			if _, err := tx.Exec(ctx, `UPDATE endpoints SET consecutive_failures = consecutive_failures + 1,
+				probe_at = CASE WHEN $4::bigint > 0 AND $1::bigint > 0 AND retry_requested_at >= $4 THEN retry_requested_at ELSE $1 END,
+				failing_since = CASE WHEN failing_since = 0 THEN $2 ELSE failing_since END WHERE id = $3`,
+				ms(b.ProbeAt), now, p.EndpointID, ms(p.ClaimedAt)); err != nil {
 				return err
 			}
 		}
@@ -382,7 +386,7 @@ func (s *Store) RetryDelivery(ctx context.Context, accountID string, deliveryID 
 		}
 		// A manual retry is also an immediate probe of an open breaker.
 		_, err = tx.Exec(ctx, `UPDATE endpoints SET lane_due_at = LEAST(coalesce(lane_due_at, $1), $1),
-			probe_at = CASE WHEN probe_at > $1 THEN $1 ELSE probe_at END WHERE id = $2`, at, endpointID)
+			probe_at = CASE WHEN probe_at > $1 THEN $1 ELSE probe_at END, retry_requested_at = $1 WHERE id = $2`, at, endpointID)
 		return err
 	})
 	if err != nil {

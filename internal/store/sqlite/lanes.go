@@ -80,6 +80,7 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 				return err
 			}
 			lane.LeasedUntil = fromMS(now + p.LeaseFor.Milliseconds())
+			lane.ClaimedAt = p.Now
 			lanes = append(lanes, lane)
 		}
 		return nil
@@ -283,8 +284,11 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 				return err
 			}
 		case b.Failed:
-			if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET consecutive_failures = consecutive_failures + 1, probe_at = ?,
-				failing_since = CASE WHEN failing_since = 0 THEN ? ELSE failing_since END WHERE id = ?`, ms(b.ProbeAt), now, p.EndpointID); err != nil {
+			// A manual retry during this turn keeps its immediate probe.
+			if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET consecutive_failures = consecutive_failures + 1,
+				probe_at = CASE WHEN ? > 0 AND ? > 0 AND retry_requested_at >= ? THEN retry_requested_at ELSE ? END,
+				failing_since = CASE WHEN failing_since = 0 THEN ? ELSE failing_since END WHERE id = ?`,
+				ms(p.ClaimedAt), ms(b.ProbeAt), ms(p.ClaimedAt), ms(b.ProbeAt), now, p.EndpointID); err != nil {
 				return err
 			}
 		}
@@ -415,7 +419,8 @@ func (s *Store) RetryDelivery(ctx context.Context, accountID string, deliveryID 
 		}
 		// A manual retry is also an immediate probe of an open breaker.
 		_, err = tx.ExecContext(ctx, `UPDATE endpoints SET lane_due_at = min(coalesce(lane_due_at, ?), ?),
-			probe_at = CASE WHEN probe_at > ? THEN ? ELSE probe_at END WHERE id = ?`, ms(now), ms(now), ms(now), ms(now), endpointID)
+			probe_at = CASE WHEN probe_at > ? THEN ? ELSE probe_at END, retry_requested_at = ? WHERE id = ?`,
+			ms(now), ms(now), ms(now), ms(now), ms(now), endpointID)
 		return err
 	})
 	if err != nil {

@@ -728,8 +728,36 @@ func testBreaker(t *testing.T, s store.Store) {
 	if _, err := s.RetryDelivery(ctx, "a", lanes[0].Deliveries[0].ID, probeAt.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if l := claim(t, s, probeAt.Add(time.Minute), 10, 10); len(l) != 1 || len(l[0].Deliveries) != 1 {
+	m := probeAt.Add(time.Minute)
+	l = claim(t, s, m, 10, 10)
+	if len(l) != 1 || len(l[0].Deliveries) != 1 || !l[0].ClaimedAt.Equal(m) {
 		t.Fatalf("a manual retry waited for the breaker: %+v", l)
+	}
+	// A manual retry made while that turn is in flight is not overridden
+	// by the turn's failure keeping the breaker open.
+	if _, err := s.RetryDelivery(ctx, "a", l[0].Deliveries[0].ID, m.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CompleteLane(ctx, store.CompleteParams{EndpointID: l[0].Endpoint.ID, Now: m.Add(2 * time.Second), ClaimedAt: l[0].ClaimedAt,
+		LeasedUntil: l[0].LeasedUntil, Results: []store.DeliveryResult{{DeliveryID: l[0].Deliveries[0].ID, State: bahasha.DeliveryPending,
+			NextAttemptAt: m.Add(time.Hour), Attempt: bahasha.Attempt{Number: 2, StartedAt: m, StatusCode: 500}}},
+		Breaker: store.BreakerUpdate{Failed: true, ProbeAt: m.Add(time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := s.Endpoint(ctx, "a"); !e.ProbeAt.Equal(m.Add(time.Second)) {
+		t.Fatalf("the turn's failure pushed the manual retry's probe to %v", e.ProbeAt)
+	}
+	// Without a retry during the turn, a failure schedules the next probe.
+	l = claim(t, s, m.Add(2*time.Second), 10, 10)
+	if len(l) != 1 {
+		t.Fatalf("the manual probe: %+v", l)
+	}
+	s.CompleteLane(ctx, store.CompleteParams{EndpointID: l[0].Endpoint.ID, Now: m.Add(3 * time.Second), ClaimedAt: l[0].ClaimedAt,
+		LeasedUntil: l[0].LeasedUntil, Results: []store.DeliveryResult{{DeliveryID: l[0].Deliveries[0].ID, State: bahasha.DeliveryPending,
+			NextAttemptAt: m.Add(time.Hour), Attempt: bahasha.Attempt{Number: 3, StartedAt: m, StatusCode: 500}}},
+		Breaker: store.BreakerUpdate{Failed: true, ProbeAt: m.Add(time.Hour)}})
+	if e, _ := s.Endpoint(ctx, "a"); !e.ProbeAt.Equal(m.Add(time.Hour)) {
+		t.Fatalf("a failed probe without a manual retry: next probe %v, want %v", e.ProbeAt, m.Add(time.Hour))
 	}
 	// Re-registering the webhook closes the breaker too.
 	s.PutEndpoint(ctx, store.PutEndpointParams{AccountID: "a", URL: "https://example.com/x", VerifyToken: "t", VerifiedAt: t0, Now: t0})
