@@ -167,7 +167,7 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("%s: the first Tab focuses %q, want a link or a control", name, tag)
 		}
 	}
-	shot := func(name string) { t.Helper(); accessible(name); browsertest.Screenshot(t, ctx, name) }
+	shot := func(name string) { t.Helper(); browsertest.Screenshot(t, ctx, name); accessible(name) }
 
 	// Sign in: a signed-out visit goes to the sign-in page, then back.
 	run(chromedp.Navigate(p.srv.URL+"/settings/webhooks"),
@@ -230,10 +230,8 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#reply-delivery-link")),
 		chromedp.WaitVisible(chromedp.CSS("#delivery")))
 	url := browsertest.Get(t, ctx, chromedp.Location())
-	// The detail page is not live: wait until the engine recorded the
-	// failed attempt, then load it.
-	waitPage(t, ctx, url, `data-status-code="500"`)
-	run(chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`#attempts tr[data-status-code="500"]`)))
+	// The detail page is live: the failed attempt appears without a reload.
+	waitFor(`document.querySelector('#attempts tr[data-status-code="500"]') !== null`)
 	if got := text("#attempts"); !strings.Contains(got, "receiver down: cannot reach the orders database") {
 		t.Errorf("attempts table = %q, want the response body", got)
 	}
@@ -241,7 +239,9 @@ func TestBrowser(t *testing.T) {
 	rcv.set(func(r *testReceiver) { r.failPOSTs = false })
 	run(chromedp.Click(chromedp.CSS("#retry")),
 		chromedp.WaitVisible(chromedp.CSS("#flash")))
-	waitPage(t, ctx, url, `id="delivery-state">delivered<`)
+	// Delivered, again without a reload, and the stream ends.
+	waitFor(`document.querySelector('#delivery-state').textContent === 'delivered' &&
+		document.querySelector('#delivery-live').dataset.live === 'done'`)
 	run(chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`#delivery[data-state="delivered"]`)))
 
 	// Replay the last day (the form's default range) and watch it finish.
@@ -280,20 +280,6 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("the page reported: %s", e)
 		}
 	}
-}
-
-// waitPage waits, bounded by browsertest.Timeout, until the page at url
-// (fetched by the browser, with its session) contains want.
-func waitPage(t *testing.T, ctx context.Context, url, want string) {
-	t.Helper()
-	js := `(async () => {
-		for (;;) {
-			const body = await (await fetch(` + jsString(url) + `)).text();
-			if (body.includes(` + jsString(want) + `)) return true;
-			await new Promise(r => setTimeout(r, 50));
-		}
-	})()`
-	browsertest.Get(t, ctx, chromedp.Evaluate[bool](js, chromedp.EvalAwaitPromise))
 }
 
 func jsString(s string) string {

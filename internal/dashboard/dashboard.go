@@ -163,6 +163,7 @@ func (d *Dashboard) Register(mux *http.ServeMux) {
 	page("GET /deliveries", d.deliveries)
 	mux.Handle("GET /deliveries/stream", d.protect(d.streamAuthed(d.deliveriesStream)))
 	page("GET /deliveries/{id}", d.delivery)
+	mux.Handle("GET /deliveries/{id}/stream", d.protect(d.streamAuthed(d.deliveryStream)))
 	page("POST /deliveries/{id}/retry", d.retry)
 	page("GET /replay", d.replayPage)
 	page("POST /replay", d.createReplay)

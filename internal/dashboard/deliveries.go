@@ -250,6 +250,29 @@ func (d *Dashboard) delivery(w http.ResponseWriter, r *http.Request, acc bahasha
 	return nil
 }
 
+// deliveryStream keeps a delivery's page live: its summary and attempts
+// are sent again whenever they change, until it is delivered or superseded.
+func (d *Dashboard) deliveryStream(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
+	id, err := d.deliveryID(r)
+	if err != nil {
+		return err
+	}
+	if _, err := d.deliveryPage(r.Context(), acc, id); err != nil {
+		return err
+	}
+	d.stream(w, r, acc, func(ctx context.Context) ([]byte, bool, error) {
+		data, err := d.deliveryPage(ctx, acc, id)
+		if err != nil {
+			var p *problem
+			return nil, errors.As(err, &p), err
+		}
+		b, err := d.fragment("delivery_live", data)
+		final := data.State == bahasha.DeliveryDelivered || data.State == bahasha.DeliverySuperseded
+		return b, final, err
+	})
+	return nil
+}
+
 func (d *Dashboard) deliveryPage(ctx context.Context, acc bahasha.Account, id int64) (deliveryData, error) {
 	dl, attempts, err := d.store.Delivery(ctx, acc.ID, id)
 	if errors.Is(err, store.ErrNotFound) {

@@ -14,6 +14,7 @@ import (
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/dashboard"
 	"github.com/bahasha/bahasha/internal/delivery"
+	"github.com/bahasha/bahasha/internal/store"
 	"github.com/bahasha/bahasha/webhook"
 )
 
@@ -307,5 +308,46 @@ func TestShutdownEndsStreams(t *testing.T) {
 	}
 	if ctx.Err() != nil {
 		t.Fatal("the stream did not end at shutdown")
+	}
+}
+
+// A delivery's page follows it live: a failed attempt appears with its
+// response, a retry's success ends the stream; another account's delivery
+// and bad ids have no stream.
+func TestDeliveryStream(t *testing.T) {
+	f := newFixture(t)
+	token := f.signin(f.acc.APIKey)
+	f.putEndpoint(f.acc.Account.ID, "http://127.0.0.1:1/webhook")
+	f.send(f.acc, "254712345678")
+	ds, err := f.st.Deliveries(context.Background(), store.ListDeliveriesParams{AccountID: f.acc.Account.ID, Limit: 10})
+	if err != nil || len(ds) == 0 {
+		t.Fatal(ds, err)
+	}
+	path := "/deliveries/dlv_" + itoa(ds[len(ds)-1].ID)
+	expect(t, f.get(path, token), http.StatusOK, `data-stream="`+path+`/stream"`, `id="delivery-live"`)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s := f.stream(ctx, path+"/stream", token)
+	s.until("the pending delivery", func(d string) bool { return strings.Contains(d, `id="delivery-state">pending<`) })
+	f.failDue()
+	s.until("the failed attempt", func(d string) bool {
+		return strings.Contains(d, `data-status-code="500"`) && strings.Contains(d, "boom: database down")
+	})
+	if r := f.post(path+"/retry", token, nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("retry: %d", r.Status)
+	}
+	deliverDue(t, f)
+	s.until("delivered", func(d string) bool { return strings.Contains(d, `id="delivery-state">delivered<`) })
+	if ev, _ := s.next(); ev != "done" {
+		t.Errorf("after delivered: %q, want done", ev)
+	}
+	for _, bad := range []string{"/deliveries/dlv_x/stream", "/deliveries/dlv_99999/stream"} {
+		if r := f.get(bad, token); r.Status != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", bad, r.Status)
+		}
+	}
+	other := f.signin(f.other.APIKey)
+	if r := f.get(path+"/stream", other); r.Status != http.StatusNotFound {
+		t.Errorf("another account's delivery stream: %d, want 404", r.Status)
 	}
 }
