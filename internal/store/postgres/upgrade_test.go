@@ -1,0 +1,78 @@
+package postgres_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/store/pgtest"
+	"github.com/bahasha/bahasha/internal/store/postgres"
+)
+
+// A database written by the first release (migration 1 only, with data)
+// upgrades when this release opens it, and its deliveries can be listed,
+// replayed and claimed.
+func TestUpgradeFromFirstRelease(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	first, err := os.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC).UnixMilli()
+	if _, err := conn.Exec(ctx, string(first)); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`, nil},
+		{`INSERT INTO schema_migrations VALUES (1, 0)`, nil},
+		{`INSERT INTO accounts VALUES ('a', 'Acme', 'secret', 0)`, nil},
+		{`INSERT INTO phone_numbers VALUES ('p', 'a', 'w', '+1', true, 0)`, nil},
+		{`INSERT INTO endpoints (id, account_id, url, verify_token, verified_at, created_at) VALUES (1, 'a', 'https://example.com/h', 't', 0, 0)`, nil},
+		{`INSERT INTO events (id, account_id, producer_id, kind, waba_id, phone_number_id, display_phone_number, wamid, status, message_type, payload, created_at, available_at)
+			VALUES (1, 'a', 'e1', 'status', 'w', 'p', '+1', 'wamid.1', 'sent', '', '{"id":"wamid.1","status":"sent"}', $1, $1),
+			(2, 'a', 'e2', 'status', 'w', 'p', '+1', 'wamid.2', 'sent', '', '{"id":"wamid.2","status":"sent"}', $1, $1)`, []any{t0}},
+		{`INSERT INTO deliveries (id, account_id, endpoint_id, event_id, wamid, status_rank, state, attempts, window_start, last_status_code, last_error, created_at, updated_at, delivered_at)
+			VALUES (10, 'a', 1, 1, 'wamid.1', 1, 'delivered', 1, $1, 200, '', $1, $1, $1),
+			(11, 'a', 1, 2, 'wamid.2', 1, 'failed', 3, $1, 500, 'gave up', $1, $1, 0)`, []any{t0}},
+	} {
+		if _, err := conn.Exec(ctx, q.sql, q.args...); err != nil {
+			t.Fatalf("%.60s: %v", q.sql, err)
+		}
+	}
+	conn.Close(ctx)
+
+	s, err := postgres.Open(ctx, postgres.Config{URL: url})
+	if err != nil {
+		t.Fatalf("opening a first-release database: %v", err)
+	}
+	defer s.Close()
+	ds, err := s.Deliveries(ctx, store.ListDeliveriesParams{AccountID: "a", State: bahasha.DeliveryFailed, Limit: 10})
+	if err != nil || len(ds) != 1 || ds[0].ID != 11 || ds[0].LastError != "gave up" {
+		t.Fatalf("failed deliveries after the upgrade: %+v, %v", ds, err)
+	}
+	now := time.UnixMilli(t0).Add(time.Hour)
+	r, err := s.CreateReplay(ctx, store.ReplayParams{AccountID: "a", From: time.UnixMilli(t0), To: now, Now: now})
+	if err != nil || r.Total != 2 {
+		t.Fatalf("replay over upgraded data: %+v, %v", r, err)
+	}
+	if n, err := s.AdvanceReplays(ctx, now, 100); err != nil || n != 2 {
+		t.Fatalf("AdvanceReplays = %d, %v", n, err)
+	}
+	lanes, err := s.ClaimLanes(ctx, store.ClaimParams{Now: now, MaxLanes: 1, MaxPerLane: 10, LeaseFor: time.Minute})
+	if err != nil || len(lanes) != 1 || len(lanes[0].Deliveries) != 2 || lanes[0].Deliveries[0].ID != 10 {
+		t.Fatalf("claim after the upgrade: %+v, %v", lanes, err)
+	}
+}
