@@ -141,7 +141,7 @@ func (a *API) StartReplay(ctx context.Context, p store.ReplayParams) (bahasha.Re
 	if err != nil {
 		return bahasha.Replay{}, err
 	}
-	if _, err := a.store.AdvanceReplays(ctx, a.now(), 1000); err != nil {
+	if _, err := a.store.AdvanceReplays(ctx, a.now(), store.ReplayChunk); err != nil {
 		a.log.Warn("queuing the first replayed events; the engine will", "err", err)
 	}
 	a.waker.Wake()

@@ -132,7 +132,7 @@ func (d *Dashboard) signin(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: token, Path: "/", Expires: expires.UTC(),
 		MaxAge: int(d.cfg.SessionTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: d.secure(r)})
+		Secure: secure(r)})
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
@@ -145,14 +145,14 @@ func (d *Dashboard) signout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: d.secure(r)})
+		SameSite: http.SameSiteLaxMode, Secure: secure(r)})
 	http.Redirect(w, r, "/signin?signed_out=1", http.StatusSeeOther)
 }
 
-// secure reports whether the session cookie is marked Secure: always with
-// Config.SecureCookie, and whenever the request came over TLS, directly or
-// through a proxy that says so (X-Forwarded-Proto: https; a client that
-// claims it over plain HTTP only keeps its own cookie from coming back).
-func (d *Dashboard) secure(r *http.Request) bool {
-	return d.cfg.SecureCookie || r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+// secure reports whether the session cookie is marked Secure: whenever the
+// request came over TLS, directly or through a proxy that says so
+// (X-Forwarded-Proto: https; a client that claims it over plain HTTP only
+// keeps its own cookie from coming back).
+func secure(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }

@@ -46,10 +46,6 @@ type Config struct {
 	UserAgent string
 	// SessionTTL is how long a sign-in lasts. Default 12h.
 	SessionTTL time.Duration
-	// SecureCookie marks the session cookie Secure on every response, not
-	// only on responses to requests that came over TLS (set it behind a
-	// proxy that terminates TLS). Default off.
-	SecureCookie bool
 	// StreamInterval is how often a live view (deliveries, replay progress)
 	// reads the store again. Default 1s.
 	StreamInterval time.Duration

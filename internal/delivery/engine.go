@@ -309,16 +309,12 @@ func (e *Engine) maintainOnce(ctx context.Context) {
 	}
 }
 
-// replayChunk is how many events one AdvanceReplays call queues: one short
-// write transaction.
-const replayChunk = 1000
-
 // advanceReplays queues the events of pending replays, a chunk per write,
 // until none is left, waking the delivery loop after each chunk so that
 // replayed events go out while the rest is being queued.
 func (e *Engine) advanceReplays(ctx context.Context) {
 	for ctx.Err() == nil {
-		n, err := e.store.AdvanceReplays(ctx, e.now(), replayChunk)
+		n, err := e.store.AdvanceReplays(ctx, e.now(), store.ReplayChunk)
 		if err != nil {
 			if ctx.Err() == nil {
 				e.log.Error("queuing replayed events", "err", err)

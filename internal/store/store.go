@@ -283,6 +283,10 @@ type PruneParams struct {
 	Now time.Time
 }
 
+// ReplayChunk is how many events one AdvanceReplays call should queue: one
+// short write.
+const ReplayChunk = 1000
+
 // ReplayParams are the arguments of CountReplay and CreateReplay.
 type ReplayParams struct {
 	AccountID  string

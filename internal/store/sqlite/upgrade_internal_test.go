@@ -7,9 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bahasha/bahasha/internal/bahasha"
-	"github.com/bahasha/bahasha/internal/store"
 	"github.com/bahasha/bahasha/internal/store/sqlstore"
+	"github.com/bahasha/bahasha/internal/store/storetest"
 )
 
 // A database written by the first release (migration 1 only) opens with
@@ -56,25 +55,7 @@ func TestUpgradeFromFirstRelease(t *testing.T) {
 		t.Fatalf("opening a first-release database: %v", err)
 	}
 	defer s.Close()
-	ds, err := s.Deliveries(ctx, store.ListDeliveriesParams{AccountID: "a", State: bahasha.DeliveryFailed, Limit: 10})
-	if err != nil || len(ds) != 1 || ds[0].ID != 11 || ds[0].LastError != "gave up" {
-		t.Fatalf("failed deliveries after the upgrade: %+v, %v", ds, err)
-	}
-	now := time.UnixMilli(t0).Add(time.Hour)
-	r, err := s.CreateReplay(ctx, store.ReplayParams{AccountID: "a", From: time.UnixMilli(t0), To: now, Now: now})
-	if err != nil || r.Total != 2 {
-		t.Fatalf("replay over upgraded data: %+v, %v", r, err)
-	}
-	if n, err := s.AdvanceReplays(ctx, now, 100); err != nil || n != 2 {
-		t.Fatalf("AdvanceReplays = %d, %v", n, err)
-	}
-	lanes, err := s.ClaimLanes(ctx, store.ClaimParams{Now: now, MaxLanes: 1, MaxPerLane: 10, LeaseFor: time.Minute})
-	if err != nil || len(lanes) != 1 || len(lanes[0].Deliveries) != 2 || lanes[0].Deliveries[0].ID != 10 {
-		t.Fatalf("claim after the upgrade: %+v, %v", lanes, err)
-	}
-	if b, err := s.Backlog(ctx, "a"); err != nil || b != 2 {
-		t.Fatalf("Backlog = %d, %v", b, err)
-	}
+	storetest.CheckUpgraded(t, s, time.UnixMilli(t0))
 }
 
 func countParams(q string) int {

@@ -296,3 +296,32 @@ func testSessions(t *testing.T, s store.Store) {
 		t.Fatalf("pruned session still valid: %v", err)
 	}
 }
+
+// CheckUpgraded checks a store opened on a first-release database that a
+// driver's upgrade test wrote (migration 1 only): account "a" with endpoint
+// 1, events 1 and 2 ingested at t, delivery 10 of event 1 delivered and
+// delivery 11 of event 2 failed with last error "gave up". After the
+// upgrade they are listed, replayed and claimed like new ones.
+func CheckUpgraded(t *testing.T, s store.Store, at time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	ds, err := s.Deliveries(ctx, store.ListDeliveriesParams{AccountID: "a", State: bahasha.DeliveryFailed, Limit: 10})
+	if err != nil || len(ds) != 1 || ds[0].ID != 11 || ds[0].LastError != "gave up" {
+		t.Fatalf("failed deliveries after the upgrade: %+v, %v", ds, err)
+	}
+	now := at.Add(time.Hour)
+	r, err := s.CreateReplay(ctx, store.ReplayParams{AccountID: "a", From: at, To: now, Now: now})
+	if err != nil || r.Total != 2 {
+		t.Fatalf("replay over upgraded data: %+v, %v", r, err)
+	}
+	if n, err := s.AdvanceReplays(ctx, now, 100); err != nil || n != 2 {
+		t.Fatalf("AdvanceReplays = %d, %v", n, err)
+	}
+	lanes, err := s.ClaimLanes(ctx, store.ClaimParams{Now: now, MaxLanes: 1, MaxPerLane: 10, LeaseFor: time.Minute})
+	if err != nil || len(lanes) != 1 || len(lanes[0].Deliveries) != 2 || lanes[0].Deliveries[0].ID != 10 {
+		t.Fatalf("claim after the upgrade: %+v, %v", lanes, err)
+	}
+	if b, err := s.Backlog(ctx, "a"); err != nil || b != 2 {
+		t.Fatalf("Backlog = %d, %v", b, err)
+	}
+}
