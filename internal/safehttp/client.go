@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"syscall"
 	"time"
@@ -117,6 +118,7 @@ func (c Config) withDefaults() Config {
 // connections are pooled.
 type Client struct {
 	cfg       Config
+	h1        *h1Transport
 	transport *http.Transport
 	http      *http.Client
 }
@@ -153,8 +155,21 @@ func New(cfg Config) (*Client, error) {
 		DisableCompression:     true, // bodies are capped and mostly ignored; don't inflate them
 		ForceAttemptHTTP2:      true,
 	}
+	h1 := &h1Transport{
+		dialer: dialer,
+		tls: &tls.Config{
+			MinVersion: tls.VersionTLS12,
+			RootCAs:    cfg.RootCAs,
+			NextProtos: []string{"http/1.1"},
+		},
+		timeout:     cfg.Timeout,
+		idleTimeout: transport.IdleConnTimeout,
+		maxIdle:     cfg.MaxIdleConnsPerHost,
+		maxIdleAll:  maxIdleConns,
+	}
 	return &Client{
 		cfg:       cfg,
+		h1:        h1,
 		transport: transport,
 		http: &http.Client{
 			Transport: transport,
@@ -187,7 +202,16 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	if _, ok := req.Header["User-Agent"]; !ok {
 		req.Header.Set("User-Agent", c.cfg.UserAgent)
 	}
-	return c.http.Do(req)
+	if !eligible(req) {
+		return c.http.Do(req)
+	}
+	resp, err := c.h1.roundTrip(req)
+	if err != nil {
+		// As net/http reports it (the URL has no password: validate
+		// refuses credentials).
+		return nil, &url.Error{Op: req.Method[:1] + strings.ToLower(req.Method[1:]), URL: req.URL.String(), Err: err}
+	}
+	return resp, nil
 }
 
 // ReadBody reads at most [Config.MaxResponseBytes] of resp's body and closes
@@ -197,7 +221,10 @@ func (c *Client) ReadBody(resp *http.Response) (body []byte, truncated bool, err
 }
 
 // CloseIdleConnections closes pooled connections that are not in use.
-func (c *Client) CloseIdleConnections() { c.transport.CloseIdleConnections() }
+func (c *Client) CloseIdleConnections() {
+	c.h1.closeIdle()
+	c.transport.CloseIdleConnections()
+}
 
 // ReadBody reads at most limit bytes of body, then closes it. truncated
 // reports that the body was longer. Up to 256 KiB past the limit is read and
