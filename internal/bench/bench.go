@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -220,6 +221,12 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ Result, e
 	benchBefore, _ := readProc(os.Getpid())
 	prog = startProgress(stderr, t, ps.pids())
 
+	stopProfile, err := startCPUProfile(cfg.CPUProfile)
+	if err != nil {
+		return res, err
+	}
+	defer stopProfile()
+
 	// Ingest.
 	prog.setPhase("ingest")
 	ingestStart := time.Now()
@@ -248,6 +255,7 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ Result, e
 	drainTime := time.Since(drainStart)
 	res.DrainS = round3(drainTime.Seconds())
 	res.DrainPerS = math.Round(PerSecond(t.received.Load()-recvBefore, drainTime))
+	stopProfile()
 	after, procErr2 := readProcs(ps.pids()) // before the platform is killed
 	benchAfter, _ := readProc(os.Getpid())
 	prog.stop()
@@ -426,4 +434,28 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// startCPUProfile starts profiling this process into path (nothing when path
+// is empty) and returns the function that ends it; calling that more than
+// once is harmless.
+func startCPUProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		})
+	}, nil
 }

@@ -105,6 +105,12 @@ type Config struct {
 	// JSON prints the result as one JSON object instead of a table. Flag
 	// --json.
 	JSON bool
+
+	// CPUProfile, when set, is a file the bench writes its own CPU profile
+	// to (its sinks and producers, from the start of ingest to the end of
+	// the drain), for go tool pprof. The platform's profile is served on
+	// BAHASHA_PPROF_ADDR. Default "". Flag --cpuprofile.
+	CPUProfile string
 }
 
 // Default returns the defaults.
@@ -144,6 +150,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.CeilingConns, "ceiling-conns", c.CeilingConns, "concurrent clients measuring the loopback POST ceiling")
 	fs.BoolVar(&c.Hold, "hold", c.Hold, "sinks hold every delivery until ingest ends, so the platform builds a backlog; the drain phase measures draining it")
 	fs.BoolVar(&c.JSON, "json", c.JSON, "print one JSON object instead of a table")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", c.CPUProfile, "write the bench's own CPU profile (sinks and producers, ingest to drain) to this file")
 }
 
 // Validate reports the first problem with c, in words that name the flag.
