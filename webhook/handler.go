@@ -3,6 +3,8 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -181,6 +183,7 @@ type Handler struct {
 
 	once    sync.Once
 	secrets [][]byte
+	macs    []sync.Pool // macs[i] holds HMAC-SHA256s keyed with secrets[i], for reuse
 	bufs    sync.Pool
 
 	mu     sync.RWMutex // guards closed and sends on queue
@@ -195,6 +198,10 @@ func (h *Handler) init() {
 			if s != "" {
 				h.secrets = append(h.secrets, []byte(s))
 			}
+		}
+		h.macs = make([]sync.Pool, len(h.secrets))
+		for i, secret := range h.secrets {
+			h.macs[i].New = func() any { return &pooledMAC{mac: hmac.New(sha256.New, secret)} }
 		}
 		h.bufs.New = func() any { return new(bytes.Buffer) }
 		if h.Mode == Async {
@@ -297,7 +304,10 @@ func (h *Handler) serveEvent(w http.ResponseWriter, r *http.Request) {
 	buf.Reset()
 	defer h.bufs.Put(buf)
 	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
+		// ReadFrom wants bytes.MinRead free bytes before every read, the
+		// one that finds the end included: without them a fresh buffer
+		// would be reallocated and copied once the body is in.
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
 	}
 	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
 		var tooLarge *http.MaxBytesError
@@ -310,7 +320,7 @@ func (h *Handler) serveEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	body := buf.Bytes()
 	if len(h.secrets) > 0 {
-		if err := VerifySignatureAny(h.secrets, body, r.Header.Get(SignatureHeader)); err != nil {
+		if err := h.verifySignature(body, r.Header.Get(SignatureHeader)); err != nil {
 			http.Error(w, "unauthorized: "+err.Error(), http.StatusUnauthorized)
 			return
 		}
@@ -362,7 +372,7 @@ func (h *Handler) Process(ctx context.Context, n *whatsapp.Notification) error {
 	h.init()
 	var errs []error
 	if h.OnNotification != nil {
-		if err := h.call(ctx, "OnNotification", "", func() error { return h.OnNotification(ctx, n) }); err != nil {
+		if err := h.call(ctx, "OnNotification", nil, func() error { return h.OnNotification(ctx, n) }); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -370,7 +380,7 @@ func (h *Handler) Process(ctx context.Context, n *whatsapp.Notification) error {
 		if h.OnStatus == nil {
 			continue
 		}
-		key := StatusKey(ev.Status)
+		key := &eventKey{status: ev.Status}
 		if !h.first(ctx, key) {
 			continue
 		}
@@ -384,7 +394,7 @@ func (h *Handler) Process(ctx context.Context, n *whatsapp.Notification) error {
 		if h.OnMessage == nil && typed == nil {
 			continue
 		}
-		key := MessageKey(ev.Message)
+		key := &eventKey{message: ev.Message}
 		if !h.first(ctx, key) {
 			continue
 		}
@@ -442,14 +452,36 @@ func (h *Handler) messageFunc(t whatsapp.MessageType) (string, MessageFunc) {
 	return "OnUnsupported", h.OnUnsupported
 }
 
+// eventKey is the SeenSet key of one event (StatusKey or MessageKey), made
+// when first asked for: with no SeenSet, only when a callback fails, so that
+// dispatching an event costs no allocation. A nil *eventKey is the key "".
+type eventKey struct {
+	status  *whatsapp.Status
+	message *whatsapp.Message
+	key     string
+}
+
+func (k *eventKey) String() string {
+	switch {
+	case k == nil:
+		return ""
+	case k.key != "":
+	case k.status != nil:
+		k.key = StatusKey(k.status)
+	case k.message != nil:
+		k.key = MessageKey(k.message)
+	}
+	return k.key
+}
+
 // first reports whether the event with this key should be processed.
-func (h *Handler) first(ctx context.Context, key string) bool {
+func (h *Handler) first(ctx context.Context, key *eventKey) bool {
 	if h.Seen == nil {
 		return true
 	}
-	added, err := h.Seen.Add(ctx, key)
+	added, err := h.Seen.Add(ctx, key.String())
 	if err != nil {
-		h.report(fmt.Errorf("webhook: seen set: %w (processing %s anyway)", err, key))
+		h.report(fmt.Errorf("webhook: seen set: %w (processing %s anyway)", err, key.String()))
 		return true
 	}
 	return added
@@ -457,27 +489,27 @@ func (h *Handler) first(ctx context.Context, key string) bool {
 
 // forget removes a failed event from the seen set in AckAfter mode, so that
 // Bahasha's retry processes it again.
-func (h *Handler) forget(ctx context.Context, key string) {
+func (h *Handler) forget(ctx context.Context, key *eventKey) {
 	if h.Seen == nil || h.Mode != AckAfter {
 		return
 	}
-	if err := h.Seen.Remove(ctx, key); err != nil {
+	if err := h.Seen.Remove(ctx, key.String()); err != nil {
 		h.report(fmt.Errorf("webhook: seen set: %w", err))
 	}
 }
 
 // call runs fn, turning an error or a panic into a reported *CallbackError.
-func (h *Handler) call(_ context.Context, name, key string, fn func() error) (err error) {
+func (h *Handler) call(_ context.Context, name string, key *eventKey, fn func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = &CallbackError{Callback: name, Key: key, Err: fmt.Errorf("%w: %v", ErrCallbackPanic, p), Stack: debug.Stack()}
+			err = &CallbackError{Callback: name, Key: key.String(), Err: fmt.Errorf("%w: %v", ErrCallbackPanic, p), Stack: debug.Stack()}
 		}
 		if err != nil {
 			h.report(err)
 		}
 	}()
 	if e := fn(); e != nil {
-		return &CallbackError{Callback: name, Key: key, Err: e}
+		return &CallbackError{Callback: name, Key: key.String(), Err: e}
 	}
 	return nil
 }

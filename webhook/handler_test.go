@@ -447,6 +447,51 @@ func TestSeenSetFailureStillProcesses(t *testing.T) {
 	}
 }
 
+// The Key of a CallbackError and the key a SeenSet failure names are the
+// event's StatusKey or MessageKey, with a SeenSet or without one, and "" for
+// OnNotification.
+func TestCallbackErrorKeys(t *testing.T) {
+	fail := func(context.Context, whatsapp.MessageEvent) error { return errors.New("no") }
+	n := webhooktest.Notification(whatsapp.Value{
+		Statuses: []whatsapp.Status{{ID: "w1", Status: "sent"}},
+		Messages: []whatsapp.Message{{ID: "m1", Type: whatsapp.MessageText, Text: &whatsapp.Text{Body: "x"}}},
+	})
+	for _, seen := range []webhook.SeenSet{nil, webhook.NewMemorySeenSet(10), failingSeen{}} {
+		rec := &recorder{}
+		h := &webhook.Handler{
+			Mode:           webhook.AckAfter,
+			Seen:           seen,
+			OnNotification: func(context.Context, *whatsapp.Notification) error { return errors.New("no") },
+			OnStatus:       func(context.Context, whatsapp.StatusEvent) error { return errors.New("no") },
+			OnMessage:      fail,
+			OnText:         fail,
+			OnError:        rec.onError,
+		}
+		if err := h.Process(context.Background(), n); err == nil {
+			t.Fatal("Process: no error")
+		}
+		_, errs := rec.snapshot()
+		var keys []string
+		for _, err := range errs {
+			var ce *webhook.CallbackError
+			if errors.As(err, &ce) {
+				keys = append(keys, ce.Callback+"="+ce.Key)
+			} else {
+				keys = append(keys, err.Error())
+			}
+		}
+		want := "[OnNotification= OnStatus=status:w1:sent OnMessage=message:m1 OnText=message:m1]"
+		if _, failing := seen.(failingSeen); failing {
+			want = "[OnNotification= " +
+				"webhook: seen set: redis down (processing status:w1:sent anyway) OnStatus=status:w1:sent webhook: seen set: redis down " +
+				"webhook: seen set: redis down (processing message:m1 anyway) OnMessage=message:m1 OnText=message:m1 webhook: seen set: redis down]"
+		}
+		if got := fmt.Sprint(keys); got != want {
+			t.Errorf("Seen %T: reported\n%s\nwant\n%s", seen, got, want)
+		}
+	}
+}
+
 func TestMemorySeenSetIsBounded(t *testing.T) {
 	s := webhook.NewMemorySeenSet(3)
 	ctx := context.Background()

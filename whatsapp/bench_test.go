@@ -3,6 +3,7 @@ package whatsapp
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -45,6 +46,60 @@ func benchmarkParse(b *testing.B, body []byte) {
 
 func BenchmarkParse1Status(b *testing.B)   { benchmarkParse(b, statusBatch(b, 1)) }
 func BenchmarkParse100Status(b *testing.B) { benchmarkParse(b, statusBatch(b, 100)) }
+
+// BenchmarkParseMessages parses every customer message of the valid corpus
+// (text, media, interactive, order, …) in one notification.
+func BenchmarkParseMessages(b *testing.B) { benchmarkParse(b, messageBatch(b)) }
+
+// benchmarkParseSlow measures parseSlow, the encoding/json path Parse falls
+// back to, so that the fast path's gain is measured in the same run.
+func benchmarkParseSlow(b *testing.B, body []byte) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := parseSlow(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParseSlow1Status(b *testing.B)   { benchmarkParseSlow(b, statusBatch(b, 1)) }
+func BenchmarkParseSlow100Status(b *testing.B) { benchmarkParseSlow(b, statusBatch(b, 100)) }
+func BenchmarkParseSlowMessages(b *testing.B)  { benchmarkParseSlow(b, messageBatch(b)) }
+
+// messageBatch returns the body of a notification whose one change carries
+// every message (and contact) of the files of testdata/valid named msg_*.
+func messageBatch(tb testing.TB) []byte {
+	tb.Helper()
+	names, files := corpus(tb, "valid")
+	v := Value{MessagingProduct: MessagingProductWhatsApp,
+		Metadata: Metadata{DisplayPhoneNumber: "+254700000000", PhoneNumberID: "123456789"}}
+	for _, name := range names {
+		if !strings.HasPrefix(name, "msg_") {
+			continue
+		}
+		n, err := parseSlow(files[name])
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for ev := range n.Messages() {
+			v.Messages = append(v.Messages, *ev.Message)
+		}
+		for _, e := range n.Entry {
+			for _, c := range e.Changes {
+				v.Contacts = append(v.Contacts, c.Value.Contacts...)
+			}
+		}
+	}
+	b, err := json.Marshal(Notification{
+		Object: ObjectWhatsAppBusinessAccount,
+		Entry:  []Entry{{ID: "WABA_ID", Changes: []Change{{Field: FieldMessages, Value: v}}}},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
 
 func benchmarkMarshalParsed(b *testing.B, body []byte) {
 	n, err := Parse(body)

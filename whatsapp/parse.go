@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync/atomic"
 )
 
 // ErrInvalidNotification is wrapped by every error [Parse] returns.
@@ -24,6 +25,23 @@ var ErrInvalidNotification = errors.New("whatsapp: invalid notification")
 //
 // The notification does not retain body.
 func Parse(body []byte) (*Notification, error) {
+	// The hand-written decoder handles what WhatsApp and Bahasha send; for
+	// anything it is not certain to decode exactly as encoding/json does,
+	// and for every error, parseSlow decides (and words the error).
+	if n, ok := parseFast(body); ok {
+		return n, nil
+	}
+	slowParses.Add(1)
+	return parseSlow(body)
+}
+
+// slowParses counts the calls of Parse that the fast path handed to
+// parseSlow; tests read it to check that common shapes stay on the fast path.
+var slowParses atomic.Uint64
+
+// parseSlow is Parse with encoding/json: the reference the fast path must
+// match, and the path that reports every error.
+func parseSlow(body []byte) (*Notification, error) {
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 {
 		return nil, fmt.Errorf("%w: the body is empty; expected a JSON object such as {\"object\":\"whatsapp_business_account\",\"entry\":[…]}", ErrInvalidNotification)
