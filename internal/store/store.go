@@ -201,9 +201,13 @@ type ClaimParams struct {
 
 // Lane is a claimed endpoint with the deliveries due for it.
 type Lane struct {
-	Endpoint   bahasha.Endpoint
-	AppSecret  string
-	Deliveries []bahasha.Delivery // each with its Event
+	Endpoint  bahasha.Endpoint
+	AppSecret string
+	// Deliveries are the lane's due deliveries in order. A claim fills what
+	// delivering needs: ID, AccountID, EndpointID, EventID, State (pending),
+	// Attempts, NextAttemptAt, WindowStart and the whole Event; the fields
+	// about earlier attempts and the row's own times are left zero.
+	Deliveries []bahasha.Delivery
 	// DeliveredRanks holds, for the messages (wamids) of the claimed status
 	// deliveries, the highest bahasha.StatusRank already delivered to this
 	// endpoint; absent when none was.

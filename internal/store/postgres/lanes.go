@@ -76,7 +76,7 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 				limits[i] = 1 // an open breaker lets one request through at a time
 			}
 		}
-		rows, err = tx.Query(ctx, `SELECT `+deliveryColumns+`
+		rows, err = tx.Query(ctx, `SELECT `+sqlstore.ClaimColumns+`
 			FROM unnest($1::bigint[], $2::bigint[]) AS l(endpoint_id, lim)
 			CROSS JOIN LATERAL (SELECT * FROM deliveries d WHERE d.endpoint_id = l.endpoint_id AND d.state = 'pending' AND d.next_attempt_at <= $3
 				ORDER BY d.next_attempt_at, d.event_id LIMIT l.lim) d
@@ -85,13 +85,19 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 		if err != nil {
 			return err
 		}
-		ds, err := scanDeliveries(rows)
-		if err != nil {
-			return err
-		}
-		for _, d := range ds {
+		for rows.Next() {
+			d, err := sqlstore.ScanClaimed(rows, "")
+			if err != nil {
+				rows.Close()
+				return err
+			}
 			l := &claimed[index[d.EndpointID]]
+			sqlstore.SetAccount(&d, l.Endpoint.AccountID)
 			l.Deliveries = append(l.Deliveries, d)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
 		}
 		if err := deliveredRanks(ctx, tx, claimed); err != nil {
 			return err

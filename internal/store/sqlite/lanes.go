@@ -11,86 +11,141 @@ import (
 	"github.com/bahasha/bahasha/internal/store/sqlstore"
 )
 
-// ClaimLanes implements store.Store.
+// ClaimLanes implements store.Store, in two steps. The writer picks the due
+// lanes, least recently served first, and leases them: that is all the
+// single writer does, so a claim costs it the same however many deliveries
+// it hands out. The lanes' due deliveries, and the status ranks already
+// delivered for their messages, are then read on the read pool, beside the
+// writer. The lease makes that read safe: until CompleteLane, only this
+// claim's worker changes the lane's deliveries (new events only add to it).
 func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.Lane, error) {
-	var lanes []store.Lane
 	now := ms(p.Now)
+	until := now + p.LeaseFor.Milliseconds()
+	var lanes []store.Lane
 	err := s.write(ctx, func(tx *wtx) error {
 		lanes = lanes[:0]
-		rows, err := tx.QueryContext(ctx, `SELECT `+endpointColumns+`, lane_leased_until FROM endpoints INDEXED BY endpoints_lane_fair
+		rows, err := tx.QueryContext(ctx, `SELECT `+endpointColumns+`, lane_leased_until,
+			(SELECT app_secret FROM accounts a WHERE a.id = endpoints.account_id)
+			FROM endpoints INDEXED BY endpoints_lane_fair
 			WHERE lane_due_at IS NOT NULL AND lane_due_at <= ? AND lane_leased_until <= ? AND probe_at <= ?
 			ORDER BY last_served_at, id LIMIT ?`, now, now, now, p.MaxLanes)
 		if err != nil {
 			return err
 		}
-		var endpoints []bahasha.Endpoint
-		var recovered []bool
 		for rows.Next() {
 			var leasedUntil int64
-			e, err := scanEndpoint(rows, &leasedUntil)
+			var secret sql.NullString
+			e, err := scanEndpoint(rows, &leasedUntil, &secret)
+			if err == nil && !secret.Valid {
+				err = sql.ErrNoRows // the endpoint's account is gone
+			}
 			if err != nil {
 				rows.Close()
 				return err
 			}
-			endpoints, recovered = append(endpoints, e), append(recovered, leasedUntil != 0)
+			lanes = append(lanes, store.Lane{Endpoint: e, AppSecret: secret.String, Recovered: leasedUntil != 0,
+				LeasedUntil: fromMS(until), ClaimedAt: p.Now})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(lanes) == 0 {
+			return err
+		}
+		args := []any{until, now}
+		for _, l := range lanes {
+			args = append(args, l.Endpoint.ID)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE endpoints SET lane_leased_until = ?, last_served_at = ? WHERE id IN (?`+
+			strings.Repeat(",?", len(lanes)-1)+`)`, args...)
+		return err
+	})
+	if err != nil || len(lanes) == 0 {
+		return nil, err
+	}
+	stale, err := s.readLanes(ctx, lanes, now, p.MaxPerLane)
+	if err != nil {
+		// Hand the lanes back rather than leave them leased for nothing.
+		stale = stale[:0]
+		for _, l := range lanes {
+			stale = append(stale, l.Endpoint.ID)
+		}
+	}
+	if len(stale) > 0 {
+		// lane_due_at was stale (or the read failed): recompute it and
+		// release the lease.
+		if werr := s.write(ctx, func(tx *wtx) error {
+			for _, id := range stale {
+				if err := refreshLane(ctx, tx, id, 0); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err == nil {
+			err = werr
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := lanes[:0]
+	for _, l := range lanes {
+		if len(l.Deliveries) > 0 {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// readLanes fills the claimed lanes' due deliveries and delivered ranks,
+// in one read transaction, and returns the lanes that had none.
+func (s *Store) readLanes(ctx context.Context, lanes []store.Lane, now int64, maxPerLane int) (stale []int64, err error) {
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer tx.Rollback()
+	for i := range lanes {
+		l := &lanes[i]
+		limit := maxPerLane
+		if l.Endpoint.Probing() {
+			limit = 1 // an open breaker lets one request through at a time
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+sqlstore.ClaimColumns+` FROM deliveries d INDEXED BY deliveries_due JOIN events e ON e.id = d.event_id
+			WHERE d.endpoint_id = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
+			ORDER BY d.next_attempt_at, d.event_id LIMIT ?`, l.Endpoint.ID, now, limit)
+		if err != nil {
+			return nil, translate(err)
+		}
+		for rows.Next() {
+			d, err := sqlstore.ScanClaimed(rows, l.Endpoint.AccountID)
+			if err != nil {
+				rows.Close()
+				return nil, translate(err)
+			}
+			l.Deliveries = append(l.Deliveries, d)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return err
+			return nil, translate(err)
 		}
-		for i, e := range endpoints {
-			lane := store.Lane{Endpoint: e, Recovered: recovered[i]}
-			if err := tx.QueryRowContext(ctx, `SELECT app_secret FROM accounts WHERE id = ?`, e.AccountID).Scan(&lane.AppSecret); err != nil {
-				return err
-			}
-			limit := p.MaxPerLane
-			if e.Probing() {
-				limit = 1 // an open breaker lets one request through at a time
-			}
-			rows, err := tx.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d JOIN events e ON e.id = d.event_id
-				WHERE d.endpoint_id = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
-				ORDER BY d.next_attempt_at, d.event_id LIMIT ?`, e.ID, now, limit)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				d, err := scanDelivery(rows)
-				if err != nil {
-					rows.Close()
-					return err
-				}
-				lane.Deliveries = append(lane.Deliveries, d)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			if len(lane.Deliveries) == 0 {
-				// lane_due_at was stale: recompute it and move on.
-				if err := refreshLane(ctx, tx, e.ID, 0); err != nil {
-					return err
-				}
-				continue
-			}
-			if lane.DeliveredRanks, err = deliveredRanks(ctx, tx, e.ID, lane.Deliveries); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET lane_leased_until = ?, last_served_at = ? WHERE id = ?`,
-				now+p.LeaseFor.Milliseconds(), now, e.ID); err != nil {
-				return err
-			}
-			lane.LeasedUntil = fromMS(now + p.LeaseFor.Milliseconds())
-			lane.ClaimedAt = p.Now
-			lanes = append(lanes, lane)
+		if len(l.Deliveries) == 0 {
+			stale = append(stale, l.Endpoint.ID)
+			continue
 		}
-		return nil
-	})
-	return lanes, err
+		if l.DeliveredRanks, err = deliveredRanks(ctx, tx, l.Endpoint.ID, l.Deliveries); err != nil {
+			return nil, translate(err)
+		}
+	}
+	return stale, nil
+}
+
+// querier runs queries: the writer's transaction or a read transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
 // deliveredRanks returns the highest status rank already delivered to the
 // endpoint for each message of the claimed status deliveries.
-func deliveredRanks(ctx context.Context, tx *wtx, endpointID int64, ds []bahasha.Delivery) (map[string]int, error) {
+func deliveredRanks(ctx context.Context, q querier, endpointID int64, ds []bahasha.Delivery) (map[string]int, error) {
 	var wamids []any
 	seen := map[string]bool{}
 	for _, d := range ds {
@@ -108,7 +163,7 @@ func deliveredRanks(ctx context.Context, tx *wtx, endpointID int64, ds []bahasha
 		n := min(chunk, len(wamids))
 		args := append([]any{endpointID}, wamids[:n]...)
 		wamids = wamids[n:]
-		rows, err := tx.QueryContext(ctx, `SELECT wamid, max(status_rank) FROM deliveries INDEXED BY deliveries_wamid
+		rows, err := q.QueryContext(ctx, `SELECT wamid, max(status_rank) FROM deliveries INDEXED BY deliveries_wamid
 			WHERE endpoint_id = ? AND status_rank > 0 AND state = 'delivered' AND wamid IN (?`+strings.Repeat(",?", n-1)+`)
 			GROUP BY wamid`, args...)
 		if err != nil {

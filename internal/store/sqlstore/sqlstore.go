@@ -30,6 +30,11 @@ const (
 	d.created_at, d.updated_at, d.delivered_at,
 	e.producer_id, e.kind, e.waba_id, e.phone_number_id, e.display_phone_number, e.wamid, e.status, e.message_type,
 	e.payload, e.contact, e.created_at, e.available_at`
+	// ClaimColumns selects what the delivery engine needs of a due
+	// delivery and its event (d, e): ScanClaimed reads them.
+	ClaimColumns = `d.id, d.endpoint_id, d.event_id, d.attempts, coalesce(d.next_attempt_at, 0), d.window_start,
+	e.producer_id, e.kind, e.waba_id, e.phone_number_id, e.display_phone_number, e.wamid, e.status, e.message_type,
+	e.payload, e.contact, e.created_at, e.available_at`
 )
 
 // MS encodes a time as Unix milliseconds; the zero time is 0.
@@ -103,6 +108,34 @@ func ScanDelivery(row Scanner) (bahasha.Delivery, error) {
 	d.Event.Payload, d.Event.Contact = payload, contact
 	d.Event.CreatedAt, d.Event.AvailableAt = FromMS(eCreated), FromMS(eAvailable)
 	return d, nil
+}
+
+// ScanClaimed reads ClaimColumns into a pending delivery of accountID: the
+// fields a claim fills (see store.Lane), half of ScanDelivery's. accountID
+// may be left "" and set later with SetAccount.
+func ScanClaimed(row Scanner, accountID string) (bahasha.Delivery, error) {
+	d := bahasha.Delivery{AccountID: accountID, State: bahasha.DeliveryPending}
+	var kind string
+	var next, window, eCreated, eAvailable int64
+	var payload, contact []byte
+	err := row.Scan(&d.ID, &d.EndpointID, &d.EventID, &d.Attempts, &next, &window,
+		&d.Event.ProducerID, &kind, &d.Event.WABAID, &d.Event.PhoneNumberID, &d.Event.DisplayPhoneNumber,
+		&d.Event.WAMID, &d.Event.Status, &d.Event.MessageType, &payload, &contact, &eCreated, &eAvailable)
+	if err != nil {
+		return bahasha.Delivery{}, err
+	}
+	d.Event.Kind = bahasha.EventKind(kind)
+	d.NextAttemptAt, d.WindowStart = FromMS(next), FromMS(window)
+	d.Event.ID, d.Event.AccountID = d.EventID, accountID
+	d.Event.Payload, d.Event.Contact = payload, contact
+	d.Event.CreatedAt, d.Event.AvailableAt = FromMS(eCreated), FromMS(eAvailable)
+	return d, nil
+}
+
+// SetAccount sets the account of a delivery read by ScanClaimed, and of its
+// event.
+func SetAccount(d *bahasha.Delivery, accountID string) {
+	d.AccountID, d.Event.AccountID = accountID, accountID
 }
 
 // Migration is one versioned migration file ("0001_init.sql").
