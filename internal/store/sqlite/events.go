@@ -96,35 +96,61 @@ func insertEventChunk(ctx context.Context, tx *wtx, p store.InsertEventsParams, 
 		args = append(args, p.AccountID, e.ProducerID, string(e.Kind), e.WABAID, e.PhoneNumberID, e.DisplayPhoneNumber,
 			e.WAMID, e.Status, e.MessageType, []byte(e.Payload), contact, created, available(e))
 	}
-	q.WriteString(` ON CONFLICT (account_id, producer_id) DO NOTHING RETURNING id, producer_id`)
-	inserted := make(map[string]int64, rows)
-	if err := queryPairs(ctx, tx, q.String(), args, func(id int64, producer string) { inserted[producer] = id }); err != nil {
+	q.WriteString(` ON CONFLICT (account_id, producer_id) DO NOTHING`)
+	res, err := tx.ExecContext(ctx, q.String(), args...)
+	if err != nil {
 		return 0, err
 	}
-	// Producer ids that were already stored (or repeated in this batch).
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	last, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	// Usually every row was new: holding the write lock, SQLite numbered
+	// them max(id)+1 onwards in VALUES order, so they are last-rows+1 up to
+	// last. Otherwise the stored ids are looked up below.
+	allNew := n == int64(rows)
 	var missing []any
+	next := last - int64(rows) + 1
 	for i, e := range events {
-		if id, ok := inserted[e.ProducerID]; ok && first[e.ProducerID] == start+i {
-			results[start+i].EventID = id
+		if first[e.ProducerID] == start+i && allNew {
+			results[start+i].EventID = next
+			next++
 			continue
 		}
-		results[start+i].Duplicate = true
+		if first[e.ProducerID] != start+i {
+			results[start+i].Duplicate = true // repeated within this batch
+		}
 		missing = append(missing, e.ProducerID)
 	}
 	if len(missing) > 0 {
-		existing := map[string]int64{}
+		// Some producer ids were stored before this statement: look up
+		// every id not yet known. The events this statement added have
+		// ids above the largest id it found stored before it.
+		type stored struct {
+			id  int64
+			new bool
+		}
+		existing := map[string]stored{}
 		err := queryPairs(ctx, tx, `SELECT id, producer_id FROM events WHERE account_id = ? AND producer_id IN (?`+strings.Repeat(",?", len(missing)-1)+`)`,
-			append([]any{p.AccountID}, missing...), func(id int64, producer string) { existing[producer] = id })
+			append([]any{p.AccountID}, missing...), func(id int64, producer string) {
+				existing[producer] = stored{id: id, new: id > last-n}
+			})
 		if err != nil {
 			return 0, err
 		}
 		for i, e := range events {
-			if results[start+i].Duplicate {
-				if id, ok := existing[e.ProducerID]; ok {
-					results[start+i].EventID = id
-				} else {
-					results[start+i].EventID = inserted[e.ProducerID] // repeated within this batch
-				}
+			r := &results[start+i]
+			if r.EventID != 0 {
+				continue
+			}
+			st := existing[e.ProducerID]
+			r.EventID = st.id
+			if first[e.ProducerID] == start+i && !st.new {
+				r.Duplicate = true // stored by an earlier request
 			}
 		}
 	}
@@ -160,26 +186,17 @@ func insertEventChunk(ctx context.Context, tx *wtx, p store.InsertEventsParams, 
 	if len(order) == 0 {
 		return 0, nil
 	}
-	q.WriteString(` RETURNING id, event_id`)
-	byEvent := make(map[int64]int64, len(order))
-	rowsIter, err := tx.QueryContext(ctx, q.String(), args...)
+	res, err = tx.ExecContext(ctx, q.String(), args...)
 	if err != nil {
 		return 0, err
 	}
-	for rowsIter.Next() {
-		var id, ev int64
-		if err := rowsIter.Scan(&id, &ev); err != nil {
-			rowsIter.Close()
-			return 0, err
-		}
-		byEvent[ev] = id
-	}
-	rowsIter.Close()
-	if err := rowsIter.Err(); err != nil {
+	// The deliveries table has no unique constraint: every row went in,
+	// numbered in VALUES order as the events above.
+	if last, err = res.LastInsertId(); err != nil {
 		return 0, err
 	}
-	for _, i := range order {
-		results[i].DeliveryID = byEvent[results[i].EventID]
+	for k, i := range order {
+		results[i].DeliveryID = last - int64(len(order)) + 1 + int64(k)
 	}
 	return earliest, nil
 }

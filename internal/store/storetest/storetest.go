@@ -296,6 +296,27 @@ func testInsertEvents(t *testing.T, s store.Store) {
 			t.Fatalf("big batch result %d: %+v after %+v", i, big[i], big[i-1])
 		}
 	}
+	// Every id returned is the row of that very event, in a batch of new
+	// events and in one mixing stored, new and repeated producer ids.
+	mixed := insert(t, s, "a", t0, "p3", "m1", "m1", "m2", "r2")
+	wantDup := []bool{true, false, true, false, true}
+	for i, r := range mixed {
+		if r.Duplicate != wantDup[i] || (r.DeliveryID != 0) == r.Duplicate {
+			t.Fatalf("mixed batch result %d = %+v, want duplicate %v (with a delivery only when new)", i, r, wantDup[i])
+		}
+	}
+	if mixed[0].EventID != res[2].EventID || mixed[2].EventID != mixed[1].EventID || mixed[4].EventID != rep[1].EventID {
+		t.Fatalf("mixed batch: duplicates %+v do not carry the stored event ids", mixed)
+	}
+	for _, c := range []struct {
+		r        store.InsertResult
+		producer string
+	}{{res[0], "p1"}, {res[2], "p3"}, {mixed[1], "m1"}, {mixed[3], "m2"}, {big[0], "big-0000"}, {big[777], "big-0777"}, {big[1199], "big-1199"}} {
+		d, _, err := s.Delivery(ctx, "a", c.r.DeliveryID)
+		if err != nil || d.Event.ProducerID != c.producer || d.EventID != c.r.EventID {
+			t.Fatalf("delivery %d of result %+v holds event %d (%q), %v; want %d (%q)", c.r.DeliveryID, c.r, d.EventID, d.Event.ProducerID, err, c.r.EventID, c.producer)
+		}
+	}
 	// A batch with an event of another account is refused whole.
 	bad := []bahasha.Event{event("a", "p9", t0), event("b", "p10", t0)}
 	if _, err := s.InsertEvents(ctx, store.InsertEventsParams{AccountID: "a", Events: bad, Now: t0}); err == nil {
