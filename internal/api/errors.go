@@ -92,7 +92,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // is not checked (curl -d sends a form type with a JSON body); a body that
 // is not JSON gets an error that says so.
 func decode(w http.ResponseWriter, r *http.Request, limit int64, v any, strict bool) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	return decodeFrom(http.MaxBytesReader(w, r.Body, limit), v, strict)
+}
+
+// decodeFrom is decode of a body already capped (or already read).
+func decodeFrom(body io.Reader, v any, strict bool) error {
+	dec := json.NewDecoder(body)
 	if strict {
 		dec.DisallowUnknownFields()
 	}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
@@ -42,16 +44,86 @@ type itemError struct {
 // MaxProducerIDLength caps an event's producer id.
 const MaxProducerIDLength = 200
 
-func (a *API) ingestEvents(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
-	var req ingestRequest
-	if err := decode(w, r, a.cfg.MaxEventsBodyBytes, &req, true); err != nil {
-		return err
+// bodies holds the buffers ingest bodies are read into.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody is the largest buffer put back into bodies.
+const maxPooledBody = 1 << 20
+
+// decodeEvents reads a POST /v1/events body. A body whose events all decode
+// cleanly is decoded in one pass; any other goes through decodeEach, which
+// reports each bad event with its index.
+func (a *API) decodeEvents(w http.ResponseWriter, r *http.Request) ([]ingestEvent, []itemError, error) {
+	buf := bodies.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= maxPooledBody {
+			bodies.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, a.cfg.MaxEventsBodyBytes)); err != nil {
+		return nil, nil, decodeFrom(errReader{err}, new(any), true)
 	}
-	if len(req.Events) == 0 {
+	var all struct {
+		Events []ingestEvent `json:"events"`
+	}
+	if decodeFrom(bytes.NewReader(buf.Bytes()), &all, true) == nil {
+		if err := a.checkBatch(len(all.Events)); err != nil {
+			return nil, nil, err
+		}
+		return all.Events, nil, nil
+	}
+	return a.decodeEach(buf.Bytes())
+}
+
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+// checkBatch checks a batch's size.
+func (a *API) checkBatch(n int) error {
+	if n == 0 {
 		return badRequest(`"events" must hold at least one event: {"events":[{"id":"…","phone_number_id":"…","status":{…}}]}`)
 	}
-	if len(req.Events) > a.cfg.MaxEventsPerBatch {
+	if n > a.cfg.MaxEventsPerBatch {
 		return badRequest(`a batch holds at most %d events; split it`, a.cfg.MaxEventsPerBatch)
+	}
+	return nil
+}
+
+// decodeEach decodes a body event by event: the events that decode, and an
+// item error for each that does not (its index in the batch, with the zero
+// event in its place).
+func (a *API) decodeEach(body []byte) ([]ingestEvent, []itemError, error) {
+	var req ingestRequest
+	if err := decodeFrom(bytes.NewReader(body), &req, true); err != nil {
+		return nil, nil, err
+	}
+	if err := a.checkBatch(len(req.Events)); err != nil {
+		return nil, nil, err
+	}
+	events := make([]ingestEvent, len(req.Events))
+	var errs []itemError
+	for i, raw := range req.Events {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&events[i]); err != nil {
+			msg := err.Error()
+			var apiErr *Error
+			if errors.As(describeJSONError(err), &apiErr) {
+				msg = apiErr.Message
+			}
+			errs = append(errs, itemError{Index: i, Field: "event", Message: msg})
+		}
+	}
+	return events, errs, nil
+}
+
+func (a *API) ingestEvents(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
+	batch, errs, err := a.decodeEvents(w, r)
+	if err != nil {
+		return err
 	}
 	numbers, err := a.store.PhoneNumbers(r.Context(), acc.ID)
 	if err != nil {
@@ -62,21 +134,14 @@ func (a *API) ingestEvents(w http.ResponseWriter, r *http.Request, acc bahasha.A
 		byID[n.ID] = n
 	}
 	now := a.now()
-	events := make([]bahasha.Event, 0, len(req.Events))
-	var errs []itemError
-	seen := make(map[string]int, len(req.Events))
-	for i, raw := range req.Events {
-		var in ingestEvent
-		var ierr *itemError
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&in); err != nil {
-			msg := err.Error()
-			var apiErr *Error
-			if errors.As(describeJSONError(err), &apiErr) {
-				msg = apiErr.Message
-			}
-			errs = append(errs, itemError{Index: i, Field: "event", Message: msg})
+	events := make([]bahasha.Event, 0, len(batch))
+	seen := make(map[string]int, len(batch))
+	undecoded := make([]bool, len(batch))
+	for _, e := range errs {
+		undecoded[e.Index] = true
+	}
+	for i, in := range batch {
+		if undecoded[i] {
 			continue
 		}
 		ev, ierr := a.eventFrom(in, byID, now)
@@ -95,9 +160,10 @@ func (a *API) ingestEvents(w http.ResponseWriter, r *http.Request, acc bahasha.A
 		events = append(events, ev)
 	}
 	if len(errs) > 0 {
+		slices.SortStableFunc(errs, func(a, b itemError) int { return a.Index - b.Index })
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_events",
 			Message: fmt.Sprintf("%d of %d events are not valid (the first, events[%d]: %s), so none was ingested; fix them and send the batch again (ids already ingested are skipped)",
-				len(errs), len(req.Events), errs[0].Index, errs[0].Message),
+				len(errs), len(batch), errs[0].Index, errs[0].Message),
 			Details: map[string]any{"errors": errs}}
 	}
 	results, err := a.store.InsertEvents(r.Context(), store.InsertEventsParams{AccountID: acc.ID, Events: events, Now: now})
