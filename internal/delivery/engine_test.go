@@ -365,3 +365,64 @@ func ingestStatuses(t *testing.T, f *fixture, acc, status string, wamids []strin
 	}
 	f.engine.Wake()
 }
+
+// TestInFlightLimit: with batching off, an endpoint has at most MaxInFlight
+// POSTs open at once, and reaches that many. The receiver holds every
+// request until the engine's attempt timeout ends it: a POST past the limit
+// would go out, and be seen in flight, long before that.
+func TestInFlightLimit(t *testing.T) {
+	const limit = 3
+	f := start(t, delivery.Config{Timeout: 300 * time.Millisecond, MaxBatch: 1, MaxInFlight: limit})
+	var mu sync.Mutex
+	cur, most := 0, 0
+	left := make(chan struct{}, 1000)
+	closing := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		cur++
+		most = max(most, cur)
+		mu.Unlock()
+		// The server notices the client going away only once the body
+		// was read.
+		io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done(): // the engine gave up on it
+		case <-closing:
+		}
+		mu.Lock()
+		cur--
+		mu.Unlock()
+		left <- struct{}{}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(closing) }) // runs first
+	var wamids []string
+	for i := range 10 {
+		wamids = append(wamids, fmt.Sprintf("w%02d", i))
+	}
+	f.account(t, "a", srv.URL, wamids...)
+	timeout := time.After(20 * time.Second)
+	for range limit {
+		select {
+		case <-left:
+		case <-timeout:
+			t.Fatal("the engine did not give up on its first POSTs")
+		}
+	}
+	f.stop()
+	mu.Lock()
+	defer mu.Unlock()
+	if most != limit {
+		t.Fatalf("at most %d POSTs were in flight at once, want exactly %d", most, limit)
+	}
+}
+
+// The header names are set in canonical form (the header map is built
+// directly, without Header.Set).
+func TestHeaderNamesAreCanonical(t *testing.T) {
+	for _, name := range []string{delivery.HeaderDeliveryID, delivery.HeaderAttempt, webhook.SignatureHeader} {
+		if http.CanonicalHeaderKey(name) != name {
+			t.Errorf("%q is not canonical (%q)", name, http.CanonicalHeaderKey(name))
+		}
+	}
+}

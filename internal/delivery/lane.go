@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -98,23 +100,48 @@ type postResult struct {
 // serveLane sends a claimed lane's chunks, at most MaxInFlight at once and
 // each only after the previous one went out on the wire, stops at the first
 // failure, then records every outcome and moves the breaker in one write.
+// The POSTs are made by MaxInFlight workers that live for the turn (a
+// goroutine per POST grew a new stack for every request).
 func (e *Engine) serveLane(ctx context.Context, lane store.Lane) {
 	chunks, superseded := plan(lane, e.cfg.MaxBatch, e.cfg.MaxBatchBytes)
 	inFlight := e.cfg.MaxInFlight
 	if lane.Endpoint.Probing() {
 		inFlight = 1
 	}
+	inFlight = max(min(inFlight, len(chunks)), 1)
 	outcomes := make([]postResult, len(chunks))
 	done := make([]chan struct{}, len(chunks))
 	for i := range done {
 		done[i] = make(chan struct{})
 	}
+	target, urlErr := url.Parse(lane.Endpoint.URL)
 	var (
 		mu     sync.Mutex
 		failed bool
 		wg     sync.WaitGroup
 	)
+	type job struct {
+		i     int
+		wrote chan struct{}
+	}
+	// sem holds a place per POST in flight; work never blocks, as a place
+	// is taken before a job is queued and given back after it is done.
 	sem := make(chan struct{}, inFlight)
+	work := make(chan job, inFlight)
+	for range inFlight {
+		wg.Go(func() {
+			for j := range work {
+				outcomes[j.i] = e.post(ctx, lane, target, urlErr, chunks[j.i].deliveries, j.wrote)
+				if !outcomes[j.i].ok {
+					mu.Lock()
+					failed = true
+					mu.Unlock()
+				}
+				close(done[j.i])
+				<-sem
+			}
+		})
+	}
 	wrote := closedChan()
 	// Stop sending in time for every POST to end before the lease does:
 	// after it, another node may own the lane, and two workers sending at
@@ -147,19 +174,9 @@ dispatch:
 		}
 		next := make(chan struct{})
 		wrote = next
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			defer close(done[i])
-			outcomes[i] = e.post(ctx, lane, chunks[i].deliveries, next)
-			if !outcomes[i].ok {
-				mu.Lock()
-				failed = true
-				mu.Unlock()
-			}
-		}()
+		work <- job{i, next}
 	}
+	close(work)
 	wg.Wait()
 
 	results := superseded
@@ -249,9 +266,10 @@ func closedChan() chan struct{} {
 	return c
 }
 
-// post sends one chunk and returns the outcome of each of its deliveries.
-// wrote is closed once the request is on the wire (or failed before).
-func (e *Engine) post(ctx context.Context, lane store.Lane, ds []bahasha.Delivery, wrote chan struct{}) postResult {
+// post sends one chunk to target (the endpoint's URL, or urlErr when it
+// does not parse) and returns the outcome of each of its deliveries. wrote
+// is closed once the request is on the wire (or failed before).
+func (e *Engine) post(ctx context.Context, lane store.Lane, target *url.URL, urlErr error, ds []bahasha.Delivery, wrote chan struct{}) postResult {
 	var once sync.Once
 	signal := func() { once.Do(func() { close(wrote) }) }
 	defer signal()
@@ -296,15 +314,23 @@ func (e *Engine) post(ctx context.Context, lane store.Lane, ds []bahasha.Deliver
 	actx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
 	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { signal() }})
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, lane.Endpoint.URL, bytes.NewReader(body))
-	if err != nil {
-		return outcome(bahasha.DeliveryFailed, 0, "", "the webhook URL is not valid: "+err.Error(), 0)
+	if urlErr != nil {
+		return outcome(bahasha.DeliveryFailed, 0, "", "the webhook URL is not valid: "+urlErr.Error(), 0)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", e.cfg.UserAgent)
-	req.Header.Set(webhook.SignatureHeader, webhook.Sign([]byte(lane.AppSecret), body))
-	req.Header.Set(HeaderDeliveryID, strings.Join(ids, ","))
-	req.Header.Set(HeaderAttempt, strconv.Itoa(attempt))
+	req := (&http.Request{
+		Method: http.MethodPost, URL: target, Host: target.Host,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{
+			"Content-Type":          {"application/json"},
+			"User-Agent":            {e.cfg.UserAgent},
+			webhook.SignatureHeader: {webhook.Sign([]byte(lane.AppSecret), body)},
+			HeaderDeliveryID:        {strings.Join(ids, ",")},
+			HeaderAttempt:           {strconv.Itoa(attempt)},
+		},
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
+		ContentLength: int64(len(body)),
+	}).WithContext(actx)
 	resp, err := e.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
