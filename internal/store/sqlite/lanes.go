@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -95,6 +96,18 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 	return out, nil
 }
 
+// The read pool's statements of a claim, prepared once (see Open): the
+// lane's due deliveries in order, and the highest status rank already
+// delivered for each of a JSON array of wamids.
+const (
+	claimDueQuery = `SELECT ` + sqlstore.ClaimColumns + ` FROM deliveries d INDEXED BY deliveries_due JOIN events e ON e.id = d.event_id
+		WHERE d.endpoint_id = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
+		ORDER BY d.next_attempt_at, d.event_id LIMIT ?`
+	claimRanksQuery = `SELECT wamid, max(status_rank) FROM deliveries INDEXED BY deliveries_wamid
+		WHERE endpoint_id = ? AND status_rank > 0 AND state = 'delivered' AND wamid IN (SELECT value FROM json_each(?))
+		GROUP BY wamid`
+)
+
 // readLanes fills the claimed lanes' due deliveries and delivered ranks,
 // in one read transaction, and returns the lanes that had none.
 func (s *Store) readLanes(ctx context.Context, lanes []store.Lane, now int64, maxPerLane int) (stale []int64, err error) {
@@ -103,15 +116,16 @@ func (s *Store) readLanes(ctx context.Context, lanes []store.Lane, now int64, ma
 		return nil, translate(err)
 	}
 	defer tx.Rollback()
+	due, ranks := tx.StmtContext(ctx, s.claimDue), tx.StmtContext(ctx, s.claimRanks)
+	defer due.Close()
+	defer ranks.Close()
 	for i := range lanes {
 		l := &lanes[i]
 		limit := maxPerLane
 		if l.Endpoint.Probing() {
 			limit = 1 // an open breaker lets one request through at a time
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+sqlstore.ClaimColumns+` FROM deliveries d INDEXED BY deliveries_due JOIN events e ON e.id = d.event_id
-			WHERE d.endpoint_id = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
-			ORDER BY d.next_attempt_at, d.event_id LIMIT ?`, l.Endpoint.ID, now, limit)
+		rows, err := due.QueryContext(ctx, l.Endpoint.ID, now, limit)
 		if err != nil {
 			return nil, translate(err)
 		}
@@ -131,22 +145,18 @@ func (s *Store) readLanes(ctx context.Context, lanes []store.Lane, now int64, ma
 			stale = append(stale, l.Endpoint.ID)
 			continue
 		}
-		if l.DeliveredRanks, err = deliveredRanks(ctx, tx, l.Endpoint.ID, l.Deliveries); err != nil {
+		if l.DeliveredRanks, err = deliveredRanks(ctx, ranks, l.Endpoint.ID, l.Deliveries); err != nil {
 			return nil, translate(err)
 		}
 	}
 	return stale, nil
 }
 
-// querier runs queries: the writer's transaction or a read transaction.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
 // deliveredRanks returns the highest status rank already delivered to the
-// endpoint for each message of the claimed status deliveries.
-func deliveredRanks(ctx context.Context, q querier, endpointID int64, ds []bahasha.Delivery) (map[string]int, error) {
-	var wamids []any
+// endpoint for each message of the claimed status deliveries, with the
+// prepared claimRanksQuery.
+func deliveredRanks(ctx context.Context, stmt *sql.Stmt, endpointID int64, ds []bahasha.Delivery) (map[string]int, error) {
+	var wamids []string
 	seen := map[string]bool{}
 	for _, d := range ds {
 		if d.Event.Kind == bahasha.KindStatus && bahasha.StatusRank(d.Event.Status) > 0 && !seen[d.Event.WAMID] {
@@ -157,33 +167,25 @@ func deliveredRanks(ctx context.Context, q querier, endpointID int64, ds []bahas
 	if len(wamids) == 0 {
 		return nil, nil
 	}
-	ranks := map[string]int{}
-	const chunk = 500
-	for len(wamids) > 0 {
-		n := min(chunk, len(wamids))
-		args := append([]any{endpointID}, wamids[:n]...)
-		wamids = wamids[n:]
-		rows, err := q.QueryContext(ctx, `SELECT wamid, max(status_rank) FROM deliveries INDEXED BY deliveries_wamid
-			WHERE endpoint_id = ? AND status_rank > 0 AND state = 'delivered' AND wamid IN (?`+strings.Repeat(",?", n-1)+`)
-			GROUP BY wamid`, args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var w string
-			var r int
-			if err := rows.Scan(&w, &r); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			ranks[w] = r
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+	list, err := json.Marshal(wamids)
+	if err != nil {
+		return nil, err
 	}
-	return ranks, nil
+	rows, err := stmt.QueryContext(ctx, endpointID, string(list))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ranks := map[string]int{}
+	for rows.Next() {
+		var w string
+		var r int
+		if err := rows.Scan(&w, &r); err != nil {
+			return nil, err
+		}
+		ranks[w] = r
+	}
+	return ranks, rows.Err()
 }
 
 // refreshLane recomputes an endpoint's lane_due_at from its pending

@@ -57,6 +57,9 @@ type Store struct {
 	// stmts is the writer's statement cache; only the writer goroutine
 	// touches it.
 	stmts map[string]*sql.Stmt
+	// claimDue and claimRanks are the read pool's prepared statements of
+	// a claim.
+	claimDue, claimRanks *sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -158,6 +161,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		wdb.Close()
 		rdb.Close()
 		return nil, err
+	}
+	if s.claimDue, err = rdb.PrepareContext(ctx, claimDueQuery); err == nil {
+		s.claimRanks, err = rdb.PrepareContext(ctx, claimRanksQuery)
+	}
+	if err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("sqlite: prepare the claim's queries: %w", err)
 	}
 	go s.writer()
 	return s, nil
@@ -357,5 +368,7 @@ func (s *Store) Close() error {
 	for _, st := range s.stmts {
 		st.Close()
 	}
+	s.claimDue.Close()
+	s.claimRanks.Close()
 	return errors.Join(s.wdb.Close(), s.rdb.Close())
 }
