@@ -24,6 +24,21 @@
 //   - [Classify] maps any error from [Client.Do] to one of the [Reason]
 //     values shown to users as details.reason.
 //
+// # Transport
+//
+// Requests to http or https URLs with an ASCII host and a body of known
+// length (every delivery and handshake) go through the package's own
+// HTTP/1.1 transport, which writes the request and reads the answer on the
+// caller's goroutine: about half the client-side CPU of net/http's
+// Transport, whose two goroutines per connection hand every request back
+// and forth. It keeps the rules above: the same guarded dialer, TLS 1.2 or
+// later offering only http/1.1, response headers capped at 64 KiB, 1xx
+// answers skipped, idle connections reused (LIFO, closed after 90s idle)
+// only when their previous answer was read to its end, and a request sent
+// a second time, on a new connection, only when a kept-alive one answered
+// nothing at all (the server had closed it). Other requests use net/http's
+// Transport, configured the same way.
+//
 // [Config.AllowPrivate] lifts the address and scheme restrictions (http://,
 // loopback, private networks). It exists for local development and tests and
 // must never be set in production.

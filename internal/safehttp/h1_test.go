@@ -29,7 +29,7 @@ type rawServer struct {
 	wg    sync.WaitGroup
 }
 
-func newRawServer(t *testing.T, serve func(conn net.Conn, br *bufio.Reader)) *rawServer {
+func newRawServer(t testing.TB, serve func(conn net.Conn, br *bufio.Reader)) *rawServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -85,7 +85,7 @@ func readRequest(br *bufio.Reader) (*http.Request, []byte) {
 	return req, body
 }
 
-func post(t *testing.T, c *safehttp.Client, ctx context.Context, url, body string) (*http.Response, error) {
+func post(t testing.TB, c *safehttp.Client, ctx context.Context, url, body string) (*http.Response, error) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
@@ -398,4 +398,67 @@ func TestFallbackRequests(t *testing.T) {
 	if _, err := get(t, newClient(t, safehttp.Config{}), "https://bücher.test/"); safehttp.Classify(err) != safehttp.ReasonDNS {
 		t.Fatalf("GET https://bücher.test/ = %v, want a DNS failure", err)
 	}
+}
+
+// FuzzH1Response answers a POST with arbitrary bytes, then closes the
+// connection. Whatever they are: Do returns a response or an error within
+// the time limit, never panics, sends the request at most twice (one retry
+// on a kept-alive connection that answered nothing), a response's body
+// reads to its end or fails, and the client still works for the next
+// request.
+func FuzzH1Response(f *testing.F) {
+	for _, seed := range []string{
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
+		"HTTP/1.0 500 Internal Server Error\r\n\r\nboom",
+		"HTTP/1.1 301 Moved\r\nLocation: http://169.254.169.254/\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+		"HTTP/1.1 2000 OK\r\n\r\n",
+		"garbage\r\n\r\n",
+		"",
+	} {
+		f.Add([]byte(seed))
+	}
+	var answer atomic.Value // []byte
+	var requests atomic.Int32
+	srv := newRawServer(f, func(conn net.Conn, br *bufio.Reader) {
+		if req, _ := readRequest(br); req == nil {
+			return
+		}
+		requests.Add(1)
+		conn.Write(answer.Load().([]byte))
+	})
+	okSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "fine") }))
+	f.Cleanup(okSrv.Close)
+	c, err := safehttp.New(safehttp.Config{AllowPrivate: true, Timeout: 2 * time.Second})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(c.CloseIdleConnections)
+	f.Fuzz(func(t *testing.T, resp []byte) {
+		answer.Store(resp)
+		requests.Store(0)
+		r, err := post(t, c, context.Background(), srv.url(), `{"n":1}`)
+		if err == nil {
+			if _, _, err := c.ReadBody(r); err != nil && safehttp.Classify(err) == "" {
+				t.Fatalf("ReadBody error %v has no reason", err)
+			}
+		} else if safehttp.Classify(err) == "" {
+			t.Fatalf("Do error %v has no reason", err)
+		}
+		if n := requests.Load(); n > 2 {
+			t.Fatalf("the request was sent %d times", n)
+		}
+		r, err = post(t, c, context.Background(), okSrv.URL, "{}")
+		if err != nil {
+			t.Fatalf("the next request failed: %v", err)
+		}
+		if body, _, err := c.ReadBody(r); err != nil || string(body) != "fine" {
+			t.Fatalf("the next request read %q, %v", body, err)
+		}
+	})
 }
