@@ -176,7 +176,13 @@ func (t *h1Transport) roundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	for try := 0; ; try++ {
-		pc, reused := t.getIdle(key), true
+		// A second try dials: the other idle connections are likely as
+		// dead as the first (a restarted server closed them all).
+		var pc *h1Conn
+		if try == 0 {
+			pc = t.getIdle(key)
+		}
+		reused := pc != nil
 		if pc == nil {
 			var err error
 			if pc, err = t.dial(ctx, key, addr, host, req.URL.Scheme == "https", deadline); err != nil {
@@ -185,7 +191,6 @@ func (t *h1Transport) roundTrip(req *http.Request) (*http.Response, error) {
 				}
 				return nil, err
 			}
-			reused = false
 		}
 		if trace != nil && trace.GotConn != nil {
 			info := httptrace.GotConnInfo{Conn: pc.conn, Reused: reused, WasIdle: reused}

@@ -142,6 +142,51 @@ func TestStaleKeepAliveIsRetried(t *testing.T) {
 	}
 }
 
+// The second try dials a new connection: the other idle ones are as dead
+// as the first (here the server closed both after answering).
+func TestRetryDialsWhenThePoolIsStale(t *testing.T) {
+	arrived := make(chan struct{}, 2)
+	both := make(chan struct{})
+	var once sync.Once
+	var n atomic.Int32
+	srv := newRawServer(t, func(conn net.Conn, br *bufio.Reader) {
+		if req, _ := readRequest(br); req == nil {
+			return
+		}
+		if n.Add(1) <= 2 { // the first two wait for each other, so that two connections are pooled
+			arrived <- struct{}{}
+			if len(arrived) == 2 {
+				once.Do(func() { close(both) })
+			}
+			<-both
+		}
+		io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	})
+	c := newClient(t, safehttp.Config{AllowPrivate: true})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			resp, err := post(t, c, t.Context(), srv.url(), "{}")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			readAll(t, c, resp)
+		})
+	}
+	wg.Wait()
+	resp, err := post(t, c, t.Context(), srv.url(), "{}")
+	if err != nil {
+		t.Fatalf("POST after the server closed every pooled connection: %v", err)
+	}
+	if got := readAll(t, c, resp); got != "ok" {
+		t.Fatalf("body %q", got)
+	}
+	if got := srv.conns.Load(); got != 3 {
+		t.Fatalf("the server accepted %d connections, want 3", got)
+	}
+}
+
 // No second try when the request may have been processed: on a fresh
 // connection, or once any byte of an answer arrived.
 func TestNoRetryAfterAnAnswerBegan(t *testing.T) {
