@@ -72,10 +72,14 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 	}
 	if len(stale) > 0 {
 		// lane_due_at was stale (or the read failed): recompute it and
-		// release the lease.
-		if werr := s.write(ctx, func(tx *wtx) error {
+		// release the lease — even when ctx ended meanwhile, or the lanes
+		// would come back "recovered" after a restart though nothing of
+		// them was sent.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if werr := s.write(wctx, func(tx *wtx) error {
 			for _, id := range stale {
-				if err := refreshLane(ctx, tx, id, 0); err != nil {
+				if err := refreshLane(wctx, tx, id, 0); err != nil {
 					return err
 				}
 			}

@@ -33,6 +33,8 @@ func TestQueryPlans(t *testing.T) {
 		{"replay progress", `SELECT state, count(*) FROM deliveries WHERE replay_id = ? GROUP BY state`, []any{1}, "deliveries_replay"},
 		{"retention's orphan check", `SELECT 1 FROM deliveries WHERE event_id = ?`, []any{1}, "deliveries_event"},
 		{"statistics", `SELECT minute FROM delivery_stats WHERE account_id = ? AND minute >= ? AND minute < ?`, []any{"a", 1, 2}, "PRIMARY KEY"},
+		{"a claim's due deliveries", claimDueQuery, []any{1, 1, 400}, "deliveries_due"},
+		{"a claim's delivered ranks", claimRanksQuery, []any{1, `["wamid.a","wamid.b"]`}, "COVERING INDEX deliveries_wamid"},
 	} {
 		rows, err := s.rdb.Query(`EXPLAIN QUERY PLAN `+tc.query, tc.args...)
 		if err != nil {
@@ -53,7 +55,8 @@ func TestQueryPlans(t *testing.T) {
 			t.Errorf("%s: plan %q does not use %s", tc.name, all, tc.index)
 		}
 		for _, step := range plan {
-			if strings.HasPrefix(step, "SCAN ") && !strings.Contains(step, "USING") {
+			// json_each walks its own argument, not a table.
+			if strings.HasPrefix(step, "SCAN ") && !strings.Contains(step, "USING") && !strings.Contains(step, "VIRTUAL TABLE") {
 				t.Errorf("%s: plan %q scans a table", tc.name, all)
 			}
 		}
