@@ -62,7 +62,7 @@ func (a *API) decodeEvents(w http.ResponseWriter, r *http.Request) ([]ingestEven
 		}
 	}()
 	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, a.cfg.MaxEventsBodyBytes)); err != nil {
-		return nil, nil, decodeFrom(errReader{err}, new(any), true)
+		return nil, nil, describeJSONError(err) // too large (413), or the client went away
 	}
 	var all struct {
 		Events []ingestEvent `json:"events"`
@@ -75,11 +75,6 @@ func (a *API) decodeEvents(w http.ResponseWriter, r *http.Request) ([]ingestEven
 	}
 	return a.decodeEach(buf.Bytes())
 }
-
-// errReader fails every read with err.
-type errReader struct{ err error }
-
-func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
 // checkBatch checks a batch's size.
 func (a *API) checkBatch(n int) error {
