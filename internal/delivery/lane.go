@@ -57,8 +57,15 @@ func plan(lane store.Lane, maxBatch, maxBytes int) (chunks []chunk, superseded [
 		}
 	}
 	lastChunk := map[string]int{}
-	for _, d := range lane.Deliveries {
-		ev := d.Event
+	// The deliveries sent, in order: the lane's own slice while nothing is
+	// superseded, a copy from the first superseded one on. Each chunk is a
+	// run of it (a slice of it, not a copy).
+	sent := lane.Deliveries[:0:0]
+	copied := false
+	start := 0 // of the current chunk in sent
+	for i := range lane.Deliveries {
+		d := &lane.Deliveries[i]
+		ev := &d.Event
 		rank := 0
 		if ev.Kind == bahasha.KindStatus {
 			rank = bahasha.StatusRank(ev.Status)
@@ -67,15 +74,20 @@ func plan(lane store.Lane, maxBatch, maxBytes int) (chunks []chunk, superseded [
 			if rank < furthest[ev.WAMID] {
 				superseded = append(superseded, store.DeliveryResult{DeliveryID: d.ID, State: bahasha.DeliverySuperseded,
 					Error: fmt.Sprintf("not sent: a later status of message %s reached this endpoint first, and statuses never go backwards", ev.WAMID)})
+				if !copied {
+					sent = append(make([]bahasha.Delivery, 0, len(lane.Deliveries)-1), lane.Deliveries[:i]...)
+					copied = true
+				}
 				continue
 			}
 			furthest[ev.WAMID] = rank
 		}
 		size := len(ev.Payload) + len(ev.Contact) + envelopeOverhead
 		n := len(chunks)
-		if n == 0 || len(chunks[n-1].deliveries) >= maxBatch || chunks[n-1].bytes+size > maxBytes {
+		if n == 0 || len(sent)-start >= maxBatch || chunks[n-1].bytes+size > maxBytes {
 			chunks = append(chunks, chunk{})
 			n++
+			start = len(sent)
 		}
 		c := &chunks[n-1]
 		if rank > 0 {
@@ -84,7 +96,12 @@ func plan(lane store.Lane, maxBatch, maxBytes int) (chunks []chunk, superseded [
 			}
 			lastChunk[ev.WAMID] = n - 1
 		}
-		c.deliveries = append(c.deliveries, d)
+		if copied {
+			sent = append(sent, *d)
+		} else {
+			sent = lane.Deliveries[:i+1]
+		}
+		c.deliveries = sent[start:len(sent):len(sent)]
 		c.bytes += size
 	}
 	return chunks, superseded

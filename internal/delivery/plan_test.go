@@ -64,6 +64,10 @@ func TestPlan(t *testing.T) {
 		{"statuses outside the lifecycle pass", []bahasha.Delivery{st(1, "a", "read"), st(2, "a", "warning")}, nil, 100, 1 << 20, "[1 2]"},
 		{"recovered lane: only the latest status of each message", []bahasha.Delivery{st(1, "a", "delivered"), st(2, "b", "sent"), st(3, "a", "read")}, nil, 100, 1 << 20, "RECOVERED"},
 		{"messages are never superseded", []bahasha.Delivery{msg(1, "m"), msg(2, "m")}, map[string]int{"m": 5}, 100, 1 << 20, "[1 2]"},
+		{"superseded in the middle of a batch", []bahasha.Delivery{st(1, "a", "sent"), st(2, "b", "delivered"), st(3, "c", "sent"), st(4, "d", "sent"), st(5, "e", "sent")},
+			map[string]int{"b": 3}, 2, 1 << 20, "[1 3] [4 5] ~2"},
+		{"superseded between single POSTs", []bahasha.Delivery{st(1, "a", "sent"), st(2, "b", "delivered"), st(3, "c", "sent"), st(4, "b", "sent")},
+			map[string]int{"b": 3}, 1, 1 << 20, "[1] [3] ~2 ~4"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,9 +76,13 @@ func TestPlan(t *testing.T) {
 			if want == "RECOVERED" {
 				lane.Recovered, want = true, "[2 3] ~1"
 			}
+			before := fmt.Sprint(tt.ds)
 			chunks, sup := plan(lane, tt.maxBatch, tt.maxBytes)
 			if got := show(chunks, sup); got != want {
 				t.Fatalf("plan = %s, want %s", got, want)
+			}
+			if fmt.Sprint(tt.ds) != before {
+				t.Fatal("plan changed the lane's deliveries")
 			}
 		})
 	}
