@@ -21,12 +21,16 @@ import (
 // server could be stopped).
 func TestMain(m *testing.M) { leakcheck.Main(m, pgtest.Stop) }
 
-func open(t *testing.T) store.Store {
-	s, err := postgres.Open(context.Background(), postgres.Config{URL: pgtest.URL(t)})
-	if err != nil {
-		t.Fatal(err)
+func open(t *testing.T) (store.Store, func() store.Store) {
+	url := pgtest.URL(t)
+	openURL := func() store.Store {
+		s, err := postgres.Open(context.Background(), postgres.Config{URL: url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
 	}
-	return s
+	return openURL(), openURL
 }
 
 func TestConformance(t *testing.T) { storetest.Run(t, open) }

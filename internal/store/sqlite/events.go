@@ -97,6 +97,16 @@ func insertEventChunk(ctx context.Context, tx *wtx, p store.InsertEventsParams, 
 			e.WAMID, e.Status, e.MessageType, []byte(e.Payload), contact, created, available(e))
 	}
 	q.WriteString(` ON CONFLICT (account_id, producer_id) DO NOTHING`)
+	// Holding the write lock, SQLite numbers the rows this statement adds
+	// max(id)+1 onwards in VALUES order (events has no AUTOINCREMENT), so
+	// the ids above the largest one before it are exactly its rows. The
+	// count comes from the statement itself; LastInsertId is not used, as
+	// after an INSERT that added nothing it is whatever the connection
+	// inserted last, in any table.
+	var before int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&before); err != nil {
+		return 0, err
+	}
 	res, err := tx.ExecContext(ctx, q.String(), args...)
 	if err != nil {
 		return 0, err
@@ -105,16 +115,11 @@ func insertEventChunk(ctx context.Context, tx *wtx, p store.InsertEventsParams, 
 	if err != nil {
 		return 0, err
 	}
-	last, err := res.LastInsertId()
-	if err != nil {
-		return 0, err
-	}
-	// Usually every row was new: holding the write lock, SQLite numbered
-	// them max(id)+1 onwards in VALUES order, so they are last-rows+1 up to
-	// last. Otherwise the stored ids are looked up below.
+	// Usually every row was new: they are before+1 up to before+rows.
+	// Otherwise the stored ids are looked up below.
 	allNew := n == int64(rows)
 	var missing []any
-	next := last - int64(rows) + 1
+	next := before + 1
 	for i, e := range events {
 		if first[e.ProducerID] == start+i && allNew {
 			results[start+i].EventID = next
@@ -129,7 +134,7 @@ func insertEventChunk(ctx context.Context, tx *wtx, p store.InsertEventsParams, 
 	if len(missing) > 0 {
 		// Some producer ids were stored before this statement: look up
 		// every id not yet known. The events this statement added have
-		// ids above the largest id it found stored before it.
+		// ids above before.
 		type stored struct {
 			id  int64
 			new bool
@@ -137,7 +142,7 @@ func insertEventChunk(ctx context.Context, tx *wtx, p store.InsertEventsParams, 
 		existing := map[string]stored{}
 		err := queryPairs(ctx, tx, `SELECT id, producer_id FROM events WHERE account_id = ? AND producer_id IN (?`+strings.Repeat(",?", len(missing)-1)+`)`,
 			append([]any{p.AccountID}, missing...), func(id int64, producer string) {
-				existing[producer] = stored{id: id, new: id > last-n}
+				existing[producer] = stored{id: id, new: id > before}
 			})
 		if err != nil {
 			return 0, err
@@ -147,7 +152,10 @@ func insertEventChunk(ctx context.Context, tx *wtx, p store.InsertEventsParams, 
 			if r.EventID != 0 {
 				continue
 			}
-			st := existing[e.ProducerID]
+			st, ok := existing[e.ProducerID]
+			if !ok {
+				return 0, fmt.Errorf("sqlite: event %q is neither stored nor new after its insert", e.ProducerID)
+			}
 			r.EventID = st.id
 			if first[e.ProducerID] == start+i && !st.new {
 				r.Duplicate = true // stored by an earlier request
@@ -191,9 +199,14 @@ func insertEventChunk(ctx context.Context, tx *wtx, p store.InsertEventsParams, 
 		return 0, err
 	}
 	// The deliveries table has no unique constraint: every row went in,
-	// numbered in VALUES order as the events above.
-	if last, err = res.LastInsertId(); err != nil {
+	// numbered in VALUES order as the events above, so this statement's
+	// last insert is its last row.
+	last, err := res.LastInsertId()
+	if err != nil {
 		return 0, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != int64(len(order)) {
+		return 0, fmt.Errorf("sqlite: %d deliveries inserted of %d (%v)", n, len(order), err)
 	}
 	for k, i := range order {
 		results[i].DeliveryID = last - int64(len(order)) + 1 + int64(k)

@@ -13,12 +13,16 @@ import (
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
 
-func open(t *testing.T) store.Store {
-	s, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "bahasha.db")})
-	if err != nil {
-		t.Fatal(err)
+func open(t *testing.T) (store.Store, func() store.Store) {
+	path := filepath.Join(t.TempDir(), "bahasha.db")
+	openPath := func() store.Store {
+		s, err := sqlite.Open(context.Background(), sqlite.Config{Path: path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
 	}
-	return s
+	return openPath(), openPath
 }
 
 func TestConformance(t *testing.T) { storetest.Run(t, open) }

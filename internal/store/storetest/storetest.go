@@ -18,8 +18,10 @@ import (
 )
 
 // Opener opens a fresh, empty store for one test; the store is closed by
-// the suite.
-type Opener func(t *testing.T) store.Store
+// the suite. reopen opens the same database again, as a restarted node
+// would, once the test has closed the store; the suite closes what it
+// returns too.
+type Opener func(t *testing.T) (s store.Store, reopen func() store.Store)
 
 // t0 is the suite's clock origin: stores never read the clock.
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
@@ -57,13 +59,30 @@ func Run(t *testing.T, open Opener) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := open(t)
+			s, _ := open(t)
 			t.Cleanup(func() { s.Close() })
 			tt.fn(t, s)
 		})
 	}
+	// Tests that restart the store.
+	for _, tt := range []struct {
+		name string
+		fn   func(*testing.T, store.Store, func() store.Store)
+	}{
+		{"IngestIdempotency", testIngestIdempotency},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, reopen := open(t)
+			t.Cleanup(func() { s.Close() })
+			tt.fn(t, s, func() store.Store {
+				r := reopen()
+				t.Cleanup(func() { r.Close() })
+				return r
+			})
+		})
+	}
 	t.Run("Closed", func(t *testing.T) {
-		s := open(t)
+		s, _ := open(t)
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
