@@ -61,6 +61,10 @@ type Endpoint struct {
 	// FailingSince is when the current run of failures began (zero while
 	// healthy).
 	FailingSince time.Time
+	// PausedUntil is when the endpoint may be sent to again after it asked
+	// for a pause (a 429 or 503 with Retry-After); zero or past when not
+	// paused.
+	PausedUntil time.Time
 }
 
 // Probing reports whether the endpoint's breaker is open.

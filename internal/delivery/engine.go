@@ -329,8 +329,15 @@ func (e *Engine) advanceReplays(ctx context.Context) {
 }
 
 // describe turns a transport error into words a business can act on.
-func describe(err error, timeout time.Duration) string {
-	switch safehttp.Classify(err) {
+// timedOut says the attempt's deadline had passed: whatever the error's
+// text (a connection cut mid-answer reads as a malformed response), the
+// endpoint did not answer in time.
+func describe(err error, timedOut bool, timeout time.Duration) string {
+	reason := safehttp.Classify(err)
+	if timedOut {
+		reason = safehttp.ReasonTimeout
+	}
+	switch reason {
 	case safehttp.ReasonTimeout:
 		return fmt.Sprintf("the endpoint did not answer within %s; answer 200 first and process afterwards", timeout)
 	case safehttp.ReasonTLS:

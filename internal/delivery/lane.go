@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
@@ -34,27 +35,16 @@ const envelopeOverhead = 200
 
 // plan splits a claimed lane into POSTs and applies the ordering rule: per
 // WhatsApp message, statuses never go backwards at the receiver. A status
-// whose message already reached a later lifecycle stage at this endpoint
-// (delivered earlier, or earlier in this claim) is superseded instead of
-// sent. Statuses of one message that fall in different chunks make the later
+// whose message already reached, or may have reached, a later lifecycle
+// stage at this endpoint (lane.DeliveredRanks: delivered or possibly
+// delivered before, including what a dead worker's claim held; or earlier
+// in this claim) is superseded instead of sent. Statuses of one message that fall in different chunks make the later
 // chunk wait for the earlier one. Chunks hold at most maxBatch events and
 // maxBytes bytes (a single larger event goes alone).
 func plan(lane store.Lane, maxBatch, maxBytes int) (chunks []chunk, superseded []store.DeliveryResult) {
 	furthest := make(map[string]int, len(lane.DeliveredRanks))
 	for w, r := range lane.DeliveredRanks {
 		furthest[w] = r
-	}
-	if lane.Recovered {
-		// The previous worker died mid-turn: any of these may already have
-		// reached the endpoint unrecorded. Send only each message's latest
-		// status, so that nothing can arrive after a later one it sent.
-		for _, d := range lane.Deliveries {
-			if d.Event.Kind == bahasha.KindStatus {
-				if r := bahasha.StatusRank(d.Event.Status); r > furthest[d.Event.WAMID] {
-					furthest[d.Event.WAMID] = r
-				}
-			}
-		}
 	}
 	lastChunk := map[string]int{}
 	// The deliveries sent, in order: the lane's own slice while nothing is
@@ -109,9 +99,15 @@ func plan(lane store.Lane, maxBatch, maxBytes int) (chunks []chunk, superseded [
 
 // postResult is the outcome of one chunk's POST.
 type postResult struct {
-	results   []store.DeliveryResult
-	ok        bool
+	results []store.DeliveryResult
+	ok      bool
+	// abandoned: the engine stopped waiting (shutdown). results then holds
+	// the deliveries whose request went out, possibly delivered; the
+	// breaker ignores the POST.
 	abandoned bool
+	// pauseUntil: the endpoint asked for a pause (Retry-After on a 429 or
+	// 503) until then.
+	pauseUntil time.Time
 }
 
 // serveLane sends a claimed lane's chunks, at most MaxInFlight at once and
@@ -200,10 +196,13 @@ dispatch:
 	var breaker store.BreakerUpdate
 	anyOK, anyFailed := false, false
 	for _, o := range outcomes {
+		results = append(results, o.results...)
+		if o.pauseUntil.After(breaker.PauseUntil) {
+			breaker.PauseUntil = o.pauseUntil
+		}
 		if o.abandoned {
 			continue
 		}
-		results = append(results, o.results...)
 		switch {
 		case o.ok:
 			anyOK = true
@@ -290,6 +289,9 @@ func (e *Engine) post(ctx context.Context, lane store.Lane, target *url.URL, url
 	var once sync.Once
 	signal := func() { once.Do(func() { close(wrote) }) }
 	defer signal()
+	// written: the request went out in full at least once, so without an
+	// answer the events may have reached the endpoint (MaybeDelivered).
+	var written atomic.Bool
 	started := e.now()
 	events := make([]bahasha.Event, len(ds))
 	ids := make([]string, len(ds))
@@ -299,6 +301,7 @@ func (e *Engine) post(ctx context.Context, lane store.Lane, target *url.URL, url
 		ids[i] = "dlv_" + strconv.FormatInt(d.ID, 10)
 		attempt = max(attempt, d.Attempts+1)
 	}
+	maybe := false
 	outcome := func(state bahasha.DeliveryState, code int, body, errText string, retryAfter time.Duration) postResult {
 		r := postResult{ok: state == bahasha.DeliveryDelivered}
 		duration := e.now().Sub(started)
@@ -307,7 +310,7 @@ func (e *Engine) post(ctx context.Context, lane store.Lane, target *url.URL, url
 			next = e.chunkRetry(ds, started, retryAfter)
 		}
 		for _, d := range ds {
-			res := store.DeliveryResult{DeliveryID: d.ID, State: state, Attempt: bahasha.Attempt{DeliveryID: d.ID, Number: d.Attempts + 1,
+			res := store.DeliveryResult{DeliveryID: d.ID, State: state, MaybeDelivered: maybe, Attempt: bahasha.Attempt{DeliveryID: d.ID, Number: d.Attempts + 1,
 				StartedAt: started, Duration: duration, StatusCode: code, Error: errText, ResponseBody: body}}
 			if state == bahasha.DeliveryPending {
 				deadline := e.cfg.Retry.Deadline(windowOf(d, started))
@@ -330,7 +333,23 @@ func (e *Engine) post(ctx context.Context, lane store.Lane, target *url.URL, url
 	}
 	actx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
-	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { signal() }})
+	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{WroteRequest: func(info httptrace.WroteRequestInfo) {
+		if info.Err == nil {
+			written.Store(true)
+		}
+		signal()
+	}})
+	// shutDown is the outcome of a POST the engine stopped waiting for:
+	// nothing if its request never went out, possibly delivered otherwise.
+	shutDown := func() postResult {
+		if !written.Load() {
+			return postResult{abandoned: true}
+		}
+		maybe = true
+		r := outcome(bahasha.DeliveryPending, 0, "", "Bahasha shut down before the endpoint answered; the events may have reached it and are sent again", 0)
+		r.abandoned = true
+		return r
+	}
 	if urlErr != nil {
 		return outcome(bahasha.DeliveryFailed, 0, "", "the webhook URL is not valid: "+urlErr.Error(), 0)
 	}
@@ -351,9 +370,10 @@ func (e *Engine) post(ctx context.Context, lane store.Lane, target *url.URL, url
 	resp, err := e.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return postResult{abandoned: true}
+			return shutDown()
 		}
-		return outcome(bahasha.DeliveryPending, 0, "", describe(err, e.cfg.Timeout), 0)
+		maybe = written.Load()
+		return outcome(bahasha.DeliveryPending, 0, "", describe(err, actx.Err() != nil, e.cfg.Timeout), 0)
 	}
 	excerpt, _, rerr := e.client.ReadBody(resp)
 	text := truncateUTF8(excerpt, bahasha.MaxResponseExcerpt)
@@ -366,13 +386,22 @@ func (e *Engine) post(ctx context.Context, lane store.Lane, target *url.URL, url
 		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 			msg += " (redirects are not followed: register the final URL)"
 		}
-		return outcome(bahasha.DeliveryPending, resp.StatusCode, text, msg, retryAfter)
+		r := outcome(bahasha.DeliveryPending, resp.StatusCode, text, msg, retryAfter)
+		if retryAfter > 0 && e.cfg.Retry.MaxRetryAfter > 0 {
+			// The endpoint asked for a pause: the whole lane waits, not
+			// only these deliveries.
+			r.pauseUntil = e.now().Add(min(retryAfter, e.cfg.Retry.MaxRetryAfter))
+		}
+		return r
 	}
 	if rerr != nil && actx.Err() != nil {
+		// A 2xx whose body did not arrive in time: the endpoint took the
+		// events, but the attempt is not complete; they are sent again.
 		if ctx.Err() != nil {
-			return postResult{abandoned: true}
+			return shutDown()
 		}
-		return outcome(bahasha.DeliveryPending, resp.StatusCode, text, describe(rerr, e.cfg.Timeout), 0)
+		maybe = true
+		return outcome(bahasha.DeliveryPending, resp.StatusCode, text, describe(rerr, true, e.cfg.Timeout), 0)
 	}
 	return outcome(bahasha.DeliveryDelivered, resp.StatusCode, text, "", 0)
 }

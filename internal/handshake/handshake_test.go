@@ -489,3 +489,66 @@ func numericChallenge(c string) bool {
 	n, err := strconv.ParseUint(c, 10, 64)
 	return err == nil && len(c) == 15 && n < 1<<53
 }
+
+// TestVerifyTrickle: an endpoint that trickles its answer a byte at a time
+// until the attempt's timeout is diagnosed as a timeout, wherever in the
+// answer it is cut off (status line, headers, body).
+func TestVerifyTrickle(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		prefix string // sent at once
+	}{
+		{"status line", ""},
+		{"headers", "HTTP/1.1 200 OK\r\n"},
+		{"body", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			quit := make(chan struct{})
+			var wg sync.WaitGroup
+			t.Cleanup(func() { close(quit); ln.Close(); wg.Wait() })
+			wg.Go(func() {
+				conn, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer conn.Close()
+				buf := make([]byte, 4096)
+				conn.Read(buf) // the request
+				conn.Write([]byte(c.prefix))
+				rest := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Padding: " + strings.Repeat("a", 1000)
+				switch c.prefix {
+				case "":
+				case "HTTP/1.1 200 OK\r\n":
+					rest = rest[len(c.prefix):]
+				default:
+					rest = strings.Repeat("1", 100)
+				}
+				tick := time.NewTicker(5 * time.Millisecond)
+				defer tick.Stop()
+				for i := 0; i < len(rest); i++ {
+					select {
+					case <-quit:
+						return
+					case <-tick.C:
+					}
+					if _, err := conn.Write([]byte{rest[i]}); err != nil {
+						return
+					}
+				}
+			})
+			v := &handshake.Verifier{
+				Client:       newClient(t, safehttp.Config{AllowPrivate: true, Timeout: 150 * time.Millisecond}),
+				AllowPrivate: true,
+			}
+			res := v.Verify(t.Context(), "http://"+ln.Addr().String()+"/webhook", token)
+			if res.Reason != handshake.Timeout || !strings.Contains(res.Message, "did not answer within") {
+				t.Fatalf("Verify = %+v, want a timeout", res)
+			}
+			checkNoToken(t, res)
+		})
+	}
+}

@@ -267,6 +267,11 @@ func (pc *h1Conn) roundTrip(req *http.Request, deadline time.Time, trace *httptr
 		pc.conn.Close()
 		var ne net.Error
 		timedOut := errors.As(err, &ne) && ne.Timeout()
+		if !timedOut && ctx.Err() == nil && !time.Now().Before(deadline) {
+			// The deadline cut the answer off mid-line, which the parser
+			// reports as malformed: it is a timeout.
+			err, timedOut = cutOffError{err}, true
+		}
 		return nil, mayRetry && pc.in.n == 0 && !timedOut && err != errHeadersTooLarge, err
 	}
 	pc.in.n = 0
@@ -300,6 +305,17 @@ func (pc *h1Conn) roundTrip(req *http.Request, deadline time.Time, trace *httptr
 	resp.Body = b
 	return resp, false, nil
 }
+
+// cutOffError is an answer cut off by the attempt's deadline: a timeout
+// (net.Error), whatever the parser made of the partial answer.
+type cutOffError struct{ parse error }
+
+func (e cutOffError) Error() string {
+	return "timeout: the answer was cut off at the deadline (" + e.parse.Error() + ")"
+}
+func (cutOffError) Timeout() bool   { return true }
+func (cutOffError) Temporary() bool { return true }
+func (e cutOffError) Unwrap() error { return e.parse }
 
 // writeRequest writes req as HTTP/1.1 and flushes it.
 func (pc *h1Conn) writeRequest(req *http.Request) error {

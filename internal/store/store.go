@@ -73,12 +73,19 @@ type Store interface {
 	InsertEvents(ctx context.Context, p InsertEventsParams) ([]InsertResult, error)
 
 	// ClaimLanes hands out due work: up to MaxLanes endpoints that have
-	// deliveries due at Now and are not already claimed, least recently
-	// served first, each with up to MaxPerLane of its due deliveries in
-	// order (next attempt time, then ingest order). A claimed lane is leased
-	// until Now+LeaseFor: no other claim returns it until CompleteLane
-	// releases it or the lease expires (a crashed node's work is then
-	// claimed again).
+	// deliveries due at Now and are not already claimed (nor paused, nor
+	// waiting for their breaker's probe), least recently served first, each
+	// with up to MaxPerLane of its due deliveries in order (next attempt
+	// time, then ingest order). A claimed lane is leased until Now+LeaseFor:
+	// no other claim returns it until CompleteLane releases it or the lease
+	// expires (a crashed node's work is then claimed again, Recovered).
+	//
+	// When a lane is Recovered, the deliveries its previous claim handed
+	// out that are still pending may have reached the endpoint unrecorded:
+	// before the claim returns they are durably marked possibly delivered
+	// (as DeliveryResult.MaybeDelivered does), so that the ordering rule
+	// (Lane.DeliveredRanks) never forgets them, in this claim or any later
+	// one, on any node.
 	ClaimLanes(ctx context.Context, p ClaimParams) ([]Lane, error)
 	// CompleteLane records the outcome of a claimed lane's attempts in one
 	// transaction and releases the lane. Deliveries of the lane without a
@@ -209,8 +216,10 @@ type Lane struct {
 	// about earlier attempts and the row's own times are left zero.
 	Deliveries []bahasha.Delivery
 	// DeliveredRanks holds, for the messages (wamids) of the claimed status
-	// deliveries, the highest bahasha.StatusRank already delivered to this
-	// endpoint; absent when none was.
+	// deliveries, the highest bahasha.StatusRank that has or may have
+	// reached this endpoint: of its deliveries delivered, or possibly
+	// delivered (see ClaimLanes and DeliveryResult.MaybeDelivered), in any
+	// state; absent when none has.
 	DeliveredRanks map[string]int
 	// LeasedUntil is when this claim's lease ends; pass it back to
 	// CompleteLane.
@@ -219,7 +228,8 @@ type Lane struct {
 	ClaimedAt time.Time
 	// Recovered is true when the lane's previous lease ran out instead of
 	// being released: its worker died mid-turn, so some of these deliveries
-	// may already have reached the endpoint without being recorded.
+	// may already have reached the endpoint without being recorded (the
+	// claim marked them possibly delivered, and DeliveredRanks counts them).
 	Recovered bool
 }
 
@@ -255,6 +265,9 @@ type BreakerUpdate struct {
 	Failed bool
 	// ProbeAt, with Failed, opens the breaker (or keeps it open) until then.
 	ProbeAt time.Time
+	// PauseUntil, when after Now, pauses the endpoint as a whole: its lane
+	// is not claimed before then (it asked for it with Retry-After).
+	PauseUntil time.Time
 }
 
 // DeliveryResult is the outcome of one claimed delivery.
@@ -269,6 +282,12 @@ type DeliveryResult struct {
 	NextAttemptAt time.Time
 	// Error is recorded as the last error when no attempt was made.
 	Error string
+	// MaybeDelivered: the attempt's request went out but its answer is not
+	// known (a timeout, a connection lost after the request was written, a
+	// shutdown that stopped waiting), so the event may have reached the
+	// endpoint. From then on the delivery counts for the ordering rule as
+	// delivered (Lane.DeliveredRanks), whatever happens to it.
+	MaybeDelivered bool
 }
 
 // ExpireParams are the arguments of ExpireDeliveries.

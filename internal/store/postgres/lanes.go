@@ -35,19 +35,20 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		lanes = lanes[:0]
 		rows, err := tx.Query(ctx, `SELECT `+endpointColumns+`, (SELECT app_secret FROM accounts a WHERE a.id = endpoints.account_id),
-			lane_leased_until
+			lane_leased_until, lane_claimed_at
 			FROM endpoints
-			WHERE lane_due_at IS NOT NULL AND lane_due_at <= $1 AND lane_leased_until <= $1 AND probe_at <= $1
+			WHERE lane_due_at IS NOT NULL AND lane_due_at <= $1 AND lane_leased_until <= $1 AND probe_at <= $1 AND paused_until <= $1
 			ORDER BY last_served_at, id LIMIT $2
 			FOR NO KEY UPDATE SKIP LOCKED`, now, limit(p.MaxLanes))
 		if err != nil {
 			return err
 		}
 		var claimed []store.Lane
+		var lastClaims []int64
 		for rows.Next() {
 			var secret *string
-			var leasedUntil int64
-			e, err := scanEndpoint(rows, &secret, &leasedUntil)
+			var leasedUntil, lastClaim int64
+			e, err := scanEndpoint(rows, &secret, &leasedUntil, &lastClaim)
 			if err != nil {
 				rows.Close()
 				return err
@@ -57,6 +58,7 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 				return pgx.ErrNoRows // as SQLite: the endpoint's account is gone
 			}
 			claimed = append(claimed, store.Lane{Endpoint: e, AppSecret: *secret, Recovered: leasedUntil != 0})
+			lastClaims = append(lastClaims, lastClaim)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -99,6 +101,29 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		// A recovered lane's deliveries that its dead worker's claim held
+		// (due at that claim's time; a lease from before lane_claimed_at
+		// existed counts everything due now) may have reached the endpoint.
+		var maybe []int64
+		for i, l := range claimed {
+			if !l.Recovered {
+				continue
+			}
+			bound := lastClaims[i]
+			if bound == 0 {
+				bound = now
+			}
+			for _, d := range l.Deliveries {
+				if ms(d.NextAttemptAt) <= bound {
+					maybe = append(maybe, d.ID)
+				}
+			}
+		}
+		if len(maybe) > 0 {
+			if _, err := tx.Exec(ctx, `UPDATE deliveries SET reached_rank = status_rank WHERE id = ANY($1::bigint[])`, maybe); err != nil {
+				return err
+			}
+		}
 		if err := deliveredRanks(ctx, tx, claimed); err != nil {
 			return err
 		}
@@ -114,7 +139,7 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 			lanes = append(lanes, l)
 		}
 		if len(leased) > 0 {
-			if _, err := tx.Exec(ctx, `UPDATE endpoints SET lane_leased_until = $1, last_served_at = $2 WHERE id = ANY($3::bigint[])`,
+			if _, err := tx.Exec(ctx, `UPDATE endpoints SET lane_leased_until = $1, last_served_at = $2, lane_claimed_at = $2 WHERE id = ANY($3::bigint[])`,
 				now+p.LeaseFor.Milliseconds(), now, leased); err != nil {
 				return err
 			}
@@ -134,8 +159,8 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 }
 
 // deliveredRanks sets each lane's DeliveredRanks: the highest status rank
-// already delivered to the endpoint for each message of its claimed status
-// deliveries (nil when it has none, as the SQLite driver).
+// delivered or possibly delivered to the endpoint for each message of its
+// claimed status deliveries (nil when it has none, as the SQLite driver).
 func deliveredRanks(ctx context.Context, tx pgx.Tx, lanes []store.Lane) error {
 	var endpoints []int64
 	var wamids []string
@@ -157,9 +182,9 @@ func deliveredRanks(ctx context.Context, tx pgx.Tx, lanes []store.Lane) error {
 	if len(wamids) == 0 {
 		return nil
 	}
-	rows, err := tx.Query(ctx, `SELECT d.endpoint_id, d.wamid, max(d.status_rank)
+	rows, err := tx.Query(ctx, `SELECT d.endpoint_id, d.wamid, max(d.reached_rank)
 		FROM unnest($1::bigint[], $2::text[]) AS w(endpoint_id, wamid)
-		JOIN deliveries d ON d.endpoint_id = w.endpoint_id AND d.wamid = w.wamid AND d.status_rank > 0 AND d.state = 'delivered'
+		JOIN deliveries d ON d.endpoint_id = w.endpoint_id AND d.wamid = w.wamid AND d.reached_rank > 0
 		GROUP BY d.endpoint_id, d.wamid`, endpoints, wamids)
 	if err != nil {
 		return err
@@ -199,7 +224,7 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 	n := len(p.Results)
 	ids, nexts, ats, durs := make([]int64, 0, n), make([]*int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
 	states, errs, responses := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
-	attempted := make([]bool, 0, n)
+	attempted, maybes := make([]bool, 0, n), make([]bool, 0, n)
 	codes := make([]int32, 0, n)
 	for _, r := range p.Results {
 		a := r.Attempt
@@ -219,6 +244,7 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 		ids, nexts, ats, durs = append(ids, r.DeliveryID), append(nexts, next), append(ats, ms(a.StartedAt)), append(durs, a.Duration.Microseconds())
 		states, errs, responses = append(states, string(r.State)), append(errs, lastErr), append(responses, a.ResponseBody)
 		attempted, codes = append(attempted, a.Number > 0), append(codes, int32(a.StatusCode))
+		maybes = append(maybes, r.MaybeDelivered)
 	}
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		// Lock the lane first: the lane_due_at computed below then sees
@@ -247,11 +273,12 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 					last_duration_us = CASE WHEN r.attempted THEN r.dur ELSE d.last_duration_us END,
 					last_response = CASE WHEN r.attempted THEN r.response ELSE d.last_response END,
 					updated_at = $1::bigint,
-					delivered_at = CASE WHEN r.state = 'delivered' THEN $1::bigint ELSE 0 END
-				FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::boolean[], $6::integer[], $7::text[], $8::bigint[], $9::bigint[], $10::text[])
-					AS r(id, state, next, attempted, code, err, at, dur, response)
+					delivered_at = CASE WHEN r.state = 'delivered' THEN $1::bigint ELSE 0 END,
+					reached_rank = CASE WHEN r.state = 'delivered' OR r.maybe THEN d.status_rank ELSE d.reached_rank END
+				FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::boolean[], $6::integer[], $7::text[], $8::bigint[], $9::bigint[], $10::text[], $11::boolean[])
+					AS r(id, state, next, attempted, code, err, at, dur, response, maybe)
 				WHERE d.id = r.id AND (d.state = 'pending' OR r.state = 'delivered')`,
-				now, ids, states, nexts, attempted, codes, errs, ats, durs, responses); err != nil {
+				now, ids, states, nexts, attempted, codes, errs, ats, durs, responses, maybes); err != nil {
 				return err
 			}
 		}
@@ -267,6 +294,11 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 				probe_at = CASE WHEN $4::bigint > 0 AND $1::bigint > 0 AND retry_requested_at >= $4 THEN retry_requested_at ELSE $1 END,
 				failing_since = CASE WHEN failing_since = 0 THEN $2 ELSE failing_since END WHERE id = $3`,
 				ms(b.ProbeAt), now, p.EndpointID, ms(p.ClaimedAt)); err != nil {
+				return err
+			}
+		}
+		if b.PauseUntil.After(p.Now) {
+			if _, err := tx.Exec(ctx, `UPDATE endpoints SET paused_until = GREATEST(paused_until, $1) WHERE id = $2`, ms(b.PauseUntil), p.EndpointID); err != nil {
 				return err
 			}
 		}
@@ -287,7 +319,7 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 // NextDue implements store.Store.
 func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var next *int64
-	if err := s.queryRow(ctx, `SELECT min(GREATEST(lane_due_at, lane_leased_until, probe_at)) FROM endpoints WHERE lane_due_at IS NOT NULL`, nil, &next); err != nil {
+	if err := s.queryRow(ctx, `SELECT min(GREATEST(lane_due_at, lane_leased_until, probe_at, paused_until)) FROM endpoints WHERE lane_due_at IS NOT NULL`, nil, &next); err != nil {
 		return time.Time{}, false, err
 	}
 	if next == nil {

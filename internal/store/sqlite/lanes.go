@@ -25,18 +25,19 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 	var lanes []store.Lane
 	err := s.write(ctx, func(tx *wtx) error {
 		lanes = lanes[:0]
-		rows, err := tx.QueryContext(ctx, `SELECT `+endpointColumns+`, lane_leased_until,
+		rows, err := tx.QueryContext(ctx, `SELECT `+endpointColumns+`, lane_leased_until, lane_claimed_at,
 			(SELECT app_secret FROM accounts a WHERE a.id = endpoints.account_id)
 			FROM endpoints INDEXED BY endpoints_lane_fair
-			WHERE lane_due_at IS NOT NULL AND lane_due_at <= ? AND lane_leased_until <= ? AND probe_at <= ?
-			ORDER BY last_served_at, id LIMIT ?`, now, now, now, p.MaxLanes)
+			WHERE lane_due_at IS NOT NULL AND lane_due_at <= ? AND lane_leased_until <= ? AND probe_at <= ? AND paused_until <= ?
+			ORDER BY last_served_at, id LIMIT ?`, now, now, now, now, p.MaxLanes)
 		if err != nil {
 			return err
 		}
+		var lastClaims []int64
 		for rows.Next() {
-			var leasedUntil int64
+			var leasedUntil, lastClaim int64
 			var secret sql.NullString
-			e, err := scanEndpoint(rows, &leasedUntil, &secret)
+			e, err := scanEndpoint(rows, &leasedUntil, &lastClaim, &secret)
 			if err == nil && !secret.Valid {
 				err = sql.ErrNoRows // the endpoint's account is gone
 			}
@@ -46,16 +47,32 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 			}
 			lanes = append(lanes, store.Lane{Endpoint: e, AppSecret: secret.String, Recovered: leasedUntil != 0,
 				LeasedUntil: fromMS(until), ClaimedAt: p.Now})
+			lastClaims = append(lastClaims, lastClaim)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil || len(lanes) == 0 {
 			return err
 		}
-		args := []any{until, now}
+		for i, l := range lanes {
+			if !l.Recovered {
+				continue
+			}
+			// What the dead worker's claim held: the deliveries due at its
+			// time, in order (a lease from before lane_claimed_at existed
+			// counts everything due now).
+			bound := lastClaims[i]
+			if bound == 0 {
+				bound = now
+			}
+			if _, err := tx.ExecContext(ctx, recoverQuery, l.Endpoint.ID, bound, laneLimit(l, p.MaxPerLane)); err != nil {
+				return err
+			}
+		}
+		args := []any{until, now, now}
 		for _, l := range lanes {
 			args = append(args, l.Endpoint.ID)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE endpoints SET lane_leased_until = ?, last_served_at = ? WHERE id IN (?`+
+		_, err = tx.ExecContext(ctx, `UPDATE endpoints SET lane_leased_until = ?, last_served_at = ?, lane_claimed_at = ? WHERE id IN (?`+
 			strings.Repeat(",?", len(lanes)-1)+`)`, args...)
 		return err
 	})
@@ -100,6 +117,12 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 	return out, nil
 }
 
+// recoverQuery marks the deliveries a dead worker's claim held (due by its
+// time, in claim order) as possibly delivered.
+const recoverQuery = `UPDATE deliveries SET reached_rank = status_rank WHERE status_rank > 0 AND id IN (
+	SELECT id FROM deliveries INDEXED BY deliveries_due WHERE endpoint_id = ? AND state = 'pending' AND next_attempt_at <= ?
+	ORDER BY next_attempt_at, event_id LIMIT ?)`
+
 // The read pool's statements of a claim, prepared once (see Open): the
 // lane's due deliveries in order, and the highest status rank already
 // delivered for each of a JSON array of wamids.
@@ -107,10 +130,18 @@ const (
 	claimDueQuery = `SELECT ` + sqlstore.ClaimColumns + ` FROM deliveries d INDEXED BY deliveries_due JOIN events e ON e.id = d.event_id
 		WHERE d.endpoint_id = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
 		ORDER BY d.next_attempt_at, d.event_id LIMIT ?`
-	claimRanksQuery = `SELECT wamid, max(status_rank) FROM deliveries INDEXED BY deliveries_wamid
-		WHERE endpoint_id = ? AND status_rank > 0 AND state = 'delivered' AND wamid IN (SELECT value FROM json_each(?))
+	claimRanksQuery = `SELECT wamid, max(reached_rank) FROM deliveries INDEXED BY deliveries_wamid
+		WHERE endpoint_id = ? AND reached_rank > 0 AND wamid IN (SELECT value FROM json_each(?))
 		GROUP BY wamid`
 )
+
+// laneLimit is how many deliveries a claim of the lane takes.
+func laneLimit(l store.Lane, maxPerLane int) int {
+	if l.Endpoint.Probing() {
+		return 1 // an open breaker lets one request through at a time
+	}
+	return maxPerLane
+}
 
 // readLanes fills the claimed lanes' due deliveries and delivered ranks,
 // in one read transaction, and returns the lanes that had none.
@@ -125,11 +156,7 @@ func (s *Store) readLanes(ctx context.Context, lanes []store.Lane, now int64, ma
 	defer ranks.Close()
 	for i := range lanes {
 		l := &lanes[i]
-		limit := maxPerLane
-		if l.Endpoint.Probing() {
-			limit = 1 // an open breaker lets one request through at a time
-		}
-		rows, err := due.QueryContext(ctx, l.Endpoint.ID, now, limit)
+		rows, err := due.QueryContext(ctx, l.Endpoint.ID, now, laneLimit(*l, maxPerLane))
 		if err != nil {
 			return nil, translate(err)
 		}
@@ -156,9 +183,9 @@ func (s *Store) readLanes(ctx context.Context, lanes []store.Lane, now int64, ma
 	return stale, nil
 }
 
-// deliveredRanks returns the highest status rank already delivered to the
-// endpoint for each message of the claimed status deliveries, with the
-// prepared claimRanksQuery.
+// deliveredRanks returns the highest status rank delivered or possibly
+// delivered to the endpoint for each message of the claimed status
+// deliveries, with the prepared claimRanksQuery.
 func deliveredRanks(ctx context.Context, stmt *sql.Stmt, endpointID int64, ds []bahasha.Delivery) (map[string]int, error) {
 	var wamids []string
 	seen := map[string]bool{}
@@ -246,6 +273,7 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 		type outcome struct {
 			state     bahasha.DeliveryState
 			next      int64
+			maybe     bool
 			attempted bool
 			code      int
 			lastErr   string
@@ -255,7 +283,7 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 		groups := map[outcome][]any{}
 		var keys []outcome
 		for _, r := range p.Results {
-			o := outcome{state: r.State, attempted: r.Attempt.Number > 0, code: r.Attempt.StatusCode, lastErr: r.Attempt.Error,
+			o := outcome{state: r.State, maybe: r.MaybeDelivered, attempted: r.Attempt.Number > 0, code: r.Attempt.StatusCode, lastErr: r.Attempt.Error,
 				at: ms(r.Attempt.StartedAt), dur: r.Attempt.Duration.Microseconds(), response: r.Attempt.ResponseBody}
 			if !o.attempted {
 				o.lastErr = r.Error
@@ -278,8 +306,9 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 			if len(rowArgs) == 0 {
 				return nil
 			}
-			_, err := tx.ExecContext(ctx, `WITH v(id, state, inc, next, attempted, code, err, at, dur, resp, delivered) AS (VALUES `+rows.String()+`)
+			_, err := tx.ExecContext(ctx, `WITH v(id, state, inc, next, attempted, code, err, at, dur, resp, delivered, maybe) AS (VALUES `+rows.String()+`)
 				UPDATE deliveries SET state = v.state, attempts = attempts + v.inc, next_attempt_at = v.next,
+				reached_rank = CASE WHEN v.state = 'delivered' OR v.maybe THEN status_rank ELSE reached_rank END,
 				last_status_code = CASE WHEN v.attempted THEN v.code ELSE last_status_code END, last_error = v.err,
 				last_attempt_at = CASE WHEN v.attempted THEN v.at ELSE last_attempt_at END,
 				last_duration_us = CASE WHEN v.attempted THEN v.dur ELSE last_duration_us END,
@@ -309,9 +338,9 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 					if len(rowArgs) > 0 {
 						rows.WriteByte(',')
 					}
-					rows.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
-					rowArgs = append(rowArgs, id, string(o.state), inc, next, o.attempted, o.code, o.lastErr, o.at, o.dur, o.response, delivered)
-					if len(rowArgs) >= insertChunk*11 {
+					rows.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
+					rowArgs = append(rowArgs, id, string(o.state), inc, next, o.attempted, o.code, o.lastErr, o.at, o.dur, o.response, delivered, o.maybe)
+					if len(rowArgs) >= insertChunk*12 {
 						if err := flushRows(); err != nil {
 							return err
 						}
@@ -321,10 +350,11 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 			}
 			for len(ids) > 0 {
 				n := min(len(ids), insertChunk)
-				args := append([]any{string(o.state), inc, next, o.attempted, o.code, o.lastErr, o.attempted, o.at, o.attempted, o.dur,
+				args := append([]any{string(o.state), inc, next, string(o.state), o.maybe, o.attempted, o.code, o.lastErr, o.attempted, o.at, o.attempted, o.dur,
 					o.attempted, o.response, now, delivered, string(o.state)}, ids[:n]...)
 				ids = ids[n:]
 				if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = ?, attempts = attempts + ?, next_attempt_at = ?,
+					reached_rank = CASE WHEN ? = 'delivered' OR ? THEN status_rank ELSE reached_rank END,
 					last_status_code = CASE WHEN ? THEN ? ELSE last_status_code END, last_error = ?,
 					last_attempt_at = CASE WHEN ? THEN ? ELSE last_attempt_at END,
 					last_duration_us = CASE WHEN ? THEN ? ELSE last_duration_us END,
@@ -353,6 +383,11 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 				return err
 			}
 		}
+		if b.PauseUntil.After(p.Now) {
+			if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET paused_until = max(paused_until, ?) WHERE id = ?`, ms(b.PauseUntil), p.EndpointID); err != nil {
+				return err
+			}
+		}
 		if p.AccountID != "" && !p.Stats.Empty() {
 			if _, err := tx.ExecContext(ctx, statsUpsert, sqlstore.StatsArgs(p.AccountID, p.Now, p.Stats)...); err != nil {
 				return err
@@ -370,7 +405,7 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 // NextDue implements store.Store.
 func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var next sql.NullInt64
-	err := s.rdb.QueryRowContext(ctx, `SELECT min(max(lane_due_at, lane_leased_until, probe_at)) FROM endpoints WHERE lane_due_at IS NOT NULL`).Scan(&next)
+	err := s.rdb.QueryRowContext(ctx, `SELECT min(max(lane_due_at, lane_leased_until, probe_at, paused_until)) FROM endpoints WHERE lane_due_at IS NOT NULL`).Scan(&next)
 	if err != nil {
 		return time.Time{}, false, translate(err)
 	}

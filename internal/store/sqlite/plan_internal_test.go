@@ -34,6 +34,7 @@ func TestQueryPlans(t *testing.T) {
 		{"retention's orphan check", `SELECT 1 FROM deliveries WHERE event_id = ?`, []any{1}, "deliveries_event"},
 		{"statistics", `SELECT minute FROM delivery_stats WHERE account_id = ? AND minute >= ? AND minute < ?`, []any{"a", 1, 2}, "PRIMARY KEY"},
 		{"a claim's due deliveries", claimDueQuery, []any{1, 1, 400}, "deliveries_due"},
+		{"a recovered claim's deliveries", recoverQuery, []any{1, 1, 400}, "deliveries_due"},
 		{"a claim's delivered ranks", claimRanksQuery, []any{1, `["wamid.a","wamid.b"]`}, "COVERING INDEX deliveries_wamid"},
 	} {
 		rows, err := s.rdb.Query(`EXPLAIN QUERY PLAN `+tc.query, tc.args...)

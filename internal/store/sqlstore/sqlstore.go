@@ -23,7 +23,7 @@ type Scanner interface{ Scan(dest ...any) error }
 const (
 	AccountColumns  = `a.id, a.name, a.app_secret, a.created_at`
 	PhoneColumns    = `id, account_id, waba_id, display_phone_number, sandbox, created_at`
-	EndpointColumns = `id, account_id, url, verify_token, verified_at, created_at, consecutive_failures, probe_at, failing_since`
+	EndpointColumns = `id, account_id, url, verify_token, verified_at, created_at, consecutive_failures, probe_at, failing_since, paused_until`
 	// DeliveryColumns selects a delivery joined with its event (d, e).
 	DeliveryColumns = `d.id, d.account_id, d.endpoint_id, d.event_id, d.state, d.attempts, coalesce(d.next_attempt_at, 0),
 	d.window_start, d.last_status_code, d.last_error, d.last_attempt_at, d.last_duration_us, d.last_response,
@@ -78,12 +78,13 @@ func ScanPhone(row Scanner) (bahasha.PhoneNumber, error) {
 // ScanEndpoint reads EndpointColumns, then any extra columns into extra.
 func ScanEndpoint(row Scanner, extra ...any) (bahasha.Endpoint, error) {
 	var e bahasha.Endpoint
-	var verified, created, probe, failing int64
-	dest := append([]any{&e.ID, &e.AccountID, &e.URL, &e.VerifyToken, &verified, &created, &e.ConsecutiveFailures, &probe, &failing}, extra...)
+	var verified, created, probe, failing, paused int64
+	dest := append([]any{&e.ID, &e.AccountID, &e.URL, &e.VerifyToken, &verified, &created, &e.ConsecutiveFailures, &probe, &failing, &paused}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return bahasha.Endpoint{}, err
 	}
 	e.VerifiedAt, e.CreatedAt, e.ProbeAt, e.FailingSince = FromMS(verified), FromMS(created), FromMS(probe), FromMS(failing)
+	e.PausedUntil = FromMS(paused)
 	return e, nil
 }
 

@@ -321,6 +321,11 @@ func CheckUpgraded(t *testing.T, s store.Store, at time.Time) {
 	if err != nil || len(lanes) != 1 || len(lanes[0].Deliveries) != 2 || lanes[0].Deliveries[0].ID != 10 {
 		t.Fatalf("claim after the upgrade: %+v, %v", lanes, err)
 	}
+	// wamid.1's sent was delivered before the upgrade: it still counts for
+	// the ordering rule, though the replay made its delivery pending again.
+	if got := lanes[0].DeliveredRanks; got["wamid.1"] != 1 || len(got) != 1 {
+		t.Fatalf("DeliveredRanks after the upgrade = %v, want wamid.1:1", got)
+	}
 	if b, err := s.Backlog(ctx, "a"); err != nil || b != 2 {
 		t.Fatalf("Backlog = %d, %v", b, err)
 	}

@@ -56,6 +56,9 @@ func Run(t *testing.T, open Opener) {
 		{"Replay", testReplay},
 		{"Stats", testStats},
 		{"Sessions", testSessions},
+		{"MaybeDelivered", testMaybeDelivered},
+		{"RecoveredClaimRemembers", testRecoveredClaimRemembers},
+		{"Pause", testPause},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,15 @@
+-- reached_rank is the status rank that has, or may have, reached the
+-- endpoint: the delivery's status_rank once it is delivered, or once its
+-- POST may have reached the endpoint without a known answer (its worker
+-- died mid-turn, or the request went out and no answer came); 0 before.
+-- The ordering rule reads it through deliveries_wamid.
+ALTER TABLE deliveries ADD COLUMN reached_rank INTEGER NOT NULL DEFAULT 0;
+UPDATE deliveries SET reached_rank = status_rank WHERE status_rank > 0 AND state = 'delivered';
+DROP INDEX deliveries_wamid;
+CREATE INDEX deliveries_wamid ON deliveries(endpoint_id, wamid, reached_rank) WHERE reached_rank > 0;
+-- The time of the lane's last claim: when its lease runs out, the due
+-- deliveries of that claim are the ones its worker may have sent.
+ALTER TABLE endpoints ADD COLUMN lane_claimed_at BIGINT NOT NULL DEFAULT 0;
+-- An endpoint that answered 429 or 503 with Retry-After is not sent
+-- anything before this time.
+ALTER TABLE endpoints ADD COLUMN paused_until BIGINT NOT NULL DEFAULT 0;
