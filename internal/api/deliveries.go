@@ -69,9 +69,9 @@ func toDeliveryJSON(d bahasha.Delivery) deliveryJSON {
 	out := deliveryJSON{ID: deliveryID(d.ID), EventID: eventID(d.EventID), Kind: string(d.Event.Kind), WAMID: d.Event.WAMID,
 		Status: d.Event.Status, MessageType: d.Event.MessageType, PhoneNumberID: d.Event.PhoneNumberID, State: string(d.State),
 		Attempts: d.Attempts, LastStatusCode: d.LastStatusCode, LastError: d.LastError, CreatedAt: d.CreatedAt,
-		DeliveredAt: timePtr(d.DeliveredAt), Payload: d.Event.Payload}
+		DeliveredAt: timePtr(d.DeliveredAt), Payload: bahasha.ValidUTF8(d.Event.Payload)}
 	if len(d.Event.Contact) > 0 {
-		out.Contact = d.Event.Contact
+		out.Contact = bahasha.ValidUTF8(d.Event.Contact)
 	}
 	if d.State == bahasha.DeliveryPending {
 		out.NextAttemptAt = timePtr(d.NextAttemptAt)

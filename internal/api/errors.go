@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -92,7 +93,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // is not checked (curl -d sends a form type with a JSON body); a body that
 // is not JSON gets an error that says so.
 func decode(w http.ResponseWriter, r *http.Request, limit int64, v any, strict bool) error {
-	return decodeFrom(http.MaxBytesReader(w, r.Body, limit), v, strict)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		return describeJSONError(err) // too large (413), or the client went away
+	}
+	if te := checkText(body); te != nil {
+		return te.apiError()
+	}
+	return decodeFrom(bytes.NewReader(body), v, strict)
 }
 
 // decodeFrom is decode of a body already capped (or already read).

@@ -64,6 +64,26 @@ func (a *API) decodeEvents(w http.ResponseWriter, r *http.Request) ([]ingestEven
 	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, a.cfg.MaxEventsBodyBytes)); err != nil {
 		return nil, nil, describeJSONError(err) // too large (413), or the client went away
 	}
+	if te := checkText(buf.Bytes()); te != nil {
+		index, field, ok := te.eventField()
+		if !ok {
+			return nil, nil, te.apiError()
+		}
+		events, errs, err := a.decodeEach(buf.Bytes())
+		if err != nil {
+			return nil, nil, err
+		}
+		if index < len(events) {
+			// The text error is the cause of any other error of that
+			// event (an unknown field whose name is not UTF-8, say).
+			errs = slices.DeleteFunc(errs, func(e itemError) bool { return e.Index == index })
+			if field == "" {
+				field = "event" // a field name of the event itself
+			}
+			errs = append(errs, itemError{Index: index, Field: field, Message: textMessage(strings.TrimPrefix(field, "event"))})
+		}
+		return events, errs, nil
+	}
 	var all struct {
 		Events []ingestEvent `json:"events"`
 	}

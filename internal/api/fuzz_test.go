@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bahasha/bahasha/internal/accounts"
 	"github.com/bahasha/bahasha/internal/api"
@@ -60,6 +61,8 @@ func FuzzRequestBodies(f *testing.F) {
 		`{"url":"http://10.0.0.1/x","verify_token":"t"}`,
 		`{"url":"ftp://x","verify_token":""}`,
 		`[]`, `null`, `{"events":{}}`, `{"a":1} x`, "\xff", `{"events":[{"id":1}]}`,
+		`{"events":[{"id":"c","phone_number_id":"` + pn + `","status":{"id":"w","status":"sent","recipient_id":"1\xff"}}]}`,
+		`{"from":"254712345678","type":"text","text":{"body":"\ud800"}}`,
 	} {
 		for i := range routes {
 			f.Add(uint8(i), []byte(seed))
@@ -75,6 +78,13 @@ func FuzzRequestBodies(f *testing.F) {
 		mux.ServeHTTP(rec, req.WithContext(ctx))
 		if rec.Code >= 500 {
 			t.Fatalf("%s %s with %q: %d %s", r.method, r.path, body, rec.Code, rec.Body)
+		}
+		// Every answer is UTF-8, and nothing that is not was taken.
+		if !utf8.Valid(rec.Body.Bytes()) {
+			t.Fatalf("%s %s with %q: the answer is not UTF-8: %q", r.method, r.path, body, rec.Body)
+		}
+		if rec.Code < 300 && !utf8.Valid(body) {
+			t.Fatalf("%s %s accepted a body that is not UTF-8: %q", r.method, r.path, body)
 		}
 		if rec.Code >= 400 {
 			var e struct {

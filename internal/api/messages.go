@@ -208,7 +208,7 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, acc bahasha.Ac
 	var req sendRequest
 	if err := decode(w, r, a.cfg.MaxBodyBytes, &req, false); err != nil {
 		var apiErr *Error
-		if errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest {
+		if errors.As(err, &apiErr) && (apiErr.Status == http.StatusBadRequest || apiErr.Code == "invalid_text") {
 			a.writeCloudError(w, invalidParameter("%s", apiErr.Message))
 			return nil
 		}

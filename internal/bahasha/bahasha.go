@@ -13,8 +13,10 @@
 package bahasha
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bahasha/bahasha/whatsapp"
 )
@@ -318,4 +320,15 @@ func (s DeliveryStats) SuccessRate() (float64, bool) {
 		return 0, false
 	}
 	return float64(s.AttemptsOK) / float64(n), true
+}
+
+// ValidUTF8 returns b, or when b is not valid UTF-8 a copy with each run
+// of invalid bytes replaced by one U+FFFD. Ingest refuses text that is not
+// UTF-8; this keeps what a database written before that check holds from
+// going out as JSON that strict parsers reject.
+func ValidUTF8(b []byte) []byte {
+	if utf8.Valid(b) {
+		return b
+	}
+	return bytes.ToValidUTF8(b, []byte("\uFFFD"))
 }

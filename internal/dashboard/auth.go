@@ -86,7 +86,7 @@ func (d *Dashboard) signin(w http.ResponseWriter, r *http.Request) {
 	fail := func(status int, msg string) {
 		d.render(w, r, status, "signin", page{Title: "Sign in", Problem: msg, Data: signinData{Next: next}})
 	}
-	if err := r.ParseForm(); err != nil {
+	if err := parseForm(r); err != nil {
 		status, msg := classify(err)
 		if status < 400 || status >= 500 {
 			status, msg = http.StatusBadRequest, "The form could not be read; try again."

@@ -123,7 +123,7 @@ func (d *Dashboard) replayPage(w http.ResponseWriter, r *http.Request, acc bahas
 // createReplay starts a replay of the confirmed range and shows its
 // progress.
 func (d *Dashboard) createReplay(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
-	if err := r.ParseForm(); err != nil {
+	if err := parseForm(r); err != nil {
 		return formError(err)
 	}
 	f, p, err := parseReplayForm(r.PostForm, d.now())

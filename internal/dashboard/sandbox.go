@@ -134,7 +134,7 @@ func sandboxNumber(data sandboxData, id string) error {
 
 // sandboxSend sends a test text message as the Messages API does.
 func (d *Dashboard) sandboxSend(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
-	if err := r.ParseForm(); err != nil {
+	if err := parseForm(r); err != nil {
 		return formError(err)
 	}
 	data := defaultSandbox()
@@ -174,7 +174,7 @@ func (d *Dashboard) sandboxSend(w http.ResponseWriter, r *http.Request, acc baha
 // sandboxInbound simulates a customer's reply as the sandbox inbound route
 // does, from the form's simple fields.
 func (d *Dashboard) sandboxInbound(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
-	if err := r.ParseForm(); err != nil {
+	if err := parseForm(r); err != nil {
 		return formError(err)
 	}
 	data := defaultSandbox()

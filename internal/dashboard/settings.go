@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bahasha/bahasha/internal/accounts"
 	"github.com/bahasha/bahasha/internal/api"
@@ -98,7 +99,7 @@ func (d *Dashboard) settings(w http.ResponseWriter, r *http.Request, acc bahasha
 // handshake and, when it passes, saves the webhook. Whatever the outcome,
 // the page shows it with the request Bahasha sent.
 func (d *Dashboard) verifyAndSave(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
-	if err := r.ParseForm(); err != nil {
+	if err := parseForm(r); err != nil {
 		return formError(err)
 	}
 	data, err := d.settingsPage(r, acc)
@@ -107,7 +108,7 @@ func (d *Dashboard) verifyAndSave(w http.ResponseWriter, r *http.Request, acc ba
 	}
 	rawURL := strings.TrimSpace(r.PostForm.Get("url"))
 	token := r.PostForm.Get("verify_token")
-	data.URL = rawURL
+	data.URL = withoutUserinfo(rawURL) // a refused URL's password is never shown back
 	invalid := func(msg string) error {
 		d.showSettings(w, r, acc, http.StatusBadRequest, data, "", msg)
 		return nil
@@ -173,7 +174,7 @@ func (d *Dashboard) rotateSecret(w http.ResponseWriter, r *http.Request, acc bah
 
 // removeWebhook asks for confirmation, then removes the webhook.
 func (d *Dashboard) removeWebhook(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
-	if err := r.ParseForm(); err != nil {
+	if err := parseForm(r); err != nil {
 		return formError(err)
 	}
 	data, err := d.settingsPage(r, acc)
@@ -202,7 +203,50 @@ func (d *Dashboard) removeWebhook(w http.ResponseWriter, r *http.Request, acc ba
 }
 
 // formError explains a form body that could not be read.
+// withoutUserinfo drops the user name and password from a URL (whether or
+// not it parses): "https://user:pass@host/p" is shown as "https://host/p".
+func withoutUserinfo(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "//")
+	if !ok {
+		return raw
+	}
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	at := strings.LastIndex(authority, "@")
+	if at < 0 {
+		return raw
+	}
+	return scheme + "//" + rest[at+1:]
+}
+
+// parseForm parses a form POST and refuses values that are not UTF-8 text
+// (a browser always sends UTF-8 from these pages): nothing the dashboard
+// stores, sends or shows is anything else.
+func parseForm(r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return err
+	}
+	for name, values := range r.PostForm {
+		if !utf8.ValidString(name) {
+			return badInput("A field name of the form is not valid UTF-8 text; reload the page and try again.")
+		}
+		for _, v := range values {
+			if !utf8.ValidString(v) {
+				return badInput("The field %q is not valid UTF-8 text; type it again (the page sends UTF-8).", name)
+			}
+		}
+	}
+	return nil
+}
+
+// formError explains an error of parseForm.
 func formError(err error) error {
+	var p *problem
+	if errors.As(err, &p) {
+		return err
+	}
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return err

@@ -205,3 +205,30 @@ func TestRemoveWebhook(t *testing.T) {
 	expect(t, f.get("/settings/webhooks?flash=removed", token), http.StatusOK, "The webhook was removed", `id="no-webhook"`)
 	expect(t, f.post("/settings/webhooks/remove", token, url.Values{"confirm": {"yes"}}), http.StatusNotFound, "nothing to remove")
 }
+
+// TestRefusedURLHidesCredentials: a URL with a user name and password is
+// refused, and the form shows it back without them; a form value that is
+// not UTF-8 is refused with the field's name.
+func TestRefusedURLHidesCredentials(t *testing.T) {
+	f := newFixture(t)
+	token := f.signin(f.acc.APIKey)
+	for _, raw := range []string{"https://user:hunter2@example.com/webhook", "https://user:hunter2@exa mple.com/webhook?x=1"} {
+		r := f.post("/settings/webhooks", token, url.Values{"url": {raw}, "verify_token": {"s3cret-token"}})
+		if r.Status < 400 || r.Status >= 500 {
+			t.Fatalf("%s: status %d, want a refusal", raw, r.Status)
+		}
+		if strings.Contains(r.Body, "hunter2") {
+			t.Fatalf("%s: the page shows the credentials back:\n%s", raw, excerpt(r.Body))
+		}
+		if !strings.Contains(html.UnescapeString(r.Body), strings.Replace(raw, "user:hunter2@", "", 1)) {
+			t.Fatalf("%s: the page does not show the URL without its credentials:\n%s", raw, excerpt(r.Body))
+		}
+	}
+	for _, path := range []string{"/settings/webhooks", "/sandbox/send", "/sandbox/inbound", "/replay"} {
+		r := f.post(path, token, url.Values{"url": {"https://example.com/\xff"}, "verify_token": {"a\xfe"}, "body": {"hi \xff"}, "to": {"254712345678"}})
+		expect(t, r, http.StatusBadRequest, "is not valid UTF-8 text")
+	}
+	if _, ok := f.endpoint(f.acc.Account.ID); ok {
+		t.Fatal("a refused form saved a webhook")
+	}
+}

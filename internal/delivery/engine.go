@@ -352,13 +352,15 @@ func describe(err error, timedOut bool, timeout time.Duration) string {
 	return lastPart(err)
 }
 
-// lastPart drops net/http's "Post \"url\": " prefix.
+// lastPart drops net/http's "Post \"url\": " prefix. The text may quote
+// bytes of the endpoint's answer: it is made valid UTF-8 (it is stored and
+// shown as text).
 func lastPart(err error) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return ue.Err.Error()
+		err = ue.Err
 	}
-	return err.Error()
+	return strings.ToValidUTF8(err.Error(), "\uFFFD")
 }
 
 func truncateUTF8(b []byte, n int) string {

@@ -66,22 +66,23 @@ func Envelope(events []bahasha.Event) ([]byte, error) {
 		size += len(ev.Payload) + len(ev.Contact) + 160
 		switch ev.Kind {
 		case bahasha.KindStatus:
-			c.statuses = append(c.statuses, ev.Payload)
+			c.statuses = append(c.statuses, bahasha.ValidUTF8(ev.Payload))
 		case bahasha.KindMessage:
-			c.messages = append(c.messages, ev.Payload)
+			c.messages = append(c.messages, bahasha.ValidUTF8(ev.Payload))
 			if len(ev.Contact) > 0 {
 				if !json.Valid(ev.Contact) || ev.Contact[0] != '{' {
 					return nil, fmt.Errorf("delivery: event %d: the stored contact is not a JSON object", ev.ID)
 				}
+				contact := bahasha.ValidUTF8(ev.Contact)
 				known := false
 				for _, x := range c.contacts {
-					if bytes.Equal(x, ev.Contact) {
+					if bytes.Equal(x, contact) {
 						known = true
 						break
 					}
 				}
 				if !known {
-					c.contacts = append(c.contacts, ev.Contact)
+					c.contacts = append(c.contacts, contact)
 				}
 			}
 		default:

@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"encoding/json"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/delivery"
@@ -202,6 +203,30 @@ func TestEnvelopeMetadataEncoding(t *testing.T) {
 		want, _ := json.Marshal(md)
 		if g := string(n.Entry[0].Changes[0].Value.Metadata); g != string(want) {
 			t.Errorf("metadata %+v encoded as %s, want %s", md, g, want)
+		}
+	}
+}
+
+// A payload stored with bytes that are not UTF-8 (by a version that did not
+// refuse them) goes out as valid UTF-8 JSON, each run of bad bytes as one U+FFFD.
+func TestEnvelopeIsValidUTF8(t *testing.T) {
+	ev := messageEvent("waba", "pn", "wamid.1", "254712345678", "Jane", "ok")
+	ev.Payload = []byte("{\"from\":\"254712345678\",\"id\":\"wamid.1\",\"type\":\"text\",\"text\":{\"body\":\"a\xff\xfeb\"}}")
+	ev.Contact = []byte("{\"profile\":{\"name\":\"J\xffane\"},\"wa_id\":\"254712345678\"}")
+	body, err := delivery.Envelope([]bahasha.Event{ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !utf8.Valid(body) {
+		t.Fatalf("the envelope is not UTF-8: %q", body)
+	}
+	n, err := whatsapp.Parse(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m := range n.Messages() {
+		if m.Message.Text.Body != "a\uFFFDb" || m.Contact.Profile.Name != "J\uFFFDane" {
+			t.Fatalf("decoded %q from %q", m.Message.Text.Body, m.Contact.Profile.Name)
 		}
 	}
 }
