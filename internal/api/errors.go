@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
 	"reflect"
 	"strings"
 
@@ -124,6 +126,12 @@ func decodeFrom(body io.Reader, v any, strict bool) error {
 
 func isEOF(err error) bool { return errors.Is(err, io.EOF) }
 
+// isTimeout: reading the body hit the server's deadline for it.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
+
 func describeJSONError(err error) error {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
@@ -131,6 +139,8 @@ func describeJSONError(err error) error {
 	switch {
 	case errors.As(err, &tooLarge):
 		return err
+	case isTimeout(err):
+		return errorf(http.StatusRequestTimeout, "body_timeout", "the request body did not arrive in time; send the whole body without pausing (see the README's limits)")
 	case isEOF(err):
 		return badRequest("the request body is empty; send a JSON object")
 	case errors.As(err, &syntax):

@@ -80,6 +80,7 @@ func serveConfig(args []string, env Env, stderr io.Writer) (config.Serve, error)
 	duration("BAHASHA_SANDBOX_PACE", &cfg.SandboxPace)
 	duration("BAHASHA_ATTEMPT_TIMEOUT", &cfg.AttemptTimeout)
 	duration("BAHASHA_SHUTDOWN_GRACE", &cfg.ShutdownGrace)
+	duration("BAHASHA_BODY_TIMEOUT", &cfg.BodyTimeout)
 	integer("BAHASHA_MAX_LANES", &cfg.MaxLanes)
 	integer("BAHASHA_MAX_BATCH", &cfg.MaxBatch)
 	integer("BAHASHA_MAX_IN_FLIGHT", &cfg.MaxInFlight)
@@ -116,6 +117,7 @@ func serveConfig(args []string, env Env, stderr io.Writer) (config.Serve, error)
 	fs.DurationVar(&cfg.SandboxPace, "sandbox-pace", cfg.SandboxPace, "time between a sandbox message's statuses (env BAHASHA_SANDBOX_PACE)")
 	fs.DurationVar(&cfg.AttemptTimeout, "attempt-timeout", cfg.AttemptTimeout, "time limit of one delivery attempt (env BAHASHA_ATTEMPT_TIMEOUT)")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace, "time in-flight work may finish at shutdown (env BAHASHA_SHUTDOWN_GRACE)")
+	fs.DurationVar(&cfg.BodyTimeout, "body-timeout", cfg.BodyTimeout, "time a request body may take to arrive after its headers (env BAHASHA_BODY_TIMEOUT)")
 	fs.Func("retry-schedule", "comma-separated delays between attempts, the last repeating (env BAHASHA_RETRY_SCHEDULE; default 5s,30s,2m,10m,30m,1h,2h,4h,8h)", func(v string) error {
 		ds, err := config.ParseDurations(v)
 		cfg.RetrySchedule = ds
@@ -188,8 +190,8 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 	// and are waited for before the store closes.
 	handlerCtx, cancelHandlers := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelHandlers()
-	handler, handlersDone := server.Track(server.Handler(a, dash, st, version(), log))
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
+	handler, handlersDone := server.Track(server.Handler(a, dash, st, version(), cfg.BodyTimeout, log))
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: server.HeaderTimeout,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext: func(net.Listener) context.Context { return handlerCtx }}
 	srv.RegisterOnShutdown(dash.Shutdown) // live views end at once instead of holding the shutdown

@@ -53,6 +53,11 @@ type Serve struct {
 	// may finish after SIGINT/SIGTERM. Default 10s. Flag --shutdown-grace,
 	// env BAHASHA_SHUTDOWN_GRACE.
 	ShutdownGrace time.Duration
+	// BodyTimeout is how long a request's body may take to arrive once its
+	// headers have (which must arrive within 10s): a client whose body
+	// stalls is cut off with 408 instead of holding the connection.
+	// Default 30s. Flag --body-timeout, env BAHASHA_BODY_TIMEOUT.
+	BodyTimeout time.Duration
 	// BootstrapAPIKey, when set (at least 32 characters), is the first
 	// account's API key instead of a generated one. Env
 	// BAHASHA_BOOTSTRAP_API_KEY.
@@ -97,6 +102,7 @@ func DefaultServe() Serve {
 		SandboxPace:        time.Second,
 		AttemptTimeout:     10 * time.Second,
 		ShutdownGrace:      10 * time.Second,
+		BodyTimeout:        30 * time.Second,
 		MaxLanes:           64,
 		DBMaxConns:         16,
 		DBStatementTimeout: 30 * time.Second,
@@ -128,6 +134,8 @@ func (c Serve) Validate() error {
 		return errors.New("--attempt-timeout must be between 1ms and 5m")
 	case c.ShutdownGrace < 0:
 		return errors.New("--shutdown-grace must not be negative")
+	case c.BodyTimeout <= 0:
+		return errors.New("--body-timeout must be positive (e.g. 30s)")
 	case c.BootstrapAPIKey != "" && len(c.BootstrapAPIKey) < 32:
 		return fmt.Errorf("BAHASHA_BOOTSTRAP_API_KEY must be at least 32 characters (it has %d)", len(c.BootstrapAPIKey))
 	case c.AdminKey != "" && len(c.AdminKey) < 32:

@@ -117,7 +117,7 @@ func newPlatform(t *testing.T) *platform {
 	a := api.New(api.Config{SandboxPace: 300 * time.Millisecond}, st, verifier, engine, time.Now, crand.Reader, log)
 	dash := dashboard.New(dashboard.Config{UserAgent: "Bahasha-Webhooks/test", StreamInterval: 100 * time.Millisecond},
 		st, verifier, engine, a, time.Now, crand.Reader, log)
-	srv := httptest.NewServer(server.Handler(a, dash, st, "test", log))
+	srv := httptest.NewServer(server.Handler(a, dash, st, "test", 30*time.Second, log))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- engine.Run(ctx) }()

@@ -61,7 +61,7 @@ func FuzzForms(f *testing.F) {
 	verifier := &handshake.Verifier{}
 	a := api.New(api.Config{}, st, verifier, nopWaker{}, now, rand.Reader, log)
 	d := dashboard.New(dashboard.Config{}, st, verifier, nopWaker{}, a, now, rand.Reader, log)
-	h := server.Handler(a, d, st, "fuzz", log)
+	h := server.Handler(a, d, st, "fuzz", 30*time.Second, log)
 	phone := acc.PhoneNumber.ID
 
 	for i := range fuzzRoutes {

@@ -116,7 +116,7 @@ func newFixture(t *testing.T, opts ...fixtureOpts) *fixture {
 	f.api = api.New(api.Config{}, st, verifier, f.waker, f.clock.Now, rand.Reader, log)
 	f.dash = dashboard.New(dashboard.Config{UserAgent: "Bahasha-Webhooks/test", StreamInterval: 10 * time.Millisecond, PageSize: o.pageSize},
 		st, verifier, f.waker, f.api, f.clock.Now, rand.Reader, log)
-	h := server.Handler(f.api, f.dash, st, "test", log)
+	h := server.Handler(f.api, f.dash, st, "test", 30*time.Second, log)
 	if o.tls {
 		f.srv = httptest.NewTLSServer(h)
 		f.client = f.srv.Client()

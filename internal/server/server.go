@@ -17,11 +17,16 @@ import (
 	"github.com/bahasha/bahasha/internal/store"
 )
 
+// HeaderTimeout is how long a request's headers may take to arrive (the
+// http.Server's ReadHeaderTimeout).
+const HeaderTimeout = 10 * time.Second
+
 // Handler returns the root handler of bahasha serve: the API under /v1 and
 // /admin/v1, the health probes, and the dashboard at / (which sets its own
 // Content-Security-Policy). Without a dashboard, / is a text page pointing
-// to the API.
-func Handler(a *api.API, d *dashboard.Dashboard, s store.Store, version string, log *slog.Logger) http.Handler {
+// to the API. A request body must arrive within bodyTimeout once the
+// request's headers have.
+func Handler(a *api.API, d *dashboard.Dashboard, s store.Store, version string, bodyTimeout time.Duration, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	a.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -47,7 +52,25 @@ func Handler(a *api.API, d *dashboard.Dashboard, s store.Store, version string, 
 			fmt.Fprintf(w, "Bahasha webhooks %s\n\nThe API is under /v1 (Authorization: Bearer <API key>); see the README.\n", version)
 		})
 	}
-	return recoverer(log, headers(mux))
+	return recoverer(log, headers(bodyDeadline(bodyTimeout, mux)))
+}
+
+// bodyDeadline bounds how long a request's body may take to arrive: reads
+// past the deadline fail (the API answers 408), so a client that stalls
+// mid-body cannot hold a connection and a handler indefinitely. It bounds
+// the body only: net/http lifts the deadline once the body has been read
+// to its end (to watch for a client that goes away), so a handler may run
+// longer. Requests without a body (GETs, the dashboard's live streams) get
+// no deadline; the server sets each request's deadlines afresh.
+func bodyDeadline(limit time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			// A test's ResponseRecorder does not support it: there is no
+			// connection to protect then.
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(limit))
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Track wraps h so that its requests in progress can be waited for: wait
