@@ -117,8 +117,10 @@ type Store interface {
 	// (oldest first), or ErrNotFound.
 	Delivery(ctx context.Context, accountID string, deliveryID int64) (bahasha.Delivery, []bahasha.Attempt, error)
 	// RetryDelivery makes a delivery pending and due at now, with a fresh
-	// retry window, whatever its state. ErrNotFound if it is not the
-	// account's, or the account has no endpoint.
+	// retry window, whatever its state; what is re-sent on request no
+	// longer counts as having reached the endpoint (DeliveredRanks).
+	// ErrNotFound if it is not the account's, or the account has no
+	// endpoint.
 	RetryDelivery(ctx context.Context, accountID string, deliveryID int64, now time.Time) (bahasha.Delivery, error)
 
 	// CountReplay returns how many events a replay with these parameters
@@ -137,8 +139,10 @@ type Store interface {
 	// AdvanceReplays queues up to Limit more events of the replays still
 	// queuing, oldest replay first, in ingest order: each covered event's
 	// delivery becomes pending, due at Now, with a fresh retry window and
-	// the account's current endpoint (an event without a delivery gets a
-	// new one). It returns how many it queued. A replay whose account no
+	// the account's current endpoint, and no longer counts as having
+	// reached it (DeliveredRanks: a replay re-sends a message's statuses in
+	// order); an event without a delivery gets a new one. It returns how
+	// many it queued. A replay whose account no
 	// longer has an endpoint ends its queuing.
 	AdvanceReplays(ctx context.Context, now time.Time, limit int) (int, error)
 

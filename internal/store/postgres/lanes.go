@@ -417,7 +417,7 @@ func (s *Store) RetryDelivery(ctx context.Context, accountID string, deliveryID 
 		if err := tx.QueryRow(ctx, `SELECT id FROM endpoints WHERE account_id = $1 FOR NO KEY UPDATE`, accountID).Scan(&endpointID); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'pending', endpoint_id = $1, next_attempt_at = $2, window_start = $2, updated_at = $2
+		tag, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'pending', reached_rank = 0, endpoint_id = $1, next_attempt_at = $2, window_start = $2, updated_at = $2
 			WHERE id = $3 AND account_id = $4`, endpointID, at, deliveryID, accountID)
 		if err := affected(tag, err); err != nil {
 			return err

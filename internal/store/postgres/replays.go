@@ -218,7 +218,7 @@ func replayChunk(ctx context.Context, tx pgx.Tx, replayID int64, account string,
 		return 0, 0, err
 	}
 	if len(existing) > 0 {
-		if _, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'pending', endpoint_id = $1, next_attempt_at = $2, window_start = $2,
+		if _, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'pending', reached_rank = 0, endpoint_id = $1, next_attempt_at = $2, window_start = $2,
 			updated_at = $2, replay_id = $3 WHERE id = ANY($4::bigint[]) AND state <> 'pending'`, endpointID, now, replayID, existing); err != nil {
 			return 0, 0, err
 		}

@@ -46,6 +46,9 @@ func TestUpgradeFromFirstRelease(t *testing.T) {
 		{`INSERT INTO deliveries (id, account_id, endpoint_id, event_id, wamid, status_rank, state, attempts, window_start, last_status_code, last_error, created_at, updated_at, delivered_at)
 			VALUES (10, 'a', 1, 1, 'wamid.1', 1, 'delivered', 1, $1, 200, '', $1, $1, $1),
 			(11, 'a', 1, 2, 'wamid.2', 1, 'failed', 3, $1, 500, 'gave up', $1, $1, 0)`, []any{t0}},
+		// As the rows' own inserts would have left them.
+		{`SELECT setval(pg_get_serial_sequence('events', 'id'), 2), setval(pg_get_serial_sequence('deliveries', 'id'), 11),
+			setval(pg_get_serial_sequence('endpoints', 'id'), 1)`, nil},
 	} {
 		if _, err := conn.Exec(ctx, q.sql, q.args...); err != nil {
 			t.Fatalf("%.60s: %v", q.sql, err)

@@ -508,7 +508,7 @@ func (s *Store) RetryDelivery(ctx context.Context, accountID string, deliveryID 
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM endpoints WHERE account_id = ?`, accountID).Scan(&endpointID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', endpoint_id = ?, next_attempt_at = ?, window_start = ?, updated_at = ?
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', reached_rank = 0, endpoint_id = ?, next_attempt_at = ?, window_start = ?, updated_at = ?
 			WHERE id = ? AND account_id = ?`, endpointID, ms(now), ms(now), ms(now), deliveryID, accountID)
 		if err := affected(res, err); err != nil {
 			return err

@@ -219,7 +219,7 @@ func replayChunk(ctx context.Context, tx *wtx, replayID int64, account string, e
 	}
 	for _, it := range items {
 		if it.delivery != 0 {
-			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', endpoint_id = ?, next_attempt_at = ?, window_start = ?,
+			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', reached_rank = 0, endpoint_id = ?, next_attempt_at = ?, window_start = ?,
 				updated_at = ?, replay_id = ? WHERE id = ?`, endpointID, now, now, now, replayID, it.delivery); err != nil {
 				return 0, 0, err
 			}
