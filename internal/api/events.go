@@ -73,15 +73,17 @@ func (a *API) decodeEvents(w http.ResponseWriter, r *http.Request) ([]ingestEven
 		if err != nil {
 			return nil, nil, err
 		}
-		if index < len(events) {
-			// The text error is the cause of any other error of that
-			// event (an unknown field whose name is not UTF-8, say).
-			errs = slices.DeleteFunc(errs, func(e itemError) bool { return e.Index == index })
-			if field == "" {
-				field = "event" // a field name of the event itself
-			}
-			errs = append(errs, itemError{Index: index, Field: field, Message: textMessage(strings.TrimPrefix(field, "event"))})
+		if index >= len(events) {
+			return nil, nil, te.apiError()
 		}
+		// The text error is the cause of any other error of that event (an
+		// unknown field whose name is not UTF-8, say).
+		errs = slices.DeleteFunc(errs, func(e itemError) bool { return e.Index == index })
+		item := itemError{Index: index, Field: field, Message: textMessage(field)}
+		if field == "" {
+			item.Field = "event" // a field name of the event itself
+		}
+		errs = append(errs, item)
 		return events, errs, nil
 	}
 	var all struct {

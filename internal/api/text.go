@@ -25,11 +25,14 @@ func checkText(body []byte) *textError {
 	if utf8.Valid(body) && !bytes.Contains(body, []byte(`\ud`)) && !bytes.Contains(body, []byte(`\uD`)) {
 		return nil // the usual body: no scan needed (surrogates are \uD800-\uDFFF)
 	}
-	strict := scanJSON(body)
+	// Duplicate names are encoding/json's business (it takes the last):
+	// jsontext's refusal of them must not hide the text behind them.
+	dups := jsontext.AllowDuplicateNames(true)
+	strict := scanJSON(body, dups)
 	if strict == nil {
 		return nil
 	}
-	if scanJSON(body, jsontext.AllowInvalidUTF8(true)) != nil {
+	if scanJSON(body, dups, jsontext.AllowInvalidUTF8(true)) != nil {
 		return nil // another syntax error: the decoder explains it
 	}
 	return &textError{pointer: strict.JSONPointer}

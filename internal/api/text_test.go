@@ -223,6 +223,16 @@ func TestInvalidUTF8IsRefused(t *testing.T) {
 			}
 		}
 	}
+	// A duplicate field name ahead of the bad text does not hide it.
+	for _, c := range []struct{ path, body, field string }{
+		{"/v1/events", `{"events":[{"id":"d1","id":"d1","phone_number_id":"` + pn + `","status":{"id":"w","status":"sent","recipient_id":"25471` + "\xff" + `2345678"}}]}`, "status.recipient_id"},
+		{"/v1/" + pn + "/sandbox/inbound", `{"from":"254712345678","from":"254712345678","type":"text","text":{"body":"a` + "\xff" + `"}}`, "text.body"},
+	} {
+		code, _, raw := f.do(t, "POST", c.path, []byte(c.body))
+		if code != http.StatusUnprocessableEntity || !bytes.Contains(raw, []byte(c.field)) {
+			t.Errorf("%s with a duplicate name before bad text: %d %s, want 422 naming %s", c.path, code, raw, c.field)
+		}
+	}
 	// Nothing was stored.
 	if ds, err := f.store.Deliveries(context.Background(), store.ListDeliveriesParams{AccountID: f.acc.Account.ID, Limit: 10}); err != nil || len(ds) != 0 {
 		t.Fatalf("deliveries after the refusals: %d, %v", len(ds), err)

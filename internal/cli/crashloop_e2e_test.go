@@ -9,7 +9,8 @@ package cli_test
 // message, and every POST is validly signed.
 //
 // BAHASHA_CRASH_CYCLES sets how many kills each run makes (default 3), and
-// BAHASHA_CRASH_SEED replays a run (its seed is logged).
+// BAHASHA_CRASH_SEED repeats a run's random choices (its seed is logged;
+// the interleaving of the processes still varies).
 
 import (
 	"bytes"
@@ -303,8 +304,10 @@ func freeAddr(t *testing.T) string {
 // node), killing one node at random moments for cycles cycles.
 func runCrashLoop(t *testing.T, nodeCount int, newOpts func() serveOpts) {
 	seed, cycles := crashSeed(t), crashCycles(t)
-	t.Logf("crash loop seed %d (replay with BAHASHA_CRASH_SEED=%d), %d kills", seed, seed, cycles)
-	rng := &lockedRand{r: rand.New(rand.NewPCG(seed, 0x5eed))}
+	t.Logf("crash loop seed %d (repeat its choices with BAHASHA_CRASH_SEED=%d), %d kills", seed, seed, cycles)
+	// One source per role, so that each role's draws follow from the seed
+	// whatever the others do.
+	rng := &lockedRand{r: rand.New(rand.NewPCG(seed, 1))} // the kills
 	bin := bahashaBinary(t)
 	nodes := make([]*crashNode, nodeCount)
 	for i := range nodes {
@@ -315,14 +318,14 @@ func runCrashLoop(t *testing.T, nodeCount int, newOpts func() serveOpts) {
 		nodes[i].c = startChild(t, bin, o) // the first node creates the account
 	}
 	first := nodes[0].c
-	rcv := newCrashReceiver(t, rng)
+	rcv := newCrashReceiver(t, &lockedRand{r: rand.New(rand.NewPCG(seed, 2))})
 	rcv.secret = []byte(first.Secret(first.Key))
 	if r := first.Do("PUT", "/v1/webhook", map[string]string{"url": rcv.srv.URL + "/webhook", "verify_token": rcv.token}); r.Status != 200 {
 		t.Fatalf("PUT /v1/webhook: %s", r)
 	}
 	tr := &http.Transport{Proxy: nil, DisableKeepAlives: true}
 	defer tr.CloseIdleConnections()
-	prod := &crashProducer{t: t, rng: rng, phone: first.Phone().ID, group: 10, acked: map[string]bool{},
+	prod := &crashProducer{t: t, rng: &lockedRand{r: rand.New(rand.NewPCG(seed, 3))}, phone: first.Phone().ID, group: 10, acked: map[string]bool{},
 		client: &http.Client{Transport: tr, Timeout: 10 * time.Second},
 		nodes: func() []string {
 			var urls []string

@@ -202,7 +202,6 @@ func (d *Dashboard) removeWebhook(w http.ResponseWriter, r *http.Request, acc ba
 	return nil
 }
 
-// formError explains a form body that could not be read.
 // withoutUserinfo drops the user name and password from a URL (whether or
 // not it parses): "https://user:pass@host/p" is shown as "https://host/p".
 func withoutUserinfo(raw string) string {

@@ -63,7 +63,7 @@ func plan(lane store.Lane, maxBatch, maxBytes int) (chunks []chunk, superseded [
 		if rank > 0 {
 			if rank < furthest[ev.WAMID] {
 				superseded = append(superseded, store.DeliveryResult{DeliveryID: d.ID, State: bahasha.DeliverySuperseded,
-					Error: fmt.Sprintf("not sent: a later status of message %s reached this endpoint first, and statuses never go backwards", ev.WAMID)})
+					Error: fmt.Sprintf("not sent: a later status of message %s reached (or may have reached) this endpoint first, and statuses never go backwards", ev.WAMID)})
 				if !copied {
 					sent = append(make([]bahasha.Delivery, 0, len(lane.Deliveries)-1), lane.Deliveries[:i]...)
 					copied = true

@@ -91,8 +91,9 @@ type Store interface {
 	// transaction and releases the lane. Deliveries of the lane without a
 	// result stay pending and due.
 	CompleteLane(ctx context.Context, p CompleteParams) error
-	// NextDue returns the earliest time a lane becomes claimable (due and
-	// not leased), and false when there is no pending work.
+	// NextDue returns the earliest time a lane becomes claimable (due, not
+	// leased, not paused, and its breaker's probe due), and false when
+	// there is no pending work.
 	NextDue(ctx context.Context) (time.Time, bool, error)
 	// ReleaseAllLanes ends every lane lease (at the start of a single-node
 	// store, no lane can be in flight). The lanes' next claims are
@@ -117,8 +118,10 @@ type Store interface {
 	// (oldest first), or ErrNotFound.
 	Delivery(ctx context.Context, accountID string, deliveryID int64) (bahasha.Delivery, []bahasha.Attempt, error)
 	// RetryDelivery makes a delivery pending and due at now, with a fresh
-	// retry window, whatever its state; what is re-sent on request no
-	// longer counts as having reached the endpoint (DeliveredRanks).
+	// retry window, whatever its state, and ends the endpoint's pause and
+	// open breaker's wait (a manual retry is sent at once). It keeps
+	// counting for the ordering rule what it did (a retried status is sent
+	// again, the earlier statuses of its message stay superseded).
 	// ErrNotFound if it is not the account's, or the account has no
 	// endpoint.
 	RetryDelivery(ctx context.Context, accountID string, deliveryID int64, now time.Time) (bahasha.Delivery, error)

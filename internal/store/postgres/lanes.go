@@ -35,7 +35,7 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		lanes = lanes[:0]
 		rows, err := tx.Query(ctx, `SELECT `+endpointColumns+`, (SELECT app_secret FROM accounts a WHERE a.id = endpoints.account_id),
-			lane_leased_until, lane_claimed_at
+			lane_leased_until, claim_last_due, claim_last_event
 			FROM endpoints
 			WHERE lane_due_at IS NOT NULL AND lane_due_at <= $1 AND lane_leased_until <= $1 AND probe_at <= $1 AND paused_until <= $1
 			ORDER BY last_served_at, id LIMIT $2
@@ -44,11 +44,12 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 			return err
 		}
 		var claimed []store.Lane
-		var lastClaims []int64
+		var dead [][2]int64 // the extents of the previous claims
 		for rows.Next() {
 			var secret *string
-			var leasedUntil, lastClaim int64
-			e, err := scanEndpoint(rows, &secret, &leasedUntil, &lastClaim)
+			var leasedUntil int64
+			var last [2]int64
+			e, err := scanEndpoint(rows, &secret, &leasedUntil, &last[0], &last[1])
 			if err != nil {
 				rows.Close()
 				return err
@@ -58,7 +59,7 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 				return pgx.ErrNoRows // as SQLite: the endpoint's account is gone
 			}
 			claimed = append(claimed, store.Lane{Endpoint: e, AppSecret: *secret, Recovered: leasedUntil != 0})
-			lastClaims = append(lastClaims, lastClaim)
+			dead = append(dead, last)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -102,45 +103,47 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 			return err
 		}
 		// A recovered lane's deliveries that its dead worker's claim held
-		// (due at that claim's time; a lease from before lane_claimed_at
-		// existed counts everything due now) may have reached the endpoint.
-		var maybe []int64
+		// (pending, up to that claim's extent: the key of its last
+		// delivery) may have reached the endpoint. A lease from before the
+		// extent was recorded counts what this claim holds.
+		var mEndpoints, mDue, mEvent []int64
 		for i, l := range claimed {
-			if !l.Recovered {
+			if !l.Recovered || len(l.Deliveries) == 0 {
 				continue
 			}
-			bound := lastClaims[i]
-			if bound == 0 {
-				bound = now
+			mark := dead[i]
+			if mark[0] == 0 {
+				mark = extentOf(l)
 			}
-			for _, d := range l.Deliveries {
-				if ms(d.NextAttemptAt) <= bound {
-					maybe = append(maybe, d.ID)
-				}
-			}
+			mEndpoints, mDue, mEvent = append(mEndpoints, l.Endpoint.ID), append(mDue, mark[0]), append(mEvent, mark[1])
 		}
-		if len(maybe) > 0 {
-			if _, err := tx.Exec(ctx, `UPDATE deliveries SET reached_rank = status_rank WHERE id = ANY($1::bigint[])`, maybe); err != nil {
+		if len(mEndpoints) > 0 {
+			if _, err := tx.Exec(ctx, `UPDATE deliveries d SET reached_rank = d.status_rank
+				FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS m(endpoint_id, due, event)
+				WHERE d.endpoint_id = m.endpoint_id AND d.state = 'pending' AND d.status_rank > 0
+				AND (d.next_attempt_at < m.due OR (d.next_attempt_at = m.due AND d.event_id <= m.event))`, mEndpoints, mDue, mEvent); err != nil {
 				return err
 			}
 		}
 		if err := deliveredRanks(ctx, tx, claimed); err != nil {
 			return err
 		}
-		var leased, stale []int64
+		var leased, lastDue, lastEvent, stale []int64
 		for _, l := range claimed {
 			if len(l.Deliveries) == 0 {
 				stale = append(stale, l.Endpoint.ID)
 				continue
 			}
-			leased = append(leased, l.Endpoint.ID)
+			ext := extentOf(l)
+			leased, lastDue, lastEvent = append(leased, l.Endpoint.ID), append(lastDue, ext[0]), append(lastEvent, ext[1])
 			l.LeasedUntil = fromMS(now + p.LeaseFor.Milliseconds())
 			l.ClaimedAt = p.Now
 			lanes = append(lanes, l)
 		}
 		if len(leased) > 0 {
-			if _, err := tx.Exec(ctx, `UPDATE endpoints SET lane_leased_until = $1, last_served_at = $2, lane_claimed_at = $2 WHERE id = ANY($3::bigint[])`,
-				now+p.LeaseFor.Milliseconds(), now, leased); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE endpoints SET lane_leased_until = $1, last_served_at = $2, claim_last_due = v.due, claim_last_event = v.event
+				FROM unnest($3::bigint[], $4::bigint[], $5::bigint[]) AS v(id, due, event) WHERE endpoints.id = v.id`,
+				now+p.LeaseFor.Milliseconds(), now, leased, lastDue, lastEvent); err != nil {
 				return err
 			}
 		}
@@ -156,6 +159,13 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 		return nil, err
 	}
 	return lanes, nil
+}
+
+// extentOf is a claimed lane's extent: the claim order's key (next attempt
+// time, event id) of its last delivery.
+func extentOf(l store.Lane) [2]int64 {
+	d := l.Deliveries[len(l.Deliveries)-1]
+	return [2]int64{ms(d.NextAttemptAt), d.EventID}
 }
 
 // deliveredRanks sets each lane's DeliveredRanks: the highest status rank
@@ -224,7 +234,8 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 	n := len(p.Results)
 	ids, nexts, ats, durs := make([]int64, 0, n), make([]*int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
 	states, errs, responses := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
-	attempted, maybes := make([]bool, 0, n), make([]bool, 0, n)
+	attempted := make([]bool, 0, n)
+	var maybe []int64
 	codes := make([]int32, 0, n)
 	for _, r := range p.Results {
 		a := r.Attempt
@@ -244,7 +255,9 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 		ids, nexts, ats, durs = append(ids, r.DeliveryID), append(nexts, next), append(ats, ms(a.StartedAt)), append(durs, a.Duration.Microseconds())
 		states, errs, responses = append(states, string(r.State)), append(errs, lastErr), append(responses, a.ResponseBody)
 		attempted, codes = append(attempted, a.Number > 0), append(codes, int32(a.StatusCode))
-		maybes = append(maybes, r.MaybeDelivered)
+		if r.MaybeDelivered {
+			maybe = append(maybe, r.DeliveryID)
+		}
 	}
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		// Lock the lane first: the lane_due_at computed below then sees
@@ -274,11 +287,18 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 					last_response = CASE WHEN r.attempted THEN r.response ELSE d.last_response END,
 					updated_at = $1::bigint,
 					delivered_at = CASE WHEN r.state = 'delivered' THEN $1::bigint ELSE 0 END,
-					reached_rank = CASE WHEN r.state = 'delivered' OR r.maybe THEN d.status_rank ELSE d.reached_rank END
-				FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::boolean[], $6::integer[], $7::text[], $8::bigint[], $9::bigint[], $10::text[], $11::boolean[])
-					AS r(id, state, next, attempted, code, err, at, dur, response, maybe)
+					reached_rank = CASE WHEN r.state = 'delivered' THEN d.status_rank ELSE d.reached_rank END
+				FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::boolean[], $6::integer[], $7::text[], $8::bigint[], $9::bigint[], $10::text[])
+					AS r(id, state, next, attempted, code, err, at, dur, response)
 				WHERE d.id = r.id AND (d.state = 'pending' OR r.state = 'delivered')`,
-				now, ids, states, nexts, attempted, codes, errs, ats, durs, responses, maybes); err != nil {
+				now, ids, states, nexts, attempted, codes, errs, ats, durs, responses); err != nil {
+				return err
+			}
+		}
+		// What may have reached the endpoint counts so whatever the
+		// delivery's state meanwhile (failed by expiry, say).
+		if len(maybe) > 0 {
+			if _, err := tx.Exec(ctx, `UPDATE deliveries SET reached_rank = status_rank WHERE id = ANY($1::bigint[])`, maybe); err != nil {
 				return err
 			}
 		}
@@ -417,14 +437,14 @@ func (s *Store) RetryDelivery(ctx context.Context, accountID string, deliveryID 
 		if err := tx.QueryRow(ctx, `SELECT id FROM endpoints WHERE account_id = $1 FOR NO KEY UPDATE`, accountID).Scan(&endpointID); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'pending', reached_rank = 0, endpoint_id = $1, next_attempt_at = $2, window_start = $2, updated_at = $2
+		tag, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'pending', endpoint_id = $1, next_attempt_at = $2, window_start = $2, updated_at = $2
 			WHERE id = $3 AND account_id = $4`, endpointID, at, deliveryID, accountID)
 		if err := affected(tag, err); err != nil {
 			return err
 		}
 		// A manual retry is also an immediate probe of an open breaker.
 		_, err = tx.Exec(ctx, `UPDATE endpoints SET lane_due_at = LEAST(coalesce(lane_due_at, $1), $1),
-			probe_at = CASE WHEN probe_at > $1 THEN $1 ELSE probe_at END, retry_requested_at = $1 WHERE id = $2`, at, endpointID)
+			probe_at = CASE WHEN probe_at > $1 THEN $1 ELSE probe_at END, retry_requested_at = $1, paused_until = 0 WHERE id = $2`, at, endpointID)
 		return err
 	})
 	if err != nil {

@@ -25,7 +25,7 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 	var lanes []store.Lane
 	err := s.write(ctx, func(tx *wtx) error {
 		lanes = lanes[:0]
-		rows, err := tx.QueryContext(ctx, `SELECT `+endpointColumns+`, lane_leased_until, lane_claimed_at,
+		rows, err := tx.QueryContext(ctx, `SELECT `+endpointColumns+`, lane_leased_until, claim_last_due, claim_last_event,
 			(SELECT app_secret FROM accounts a WHERE a.id = endpoints.account_id)
 			FROM endpoints INDEXED BY endpoints_lane_fair
 			WHERE lane_due_at IS NOT NULL AND lane_due_at <= ? AND lane_leased_until <= ? AND probe_at <= ? AND paused_until <= ?
@@ -33,11 +33,12 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 		if err != nil {
 			return err
 		}
-		var lastClaims []int64
+		var dead []claimExtent // of the previous claims
 		for rows.Next() {
-			var leasedUntil, lastClaim int64
+			var leasedUntil int64
+			var last claimExtent
 			var secret sql.NullString
-			e, err := scanEndpoint(rows, &leasedUntil, &lastClaim, &secret)
+			e, err := scanEndpoint(rows, &leasedUntil, &last.due, &last.event, &secret)
 			if err == nil && !secret.Valid {
 				err = sql.ErrNoRows // the endpoint's account is gone
 			}
@@ -47,33 +48,45 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 			}
 			lanes = append(lanes, store.Lane{Endpoint: e, AppSecret: secret.String, Recovered: leasedUntil != 0,
 				LeasedUntil: fromMS(until), ClaimedAt: p.Now})
-			lastClaims = append(lastClaims, lastClaim)
+			dead = append(dead, last)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil || len(lanes) == 0 {
 			return err
 		}
+		// Each lane's extent: the key of the last delivery this claim
+		// hands out (read on the read pool below, the same rows: the lease
+		// keeps them as they are, and new events only add to the lane).
+		var lease strings.Builder
+		args := make([]any, 0, 3*len(lanes)+2)
 		for i, l := range lanes {
-			if !l.Recovered {
-				continue
-			}
-			// What the dead worker's claim held: the deliveries due at its
-			// time, in order (a lease from before lane_claimed_at existed
-			// counts everything due now).
-			bound := lastClaims[i]
-			if bound == 0 {
-				bound = now
-			}
-			if _, err := tx.ExecContext(ctx, recoverQuery, l.Endpoint.ID, bound, laneLimit(l, p.MaxPerLane)); err != nil {
+			var ext claimExtent
+			switch err := tx.QueryRowContext(ctx, claimExtentQuery, l.Endpoint.ID, now, laneLimit(l, p.MaxPerLane)).Scan(&ext.due, &ext.event); err {
+			case nil, sql.ErrNoRows:
+			default:
 				return err
 			}
+			if l.Recovered {
+				// What the dead worker's claim held may have reached the
+				// endpoint. (A lease from before the extent was recorded
+				// counts what this claim holds.)
+				mark := dead[i]
+				if mark.due == 0 {
+					mark = ext
+				}
+				if _, err := tx.ExecContext(ctx, recoverQuery, l.Endpoint.ID, mark.due, mark.due, mark.event); err != nil {
+					return err
+				}
+			}
+			if i > 0 {
+				lease.WriteByte(',')
+			}
+			lease.WriteString("(?,?,?)")
+			args = append(args, l.Endpoint.ID, ext.due, ext.event)
 		}
-		args := []any{until, now, now}
-		for _, l := range lanes {
-			args = append(args, l.Endpoint.ID)
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE endpoints SET lane_leased_until = ?, last_served_at = ?, lane_claimed_at = ? WHERE id IN (?`+
-			strings.Repeat(",?", len(lanes)-1)+`)`, args...)
+		_, err = tx.ExecContext(ctx, `WITH v(id, due, event) AS (VALUES `+lease.String()+`)
+			UPDATE endpoints SET lane_leased_until = ?, last_served_at = ?, claim_last_due = v.due, claim_last_event = v.event
+			FROM v WHERE endpoints.id = v.id`, append(args, until, now)...)
 		return err
 	})
 	if err != nil || len(lanes) == 0 {
@@ -117,11 +130,23 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 	return out, nil
 }
 
-// recoverQuery marks the deliveries a dead worker's claim held (due by its
-// time, in claim order) as possibly delivered.
+// claimExtent is the claim order's key (next attempt time, event id) of a
+// claim's last delivery: the claim held the lane's pending deliveries up
+// to it.
+type claimExtent struct{ due, event int64 }
+
+// claimExtentQuery is the extent of a claim of a lane at a time, with a
+// limit: an index-only walk of the deliveries it hands out.
+const claimExtentQuery = `SELECT next_attempt_at, event_id FROM (
+	SELECT next_attempt_at, event_id FROM deliveries INDEXED BY deliveries_due
+	WHERE endpoint_id = ? AND state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, event_id LIMIT ?)
+	ORDER BY next_attempt_at DESC, event_id DESC LIMIT 1`
+
+// recoverQuery marks the deliveries a dead worker's claim held (pending, up
+// to its extent) as possibly delivered.
 const recoverQuery = `UPDATE deliveries SET reached_rank = status_rank WHERE status_rank > 0 AND id IN (
-	SELECT id FROM deliveries INDEXED BY deliveries_due WHERE endpoint_id = ? AND state = 'pending' AND next_attempt_at <= ?
-	ORDER BY next_attempt_at, event_id LIMIT ?)`
+	SELECT id FROM deliveries INDEXED BY deliveries_due WHERE endpoint_id = ? AND state = 'pending'
+	AND next_attempt_at <= ? AND (next_attempt_at < ? OR event_id <= ?))`
 
 // The read pool's statements of a claim, prepared once (see Open): the
 // lane's due deliveries in order, and the highest status rank already
@@ -273,7 +298,6 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 		type outcome struct {
 			state     bahasha.DeliveryState
 			next      int64
-			maybe     bool
 			attempted bool
 			code      int
 			lastErr   string
@@ -283,7 +307,7 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 		groups := map[outcome][]any{}
 		var keys []outcome
 		for _, r := range p.Results {
-			o := outcome{state: r.State, maybe: r.MaybeDelivered, attempted: r.Attempt.Number > 0, code: r.Attempt.StatusCode, lastErr: r.Attempt.Error,
+			o := outcome{state: r.State, attempted: r.Attempt.Number > 0, code: r.Attempt.StatusCode, lastErr: r.Attempt.Error,
 				at: ms(r.Attempt.StartedAt), dur: r.Attempt.Duration.Microseconds(), response: r.Attempt.ResponseBody}
 			if !o.attempted {
 				o.lastErr = r.Error
@@ -306,9 +330,9 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 			if len(rowArgs) == 0 {
 				return nil
 			}
-			_, err := tx.ExecContext(ctx, `WITH v(id, state, inc, next, attempted, code, err, at, dur, resp, delivered, maybe) AS (VALUES `+rows.String()+`)
+			_, err := tx.ExecContext(ctx, `WITH v(id, state, inc, next, attempted, code, err, at, dur, resp, delivered) AS (VALUES `+rows.String()+`)
 				UPDATE deliveries SET state = v.state, attempts = attempts + v.inc, next_attempt_at = v.next,
-				reached_rank = CASE WHEN v.state = 'delivered' OR v.maybe THEN status_rank ELSE reached_rank END,
+				reached_rank = CASE WHEN v.state = 'delivered' THEN status_rank ELSE reached_rank END,
 				last_status_code = CASE WHEN v.attempted THEN v.code ELSE last_status_code END, last_error = v.err,
 				last_attempt_at = CASE WHEN v.attempted THEN v.at ELSE last_attempt_at END,
 				last_duration_us = CASE WHEN v.attempted THEN v.dur ELSE last_duration_us END,
@@ -338,9 +362,9 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 					if len(rowArgs) > 0 {
 						rows.WriteByte(',')
 					}
-					rows.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
-					rowArgs = append(rowArgs, id, string(o.state), inc, next, o.attempted, o.code, o.lastErr, o.at, o.dur, o.response, delivered, o.maybe)
-					if len(rowArgs) >= insertChunk*12 {
+					rows.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
+					rowArgs = append(rowArgs, id, string(o.state), inc, next, o.attempted, o.code, o.lastErr, o.at, o.dur, o.response, delivered)
+					if len(rowArgs) >= insertChunk*11 {
 						if err := flushRows(); err != nil {
 							return err
 						}
@@ -350,11 +374,11 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 			}
 			for len(ids) > 0 {
 				n := min(len(ids), insertChunk)
-				args := append([]any{string(o.state), inc, next, string(o.state), o.maybe, o.attempted, o.code, o.lastErr, o.attempted, o.at, o.attempted, o.dur,
+				args := append([]any{string(o.state), inc, next, string(o.state), o.attempted, o.code, o.lastErr, o.attempted, o.at, o.attempted, o.dur,
 					o.attempted, o.response, now, delivered, string(o.state)}, ids[:n]...)
 				ids = ids[n:]
 				if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = ?, attempts = attempts + ?, next_attempt_at = ?,
-					reached_rank = CASE WHEN ? = 'delivered' OR ? THEN status_rank ELSE reached_rank END,
+					reached_rank = CASE WHEN ? = 'delivered' THEN status_rank ELSE reached_rank END,
 					last_status_code = CASE WHEN ? THEN ? ELSE last_status_code END, last_error = ?,
 					last_attempt_at = CASE WHEN ? THEN ? ELSE last_attempt_at END,
 					last_duration_us = CASE WHEN ? THEN ? ELSE last_duration_us END,
@@ -366,6 +390,11 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 			}
 		}
 		if err := flushRows(); err != nil {
+			return err
+		}
+		// What may have reached the endpoint counts so whatever the
+		// delivery's state meanwhile (failed by expiry, say).
+		if err := markReached(ctx, tx, p.Results); err != nil {
 			return err
 		}
 		b := p.Breaker
@@ -400,6 +429,26 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 			WHERE id = ?`, ms(p.LeasedUntil), ms(p.LeasedUntil), p.EndpointID, p.EndpointID)
 		return err
 	})
+}
+
+// markReached records the results that may have reached the endpoint
+// (store.DeliveryResult.MaybeDelivered) for the ordering rule.
+func markReached(ctx context.Context, tx *wtx, results []store.DeliveryResult) error {
+	var ids []any
+	for _, r := range results {
+		if r.MaybeDelivered {
+			ids = append(ids, r.DeliveryID)
+		}
+	}
+	for len(ids) > 0 {
+		n := min(len(ids), insertChunk)
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET reached_rank = status_rank WHERE status_rank > 0 AND id IN (?`+
+			strings.Repeat(",?", n-1)+`)`, ids[:n]...); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
 }
 
 // NextDue implements store.Store.
@@ -508,14 +557,14 @@ func (s *Store) RetryDelivery(ctx context.Context, accountID string, deliveryID 
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM endpoints WHERE account_id = ?`, accountID).Scan(&endpointID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', reached_rank = 0, endpoint_id = ?, next_attempt_at = ?, window_start = ?, updated_at = ?
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', endpoint_id = ?, next_attempt_at = ?, window_start = ?, updated_at = ?
 			WHERE id = ? AND account_id = ?`, endpointID, ms(now), ms(now), ms(now), deliveryID, accountID)
 		if err := affected(res, err); err != nil {
 			return err
 		}
 		// A manual retry is also an immediate probe of an open breaker.
 		_, err = tx.ExecContext(ctx, `UPDATE endpoints SET lane_due_at = min(coalesce(lane_due_at, ?), ?),
-			probe_at = CASE WHEN probe_at > ? THEN ? ELSE probe_at END, retry_requested_at = ? WHERE id = ?`,
+			probe_at = CASE WHEN probe_at > ? THEN ? ELSE probe_at END, retry_requested_at = ?, paused_until = 0 WHERE id = ?`,
 			ms(now), ms(now), ms(now), ms(now), ms(now), endpointID)
 		return err
 	})

@@ -59,13 +59,34 @@ func testMaybeDelivered(t *testing.T, s store.Store) {
 	if got := lanes[0].DeliveredRanks; len(got) != 2 || got["w1"] != bahasha.StatusRank("read") || got["w3"] != bahasha.StatusRank("delivered") {
 		t.Fatalf("DeliveredRanks = %v, want w1 read (possibly delivered, pending) and w3 delivered (possibly delivered, failed); w2's 500 is known not delivered", got)
 	}
+	// A delivery failed by expiry while its attempt was in flight still
+	// counts when the attempt's answer did not come.
+	done := lanes[0]
+	if err := s.CompleteLane(ctx, store.CompleteParams{EndpointID: done.Endpoint.ID, Now: retryAt, LeasedUntil: done.LeasedUntil}); err != nil {
+		t.Fatal(err)
+	}
+	late := retryAt.Add(time.Second)
+	w4 := insertEvents(t, s, "a", late, statusEventOf("a", "7", "w4", "read", late))
+	l4 := claim(t, s, late, 10, 10)[0]
+	if _, err := s.ExpireDeliveries(ctx, store.ExpireParams{Now: late, Before: late.Add(time.Hour), Limit: 100, Reason: "expired"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CompleteLane(ctx, resultsOf(l4, late, 0, true, bahasha.DeliveryPending, late.Add(time.Second), w4[0].DeliveryID)); err != nil {
+		t.Fatal(err)
+	}
+	after := late.Add(2 * time.Second)
+	insertEvents(t, s, "a", after, statusEventOf("a", "8", "w4", "delivered", after))
+	if got := claim(t, s, after, 10, 10)[0].DeliveredRanks; got["w4"] != bahasha.StatusRank("read") {
+		t.Fatalf("DeliveredRanks = %v, want w4 read: its attempt may have reached the endpoint though the delivery expired meanwhile", got)
+	}
 }
 
 // testRecoveredClaimRemembers: when a lane's lease runs out, what its claim
 // held may have reached the endpoint. The next claim (Recovered) counts it
-// in DeliveredRanks, and so does every later claim, even after the
-// recovered turn's own attempt of it failed with an answer; what became due
-// only after the dead claim is not counted.
+// in DeliveredRanks — all of it, though that claim takes fewer deliveries
+// than the dead one did — and so does every later claim, even after the
+// recovered turn's own attempt failed with an answer; what became due only
+// after the dead claim is not counted.
 func testRecoveredClaimRemembers(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	account(t, s, "a")
@@ -88,13 +109,14 @@ func testRecoveredClaimRemembers(t *testing.T, s store.Store) {
 	late := at.Add(10 * time.Second)
 	insertEvents(t, s, "a", late, statusEventOf("a", "4", "w3", "read", late))
 	recoverAt := at.Add(61 * time.Second) // the claims' lease is a minute
-	rec := claim(t, s, recoverAt, 10, 10)
-	if len(rec) != 1 || !rec[0].Recovered || len(rec[0].Deliveries) != 3 {
-		t.Fatalf("after the lease ran out: %+v, want the lane, Recovered, with 3 deliveries", rec)
+	// The node that takes over claims fewer at a time than the dead one.
+	rec := claim(t, s, recoverAt, 10, 1)
+	if len(rec) != 1 || !rec[0].Recovered || len(rec[0].Deliveries) != 1 {
+		t.Fatalf("after the lease ran out: %+v, want the lane, Recovered, with 1 delivery", rec)
 	}
 	read := bahasha.StatusRank("read")
-	if got := rec[0].DeliveredRanks; len(got) != 2 || got["w1"] != read || got["w2"] != read {
-		t.Fatalf("recovered DeliveredRanks = %v, want w1 and w2 read (the dead claim's), not w3 (due after it)", got)
+	if got := rec[0].DeliveredRanks; len(got) != 1 || got["w1"] != read {
+		t.Fatalf("recovered DeliveredRanks = %v, want w1 read (the dead claim's)", got)
 	}
 	// The recovered turn's attempts all get a 500.
 	var ids []int64
@@ -152,5 +174,36 @@ func testPause(t *testing.T, s store.Store) {
 		if e, err := s.Endpoint(ctx, "a"); err != nil || !e.PausedUntil.Equal(pause.Add(time.Minute)) {
 			t.Fatalf("endpoint after a pause of %v more: %+v %v, want paused until %v", until, e, err, pause.Add(time.Minute))
 		}
+	}
+	// A manual retry is sent at once: it ends the pause.
+	if _, err := s.RetryDelivery(ctx, "a", got[0].Deliveries[0].ID, pause); err != nil {
+		t.Fatal(err)
+	}
+	if l := claim(t, s, pause, 10, 10); len(l) != 1 {
+		t.Fatal("a manual retry waits for the endpoint's pause to end")
+	}
+}
+
+// testRetryKeepsRank: a delivered status retried by hand is sent again, and
+// still counts for the ordering rule: an earlier status of its message that
+// was waiting stays superseded rather than overtaking it.
+func testRetryKeepsRank(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	account(t, s, "a")
+	endpoint(t, s, "a")
+	res := insertEvents(t, s, "a", t0, statusEventOf("a", "1", "w1", "read", t0))
+	l := claim(t, s, t0, 10, 10)[0]
+	done := deliver(l, t0, bahasha.DeliveryDelivered, time.Time{})
+	done.LeasedUntil = l.LeasedUntil
+	if err := s.CompleteLane(ctx, done); err != nil {
+		t.Fatal(err)
+	}
+	insertEvents(t, s, "a", t0, statusEventOf("a", "2", "w1", "delivered", t0))
+	if _, err := s.RetryDelivery(ctx, "a", res[0].DeliveryID, t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	lanes := claim(t, s, t0.Add(time.Second), 10, 10)
+	if len(lanes) != 1 || len(lanes[0].Deliveries) != 2 || lanes[0].DeliveredRanks["w1"] != bahasha.StatusRank("read") {
+		t.Fatalf("after a manual retry of read: %+v, want both deliveries and w1 at read", lanes)
 	}
 }

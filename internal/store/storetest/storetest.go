@@ -59,6 +59,7 @@ func Run(t *testing.T, open Opener) {
 		{"MaybeDelivered", testMaybeDelivered},
 		{"RecoveredClaimRemembers", testRecoveredClaimRemembers},
 		{"Pause", testPause},
+		{"RetryKeepsRank", testRetryKeepsRank},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,9 +7,12 @@ ALTER TABLE deliveries ADD COLUMN reached_rank INTEGER NOT NULL DEFAULT 0;
 UPDATE deliveries SET reached_rank = status_rank WHERE status_rank > 0 AND state = 'delivered';
 DROP INDEX deliveries_wamid;
 CREATE INDEX deliveries_wamid ON deliveries(endpoint_id, wamid, reached_rank) WHERE reached_rank > 0;
--- The time of the lane's last claim: when its lease runs out, the due
--- deliveries of that claim are the ones its worker may have sent.
-ALTER TABLE endpoints ADD COLUMN lane_claimed_at BIGINT NOT NULL DEFAULT 0;
+-- The extent of the lane's last claim: the key (next_attempt_at, event_id)
+-- of the last delivery it handed out. When its lease runs out instead of
+-- being released, the pending deliveries up to it are the ones its worker
+-- may have sent.
+ALTER TABLE endpoints ADD COLUMN claim_last_due BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE endpoints ADD COLUMN claim_last_event BIGINT NOT NULL DEFAULT 0;
 -- An endpoint that answered 429 or 503 with Retry-After is not sent
 -- anything before this time.
 ALTER TABLE endpoints ADD COLUMN paused_until BIGINT NOT NULL DEFAULT 0;
