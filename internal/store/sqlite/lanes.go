@@ -619,17 +619,18 @@ func (s *Store) ExpireDeliveries(ctx context.Context, p store.ExpireParams) (int
 	return n, err
 }
 
-// Prune implements store.Store.
+// Prune implements store.Store. Children go before their parents (the
+// foreign keys are enforced): a batch's attempts, then its deliveries, then
+// the events left without one.
 func (s *Store) Prune(ctx context.Context, p store.PruneParams) (int, error) {
 	n := 0
 	err := s.write(ctx, func(tx *wtx) error {
-		rows, err := tx.QueryContext(ctx, `DELETE FROM deliveries WHERE id IN (
-			SELECT id FROM deliveries INDEXED BY deliveries_finished WHERE state != 'pending' AND updated_at < ? LIMIT ?)
-			RETURNING id, event_id`, ms(p.Before), p.Limit)
+		rows, err := tx.QueryContext(ctx, `SELECT id, event_id FROM deliveries INDEXED BY deliveries_finished
+			WHERE state != 'pending' AND updated_at < ? LIMIT ?`, ms(p.Before), p.Limit)
 		if err != nil {
 			return err
 		}
-		var ids, events []int64
+		var ids, events []any
 		for rows.Next() {
 			var id, ev int64
 			if err := rows.Scan(&id, &ev); err != nil {
@@ -643,19 +644,20 @@ func (s *Store) Prune(ctx context.Context, p store.PruneParams) (int, error) {
 			return err
 		}
 		n = len(ids)
-		if err := pruneOther(ctx, tx, p); err != nil {
-			return err
-		}
-		for i := range ids {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM attempts WHERE delivery_id = ?`, ids[i]); err != nil {
+		if n > 0 {
+			in := `(?` + strings.Repeat(",?", n-1) + `)`
+			if _, err := tx.ExecContext(ctx, `DELETE FROM attempts WHERE delivery_id IN `+in, ids...); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id = ? AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = ?)`,
-				events[i], events[i]); err != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE id IN `+in, ids...); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id IN `+in+`
+				AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)`, events...); err != nil {
 				return err
 			}
 		}
-		return nil
+		return pruneOther(ctx, tx, p)
 	})
 	return n, err
 }

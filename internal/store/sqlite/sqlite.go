@@ -135,8 +135,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: create the data folder: %w", err)
 	}
+	// Every connection enforces the schema's foreign keys, as PostgreSQL
+	// does (SQLite's default is not to).
 	dsn := "file:" + cfg.Path + "?_pragma=busy_timeout(" + strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10) + ")" +
-		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)&_txlock=immediate"
+		"&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	wdb, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", cfg.Path, err)
@@ -147,7 +149,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	wdb.SetMaxOpenConns(2)
 	wdb.SetMaxIdleConns(2)
 	wdb.SetConnMaxLifetime(0)
-	rdb, err := sql.Open("sqlite", "file:"+cfg.Path+"?_pragma=busy_timeout("+strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10)+")&_pragma=query_only(1)")
+	rdb, err := sql.Open("sqlite", "file:"+cfg.Path+"?_pragma=busy_timeout("+strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10)+")&_pragma=foreign_keys(1)&_pragma=query_only(1)")
 	if err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", cfg.Path, err)
@@ -200,6 +202,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 			return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
+		}
+		if m.Version == foreignKeysVersion {
+			if err := checkForeignKeys(ctx, tx, s.cfg.Path); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.Version, time.Now().UnixMilli()); err != nil {
 			return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
@@ -333,6 +340,8 @@ func translate(err error) error {
 		switch se.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 			return fmt.Errorf("%w: %v", store.ErrConflict, err)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY: // the row referred to does not exist
+			return fmt.Errorf("%w: %v", store.ErrNotFound, err)
 		}
 	}
 	return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,4 +67,73 @@ func countParams(q string) int {
 		}
 	}
 	return n
+}
+
+// A database written before the foreign keys were enforced, holding rows
+// that refer to missing ones, is refused with an error that names them and
+// says how to remove them; nothing is changed. Once they are removed as it
+// says, it opens.
+func TestUpgradeRefusesOrphans(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "orphans.db")
+	migs, err := sqlstore.Migrations(migrations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range migs {
+		if m.Version >= foreignKeysVersion {
+			break
+		}
+		if _, err := raw.Exec(m.SQL); err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
+		}
+		if _, err := raw.Exec(`INSERT INTO schema_migrations VALUES (?, 0)`, m.Version); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{
+		`INSERT INTO accounts VALUES ('a', 'Acme', 'secret', 0)`,
+		`INSERT INTO sessions VALUES (X'01', 'gone', 0, 0)`,      // an account that does not exist
+		`INSERT INTO attempts VALUES (77, 1, 0, 0, 500, '', '')`, // a delivery that does not exist
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	_, err = Open(ctx, Config{Path: path})
+	if err == nil {
+		t.Fatal("a database with orphan rows opened")
+	}
+	msg := err.Error()
+	fixes := []string{"DELETE FROM attempts WHERE delivery_id NOT IN (SELECT id FROM deliveries);",
+		"DELETE FROM sessions WHERE account_id NOT IN (SELECT id FROM accounts);"}
+	for _, want := range append([]string{"2 rows that refer to rows that do not exist", "1 in sessions refer to missing accounts",
+		"1 in attempts refer to missing deliveries", "nothing was changed"}, fixes...) {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the error does not say %q: %s", want, msg)
+		}
+	}
+	var version int
+	if err := raw.QueryRow(`SELECT max(version) FROM schema_migrations`).Scan(&version); err != nil || version != foreignKeysVersion-1 {
+		t.Fatalf("schema version after the refusal: %d, %v; want it unchanged", version, err)
+	}
+	// Removed as the error says, the database opens.
+	for _, fix := range fixes {
+		if _, err := raw.Exec(fix); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := Open(ctx, Config{Path: path})
+	if err != nil {
+		t.Fatalf("after removing the orphans: %v", err)
+	}
+	s.Close()
 }

@@ -60,6 +60,7 @@ func Run(t *testing.T, open Opener) {
 		{"RecoveredClaimRemembers", testRecoveredClaimRemembers},
 		{"Pause", testPause},
 		{"RetryKeepsRank", testRetryKeepsRank},
+		{"References", testReferences},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
