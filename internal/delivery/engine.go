@@ -38,6 +38,9 @@ const (
 	// HeaderAttempt is the attempt's number, from 1 (for a batch, the
 	// highest of its deliveries).
 	HeaderAttempt = "X-Bahasha-Attempt"
+	// HeaderIdempotencyKey carries the same ids as HeaderDeliveryID: the
+	// same on every attempt of the same deliveries.
+	HeaderIdempotencyKey = "X-Idempotency-Key"
 )
 
 // Config configures an Engine. Zero fields take the documented defaults.

@@ -420,7 +420,7 @@ func TestInFlightLimit(t *testing.T) {
 // The header names are set in canonical form (the header map is built
 // directly, without Header.Set).
 func TestHeaderNamesAreCanonical(t *testing.T) {
-	for _, name := range []string{delivery.HeaderDeliveryID, delivery.HeaderAttempt, webhook.SignatureHeader} {
+	for _, name := range []string{delivery.HeaderDeliveryID, delivery.HeaderAttempt, delivery.HeaderIdempotencyKey, webhook.SignatureHeader} {
 		if http.CanonicalHeaderKey(name) != name {
 			t.Errorf("%q is not canonical (%q)", name, http.CanonicalHeaderKey(name))
 		}

@@ -353,6 +353,7 @@ func (e *Engine) post(ctx context.Context, lane store.Lane, target *url.URL, url
 	if urlErr != nil {
 		return outcome(bahasha.DeliveryFailed, 0, "", "the webhook URL is not valid: "+urlErr.Error(), 0)
 	}
+	idList := strings.Join(ids, ",")
 	req := (&http.Request{
 		Method: http.MethodPost, URL: target, Host: target.Host,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
@@ -360,8 +361,12 @@ func (e *Engine) post(ctx context.Context, lane store.Lane, target *url.URL, url
 			"Content-Type":          {"application/json"},
 			"User-Agent":            {e.cfg.UserAgent},
 			webhook.SignatureHeader: {webhook.Sign([]byte(lane.AppSecret), body)},
-			HeaderDeliveryID:        {strings.Join(ids, ",")},
-			HeaderAttempt:           {strconv.Itoa(attempt)},
+			HeaderDeliveryID:        {idList},
+			// With GetBody, it lets net/http send the POST again on a new
+			// connection when a kept-alive one the endpoint had closed
+			// answers nothing.
+			HeaderIdempotencyKey: {idList},
+			HeaderAttempt:        {strconv.Itoa(attempt)},
 		},
 		Body:          io.NopCloser(bytes.NewReader(body)),
 		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strings"
 	"syscall"
 	"time"
@@ -118,10 +117,12 @@ func (c Config) withDefaults() Config {
 // connections are pooled.
 type Client struct {
 	cfg       Config
-	h1        *h1Transport
 	transport *http.Transport
 	http      *http.Client
 }
+
+// idleConnTimeout is how long an idle kept-alive connection is kept.
+const idleConnTimeout = 90 * time.Second
 
 // New returns a Client configured by cfg, or the error from
 // [Config.Validate].
@@ -144,32 +145,21 @@ func New(cfg Config) (*Client, error) {
 		TLSClientConfig: &tls.Config{
 			MinVersion: tls.VersionTLS12,
 			RootCAs:    cfg.RootCAs,
+			NextProtos: []string{"http/1.1"},
 		},
+		// HTTP/1.1 only, as documented: no HTTP/2 upgrade over TLS.
+		TLSNextProto:           map[string]func(string, *tls.Conn) http.RoundTripper{},
 		TLSHandshakeTimeout:    cfg.Timeout,
 		ResponseHeaderTimeout:  cfg.Timeout,
 		ExpectContinueTimeout:  time.Second,
-		IdleConnTimeout:        90 * time.Second,
+		IdleConnTimeout:        idleConnTimeout,
 		MaxIdleConns:           maxIdleConns,
 		MaxIdleConnsPerHost:    cfg.MaxIdleConnsPerHost,
 		MaxResponseHeaderBytes: maxResponseHeaderBytes,
 		DisableCompression:     true, // bodies are capped and mostly ignored; don't inflate them
-		ForceAttemptHTTP2:      true,
-	}
-	h1 := &h1Transport{
-		dialer: dialer,
-		tls: &tls.Config{
-			MinVersion: tls.VersionTLS12,
-			RootCAs:    cfg.RootCAs,
-			NextProtos: []string{"http/1.1"},
-		},
-		timeout:     cfg.Timeout,
-		idleTimeout: transport.IdleConnTimeout,
-		maxIdle:     cfg.MaxIdleConnsPerHost,
-		maxIdleAll:  maxIdleConns,
 	}
 	return &Client{
 		cfg:       cfg,
-		h1:        h1,
 		transport: transport,
 		http: &http.Client{
 			Transport: transport,
@@ -184,6 +174,12 @@ func New(cfg Config) (*Client, error) {
 // Do sends req and returns the response, which the caller must close (see
 // [Client.ReadBody]). Redirects are not followed: a 3xx is returned as the
 // response. Do sets the configured User-Agent on req if it has none.
+//
+// A request that may be sent again (net/http's rule: a GET, or a request
+// with an Idempotency-Key or X-Idempotency-Key header and a body it can
+// replay through GetBody) is sent a second time, on a new connection, when
+// a kept-alive connection the server had closed while idle answers
+// nothing; any other is sent once.
 //
 // Do first applies the checks of [ValidateURL] to req.URL and returns such
 // an error (wrapping [ErrInvalidURL]) without sending anything. Other errors
@@ -202,16 +198,7 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	if _, ok := req.Header["User-Agent"]; !ok {
 		req.Header.Set("User-Agent", c.cfg.UserAgent)
 	}
-	if !eligible(req) {
-		return c.http.Do(req)
-	}
-	resp, err := c.h1.roundTrip(req)
-	if err != nil {
-		// As net/http reports it (the URL has no password: validate
-		// refuses credentials).
-		return nil, &url.Error{Op: req.Method[:1] + strings.ToLower(req.Method[1:]), URL: req.URL.String(), Err: err}
-	}
-	return resp, nil
+	return c.http.Do(req)
 }
 
 // ReadBody reads at most [Config.MaxResponseBytes] of resp's body and closes
@@ -222,7 +209,6 @@ func (c *Client) ReadBody(resp *http.Response) (body []byte, truncated bool, err
 
 // CloseIdleConnections closes pooled connections that are not in use.
 func (c *Client) CloseIdleConnections() {
-	c.h1.closeIdle()
 	c.transport.CloseIdleConnections()
 }
 

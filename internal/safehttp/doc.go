@@ -26,18 +26,15 @@
 //
 // # Transport
 //
-// Requests to http or https URLs with an ASCII host and a body of known
-// length (every delivery and handshake) go through the package's own
-// HTTP/1.1 transport, which writes the request and reads the answer on the
-// caller's goroutine: about half the client-side CPU of net/http's
-// Transport, whose two goroutines per connection hand every request back
-// and forth. It keeps the rules above: the same guarded dialer, TLS 1.2 or
-// later offering only http/1.1, response headers capped at 64 KiB, 1xx
-// answers skipped, idle connections reused (LIFO, closed after 90s idle)
-// only when their previous answer was read to its end, and a request sent
-// a second time, on a new connection, only when a kept-alive one answered
-// nothing at all (the server had closed it). Other requests use net/http's
-// Transport, configured the same way.
+// Requests go through one net/http Transport configured for these rules:
+// the guarded dialer, no proxy, TLS 1.2 or later offering only http/1.1
+// (HTTP/2 is off), response headers capped at 64 KiB, no compression, and
+// kept-alive connections reused (at most [Config.MaxIdleConnsPerHost] idle
+// per host, closed after 90s idle). When a kept-alive connection that the
+// server closed while idle answers nothing, net/http sends a replayable
+// request again on a new connection: a GET, or a request with an
+// X-Idempotency-Key (or Idempotency-Key) header and a GetBody, as every
+// delivery has.
 //
 // [Config.AllowPrivate] lifts the address and scheme restrictions (http://,
 // loopback, private networks). It exists for local development and tests and

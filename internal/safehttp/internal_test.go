@@ -3,11 +3,9 @@ package safehttp
 import (
 	"crypto/tls"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 )
@@ -52,6 +50,10 @@ func TestTransportSettings(t *testing.T) {
 		t.Errorf("MinVersion = %x, want TLS 1.2", tr.TLSClientConfig.MinVersion)
 	case tr.TLSClientConfig.InsecureSkipVerify:
 		t.Error("InsecureSkipVerify is set")
+	case tr.TLSNextProto == nil || len(tr.TLSNextProto) != 0 || tr.ForceAttemptHTTP2 || len(tr.TLSClientConfig.NextProtos) != 1:
+		t.Errorf("HTTP/2 is not off: TLSNextProto %v, NextProtos %v", tr.TLSNextProto, tr.TLSClientConfig.NextProtos)
+	case tr.MaxResponseHeaderBytes != maxResponseHeaderBytes || !tr.DisableCompression:
+		t.Errorf("response limits not configured: %+v", tr)
 	case tr.MaxIdleConnsPerHost != DefaultMaxIdleConnsPerHost || tr.IdleConnTimeout == 0 || tr.MaxIdleConns == 0:
 		t.Errorf("connection pool not configured: %+v", tr)
 	case c.http.Timeout != DefaultTimeout || tr.ResponseHeaderTimeout == 0 || tr.TLSHandshakeTimeout == 0:
@@ -60,43 +62,6 @@ func TestTransportSettings(t *testing.T) {
 		t.Error("CheckRedirect must return http.ErrUseLastResponse")
 	case c.cfg.MaxResponseBytes != DefaultMaxResponseBytes || c.cfg.UserAgent != DefaultUserAgent:
 		t.Errorf("defaults not applied: %+v", c.cfg)
-	}
-}
-
-func TestEligible(t *testing.T) {
-	mk := func(method, rawURL string, body io.Reader, edit func(*http.Request)) *http.Request {
-		req, err := http.NewRequest(method, rawURL, body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if edit != nil {
-			edit(req)
-		}
-		return req
-	}
-	tests := []struct {
-		name string
-		req  *http.Request
-		want bool
-	}{
-		{"POST with a known body", mk("POST", "https://example.com/hook?a=1", strings.NewReader("{}"), nil), true},
-		{"GET", mk("GET", "http://127.0.0.1:8080/", nil, nil), true},
-		{"IPv6 literal", mk("GET", "https://[2001:db8::1]:8443/", nil, nil), true},
-		{"body of unknown length", mk("POST", "https://example.com/", io.NopCloser(strings.NewReader("x")), nil), false},
-		{"Unicode host", mk("GET", "https://bücher.example/", nil, nil), false},
-		{"other scheme", mk("GET", "ftp://example.com/", nil, nil), false},
-		{"Close", mk("GET", "https://example.com/", nil, func(r *http.Request) { r.Close = true }), false},
-		{"Host override", mk("GET", "https://example.com/", nil, func(r *http.Request) { r.Host = "other.example" }), false},
-		{"Expect", mk("POST", "https://example.com/", strings.NewReader("x"), func(r *http.Request) { r.Header.Set("Expect", "100-continue") }), false},
-		{"Connection header", mk("GET", "https://example.com/", nil, func(r *http.Request) { r.Header.Set("Connection", "close") }), false},
-		{"bad header name", mk("GET", "https://example.com/", nil, func(r *http.Request) { r.Header["Bad Name"] = []string{"x"} }), false},
-		{"CRLF in a value", mk("GET", "https://example.com/", nil, func(r *http.Request) { r.Header["X-A"] = []string{"a\r\nX-B: b"} }), false},
-		{"trailer", mk("POST", "https://example.com/", strings.NewReader("x"), func(r *http.Request) { r.Trailer = http.Header{"X": nil} }), false},
-	}
-	for _, tt := range tests {
-		if got := eligible(tt.req); got != tt.want {
-			t.Errorf("%s: eligible = %v, want %v", tt.name, got, tt.want)
-		}
 	}
 }
 
@@ -116,7 +81,7 @@ func TestIdleConnectionExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.CloseIdleConnections()
-	c.h1.idleTimeout = 20 * time.Millisecond
+	c.transport.IdleConnTimeout = 20 * time.Millisecond
 	req, _ := http.NewRequest("GET", ts.URL, nil)
 	resp, err := c.Do(req)
 	if err != nil {
@@ -129,10 +94,5 @@ func TestIdleConnectionExpires(t *testing.T) {
 	case <-closed:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the idle connection was not closed after the idle timeout")
-	}
-	c.h1.mu.Lock()
-	defer c.h1.mu.Unlock()
-	if c.h1.nIdle != 0 || len(c.h1.idle) != 0 {
-		t.Fatalf("the pool still holds %d idle connections", c.h1.nIdle)
 	}
 }
