@@ -157,18 +157,17 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 		return err
 	}
 	defer closeStore()
-	userAgent := "Bahasha-Webhooks/" + version()
-	client, err := safehttp.New(safehttp.Config{AllowPrivate: cfg.AllowPrivateTargets, Timeout: cfg.AttemptTimeout, UserAgent: userAgent})
+	client, err := safehttp.New(safehttp.Config{AllowPrivate: cfg.AllowPrivateTargets, Timeout: cfg.AttemptTimeout, UserAgent: safehttp.UserAgent(version())})
 	if err != nil {
 		return err
 	}
 	engine := delivery.New(delivery.Config{MaxLanes: cfg.MaxLanes, Timeout: cfg.AttemptTimeout, ShutdownGrace: cfg.ShutdownGrace,
-		UserAgent: userAgent, Retry: cfg.RetryPolicy(), MaxBatch: cfg.MaxBatch, MaxInFlight: cfg.MaxInFlight, Retention: cfg.Retention, LeaseFor: cfg.LaneLease},
+		Retry: cfg.RetryPolicy(), MaxBatch: cfg.MaxBatch, MaxInFlight: cfg.MaxInFlight, Retention: cfg.Retention, LeaseFor: cfg.LaneLease},
 		st, client, time.Now, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())), log)
 	verifier := &handshake.Verifier{Client: client, AllowPrivate: cfg.AllowPrivateTargets}
 	a := api.New(api.Config{SandboxPace: cfg.SandboxPace, AdminKey: cfg.AdminKey},
 		st, verifier, engine, time.Now, crand.Reader, log)
-	dash := dashboard.New(dashboard.Config{UserAgent: userAgent}, st, verifier, engine, a, time.Now, crand.Reader, log)
+	dash := dashboard.New(dashboard.Config{UserAgent: client.UserAgent()}, st, verifier, engine, a, time.Now, crand.Reader, log)
 
 	var tlsConfig *tls.Config
 	if cfg.TLSCert != "" {

@@ -110,7 +110,7 @@ func newPlatform(t *testing.T) *platform {
 	}
 	policy := retry.DefaultPolicy()
 	policy.Steps, policy.MaxDelay = []time.Duration{time.Minute}, time.Minute // a failure waits for the Retry button
-	engine := delivery.New(delivery.Config{Timeout: 5 * time.Second, Retry: policy, UserAgent: "Bahasha-Webhooks/test",
+	engine := delivery.New(delivery.Config{Timeout: 5 * time.Second, Retry: policy,
 		PollInterval: 100 * time.Millisecond, MaintenanceInterval: 100 * time.Millisecond},
 		st, client, time.Now, rand.New(rand.NewPCG(1, 2)), log)
 	verifier := &handshake.Verifier{Client: client, AllowPrivate: true}

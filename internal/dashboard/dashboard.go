@@ -21,6 +21,7 @@ import (
 	"github.com/bahasha/bahasha/internal/api"
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/handshake"
+	"github.com/bahasha/bahasha/internal/safehttp"
 	"github.com/bahasha/bahasha/internal/store"
 )
 
@@ -42,7 +43,7 @@ const CookieName = "bahasha_session"
 // Config configures the dashboard. Zero fields take the documented defaults.
 type Config struct {
 	// UserAgent is the User-Agent deliveries are sent with, shown among a
-	// delivery's headers. Default "Bahasha-Webhooks".
+	// delivery's headers. Default safehttp.DefaultUserAgent.
 	UserAgent string
 	// SessionTTL is how long a sign-in lasts. Default 12h.
 	SessionTTL time.Duration
@@ -101,7 +102,7 @@ type asset struct {
 // randomness for session tokens and secrets (crypto/rand in production).
 func New(cfg Config, s store.Store, v *handshake.Verifier, waker Waker, a *api.API, now func() time.Time, rand io.Reader, log *slog.Logger) *Dashboard {
 	if cfg.UserAgent == "" {
-		cfg.UserAgent = "Bahasha-Webhooks"
+		cfg.UserAgent = safehttp.DefaultUserAgent
 	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 12 * time.Hour

@@ -5,10 +5,13 @@
 // the retry schedule (honouring Retry-After on 429 and 503) until the retry
 // window closes and the delivery is marked failed.
 //
-// A lane's deliveries go out one at a time, in order; the first failure ends
-// the lane's turn, so a failing endpoint is not hammered and later events do
-// not overtake the failed one within its turn. Lanes of different endpoints
-// run concurrently, so a slow endpoint never delays another.
+// A lane's deliveries go out in order, batched into POSTs, at most
+// MaxInFlight POSTs at once, each only once the previous one is on the wire
+// (and, for a message's later statuses, once the POST with its earlier ones
+// succeeded); the first failure ends the lane's turn, so a failing endpoint
+// is not hammered and later events do not overtake the failed one within
+// its turn. Lanes of different endpoints run concurrently, so a slow
+// endpoint never delays another.
 package delivery
 
 import (
@@ -88,8 +91,6 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// Retry is the retry schedule. Default retry.DefaultPolicy().
 	Retry retry.Policy
-	// UserAgent names Bahasha and its version.
-	UserAgent string
 }
 
 func (c Config) withDefaults() Config {
@@ -139,9 +140,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Retry.Steps == nil {
 		c.Retry = retry.DefaultPolicy()
-	}
-	if c.UserAgent == "" {
-		c.UserAgent = "Bahasha-Webhooks/dev"
 	}
 	return c
 }
@@ -232,7 +230,10 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		wait := e.cfg.PollInterval
 		if free > 0 {
-			if next, ok, err := e.store.NextDue(ctx); err == nil && ok {
+			switch next, ok, err := e.store.NextDue(ctx); {
+			case err != nil && ctx.Err() == nil:
+				e.log.Error("finding the next due delivery; polling meanwhile", "err", err)
+			case err == nil && ok:
 				wait = min(wait, max(next.Sub(e.now()), time.Millisecond))
 			}
 		}

@@ -30,6 +30,46 @@ type fixture struct {
 	engine *delivery.Engine
 	cancel context.CancelFunc
 	done   chan error
+	rec    *recordings
+}
+
+// recordings is the real store as the engine uses it, telling the tests
+// each time the engine records a lane turn (CompleteLane), so that they
+// wait on that instead of polling.
+type recordings struct {
+	store.Store
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced after each CompleteLane
+}
+
+func (r *recordings) CompleteLane(ctx context.Context, p store.CompleteParams) error {
+	err := r.Store.CompleteLane(ctx, p)
+	r.mu.Lock()
+	close(r.changed)
+	r.changed = make(chan struct{})
+	r.mu.Unlock()
+	return err
+}
+
+// waitRecorded waits until cond, checked after each lane turn the engine
+// records, holds; it fails the test after 20s with cond's last word.
+func (f *fixture) waitRecorded(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		f.rec.mu.Lock()
+		ch := f.rec.changed
+		f.rec.mu.Unlock()
+		ok, last := cond()
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-timeout:
+			t.Fatalf("timed out waiting for %s; last: %s", what, last)
+		}
+	}
 }
 
 func start(t *testing.T, cfg delivery.Config) *fixture {
@@ -47,9 +87,10 @@ func start(t *testing.T, cfg delivery.Config) *fixture {
 		cfg.Retry.Steps, cfg.Retry.MinDelay, cfg.Retry.MaxDelay = []time.Duration{20 * time.Millisecond}, 10*time.Millisecond, 20*time.Millisecond
 	}
 	cfg.PollInterval = 50 * time.Millisecond
-	e := delivery.New(cfg, s, client, time.Now, rand.New(rand.NewPCG(1, 2)), nil)
+	rec := &recordings{Store: s, changed: make(chan struct{})}
+	e := delivery.New(cfg, rec, client, time.Now, rand.New(rand.NewPCG(1, 2)), nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	f := &fixture{store: s, engine: e, cancel: cancel, done: make(chan error, 1)}
+	f := &fixture{store: s, engine: e, cancel: cancel, done: make(chan error, 1), rec: rec}
 	go func() { f.done <- e.Run(ctx) }()
 	t.Cleanup(func() {
 		f.stop()
@@ -149,11 +190,11 @@ func TestDeliversSignedInIngestOrder(t *testing.T) {
 	if want := "[w1 w2 w3 w4 w5]"; fmtList(ids) != want {
 		t.Fatalf("order %v, want %s", ids, want)
 	}
-	ds, _ := f.store.Deliveries(context.Background(), store.ListDeliveriesParams{AccountID: "a", State: bahasha.DeliveryDelivered})
-	for len(ds) < 5 { // the completion is recorded just after the receiver answers
-		time.Sleep(5 * time.Millisecond)
-		ds, _ = f.store.Deliveries(context.Background(), store.ListDeliveriesParams{AccountID: "a", State: bahasha.DeliveryDelivered})
-	}
+	// The completion is recorded just after the receiver answers.
+	f.waitRecorded(t, "five deliveries recorded delivered", func() (bool, string) {
+		ds, err := f.store.Deliveries(context.Background(), store.ListDeliveriesParams{AccountID: "a", State: bahasha.DeliveryDelivered})
+		return len(ds) == 5, fmt.Sprint(len(ds), err)
+	})
 }
 
 func TestRetriesUntilDelivered(t *testing.T) {
@@ -239,8 +280,9 @@ func TestBreakerIsolationAndRecovery(t *testing.T) {
 	t.Cleanup(func() { close(stopHanging) })
 
 	var mu sync.Mutex
-	healthy := false
+	healthy, open := false, false
 	inFlight, maxInFlightWhileOpen := 0, 0
+	probed := make(chan struct{}, 1000)
 	var received []whatsapp.Status
 	recovered := make(chan struct{}, 1000)
 	h := &webhook.Handler{AppSecret: "secret-failing", Mode: webhook.AckAfter, OnStatus: func(_ context.Context, e whatsapp.StatusEvent) error {
@@ -254,6 +296,10 @@ func TestBreakerIsolationAndRecovery(t *testing.T) {
 		mu.Lock()
 		inFlight++
 		ok := healthy
+		if open {
+			maxInFlightWhileOpen = max(maxInFlightWhileOpen, inFlight)
+			probed <- struct{}{}
+		}
 		mu.Unlock()
 		defer func() { mu.Lock(); inFlight--; mu.Unlock() }()
 		if !ok {
@@ -286,23 +332,28 @@ func TestBreakerIsolationAndRecovery(t *testing.T) {
 
 	// The failing endpoint's breaker opens.
 	ctx := context.Background()
-	for {
-		e, _ := f.store.Endpoint(ctx, "failing")
-		if e.Probing() {
-			break
+	f.waitRecorded(t, "the failing endpoint's breaker to open", func() (bool, string) {
+		e, err := f.store.Endpoint(ctx, "failing")
+		return e.Probing(), fmt.Sprint(e, err)
+	})
+	// While open, one request at a time reaches it: three probes.
+	mu.Lock()
+	open = true
+	mu.Unlock()
+	timeout := time.After(20 * time.Second)
+	for range 3 {
+		select {
+		case <-probed:
+		case <-timeout:
+			t.Fatal("the open breaker let no probe through")
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
-	// While open, at most one request at a time reaches it.
-	for range 5 {
-		mu.Lock()
-		maxInFlightWhileOpen = max(maxInFlightWhileOpen, inFlight)
-		mu.Unlock()
-		time.Sleep(20 * time.Millisecond)
-	}
+	mu.Lock()
 	if maxInFlightWhileOpen > 1 {
+		mu.Unlock()
 		t.Fatalf("%d requests in flight to an endpoint whose breaker is open", maxInFlightWhileOpen)
 	}
+	mu.Unlock()
 	mu.Lock()
 	healthy = true
 	mu.Unlock()
@@ -334,22 +385,13 @@ func TestBreakerIsolationAndRecovery(t *testing.T) {
 			t.Fatalf("after recovery: %v", final)
 		}
 	}
-	e, _ := f.store.Endpoint(ctx, "failing")
-	if e.Probing() || e.ConsecutiveFailures != 0 {
-		t.Fatalf("breaker after recovery: %+v", e)
-	}
-	// Nothing is left pending for the failing endpoint: each delivery is
-	// delivered or superseded.
-	for {
+	// The breaker closes, and nothing is left pending for the failing
+	// endpoint: each delivery is delivered or superseded.
+	f.waitRecorded(t, "the breaker closed and nothing pending", func() (bool, string) {
+		e, err := f.store.Endpoint(ctx, "failing")
 		ds, _ := f.store.Deliveries(ctx, store.ListDeliveriesParams{AccountID: "failing", State: bahasha.DeliveryPending})
-		if len(ds) == 0 {
-			break
-		}
-		select {
-		case <-recovered:
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+		return err == nil && !e.Probing() && e.ConsecutiveFailures == 0 && len(ds) == 0, fmt.Sprintf("%+v, %d pending", e, len(ds))
+	})
 }
 
 func ingestStatuses(t *testing.T, f *fixture, acc, status string, wamids []string) {

@@ -110,87 +110,29 @@ type postResult struct {
 	pauseUntil time.Time
 }
 
-// serveLane sends a claimed lane's chunks, at most MaxInFlight at once and
-// each only after the previous one went out on the wire, stops at the first
-// failure, then records every outcome and moves the breaker in one write.
-// The POSTs are made by MaxInFlight workers that live for the turn (a
-// goroutine per POST grew a new stack for every request).
+// serveLane sends a claimed lane's chunks (see dispatcher), then records
+// every outcome and moves the breaker in one write.
 func (e *Engine) serveLane(ctx context.Context, lane store.Lane) {
 	chunks, superseded := plan(lane, e.cfg.MaxBatch, e.cfg.MaxBatchBytes)
 	inFlight := e.cfg.MaxInFlight
 	if lane.Endpoint.Probing() {
 		inFlight = 1
 	}
-	inFlight = max(min(inFlight, len(chunks)), 1)
-	outcomes := make([]postResult, len(chunks))
-	done := make([]chan struct{}, len(chunks))
-	for i := range done {
-		done[i] = make(chan struct{})
-	}
 	target, urlErr := url.Parse(lane.Endpoint.URL)
-	var (
-		mu     sync.Mutex
-		failed bool
-		wg     sync.WaitGroup
-	)
-	type job struct {
-		i     int
-		wrote chan struct{}
-	}
-	// sem holds a place per POST in flight; work never blocks, as a place
-	// is taken before a job is queued and given back after it is done.
-	sem := make(chan struct{}, inFlight)
-	work := make(chan job, inFlight)
-	for range inFlight {
-		wg.Go(func() {
-			for j := range work {
-				outcomes[j.i] = e.post(ctx, lane, target, urlErr, chunks[j.i].deliveries, j.wrote)
-				if !outcomes[j.i].ok {
-					mu.Lock()
-					failed = true
-					mu.Unlock()
-				}
-				close(done[j.i])
-				<-sem
-			}
-		})
-	}
-	wrote := closedChan()
 	// Stop sending in time for every POST to end before the lease does:
 	// after it, another node may own the lane, and two workers sending at
 	// once could reorder a message's statuses.
 	lastStart := lane.LeasedUntil.Add(-e.cfg.Timeout - time.Second)
-dispatch:
-	for i := range chunks {
-		for _, dep := range chunks[i].after {
-			<-done[dep]
-			if !outcomes[dep].ok {
-				break dispatch // its statuses must not overtake the failed ones
-			}
-		}
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			break dispatch
-		}
-		// Go out in order: wait until the previous POST is on the wire.
-		<-wrote
-		mu.Lock()
-		stop := failed
-		mu.Unlock()
+	d := &dispatcher{
+		chunks: chunks,
+		send: func(ctx context.Context, i int, wrote chan struct{}) postResult {
+			return e.post(ctx, lane, target, urlErr, chunks[i].deliveries, wrote)
+		},
 		// Past lastStart the rest stays pending for the next claim (the
 		// first chunk always goes, so that a lane makes progress).
-		late := i > 0 && !lane.LeasedUntil.IsZero() && e.now().After(lastStart)
-		if stop || late || ctx.Err() != nil {
-			<-sem
-			break
-		}
-		next := make(chan struct{})
-		wrote = next
-		work <- job{i, next}
+		mayStart: func(i int) bool { return i == 0 || lane.LeasedUntil.IsZero() || !e.now().After(lastStart) },
 	}
-	close(work)
-	wg.Wait()
+	outcomes := d.run(ctx, inFlight)
 
 	results := superseded
 	var breaker store.BreakerUpdate
@@ -262,24 +204,20 @@ func laneStats(lane store.Lane, results []store.DeliveryResult) bahasha.Delivery
 }
 
 // probeAt is when an endpoint with this many consecutive failures is probed
-// next: the retry schedule, counted from the opening of the breaker.
+// next: the retry schedule's step for the probes made since the breaker
+// opened, within a retry window counted from when the failures began; past
+// that window, every MaxDelay.
 func (e *Engine) probeAt(failures int, failingSince, now time.Time) time.Time {
 	if failingSince.IsZero() {
 		failingSince = now
 	}
 	e.randMu.Lock()
 	defer e.randMu.Unlock()
-	next, ok := e.cfg.Retry.Next(failures-e.cfg.BreakerThreshold+1, now, now, e.rand)
+	next, ok := e.cfg.Retry.Next(failures-e.cfg.BreakerThreshold+1, failingSince, now, e.rand)
 	if !ok {
 		next = now.Add(e.cfg.Retry.MaxDelay)
 	}
 	return next
-}
-
-func closedChan() chan struct{} {
-	c := make(chan struct{})
-	close(c)
-	return c
 }
 
 // post sends one chunk to target (the endpoint's URL, or urlErr when it
@@ -359,7 +297,6 @@ func (e *Engine) post(ctx context.Context, lane store.Lane, target *url.URL, url
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: http.Header{
 			"Content-Type":          {"application/json"},
-			"User-Agent":            {e.cfg.UserAgent},
 			webhook.SignatureHeader: {webhook.Sign([]byte(lane.AppSecret), body)},
 			HeaderDeliveryID:        {idList},
 			// With GetBody, it lets net/http send the POST again on a new

@@ -17,23 +17,6 @@ import (
 	"github.com/bahasha/bahasha/whatsapp"
 )
 
-// waitFor polls cond every few milliseconds until it holds, failing after
-// 20s; cond reads the store, which has no change notification.
-func waitFor(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ok, last := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; last: %s", what, last)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // deliveryOf returns the account's delivery of the event with producerID.
 func deliveryOf(t *testing.T, s store.Store, account, producerID string) (bahasha.Delivery, []bahasha.Attempt) {
 	t.Helper()
@@ -106,7 +89,7 @@ func TestTrickledAnswerIsATimeoutAndMaybeDelivered(t *testing.T) {
 	f := start(t, delivery.Config{Timeout: 200 * time.Millisecond, MaxBatch: 1})
 	f.account(t, "a", srv.URL)
 	ingestStatuses(t, f, "a", "read", []string{"w1"})
-	waitFor(t, "the trickled attempt to be recorded", func() (bool, string) {
+	f.waitRecorded(t, "the trickled attempt to be recorded", func() (bool, string) {
 		d, _ := deliveryOf(t, f.store, "a", "w1:read")
 		return d.Attempts >= 1, d.LastError
 	})
@@ -116,7 +99,7 @@ func TestTrickledAnswerIsATimeoutAndMaybeDelivered(t *testing.T) {
 	}
 	// delivered comes after read may have reached the endpoint.
 	ingestStatuses(t, f, "a", "delivered", []string{"w1"})
-	waitFor(t, "read to be delivered and delivered to be superseded", func() (bool, string) {
+	f.waitRecorded(t, "read to be delivered and delivered to be superseded", func() (bool, string) {
 		r, _ := deliveryOf(t, f.store, "a", "w1:read")
 		d, _ := deliveryOf(t, f.store, "a", "w1:delivered")
 		return r.State == bahasha.DeliveryDelivered && d.State == bahasha.DeliverySuperseded, string(r.State) + " " + string(d.State)

@@ -34,9 +34,10 @@ type Config struct {
 	// Default (0): 64 KiB.
 	MaxResponseBytes int64
 
-	// UserAgent is sent on requests that carry no User-Agent header.
+	// UserAgent is sent on requests that carry no User-Agent header: every
+	// delivery and handshake. Build it with [UserAgent].
 	//
-	// Default (""): "Bahasha-Webhooks/1.0".
+	// Default (""): [DefaultUserAgent].
 	UserAgent string
 
 	// MaxIdleConnsPerHost is how many idle keep-alive connections are kept
@@ -62,7 +63,7 @@ type Config struct {
 const (
 	DefaultTimeout             = 10 * time.Second
 	DefaultMaxResponseBytes    = 64 << 10
-	DefaultUserAgent           = "Bahasha-Webhooks/1.0"
+	DefaultUserAgent           = userAgentPrefix + "dev"
 	DefaultMaxIdleConnsPerHost = 8
 )
 
@@ -76,6 +77,15 @@ const (
 	// maxResponseHeaderBytes bounds response headers (net/http's default is 1 MiB).
 	maxResponseHeaderBytes = 64 << 10
 )
+
+const userAgentPrefix = "Bahasha-Webhooks/"
+
+// UserAgent is the User-Agent of Bahasha's requests at version: the one
+// spelling of it.
+func UserAgent(version string) string { return userAgentPrefix + version }
+
+// UserAgent returns the User-Agent the client sends.
+func (c *Client) UserAgent() string { return c.cfg.UserAgent }
 
 // Validate reports a problem with c: negative limits, or a User-Agent that
 // is not a valid header value.
