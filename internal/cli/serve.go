@@ -2,20 +2,17 @@ package cli
 
 import (
 	"context"
-	crand "crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -24,7 +21,6 @@ import (
 	"github.com/bahasha/bahasha/internal/config"
 	"github.com/bahasha/bahasha/internal/dashboard"
 	"github.com/bahasha/bahasha/internal/delivery"
-	"github.com/bahasha/bahasha/internal/handshake"
 	"github.com/bahasha/bahasha/internal/safehttp"
 	"github.com/bahasha/bahasha/internal/server"
 	"github.com/bahasha/bahasha/internal/store"
@@ -38,98 +34,7 @@ const gcPercent = 400
 // serveConfig reads bahasha serve's environment, then its flags.
 func serveConfig(args []string, env Env, stderr io.Writer) (config.Serve, error) {
 	cfg := config.DefaultServe()
-	var envErr error
-	str := func(key string, dst *string) {
-		if v := env(key); v != "" {
-			*dst = v
-		}
-	}
-	boolean := func(key string, dst *bool) {
-		if v := env(key); v != "" {
-			b, err := strconv.ParseBool(v)
-			if err != nil && envErr == nil {
-				envErr = usagef("%s=%q is not true or false", key, v)
-			}
-			*dst = b
-		}
-	}
-	duration := func(key string, dst *time.Duration) {
-		if v := env(key); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil && envErr == nil {
-				envErr = usagef("%s=%q is not a duration such as 1s or 500ms", key, v)
-			}
-			*dst = d
-		}
-	}
-	integer := func(key string, dst *int) {
-		if v := env(key); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil && envErr == nil {
-				envErr = usagef("%s=%q is not a whole number", key, v)
-			}
-			*dst = n
-		}
-	}
-	str("BAHASHA_ADDR", &cfg.Addr)
-	str("BAHASHA_DATA", &cfg.Data)
-	str("BAHASHA_DATABASE_URL", &cfg.Database)
-	str("BAHASHA_TLS_CERT", &cfg.TLSCert)
-	str("BAHASHA_TLS_KEY", &cfg.TLSKey)
-	boolean("BAHASHA_ALLOW_PRIVATE_TARGETS", &cfg.AllowPrivateTargets)
-	duration("BAHASHA_SANDBOX_PACE", &cfg.SandboxPace)
-	duration("BAHASHA_ATTEMPT_TIMEOUT", &cfg.AttemptTimeout)
-	duration("BAHASHA_SHUTDOWN_GRACE", &cfg.ShutdownGrace)
-	duration("BAHASHA_BODY_TIMEOUT", &cfg.BodyTimeout)
-	integer("BAHASHA_MAX_LANES", &cfg.MaxLanes)
-	integer("BAHASHA_MAX_BATCH", &cfg.MaxBatch)
-	integer("BAHASHA_MAX_IN_FLIGHT", &cfg.MaxInFlight)
-	duration("BAHASHA_RETENTION", &cfg.Retention)
-	duration("BAHASHA_LANE_LEASE", &cfg.LaneLease)
-	integer("BAHASHA_DB_MAX_CONNS", &cfg.DBMaxConns)
-	duration("BAHASHA_DB_STATEMENT_TIMEOUT", &cfg.DBStatementTimeout)
-	durations := func(key string, dst *[]time.Duration) {
-		if v := env(key); v != "" {
-			ds, err := config.ParseDurations(v)
-			if err != nil && envErr == nil {
-				envErr = usagef("%s: %v", key, err)
-			}
-			*dst = ds
-		}
-	}
-	durations("BAHASHA_RETRY_SCHEDULE", &cfg.RetrySchedule)
-	duration("BAHASHA_RETRY_WINDOW", &cfg.RetryWindow)
-	cfg.BootstrapAPIKey = env("BAHASHA_BOOTSTRAP_API_KEY")
-	cfg.AdminKey = env("BAHASHA_ADMIN_KEY")
-	if envErr != nil {
-		return cfg, envErr
-	}
-	fs := newFlags("serve", stderr)
-	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (env BAHASHA_ADDR)")
-	fs.StringVar(&cfg.TLSCert, "tls-cert", cfg.TLSCert, "PEM certificate (chain) file: serve HTTPS, with --tls-key (env BAHASHA_TLS_CERT)")
-	fs.StringVar(&cfg.TLSKey, "tls-key", cfg.TLSKey, "PEM private key file of --tls-cert (env BAHASHA_TLS_KEY)")
-	fs.StringVar(&cfg.Data, "data", cfg.Data, "data folder holding the SQLite database (env BAHASHA_DATA)")
-	fs.StringVar(&cfg.Database, "database", cfg.Database, "PostgreSQL URL to use instead of SQLite, e.g. postgres://user:pass@host/bahasha (env BAHASHA_DATABASE_URL)")
-	fs.IntVar(&cfg.DBMaxConns, "db-max-conns", cfg.DBMaxConns, "PostgreSQL connections of this node at most (env BAHASHA_DB_MAX_CONNS)")
-	fs.DurationVar(&cfg.DBStatementTimeout, "db-statement-timeout", cfg.DBStatementTimeout, "PostgreSQL statements running longer are aborted (env BAHASHA_DB_STATEMENT_TIMEOUT)")
-	fs.BoolVar(&cfg.AllowPrivateTargets, "allow-private-targets", cfg.AllowPrivateTargets,
-		"allow http:// and loopback/private webhook URLs: local development and tests only (env BAHASHA_ALLOW_PRIVATE_TARGETS)")
-	fs.DurationVar(&cfg.SandboxPace, "sandbox-pace", cfg.SandboxPace, "time between a sandbox message's statuses (env BAHASHA_SANDBOX_PACE)")
-	fs.DurationVar(&cfg.AttemptTimeout, "attempt-timeout", cfg.AttemptTimeout, "time limit of one delivery attempt (env BAHASHA_ATTEMPT_TIMEOUT)")
-	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace, "time in-flight work may finish at shutdown (env BAHASHA_SHUTDOWN_GRACE)")
-	fs.DurationVar(&cfg.BodyTimeout, "body-timeout", cfg.BodyTimeout, "time a request body may take to arrive after its headers (env BAHASHA_BODY_TIMEOUT)")
-	fs.Func("retry-schedule", "comma-separated delays between attempts, the last repeating (env BAHASHA_RETRY_SCHEDULE; default 5s,30s,2m,10m,30m,1h,2h,4h,8h)", func(v string) error {
-		ds, err := config.ParseDurations(v)
-		cfg.RetrySchedule = ds
-		return err
-	})
-	fs.DurationVar(&cfg.RetryWindow, "retry-window", cfg.RetryWindow, "how long a delivery is retried before it is marked failed (env BAHASHA_RETRY_WINDOW)")
-	fs.IntVar(&cfg.MaxBatch, "max-batch", cfg.MaxBatch, "events per POST at most; 1 turns batching off (env BAHASHA_MAX_BATCH)")
-	fs.IntVar(&cfg.MaxInFlight, "max-in-flight", cfg.MaxInFlight, "POSTs in flight to one endpoint at most (env BAHASHA_MAX_IN_FLIGHT)")
-	fs.DurationVar(&cfg.Retention, "retention", cfg.Retention, "how long finished deliveries are kept (env BAHASHA_RETENTION)")
-	fs.DurationVar(&cfg.LaneLease, "lane-lease", cfg.LaneLease, "how long a node owns a claimed lane; after a crash others take over after it (env BAHASHA_LANE_LEASE; default: from the attempt timeout)")
-	fs.IntVar(&cfg.MaxLanes, "max-lanes", cfg.MaxLanes, "endpoints delivered to at once (env BAHASHA_MAX_LANES)")
-	if err := parse(fs, args); err != nil {
+	if err := parseSettings("serve", serveSettings(&cfg), args, env, stderr); err != nil {
 		return cfg, err
 	}
 	if err := cfg.Validate(); err != nil {
@@ -157,17 +62,20 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 		return err
 	}
 	defer closeStore()
-	client, err := safehttp.New(safehttp.Config{AllowPrivate: cfg.AllowPrivateTargets, Timeout: cfg.AttemptTimeout, UserAgent: safehttp.UserAgent(version())})
+	platform, err := server.Build(st, server.Options{
+		Client: safehttp.Config{AllowPrivate: cfg.AllowPrivateTargets, Timeout: cfg.AttemptTimeout, UserAgent: safehttp.UserAgent(version())},
+		Engine: delivery.Config{MaxLanes: cfg.MaxLanes, Timeout: cfg.AttemptTimeout, ShutdownGrace: cfg.ShutdownGrace,
+			Retry: cfg.RetryPolicy(), MaxBatch: cfg.MaxBatch, MaxInFlight: cfg.MaxInFlight, Retention: cfg.Retention, LeaseFor: cfg.LaneLease},
+		API:         api.Config{SandboxPace: cfg.SandboxPace, AdminKey: cfg.AdminKey},
+		Dashboard:   dashboard.Config{TrustedProxies: cfg.TrustedProxies},
+		BodyTimeout: cfg.BodyTimeout,
+		Version:     version(),
+		Log:         log,
+	})
 	if err != nil {
 		return err
 	}
-	engine := delivery.New(delivery.Config{MaxLanes: cfg.MaxLanes, Timeout: cfg.AttemptTimeout, ShutdownGrace: cfg.ShutdownGrace,
-		Retry: cfg.RetryPolicy(), MaxBatch: cfg.MaxBatch, MaxInFlight: cfg.MaxInFlight, Retention: cfg.Retention, LeaseFor: cfg.LaneLease},
-		st, client, time.Now, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())), log)
-	verifier := &handshake.Verifier{Client: client, AllowPrivate: cfg.AllowPrivateTargets}
-	a := api.New(api.Config{SandboxPace: cfg.SandboxPace, AdminKey: cfg.AdminKey},
-		st, verifier, engine, time.Now, crand.Reader, log)
-	dash := dashboard.New(dashboard.Config{UserAgent: client.UserAgent()}, st, verifier, engine, a, time.Now, crand.Reader, log)
+	engine, dash := platform.Engine, platform.Dashboard
 
 	var tlsConfig *tls.Config
 	if cfg.TLSCert != "" {
@@ -189,7 +97,7 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 	// and are waited for before the store closes.
 	handlerCtx, cancelHandlers := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelHandlers()
-	handler, handlersDone := server.Track(server.Handler(a, dash, st, version(), cfg.BodyTimeout, log))
+	handler, handlersDone := server.Track(platform.Handler)
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: server.HeaderTimeout,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext: func(net.Listener) context.Context { return handlerCtx }}

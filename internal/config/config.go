@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"time"
@@ -58,6 +59,13 @@ type Serve struct {
 	// stalls is cut off with 408 instead of holding the connection.
 	// Default 30s. Flag --body-timeout, env BAHASHA_BODY_TIMEOUT.
 	BodyTimeout time.Duration
+	// TrustedProxies are the addresses of the proxies in front of serve
+	// (TLS terminators, load balancers): for a request from one of them,
+	// the client is the last address of X-Forwarded-For that is not a
+	// trusted proxy (the dashboard's sign-in limit counts it). Default
+	// none: X-Forwarded-For is ignored. Flag --trusted-proxies, env
+	// BAHASHA_TRUSTED_PROXIES.
+	TrustedProxies []netip.Prefix
 	// BootstrapAPIKey, when set (at least 32 characters), is the first
 	// account's API key instead of a generated one. Env
 	// BAHASHA_BOOTSTRAP_API_KEY.
@@ -176,6 +184,28 @@ func (c Serve) RetryPolicy() retry.Policy {
 		p.Window = c.RetryWindow
 	}
 	return p
+}
+
+// ParsePrefixes reads a comma-separated list of IP addresses and CIDR
+// ranges ("10.0.0.0/8,192.0.2.1"); an address is a range of one.
+func ParsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(part); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an IP address or a CIDR range such as 10.0.0.0/8", part)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }
 
 // ParseDurations reads a comma-separated list of durations ("5s,30s,2m").

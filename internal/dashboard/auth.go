@@ -100,7 +100,7 @@ func (d *Dashboard) signin(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "Enter your API key: the key printed when your account was created (it starts with bh_).")
 		return
 	}
-	addr := clientAddr(r)
+	addr := clientAddr(r, d.cfg.TrustedProxies)
 	if until, blocked := d.signins.blocked(addr, d.now()); blocked {
 		w.Header().Set("Retry-After", strconv.Itoa(int(until.Sub(d.now()).Seconds())+1))
 		fail(http.StatusTooManyRequests, fmt.Sprintf("Too many wrong API keys from your address: try again after %s (UTC).",

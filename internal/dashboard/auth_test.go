@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -377,6 +378,34 @@ func TestEveryPageHasTheSecurityHeaders(t *testing.T) {
 	}
 	if r := f.get("/readyz", ""); r.Status != 200 {
 		t.Errorf("/readyz: %d %q", r.Status, r.Body)
+	}
+}
+
+// Behind a trusted proxy (the test's loopback client plays it), the limit
+// counts each client named by X-Forwarded-For: one client's wrong keys do
+// not lock out another; without the setting, the proxy is one client.
+func TestSigninLimitBehindTrustedProxy(t *testing.T) {
+	for _, trusted := range []bool{true, false} {
+		var o fixtureOpts
+		if trusted {
+			o.trustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+		}
+		f := newFixture(t, o)
+		for i := range 10 {
+			r := f.post("/signin", "", url.Values{"api_key": {"bh_wrong_" + strconv.Itoa(i)}}, "X-Forwarded-For", "203.0.113.9")
+			expect(t, r, http.StatusUnauthorized, "That API key is not valid")
+		}
+		r := f.post("/signin", "", url.Values{"api_key": {f.acc.APIKey}}, "X-Forwarded-For", "198.51.100.4")
+		if trusted && r.Status != http.StatusSeeOther {
+			t.Fatalf("behind a trusted proxy, another client's sign-in: %d, want it through", r.Status)
+		}
+		if !trusted {
+			expect(t, r, http.StatusTooManyRequests, "Too many wrong API keys from your address")
+		}
+		if trusted {
+			r := f.post("/signin", "", url.Values{"api_key": {f.acc.APIKey}}, "X-Forwarded-For", "1.2.3.4, 203.0.113.9")
+			expect(t, r, http.StatusTooManyRequests, "Too many wrong API keys from your address")
+		}
 	}
 }
 

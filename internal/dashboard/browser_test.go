@@ -9,7 +9,6 @@ package dashboard_test
 
 import (
 	"context"
-	crand "crypto/rand"
 	"encoding/json"
 	"log/slog"
 	"math/rand/v2"
@@ -28,7 +27,6 @@ import (
 	"github.com/bahasha/bahasha/internal/browsertest"
 	"github.com/bahasha/bahasha/internal/dashboard"
 	"github.com/bahasha/bahasha/internal/delivery"
-	"github.com/bahasha/bahasha/internal/handshake"
 	"github.com/bahasha/bahasha/internal/retry"
 	"github.com/bahasha/bahasha/internal/safehttp"
 	"github.com/bahasha/bahasha/internal/server"
@@ -104,20 +102,21 @@ func newPlatform(t *testing.T) *platform {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(&syncBuffer{}, nil))
-	client, err := safehttp.New(safehttp.Config{AllowPrivate: true, Timeout: 5 * time.Second})
+	policy := retry.DefaultPolicy()
+	policy.Steps, policy.MaxDelay = []time.Duration{time.Minute}, time.Minute // a failure waits for the Retry button
+	p, err := server.Build(st, server.Options{
+		Client:    safehttp.Config{AllowPrivate: true, Timeout: 5 * time.Second},
+		Engine:    delivery.Config{Retry: policy, PollInterval: 100 * time.Millisecond, MaintenanceInterval: 100 * time.Millisecond},
+		API:       api.Config{SandboxPace: 300 * time.Millisecond},
+		Dashboard: dashboard.Config{StreamInterval: 100 * time.Millisecond},
+		Jitter:    rand.New(rand.NewPCG(1, 2)),
+		Log:       log,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	policy := retry.DefaultPolicy()
-	policy.Steps, policy.MaxDelay = []time.Duration{time.Minute}, time.Minute // a failure waits for the Retry button
-	engine := delivery.New(delivery.Config{Timeout: 5 * time.Second, Retry: policy,
-		PollInterval: 100 * time.Millisecond, MaintenanceInterval: 100 * time.Millisecond},
-		st, client, time.Now, rand.New(rand.NewPCG(1, 2)), log)
-	verifier := &handshake.Verifier{Client: client, AllowPrivate: true}
-	a := api.New(api.Config{SandboxPace: 300 * time.Millisecond}, st, verifier, engine, time.Now, crand.Reader, log)
-	dash := dashboard.New(dashboard.Config{UserAgent: "Bahasha-Webhooks/test", StreamInterval: 100 * time.Millisecond},
-		st, verifier, engine, a, time.Now, crand.Reader, log)
-	srv := httptest.NewServer(server.Handler(a, dash, st, "test", 30*time.Second, log))
+	engine, dash, a := p.Engine, p.Dashboard, p.API
+	srv := httptest.NewServer(p.Handler)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- engine.Run(ctx) }()

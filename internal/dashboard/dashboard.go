@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,6 +46,10 @@ type Config struct {
 	// UserAgent is the User-Agent deliveries are sent with, shown among a
 	// delivery's headers. Default safehttp.DefaultUserAgent.
 	UserAgent string
+	// TrustedProxies are the proxies in front of the dashboard whose
+	// X-Forwarded-For names the client, for the sign-in limit. Default
+	// none: the limit counts the address the request came from.
+	TrustedProxies []netip.Prefix
 	// SessionTTL is how long a sign-in lasts. Default 12h.
 	SessionTTL time.Duration
 	// StreamInterval is how often a live view (deliveries, replay progress)

@@ -306,6 +306,7 @@ func (d *Dashboard) deliveryPage(ctx context.Context, acc bahasha.Account, id in
 		{"User-Agent", d.cfg.UserAgent},
 		{webhook.SignatureHeader, webhook.Sign([]byte(acc.AppSecret), []byte(data.Body))},
 		{delivery.HeaderDeliveryID, "dlv_" + strconv.FormatInt(dl.ID, 10)},
+		{delivery.HeaderIdempotencyKey, "dlv_" + strconv.FormatInt(dl.ID, 10)},
 		{delivery.HeaderAttempt, strconv.Itoa(max(dl.Attempts, 1))},
 	}
 	return data, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/dashboard"
 	"github.com/bahasha/bahasha/internal/delivery"
+	"github.com/bahasha/bahasha/internal/safehttp"
 	"github.com/bahasha/bahasha/internal/store"
 	"github.com/bahasha/bahasha/webhook"
 )
@@ -133,9 +134,9 @@ func TestDeliveryDetailAndRetry(t *testing.T) {
 	}
 	r := f.get("/deliveries/"+id, token)
 	expect(t, r, http.StatusOK, `data-state="failed"`, `id="retry"`, "boom: database down", `data-status-code="500"`,
-		"Content-Type: application/json", "User-Agent: Bahasha-Webhooks/test",
+		"Content-Type: application/json", "User-Agent: "+safehttp.DefaultUserAgent,
 		webhook.SignatureHeader+": "+webhook.Sign([]byte(f.acc.Account.AppSecret), body),
-		delivery.HeaderDeliveryID+": "+id, delivery.HeaderAttempt+": 1")
+		delivery.HeaderDeliveryID+": "+id, delivery.HeaderIdempotencyKey+": "+id, delivery.HeaderAttempt+": 1")
 	if !strings.Contains(html.UnescapeString(r.Body), `<pre class="payload" id="delivery-body">`+string(body)+`</pre>`) {
 		t.Errorf("the page does not show the exact envelope %s", body)
 	}

@@ -2,7 +2,6 @@ package dashboard_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,9 +14,7 @@ import (
 	"time"
 
 	"github.com/bahasha/bahasha/internal/accounts"
-	"github.com/bahasha/bahasha/internal/api"
 	"github.com/bahasha/bahasha/internal/dashboard"
-	"github.com/bahasha/bahasha/internal/handshake"
 	"github.com/bahasha/bahasha/internal/server"
 	"github.com/bahasha/bahasha/internal/store"
 	"github.com/bahasha/bahasha/internal/store/sqlite"
@@ -58,10 +55,11 @@ func FuzzForms(f *testing.F) {
 		f.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	verifier := &handshake.Verifier{}
-	a := api.New(api.Config{}, st, verifier, nopWaker{}, now, rand.Reader, log)
-	d := dashboard.New(dashboard.Config{}, st, verifier, nopWaker{}, a, now, rand.Reader, log)
-	h := server.Handler(a, d, st, "fuzz", 30*time.Second, log)
+	p, err := server.Build(st, server.Options{Now: now, Waker: nopWaker{}, Log: log})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := p.Handler
 	phone := acc.PhoneNumber.ID
 
 	for i := range fuzzRoutes {

@@ -3,11 +3,11 @@ package dashboard_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -20,8 +20,8 @@ import (
 	"github.com/bahasha/bahasha/internal/api"
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/dashboard"
-	"github.com/bahasha/bahasha/internal/handshake"
 	"github.com/bahasha/bahasha/internal/leakcheck"
+	"github.com/bahasha/bahasha/internal/safehttp"
 	"github.com/bahasha/bahasha/internal/server"
 	"github.com/bahasha/bahasha/internal/store"
 	"github.com/bahasha/bahasha/internal/store/sqlite"
@@ -91,6 +91,8 @@ type fixtureOpts struct {
 	pageSize int
 	// strict refuses private webhook addresses, as production does.
 	strict bool
+	// trustedProxies is the dashboard's TrustedProxies.
+	trustedProxies []netip.Prefix
 }
 
 func newFixture(t *testing.T, opts ...fixtureOpts) *fixture {
@@ -112,11 +114,18 @@ func newFixture(t *testing.T, opts ...fixtureOpts) *fixture {
 		}
 	}
 	log := slog.New(slog.NewTextHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	verifier := &handshake.Verifier{AllowPrivate: !o.strict}
-	f.api = api.New(api.Config{}, st, verifier, f.waker, f.clock.Now, rand.Reader, log)
-	f.dash = dashboard.New(dashboard.Config{UserAgent: "Bahasha-Webhooks/test", StreamInterval: 10 * time.Millisecond, PageSize: o.pageSize},
-		st, verifier, f.waker, f.api, f.clock.Now, rand.Reader, log)
-	h := server.Handler(f.api, f.dash, st, "test", 30*time.Second, log)
+	p, err := server.Build(st, server.Options{
+		Client:    safehttp.Config{AllowPrivate: !o.strict},
+		Dashboard: dashboard.Config{StreamInterval: 10 * time.Millisecond, PageSize: o.pageSize, TrustedProxies: o.trustedProxies},
+		Now:       f.clock.Now,
+		Waker:     f.waker,
+		Log:       log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.api, f.dash = p.API, p.Dashboard
+	h := p.Handler
 	if o.tls {
 		f.srv = httptest.NewTLSServer(h)
 		f.client = f.srv.Client()

@@ -3,6 +3,8 @@ package dashboard
 import (
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
@@ -25,14 +27,43 @@ func newFailureLimit(max int, window time.Duration) *failureLimit {
 	return &failureLimit{max: max, window: window, limit: 10000, fails: map[string][]time.Time{}}
 }
 
-// clientAddr is the address a request came from (the proxy's, behind one:
-// the limit then applies to the proxy, which is the safe side).
-func clientAddr(r *http.Request) string {
+// clientAddr is the address a request came from. When it came from a
+// trusted proxy, the client is the last address of X-Forwarded-For that is
+// not one (proxies append the address they got the request from, so the
+// addresses left of it are the client's word and not believed); without
+// trusted proxies the header is ignored and a proxy counts as one client,
+// the safe side.
+func clientAddr(r *http.Request, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !isTrusted(peer, trusted) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // not an address: what is left of it cannot be trusted
+		}
+		if !isTrusted(a, trusted) {
+			return a.Unmap().String()
+		}
+		peer = a
+	}
+	return peer.Unmap().String()
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	a = a.Unmap()
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // blocked reports whether addr may not try now, and until when.

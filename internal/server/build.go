@@ -1,0 +1,94 @@
+package server
+
+import (
+	crand "crypto/rand"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/api"
+	"github.com/bahasha/bahasha/internal/dashboard"
+	"github.com/bahasha/bahasha/internal/delivery"
+	"github.com/bahasha/bahasha/internal/handshake"
+	"github.com/bahasha/bahasha/internal/safehttp"
+	"github.com/bahasha/bahasha/internal/store"
+)
+
+// Options configure Build. Zero fields take the components' documented
+// defaults.
+type Options struct {
+	// Client configures the one HTTP client that delivers and verifies.
+	Client safehttp.Config
+	// Engine, API and Dashboard configure those components.
+	Engine    delivery.Config
+	API       api.Config
+	Dashboard dashboard.Config
+	// BodyTimeout bounds the arrival of a request body (see Handler).
+	// Default 30s.
+	BodyTimeout time.Duration
+	// Version is shown on the plain / page without a dashboard.
+	Version string
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Rand supplies secrets (keys, tokens, challenges). Default crypto/rand.
+	Rand io.Reader
+	// Jitter seeds the retry jitter. Default a random seed.
+	Jitter *rand.Rand
+	// Waker, when set, is told of new work instead of the engine (for
+	// tests that run no engine).
+	Waker api.Waker
+	// Log receives the components' logs. Default slog.Default().
+	Log *slog.Logger
+}
+
+// Platform is bahasha serve assembled: run Engine, serve Handler.
+type Platform struct {
+	Client    *safehttp.Client
+	Verifier  *handshake.Verifier
+	Engine    *delivery.Engine
+	API       *api.API
+	Dashboard *dashboard.Dashboard
+	Handler   http.Handler
+}
+
+// Build wires the platform over st: the one place that does, for serve and
+// for the tests that run the whole stack.
+func Build(st store.Store, o Options) (*Platform, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = crand.Reader
+	}
+	if o.Jitter == nil {
+		o.Jitter = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.BodyTimeout <= 0 {
+		o.BodyTimeout = 30 * time.Second
+	}
+	client, err := safehttp.New(o.Client)
+	if err != nil {
+		return nil, err
+	}
+	p := &Platform{Client: client, Verifier: &handshake.Verifier{Client: client, AllowPrivate: o.Client.AllowPrivate}}
+	if o.Engine.Timeout == 0 {
+		o.Engine.Timeout = o.Client.Timeout
+	}
+	p.Engine = delivery.New(o.Engine, st, client, o.Now, o.Jitter, o.Log)
+	var waker api.Waker = p.Engine
+	if o.Waker != nil {
+		waker = o.Waker
+	}
+	if o.Dashboard.UserAgent == "" {
+		o.Dashboard.UserAgent = client.UserAgent()
+	}
+	p.API = api.New(o.API, st, p.Verifier, waker, o.Now, o.Rand, o.Log)
+	p.Dashboard = dashboard.New(o.Dashboard, st, p.Verifier, waker, p.API, o.Now, o.Rand, o.Log)
+	p.Handler = Handler(p.API, p.Dashboard, st, o.Version, o.BodyTimeout, o.Log)
+	return p, nil
+}
