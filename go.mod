@@ -3,10 +3,12 @@ module github.com/bahasha/bahasha
 go 1.26.0
 
 require (
+	github.com/bahasha/bahasha/sdk v0.0.0
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875
 	github.com/jackc/pgx/v5 v5.12.0
+	go.uber.org/goleak v1.3.0
 	modernc.org/sqlite v1.62.0
 )
 
@@ -26,3 +28,7 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
+
+// The receiver SDK is a module of its own (sdk/); the server builds with
+// the copy in this repository.
+replace github.com/bahasha/bahasha/sdk => ./sdk

@@ -23,8 +23,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/bahasha/bahasha/webhook"
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/webhook"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
 func main() {

@@ -9,12 +9,12 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/bahasha/bahasha/internal/leakcheck"
-	"github.com/bahasha/bahasha/webhook/webhooktest"
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/webhook/webhooktest"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
+	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // syncBuffer is an io.Writer safe for the server's goroutines.
 type syncBuffer struct {

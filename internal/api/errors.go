@@ -14,7 +14,7 @@ import (
 	"strings"
 
 	"github.com/bahasha/bahasha/internal/store"
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
 // Error is an API error: an HTTP status, a stable machine-readable code, a

@@ -13,7 +13,7 @@ import (
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/store"
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
 // ingestRequest is the body of POST /v1/events: a batch of statuses and

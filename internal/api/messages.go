@@ -14,7 +14,7 @@ import (
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/sandbox"
 	"github.com/bahasha/bahasha/internal/store"
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
 // cloudError renders a Messages API validation error as the WhatsApp Cloud

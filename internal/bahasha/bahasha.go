@@ -18,7 +18,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
 // Account is a business using Bahasha: it owns phone numbers, one webhook

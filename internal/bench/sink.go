@@ -11,8 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/bahasha/bahasha/webhook"
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/webhook"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
 // wamidPrefix starts the wamid of every bench event; the event's sequence

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
 func durations(ms ...int) []time.Duration {

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bahasha/bahasha/webhook"
+	"github.com/bahasha/bahasha/sdk/webhook"
 )
 
 // challengeServer answers the handshake GET with answer(challenge) and

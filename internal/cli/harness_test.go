@@ -28,13 +28,12 @@ import (
 	"time"
 
 	"github.com/bahasha/bahasha/internal/cli"
-	"github.com/bahasha/bahasha/internal/leakcheck"
 	"github.com/bahasha/bahasha/internal/store/pgtest"
-	"github.com/bahasha/bahasha/webhook"
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/webhook"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m, pgtest.Stop) }
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 const (
 	// testAPIKey is the bootstrap API key of every test server's default account.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
 // TestSandboxInbound simulates a customer reply of every type the SDK knows

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
 // statusPost is one status as it arrived: the whole decoded body of its POST,

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/bahasha/bahasha/webhook"
+	"github.com/bahasha/bahasha/sdk/webhook"
 )
 
 // TestWebhookLifecycle covers what happens to pending deliveries when the

@@ -14,7 +14,7 @@ import (
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/delivery"
 	"github.com/bahasha/bahasha/internal/store"
-	"github.com/bahasha/bahasha/webhook"
+	"github.com/bahasha/bahasha/sdk/webhook"
 )
 
 // deliveryFilter is the deliveries page's filter form, as entered.

@@ -16,7 +16,7 @@ import (
 	"github.com/bahasha/bahasha/internal/delivery"
 	"github.com/bahasha/bahasha/internal/safehttp"
 	"github.com/bahasha/bahasha/internal/store"
-	"github.com/bahasha/bahasha/webhook"
+	"github.com/bahasha/bahasha/sdk/webhook"
 )
 
 var rowRE = regexp.MustCompile(`<tr id="dlv_(\d+)" data-id="dlv_\d+" data-state="(\w+)"`)

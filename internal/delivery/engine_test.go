@@ -14,16 +14,16 @@ import (
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/delivery"
-	"github.com/bahasha/bahasha/internal/leakcheck"
 	"github.com/bahasha/bahasha/internal/retry"
 	"github.com/bahasha/bahasha/internal/safehttp"
 	"github.com/bahasha/bahasha/internal/store"
 	"github.com/bahasha/bahasha/internal/store/sqlite"
-	"github.com/bahasha/bahasha/webhook"
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/webhook"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
+	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 type fixture struct {
 	store  *sqlite.Store

@@ -7,7 +7,7 @@ import (
 	"strconv"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
 // Envelope builds the body of one webhook POST carrying events, exactly as

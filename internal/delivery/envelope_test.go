@@ -7,7 +7,7 @@ import (
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/delivery"
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
 func statusEvent(waba, phone, wamid, status string) bahasha.Event {

@@ -17,7 +17,7 @@ import (
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/retry"
 	"github.com/bahasha/bahasha/internal/store"
-	"github.com/bahasha/bahasha/webhook"
+	"github.com/bahasha/bahasha/sdk/webhook"
 )
 
 // chunk is the deliveries of one POST.

@@ -13,8 +13,8 @@ import (
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/delivery"
 	"github.com/bahasha/bahasha/internal/store"
-	"github.com/bahasha/bahasha/webhook"
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/webhook"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
 // deliveryOf returns the account's delivery of the event with producerID.

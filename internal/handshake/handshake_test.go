@@ -21,7 +21,7 @@ import (
 	"github.com/bahasha/bahasha/internal/handshake"
 	"github.com/bahasha/bahasha/internal/safehttp"
 	"github.com/bahasha/bahasha/internal/safehttp/safehttptest"
-	"github.com/bahasha/bahasha/webhook"
+	"github.com/bahasha/bahasha/sdk/webhook"
 )
 
 // token is the verification token of the tests: distinctive, so that a

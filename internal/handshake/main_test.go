@@ -3,7 +3,7 @@ package handshake_test
 import (
 	"testing"
 
-	"github.com/bahasha/bahasha/internal/leakcheck"
+	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

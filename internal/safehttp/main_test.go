@@ -3,9 +3,9 @@ package safehttp_test
 import (
 	"testing"
 
-	"github.com/bahasha/bahasha/internal/leakcheck"
+	"go.uber.org/goleak"
 )
 
 // TestMain fails the run if any test leaves client, server or fake-DNS
 // goroutines behind.
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
 // Recipient suffixes with special outcomes.

@@ -44,6 +44,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.uber.org/goleak"
 )
 
 // EnvURL names the variable that points the tests at an existing server.
@@ -367,4 +368,19 @@ func (p *Server) Resume() {
 	if out, err := p.s.run("pg_ctl", "start", "-w", "-t", "60", "-D", data, "-l", filepath.Join(p.s.dir, "postgres.log"), "-o", p.s.opts); err != nil {
 		p.t.Fatalf("pgtest: pg_ctl start: %v\n%s", err, out)
 	}
+}
+
+// Main is the TestMain of a package whose tests may start the server: it
+// runs the tests, stops the server, then fails the binary if the tests left
+// goroutines running (go.uber.org/goleak).
+func Main(m *testing.M) {
+	code := m.Run()
+	Stop()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goroutines still running after the tests: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }

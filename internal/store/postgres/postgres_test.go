@@ -9,7 +9,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/bahasha/bahasha/internal/leakcheck"
 	"github.com/bahasha/bahasha/internal/store"
 	"github.com/bahasha/bahasha/internal/store/pgtest"
 	"github.com/bahasha/bahasha/internal/store/postgres"
@@ -17,9 +16,8 @@ import (
 )
 
 // TestMain stops the PostgreSQL server pgtest started once the tests ran,
-// then checks for leaked goroutines (leakcheck.Main would exit before the
-// server could be stopped).
-func TestMain(m *testing.M) { leakcheck.Main(m, pgtest.Stop) }
+// then checks for leaked goroutines.
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func open(t *testing.T) (store.Store, func() store.Store) {
 	url := pgtest.URL(t)

@@ -5,13 +5,13 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/bahasha/bahasha/internal/leakcheck"
 	"github.com/bahasha/bahasha/internal/store"
 	"github.com/bahasha/bahasha/internal/store/sqlite"
 	"github.com/bahasha/bahasha/internal/store/storetest"
+	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func open(t *testing.T) (store.Store, func() store.Store) {
 	path := filepath.Join(t.TempDir(), "bahasha.db")

@@ -5,7 +5,7 @@ import (
 	"context"
 	"sync"
 
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
 // SeenSet remembers the events a receiver has processed, so that a

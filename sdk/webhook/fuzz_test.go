@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bahasha/bahasha/webhook"
-	"github.com/bahasha/bahasha/webhook/webhooktest"
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/webhook"
+	"github.com/bahasha/bahasha/sdk/webhook/webhooktest"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
 // FuzzHandlerPOST feeds arbitrary bodies, with a valid, a wrong and no

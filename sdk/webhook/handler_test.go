@@ -12,9 +12,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/bahasha/bahasha/webhook"
-	"github.com/bahasha/bahasha/webhook/webhooktest"
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/webhook"
+	"github.com/bahasha/bahasha/sdk/webhook/webhooktest"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
 const (

@@ -14,8 +14,8 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/bahasha/bahasha/webhook"
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/webhook"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
 // The account, phone number and customer the samples use: those of the

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bahasha/bahasha/webhook"
+	"github.com/bahasha/bahasha/sdk/webhook"
 )
 
 // The expected value was computed independently:

@@ -6,9 +6,9 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/bahasha/bahasha/webhook"
-	"github.com/bahasha/bahasha/webhook/webhooktest"
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/webhook"
+	"github.com/bahasha/bahasha/sdk/webhook/webhooktest"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
 // The documentation's receiver: the GET handshake and typed callbacks for

@@ -8,9 +8,9 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/bahasha/bahasha/webhook"
-	"github.com/bahasha/bahasha/webhook/webhooktest"
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/webhook"
+	"github.com/bahasha/bahasha/sdk/webhook/webhooktest"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
 // Every sample survives the wire: marshalled, parsed back, equal, and with

@@ -10,9 +10,9 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/bahasha/bahasha/webhook"
-	"github.com/bahasha/bahasha/webhook/webhooktest"
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/webhook"
+	"github.com/bahasha/bahasha/sdk/webhook/webhooktest"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
 // statusBody is a realistic notification with n delivery reports, each with

@@ -16,7 +16,7 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/bahasha/bahasha/whatsapp"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
 // DefaultMaxBodyBytes is the largest POST body a Handler accepts unless

@@ -1,0 +1,3 @@
+module github.com/bahasha/bahasha/sdk
+
+go 1.26.0

@@ -1,9 +1,0 @@
-package webhook_test
-
-import (
-	"testing"
-
-	"github.com/bahasha/bahasha/internal/leakcheck"
-)
-
-func TestMain(m *testing.M) { leakcheck.Main(m) }
