@@ -81,7 +81,7 @@ func crashCycles(t *testing.T) int {
 type crashReceiver struct {
 	srv    *httptest.Server
 	token  string
-	secret []byte
+	secret string
 	rng    *lockedRand
 	quit   chan struct{}
 
@@ -319,7 +319,7 @@ func runCrashLoop(t *testing.T, nodeCount int, newOpts func() serveOpts) {
 	}
 	first := nodes[0].c
 	rcv := newCrashReceiver(t, &lockedRand{r: rand.New(rand.NewPCG(seed, 2))})
-	rcv.secret = []byte(first.Secret(first.Key))
+	rcv.secret = first.Secret(first.Key)
 	if r := first.Do("PUT", "/v1/webhook", map[string]string{"url": rcv.srv.URL + "/webhook", "verify_token": rcv.token}); r.Status != 200 {
 		t.Fatalf("PUT /v1/webhook: %s", r)
 	}

@@ -304,7 +304,7 @@ func (d *Dashboard) deliveryPage(ctx context.Context, acc bahasha.Account, id in
 	data.Headers = []headerView{
 		{"Content-Type", "application/json"},
 		{"User-Agent", d.cfg.UserAgent},
-		{webhook.SignatureHeader, webhook.Sign([]byte(acc.AppSecret), []byte(data.Body))},
+		{webhook.SignatureHeader, webhook.Sign(acc.AppSecret, []byte(data.Body))},
 		{delivery.HeaderDeliveryID, "dlv_" + strconv.FormatInt(dl.ID, 10)},
 		{delivery.HeaderIdempotencyKey, "dlv_" + strconv.FormatInt(dl.ID, 10)},
 		{delivery.HeaderAttempt, strconv.Itoa(max(dl.Attempts, 1))},

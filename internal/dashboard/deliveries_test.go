@@ -135,7 +135,7 @@ func TestDeliveryDetailAndRetry(t *testing.T) {
 	r := f.get("/deliveries/"+id, token)
 	expect(t, r, http.StatusOK, `data-state="failed"`, `id="retry"`, "boom: database down", `data-status-code="500"`,
 		"Content-Type: application/json", "User-Agent: "+safehttp.DefaultUserAgent,
-		webhook.SignatureHeader+": "+webhook.Sign([]byte(f.acc.Account.AppSecret), body),
+		webhook.SignatureHeader+": "+webhook.Sign(f.acc.Account.AppSecret, body),
 		delivery.HeaderDeliveryID+": "+id, delivery.HeaderIdempotencyKey+": "+id, delivery.HeaderAttempt+": 1")
 	if !strings.Contains(html.UnescapeString(r.Body), `<pre class="payload" id="delivery-body">`+string(body)+`</pre>`) {
 		t.Errorf("the page does not show the exact envelope %s", body)

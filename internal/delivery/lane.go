@@ -297,7 +297,7 @@ func (e *Engine) post(ctx context.Context, lane store.Lane, target *url.URL, url
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: http.Header{
 			"Content-Type":          {"application/json"},
-			webhook.SignatureHeader: {webhook.Sign([]byte(lane.AppSecret), body)},
+			webhook.SignatureHeader: {webhook.Sign(lane.AppSecret, body)},
 			HeaderDeliveryID:        {idList},
 			// With GetBody, it lets net/http send the POST again on a new
 			// connection when a kept-alive one the endpoint had closed

@@ -44,7 +44,7 @@ func BenchmarkHandlerPOST(b *testing.B) {
 	for _, n := range []int{1, 100} {
 		b.Run(fmt.Sprintf("statuses=%d", n), func(b *testing.B) {
 			body := statusBody(n)
-			sig := webhook.Sign([]byte(secret), body)
+			sig := webhook.Sign(secret, body)
 			seen := 0
 			h := &webhook.Handler{AppSecret: secret, OnStatus: func(context.Context, whatsapp.StatusEvent) error {
 				seen++

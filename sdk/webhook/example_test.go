@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -59,7 +60,7 @@ func ExampleHandler() {
 
 func ExampleSign() {
 	body := []byte(`{"object":"whatsapp_business_account"}`)
-	fmt.Println(webhook.Sign([]byte("app-secret"), body))
+	fmt.Println(webhook.Sign("app-secret", body))
 	// Output:
 	// sha256=0bf7374433906636bed1653bc7c64affb42fa5da9a39e251ab95c2e3a9c06923
 }
@@ -67,9 +68,9 @@ func ExampleSign() {
 func ExampleVerifySignature() {
 	body := []byte(`{"object":"whatsapp_business_account"}`)
 	header := "sha256=0bf7374433906636bed1653bc7c64affb42fa5da9a39e251ab95c2e3a9c06923"
-	fmt.Println(webhook.VerifySignature([]byte("app-secret"), body, header))
-	fmt.Println(webhook.VerifySignature([]byte("old-secret"), body, header))
-	fmt.Println(webhook.VerifySignature([]byte("app-secret"), body, ""))
+	fmt.Println(webhook.VerifySignature("app-secret", body, header))
+	fmt.Println(webhook.VerifySignature("old-secret", body, header))
+	fmt.Println(webhook.VerifySignature("app-secret", body, ""))
 	// Output:
 	// <nil>
 	// webhook: signature does not match the body; check the app secret and that the body is verified exactly as received, before any parsing
@@ -79,11 +80,37 @@ func ExampleVerifySignature() {
 // During a rotation, accept both the new and the old app secret.
 func ExampleVerifySignatureAny() {
 	body := []byte(`{"object":"whatsapp_business_account"}`)
-	header := webhook.Sign([]byte("old-secret"), body)
-	err := webhook.VerifySignatureAny([][]byte{[]byte("new-secret"), []byte("old-secret")}, body, header)
+	header := webhook.Sign("old-secret", body)
+	err := webhook.VerifySignatureAny([]string{"new-secret", "old-secret"}, body, header)
 	fmt.Println(err)
 	// Output:
 	// <nil>
+}
+
+// A receiver that serves its own HTTP verifies and parses a delivery in
+// one call, with the exact bytes received.
+func ExampleParse() {
+	body := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"WABA_ID","changes":[{"field":"messages","value":{
+		"messaging_product":"whatsapp","metadata":{"display_phone_number":"+254700000000","phone_number_id":"123456789"},
+		"statuses":[{"id":"wamid.1","status":"delivered","timestamp":"1700000001","recipient_id":"254712345678"}]}}]}]}`)
+	header := webhook.Sign("app-secret", body) // as Bahasha sends it in X-Hub-Signature-256
+
+	n, err := webhook.Parse(body, header, "app-secret")
+	if err != nil {
+		fmt.Println(err) // answer 401 for a signature error, 400 otherwise
+		return
+	}
+	for e := range n.Statuses() {
+		fmt.Println(e.Status.ID, e.Status.Status, e.Metadata.PhoneNumberID)
+	}
+	_, err = webhook.Parse(body, header, "another-secret")
+	fmt.Println(errors.Is(err, webhook.ErrSignatureMismatch))
+	_, err = webhook.Parse([]byte(`{"object":"page","entry":[]}`), webhook.Sign("app-secret", []byte(`{"object":"page","entry":[]}`)), "app-secret")
+	fmt.Println(errors.Is(err, whatsapp.ErrInvalidNotification))
+	// Output:
+	// wamid.1 delivered 123456789
+	// true
+	// true
 }
 
 // Answer 200 only after processing, and skip events already processed: a

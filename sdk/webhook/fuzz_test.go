@@ -44,9 +44,9 @@ func FuzzHandlerPOST(f *testing.F) {
 		r := httptest.NewRequest(http.MethodPost, "/webhook", strings.NewReader(string(body)))
 		switch sigMode % 3 {
 		case 0:
-			r.Header.Set(webhook.SignatureHeader, webhook.Sign([]byte(secret), body))
+			r.Header.Set(webhook.SignatureHeader, webhook.Sign(secret, body))
 		case 1:
-			r.Header.Set(webhook.SignatureHeader, webhook.Sign([]byte("wrong"), body))
+			r.Header.Set(webhook.SignatureHeader, webhook.Sign("wrong", body))
 		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)

@@ -3,8 +3,6 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -181,10 +179,9 @@ type Handler struct {
 	// SeenSet failure. nil logs them with slog.Default().
 	OnError func(err error)
 
-	once    sync.Once
-	secrets [][]byte
-	macs    []sync.Pool // macs[i] holds HMAC-SHA256s keyed with secrets[i], for reuse
-	bufs    sync.Pool
+	once sync.Once
+	keys *keyring
+	bufs sync.Pool
 
 	mu     sync.RWMutex // guards closed and sends on queue
 	closed bool
@@ -194,15 +191,7 @@ type Handler struct {
 
 func (h *Handler) init() {
 	h.once.Do(func() {
-		for _, s := range append([]string{h.AppSecret}, h.PreviousAppSecrets...) {
-			if s != "" {
-				h.secrets = append(h.secrets, []byte(s))
-			}
-		}
-		h.macs = make([]sync.Pool, len(h.secrets))
-		for i, secret := range h.secrets {
-			h.macs[i].New = func() any { return &pooledMAC{mac: hmac.New(sha256.New, secret)} }
-		}
+		h.keys = newKeyring(append([]string{h.AppSecret}, h.PreviousAppSecrets...))
 		h.bufs.New = func() any { return new(bytes.Buffer) }
 		if h.Mode == Async {
 			size := h.QueueSize
@@ -318,16 +307,13 @@ func (h *Handler) serveEvent(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "could not read the request body", http.StatusBadRequest)
 		return
 	}
-	body := buf.Bytes()
-	if len(h.secrets) > 0 {
-		if err := h.verifySignature(body, r.Header.Get(SignatureHeader)); err != nil {
-			http.Error(w, "unauthorized: "+err.Error(), http.StatusUnauthorized)
-			return
-		}
-	}
-	n, err := whatsapp.Parse(body)
-	if err != nil {
+	n, err := verifyAndParse(h.keys, buf.Bytes(), r.Header.Get(SignatureHeader), false)
+	switch {
+	case errors.Is(err, whatsapp.ErrInvalidNotification):
 		http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+		return
+	case err != nil:
+		http.Error(w, "unauthorized: "+err.Error(), http.StatusUnauthorized)
 		return
 	}
 	switch h.Mode {

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"hash"
 	"strings"
+	"sync"
+
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
 // SignatureHeader is the header that carries a delivery's signature.
@@ -30,9 +33,9 @@ var (
 // Sign returns the X-Hub-Signature-256 value of body: "sha256=" followed by
 // the lowercase hex HMAC-SHA256 of body keyed with appSecret. Bahasha signs
 // every delivery this way, over the exact bytes it sends.
-func Sign(appSecret, body []byte) string {
+func Sign(appSecret string, body []byte) string {
 	var sum [sha256.Size]byte
-	mac := hmac.New(sha256.New, appSecret)
+	mac := hmac.New(sha256.New, []byte(appSecret))
 	mac.Write(body)
 	buf := make([]byte, len(signaturePrefix)+hex.EncodedLen(sha256.Size))
 	copy(buf, signaturePrefix)
@@ -45,54 +48,71 @@ func Sign(appSecret, body []byte) string {
 // received, before any parsing or re-encoding. The comparison takes constant
 // time. It returns nil, or an error that is one of ErrMissingSignature,
 // ErrMalformedSignature, ErrSignatureMismatch and ErrNoSecret.
-func VerifySignature(appSecret, body []byte, header string) error {
-	return VerifySignatureAny([][]byte{appSecret}, body, header)
+func VerifySignature(appSecret string, body []byte, header string) error {
+	return newKeyring([]string{appSecret}).verify(body, header)
 }
 
 // VerifySignatureAny is [VerifySignature] with several app secrets, any of
 // which may have made the signature: during a rotation, accept the new secret
 // and the old one until the old one is retired. Empty secrets are ignored.
-func VerifySignatureAny(appSecrets [][]byte, body []byte, header string) error {
-	got, err := decodeSignature(header)
-	if err != nil {
-		return err
-	}
-	tried := false
-	var sum [sha256.Size]byte
-	for _, secret := range appSecrets {
-		if len(secret) == 0 {
-			continue
-		}
-		tried = true
-		mac := hmac.New(sha256.New, secret)
-		mac.Write(body)
-		if hmac.Equal(mac.Sum(sum[:0]), got[:]) {
-			return nil
-		}
-	}
-	if !tried {
-		return ErrNoSecret
-	}
-	return ErrSignatureMismatch
+func VerifySignatureAny(appSecrets []string, body []byte, header string) error {
+	return newKeyring(appSecrets).verify(body, header)
 }
 
-// verifySignature is VerifySignatureAny with the handler's secrets, whose
-// keyed MACs it takes from h.macs rather than keying new ones: same
-// results, same errors.
-func (h *Handler) verifySignature(body []byte, header string) error {
+// Parse verifies body's signature (header is its X-Hub-Signature-256) with
+// any of appSecrets, then parses it: the Handler's checks, for a receiver
+// that serves its own HTTP. It returns the notification, or an error that
+// is one of VerifySignature's or wraps whatsapp.ErrInvalidNotification.
+func Parse(body []byte, header string, appSecrets ...string) (*whatsapp.Notification, error) {
+	return verifyAndParse(newKeyring(appSecrets), body, header, true)
+}
+
+// verifyAndParse is the one path from a received body to a notification:
+// the signature checked with keys (unless it holds none and required is
+// false: a handler without an app secret), then the body parsed.
+func verifyAndParse(keys *keyring, body []byte, header string, required bool) (*whatsapp.Notification, error) {
+	if required || len(keys.macs) > 0 {
+		if err := keys.verify(body, header); err != nil {
+			return nil, err
+		}
+	}
+	return whatsapp.Parse(body)
+}
+
+// keyring holds the app secrets a signature may be made with, each as a
+// pool of HMAC-SHA256s keyed with it (keying one costs more than using it).
+type keyring struct {
+	macs []sync.Pool
+}
+
+// newKeyring returns the keyring of secrets; empty ones are ignored.
+func newKeyring(secrets []string) *keyring {
+	k := &keyring{}
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		key := []byte(s)
+		k.macs = append(k.macs, sync.Pool{New: func() any { return &pooledMAC{mac: hmac.New(sha256.New, key)} }})
+	}
+	return k
+}
+
+// verify checks header against body with each secret, in constant time.
+func (k *keyring) verify(body []byte, header string) error {
 	got, err := decodeSignature(header)
 	if err != nil {
 		return err
 	}
-	if len(h.macs) == 0 {
+	if len(k.macs) == 0 {
 		return ErrNoSecret
 	}
-	for i := range h.macs {
-		m := h.macs[i].Get().(*pooledMAC)
+	for i := range k.macs {
+		m := k.macs[i].Get().(*pooledMAC)
 		m.mac.Reset()
 		m.mac.Write(body)
 		ok := hmac.Equal(m.mac.Sum(m.sum[:0]), got[:])
-		h.macs[i].Put(m)
+		k.macs[i].Put(m)
 		if ok {
 			return nil
 		}

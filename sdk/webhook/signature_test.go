@@ -17,7 +17,7 @@ const (
 )
 
 func TestSignKnownVector(t *testing.T) {
-	if got := webhook.Sign([]byte(vectorSecret), []byte(vectorBody)); got != vectorSig {
+	if got := webhook.Sign(vectorSecret, []byte(vectorBody)); got != vectorSig {
 		t.Fatalf("Sign = %s, want %s", got, vectorSig)
 	}
 }
@@ -50,10 +50,7 @@ func TestVerifySignature(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var secrets [][]byte
-			for _, s := range tt.secrets {
-				secrets = append(secrets, []byte(s))
-			}
+			secrets := tt.secrets
 			err := webhook.VerifySignatureAny(secrets, []byte(tt.body), tt.header)
 			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
 				t.Fatalf("VerifySignatureAny = %v, want %v", err, tt.want)
@@ -69,9 +66,36 @@ func TestVerifySignature(t *testing.T) {
 
 func TestSignVerifyRoundTrip(t *testing.T) {
 	for _, body := range []string{"", "{}", "caf\u00e9 \U0001F600", strings.Repeat("x", 1<<16)} {
-		secret := []byte("s3cret")
+		secret := "s3cret"
 		if err := webhook.VerifySignature(secret, []byte(body), webhook.Sign(secret, []byte(body))); err != nil {
 			t.Errorf("body of %d bytes: %v", len(body), err)
+		}
+	}
+}
+
+// TestParse: Parse verifies with any of the secrets, then parses; with no
+// secret it refuses rather than accept an unsigned body.
+func TestParse(t *testing.T) {
+	body := []byte(`{"object":"whatsapp_business_account","entry":[]}`)
+	sig := webhook.Sign(vectorSecret, body)
+	for _, c := range []struct {
+		name    string
+		header  string
+		secrets []string
+		want    error
+	}{
+		{"signed with the secret", sig, []string{vectorSecret}, nil},
+		{"signed with the previous secret", sig, []string{"new-secret", vectorSecret}, nil},
+		{"no secret given", sig, nil, webhook.ErrNoSecret},
+		{"no signature", "", []string{vectorSecret}, webhook.ErrMissingSignature},
+		{"another secret", sig, []string{"other"}, webhook.ErrSignatureMismatch},
+	} {
+		n, err := webhook.Parse(body, c.header, c.secrets...)
+		if !errors.Is(err, c.want) || (c.want == nil) != (err == nil) {
+			t.Errorf("%s: Parse error %v, want %v", c.name, err, c.want)
+		}
+		if (n != nil) != (c.want == nil) {
+			t.Errorf("%s: Parse returned %v with error %v", c.name, n, err)
 		}
 	}
 }

@@ -51,22 +51,6 @@ func BenchmarkParse100Status(b *testing.B) { benchmarkParse(b, statusBatch(b, 10
 // (text, media, interactive, order, …) in one notification.
 func BenchmarkParseMessages(b *testing.B) { benchmarkParse(b, messageBatch(b)) }
 
-// benchmarkParseSlow measures parseSlow, the encoding/json path Parse falls
-// back to, so that the fast path's gain is measured in the same run.
-func benchmarkParseSlow(b *testing.B, body []byte) {
-	b.ReportAllocs()
-	b.SetBytes(int64(len(body)))
-	for b.Loop() {
-		if _, err := parseSlow(body); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkParseSlow1Status(b *testing.B)   { benchmarkParseSlow(b, statusBatch(b, 1)) }
-func BenchmarkParseSlow100Status(b *testing.B) { benchmarkParseSlow(b, statusBatch(b, 100)) }
-func BenchmarkParseSlowMessages(b *testing.B)  { benchmarkParseSlow(b, messageBatch(b)) }
-
 // messageBatch returns the body of a notification whose one change carries
 // every message (and contact) of the files of testdata/valid named msg_*.
 func messageBatch(tb testing.TB) []byte {
@@ -78,7 +62,7 @@ func messageBatch(tb testing.TB) []byte {
 		if !strings.HasPrefix(name, "msg_") {
 			continue
 		}
-		n, err := parseSlow(files[name])
+		n, err := Parse(files[name])
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -15,14 +15,22 @@ const MessagingProductWhatsApp = "whatsapp"
 
 // Notification is the body of one webhook POST.
 //
-// Notification, Entry and Change keep no Raw: a key of the envelope that
-// their fields do not name is dropped when a parsed notification is
-// marshalled. Everything inside a [Value] is kept.
+// A parsed notification is lossless at every level: marshalling it again
+// gives back the keys its fields do not name, and values such as an empty
+// entry array, as they came. The Notification's Raw restores those of the
+// envelope (the notification, its entries and their changes); each Value,
+// Status, Message and Contact keeps its own.
 type Notification struct {
 	// Object is always "whatsapp_business_account" for WhatsApp.
 	Object string `json:"object,omitempty"`
 	// Entry holds one element per WhatsApp Business Account.
 	Entry []Entry `json:"entry,omitempty"`
+
+	// Raw is the JSON this Notification was parsed from (nil for one built
+	// in code). Marshalling carries over the keys of the envelope — this
+	// object, its entries, their changes — that the typed fields lack; set
+	// it to nil to marshal only the typed fields (and each Value's Raw).
+	Raw json.RawMessage `json:"-"`
 }
 
 // Entry groups the changes of one WhatsApp Business Account.
@@ -141,4 +149,22 @@ func (c *Contact) UnmarshalJSON(data []byte) error {
 func (c Contact) MarshalJSON() ([]byte, error) {
 	type plain Contact
 	return marshalKeepingRaw(plain(c), c.Raw)
+}
+
+// UnmarshalJSON implements json.Unmarshaler and keeps the raw JSON.
+func (n *Notification) UnmarshalJSON(data []byte) error {
+	type plain Notification
+	var p plain
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	*n = Notification(p)
+	n.Raw = append(json.RawMessage(nil), data...)
+	return nil
+}
+
+// MarshalJSON implements json.Marshaler; see [Value.Raw].
+func (n Notification) MarshalJSON() ([]byte, error) {
+	type plain Notification
+	return marshalKeepingRaw(plain(n), n.Raw)
 }

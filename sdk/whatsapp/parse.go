@@ -7,41 +7,27 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
-	"sync/atomic"
 )
 
 // ErrInvalidNotification is wrapped by every error [Parse] returns.
 var ErrInvalidNotification = errors.New("whatsapp: invalid notification")
 
-// Parse decodes a webhook request body.
+// Parse decodes a webhook request body with encoding/json.
 //
 // It accepts everything WhatsApp sends, including message types, status
-// values and fields that this version does not know, timestamps and prices as
-// strings or numbers, and text in raw UTF-8 or \uXXXX escapes. It rejects, with
-// an error wrapping [ErrInvalidNotification] that says what is wrong and where:
-// an empty body, malformed JSON, bytes after the top-level object, a top-level
-// value that is not an object, and fields of the wrong JSON kind (for example
-// "entry" or "statuses" that is not an array). It never panics.
+// values and fields that this version does not know (kept in each level's
+// Raw), timestamps and prices as strings or numbers, and text in raw UTF-8
+// or \uXXXX escapes. It rejects, with an error wrapping
+// [ErrInvalidNotification] that says what is wrong and where: an empty
+// body, malformed JSON, bytes after the top-level object, a top-level value
+// that is not an object, fields of the wrong JSON kind (for example "entry"
+// or "statuses" that is not an array), and what would mislead a receiver:
+// an "object" other than "whatsapp_business_account", a missing or null
+// "entry", a change without a "value", and a null among a value's
+// "messages" or "statuses". It never panics.
 //
 // The notification does not retain body.
 func Parse(body []byte) (*Notification, error) {
-	// The hand-written decoder handles what WhatsApp and Bahasha send; for
-	// anything it is not certain to decode exactly as encoding/json does,
-	// and for every error, parseSlow decides (and words the error).
-	if n, ok := parseFast(body); ok {
-		return n, nil
-	}
-	slowParses.Add(1)
-	return parseSlow(body)
-}
-
-// slowParses counts the calls of Parse that the fast path handed to
-// parseSlow; tests read it to check that common shapes stay on the fast path.
-var slowParses atomic.Uint64
-
-// parseSlow is Parse with encoding/json: the reference the fast path must
-// match, and the path that reports every error.
-func parseSlow(body []byte) (*Notification, error) {
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 {
 		return nil, fmt.Errorf("%w: the body is empty; expected a JSON object such as {\"object\":\"whatsapp_business_account\",\"entry\":[…]}", ErrInvalidNotification)
@@ -65,7 +51,45 @@ func parseSlow(body []byte) (*Notification, error) {
 	if err := json.Unmarshal(body, n); err != nil {
 		return nil, describe(err)
 	}
+	if err := check(n); err != nil {
+		return nil, err
+	}
 	return n, nil
+}
+
+// check refuses what decodes but would mislead a receiver.
+func check(n *Notification) error {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidNotification}, args...)...)
+	}
+	if n.Object != ObjectWhatsAppBusinessAccount {
+		if n.Object == "" {
+			return fail("\"object\" is missing; a WhatsApp notification has \"object\":%q", ObjectWhatsAppBusinessAccount)
+		}
+		return fail("\"object\" is %q, not %q: this is not a WhatsApp Business Account notification", n.Object, ObjectWhatsAppBusinessAccount)
+	}
+	if n.Entry == nil {
+		return fail("\"entry\" is missing or null; a notification has \"entry\":[…] (an empty array when it carries nothing)")
+	}
+	for i, e := range n.Entry {
+		for j, c := range e.Changes {
+			where := fmt.Sprintf("entry[%d].changes[%d]", i, j)
+			if len(c.Value.Raw) == 0 || string(c.Value.Raw) == "null" {
+				return fail("%s has no \"value\"; every change carries one", where)
+			}
+			for k, s := range c.Value.Statuses {
+				if string(s.Raw) == "null" {
+					return fail("%s.value.statuses[%d] is null; a status is an object", where, k)
+				}
+			}
+			for k, m := range c.Value.Messages {
+				if string(m.Raw) == "null" {
+					return fail("%s.value.messages[%d] is null; a message is an object", where, k)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // describe turns an encoding/json error into one that names the field and

@@ -574,6 +574,7 @@ func TestParseExpectations(t *testing.T) {
 // withoutRaw returns a copy of n with every Raw field cleared.
 func withoutRaw(n *Notification) *Notification {
 	c := *n
+	c.Raw = nil
 	c.Entry = slices.Clone(n.Entry)
 	for i := range c.Entry {
 		e := &c.Entry[i]
@@ -645,6 +646,14 @@ var invalidCases = map[string]string{
 	"contact_profile_string.json": `field "entry.changes.value.contacts.profile" must be an object, got string`,
 	"nested_garbage.json":         `field "entry" must be an object, got array`,
 	"deeply_nested.json":          "exceeded max depth",
+	"object_page.json":            `"object" is "page", not "whatsapp_business_account"`,
+	"object_missing.json":         `"object" is missing`,
+	"entry_missing.json":          `"entry" is missing or null`,
+	"entry_null.json":             `"entry" is missing or null`,
+	"change_without_value.json":   `entry[0].changes[0] has no "value"`,
+	"value_null.json":             `entry[0].changes[0] has no "value"`,
+	"status_null.json":            `entry[0].changes[0].value.statuses[1] is null`,
+	"message_null.json":           `entry[0].changes[0].value.messages[0] is null`,
 }
 
 func TestParseInvalidCorpus(t *testing.T) {
@@ -683,11 +692,14 @@ func TestParseNilAndOddInputs(t *testing.T) {
 			t.Errorf("Parse(%q) error = %v, want ErrInvalidNotification", body, err)
 		}
 	}
-	// The smallest object parses; so does an unknown object kind.
-	for _, body := range []string{`{}`, ` {"object":"page","entry":[]} `, "\n{\"entry\":null}\n"} {
-		if _, err := Parse([]byte(body)); err != nil {
-			t.Errorf("Parse(%q): %v", body, err)
-		}
+	// The smallest notification parses, and its empty entry array stays
+	// an empty array.
+	n, err := Parse([]byte(` {"object":"whatsapp_business_account","entry":[]} `))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := json.Marshal(n); err != nil || string(out) != `{"entry":[],"object":"whatsapp_business_account"}` {
+		t.Errorf("the smallest notification marshals as %s, %v", out, err)
 	}
 }
 

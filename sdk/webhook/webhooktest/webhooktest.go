@@ -52,7 +52,7 @@ func NewRequestBody(target string, body []byte, appSecret string) *http.Request 
 	r.Header.Set("Content-Type", "application/json")
 	r.Header.Set("User-Agent", "Bahasha-Webhooks-Test")
 	if appSecret != "" {
-		r.Header.Set(webhook.SignatureHeader, webhook.Sign([]byte(appSecret), body))
+		r.Header.Set(webhook.SignatureHeader, webhook.Sign(appSecret, body))
 	}
 	return r
 }
