@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/bahasha/bahasha/internal/accounts"
+	"github.com/bahasha/bahasha/internal/problem"
 )
 
 type createAccountRequest struct {
@@ -18,7 +19,7 @@ func (a *API) createAccount(w http.ResponseWriter, r *http.Request) error {
 	}
 	c, err := accounts.Create(r.Context(), a.store, accounts.Params{Name: req.Name, Now: a.now(), Rand: a.rand})
 	if errors.Is(err, accounts.ErrInvalid) {
-		return badRequest("%s", err.Error())
+		return problem.Invalid("%s", err.Error())
 	}
 	if err != nil {
 		return err

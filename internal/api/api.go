@@ -19,7 +19,10 @@ import (
 
 	"github.com/bahasha/bahasha/internal/accounts"
 	"github.com/bahasha/bahasha/internal/bahasha"
-	"github.com/bahasha/bahasha/internal/handshake"
+	"github.com/bahasha/bahasha/internal/messaging"
+	"github.com/bahasha/bahasha/internal/problem"
+	"github.com/bahasha/bahasha/internal/registration"
+	"github.com/bahasha/bahasha/internal/replay"
 	"github.com/bahasha/bahasha/internal/store"
 )
 
@@ -42,20 +45,29 @@ type Config struct {
 // Waker is told that new deliveries may be due.
 type Waker interface{ Wake() }
 
-// API serves the HTTP API. Build it with New.
-type API struct {
-	cfg      Config
-	store    store.Store
-	verifier *handshake.Verifier
-	waker    Waker
-	now      func() time.Time
-	rand     io.Reader
-	log      *slog.Logger
+// Services are the operations the API serves.
+type Services struct {
+	Messaging    *messaging.Service
+	Replay       *replay.Service
+	Registration *registration.Service
 }
 
-// New returns the API. now is the clock; rand the randomness for ids and
-// secrets (crypto/rand in production).
-func New(cfg Config, s store.Store, v *handshake.Verifier, waker Waker, now func() time.Time, rand io.Reader, log *slog.Logger) *API {
+// API serves the HTTP API. Build it with New.
+type API struct {
+	cfg   Config
+	store store.Store
+	svc   Services
+	waker Waker
+	now   func() time.Time
+	rand  io.Reader
+	log   *slog.Logger
+	mux   *http.ServeMux
+}
+
+// New returns the API over the store and the operations. waker is told of
+// ingested events; now is the clock; rand the randomness for secrets
+// (crypto/rand in production).
+func New(cfg Config, s store.Store, svc Services, waker Waker, now func() time.Time, rand io.Reader, log *slog.Logger) *API {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
@@ -68,11 +80,17 @@ func New(cfg Config, s store.Store, v *handshake.Verifier, waker Waker, now func
 	if log == nil {
 		log = slog.Default()
 	}
-	return &API{cfg: cfg, store: s, verifier: v, waker: waker, now: now, rand: rand, log: log}
+	a := &API{cfg: cfg, store: s, svc: svc, waker: waker, now: now, rand: rand, log: log, mux: http.NewServeMux()}
+	a.routes(a.mux)
+	return a
 }
 
-// Register adds the API's routes to mux.
-func (a *API) Register(mux *http.ServeMux) {
+// ServeHTTP serves /v1/ and /admin/v1/: the routes, and for any other path
+// under them a JSON 404, or 405 with Allow for a known path.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+// routes adds the API's routes to mux.
+func (a *API) routes(mux *http.ServeMux) {
 	v1 := func(pattern string, h func(http.ResponseWriter, *http.Request, bahasha.Account) error) {
 		mux.Handle(pattern, a.authenticated(h))
 	}
@@ -94,14 +112,14 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		if allowed := allowedMethods(mux, r); len(allowed) > 0 {
 			w.Header().Set("Allow", strings.Join(allowed, ", "))
-			writeError(w, r, a.log, errorf(http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allowed, " or ")))
+			writeError(w, r, a.log, problem.New(http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allowed, " or ")))
 			return
 		}
-		writeError(w, r, a.log, errorf(http.StatusNotFound, "not_found", "no such API route: %s %s; see the README for the routes", r.Method, r.URL.Path))
+		writeError(w, r, a.log, problem.New(http.StatusNotFound, "not_found", "no such API route: %s %s; see the README for the routes", r.Method, r.URL.Path))
 	})
 	mux.Handle("POST /admin/v1/accounts", a.admin(a.createAccount))
 	mux.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, a.log, errorf(http.StatusNotFound, "not_found", "no such admin route: %s %s", r.Method, r.URL.Path))
+		writeError(w, r, a.log, problem.New(http.StatusNotFound, "not_found", "no such admin route: %s %s", r.Method, r.URL.Path))
 	})
 }
 
@@ -128,13 +146,13 @@ func (a *API) authenticated(h func(http.ResponseWriter, *http.Request, bahasha.A
 		key, ok := bearer(r)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="bahasha"`)
-			writeError(w, r, a.log, errorf(http.StatusUnauthorized, "unauthorized", "send your API key in the Authorization header: Authorization: Bearer <key>"))
+			writeError(w, r, a.log, problem.New(http.StatusUnauthorized, "unauthorized", "send your API key in the Authorization header: Authorization: Bearer <key>"))
 			return
 		}
 		acc, err := a.store.AccountByKeyHash(r.Context(), accounts.HashKey(key))
 		if err != nil {
-			if Classify(err).Status == http.StatusNotFound {
-				err = errorf(http.StatusUnauthorized, "unauthorized", "the API key is not valid; use the key printed when the account was created")
+			if problem.Classify(err).Status == http.StatusNotFound {
+				err = problem.New(http.StatusUnauthorized, "unauthorized", "the API key is not valid; use the key printed when the account was created")
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="bahasha", error="invalid_token"`)
 			writeError(w, r, a.log, err)
@@ -150,12 +168,12 @@ func (a *API) authenticated(h func(http.ResponseWriter, *http.Request, bahasha.A
 func (a *API) admin(h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a.cfg.AdminKey == "" {
-			writeError(w, r, a.log, errorf(http.StatusNotFound, "admin_disabled", "the admin API is disabled; start bahasha serve with BAHASHA_ADMIN_KEY set to enable it"))
+			writeError(w, r, a.log, problem.New(http.StatusNotFound, "admin_disabled", "the admin API is disabled; start bahasha serve with BAHASHA_ADMIN_KEY set to enable it"))
 			return
 		}
 		key, ok := bearer(r)
 		if !ok || subtle.ConstantTimeCompare([]byte(key), []byte(a.cfg.AdminKey)) != 1 {
-			writeError(w, r, a.log, errorf(http.StatusUnauthorized, "unauthorized", "send the admin key (BAHASHA_ADMIN_KEY) as Authorization: Bearer <key>"))
+			writeError(w, r, a.log, problem.New(http.StatusUnauthorized, "unauthorized", "send the admin key (BAHASHA_ADMIN_KEY) as Authorization: Bearer <key>"))
 			return
 		}
 		if err := h(w, r); err != nil {

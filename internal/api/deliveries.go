@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/problem"
 	"github.com/bahasha/bahasha/internal/store"
 )
 
@@ -84,21 +85,21 @@ func (a *API) listDeliveries(w http.ResponseWriter, r *http.Request, acc bahasha
 	p := store.ListDeliveriesParams{AccountID: acc.ID, Limit: 50}
 	if s := q.Get("state"); s != "" {
 		if !bahasha.ValidDeliveryState(bahasha.DeliveryState(s)) {
-			return badRequest(`"state" must be pending, delivered, failed or superseded`)
+			return problem.Invalid(`"state" must be pending, delivered, failed or superseded`)
 		}
 		p.State = bahasha.DeliveryState(s)
 	}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 1000 {
-			return badRequest(`"limit" must be a whole number from 1 to 1000`)
+			return problem.Invalid(`"limit" must be a whole number from 1 to 1000`)
 		}
 		p.Limit = n
 	}
 	if s := q.Get("before"); s != "" {
 		id, ok := parseDeliveryID(s)
 		if !ok {
-			return badRequest(`"before" must be a delivery id such as dlv_123 (the next_cursor of the previous page)`)
+			return problem.Invalid(`"before" must be a delivery id such as dlv_123 (the next_cursor of the previous page)`)
 		}
 		p.Before = id
 	}
@@ -133,7 +134,7 @@ func (a *API) listDeliveries(w http.ResponseWriter, r *http.Request, acc bahasha
 func (a *API) delivery(r *http.Request) (int64, error) {
 	id, ok := parseDeliveryID(r.PathValue("id"))
 	if !ok {
-		return 0, errorf(http.StatusNotFound, "not_found", "%q is not a delivery id; ids look like dlv_123", r.PathValue("id"))
+		return 0, problem.New(http.StatusNotFound, "not_found", "%q is not a delivery id; ids look like dlv_123", r.PathValue("id"))
 	}
 	return id, nil
 }
@@ -145,7 +146,7 @@ func (a *API) getDelivery(w http.ResponseWriter, r *http.Request, acc bahasha.Ac
 	}
 	d, attempts, err := a.store.Delivery(r.Context(), acc.ID, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return errorf(http.StatusNotFound, "not_found", "no delivery %s in this account", deliveryID(id))
+		return problem.New(http.StatusNotFound, "not_found", "no delivery %s in this account", deliveryID(id))
 	}
 	if err != nil {
 		return err
@@ -172,7 +173,7 @@ func (a *API) retryDelivery(w http.ResponseWriter, r *http.Request, acc bahasha.
 	}
 	d, err := a.store.RetryDelivery(r.Context(), acc.ID, id, a.now())
 	if errors.Is(err, store.ErrNotFound) {
-		return errorf(http.StatusNotFound, "not_found", "no delivery %s in this account", deliveryID(id))
+		return problem.New(http.StatusNotFound, "not_found", "no delivery %s in this account", deliveryID(id))
 	}
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -13,53 +12,9 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/problem"
 	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
-
-// Error is an API error: an HTTP status, a stable machine-readable code, a
-// message that says how to fix the problem, and optional details. Handlers
-// return it; writeError renders every error through the one table below.
-type Error struct {
-	Status  int
-	Code    string
-	Message string
-	Details any
-}
-
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
-
-func errorf(status int, code, format string, args ...any) *Error {
-	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
-// badRequest is the error of a request body or parameter that is not valid.
-func badRequest(format string, args ...any) *Error {
-	return errorf(http.StatusBadRequest, "invalid_request", format, args...)
-}
-
-// Classify maps any error to the error shown to the client: the one place
-// where internal errors become statuses and messages, for the API and the
-// dashboard alike. Internal causes are logged, never shown.
-func Classify(err error) *Error {
-	var apiErr *Error
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &apiErr):
-		return apiErr
-	case errors.As(err, &tooLarge):
-		return errorf(http.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than %d bytes; send less at once", tooLarge.Limit)
-	case errors.Is(err, store.ErrNotFound):
-		return errorf(http.StatusNotFound, "not_found", "no such resource for this account; check the id")
-	case errors.Is(err, store.ErrConflict):
-		return errorf(http.StatusConflict, "conflict", "that already exists")
-	case errors.Is(err, store.ErrClosed):
-		return errorf(http.StatusServiceUnavailable, "unavailable", "Bahasha is shutting down; retry in a moment")
-	case errors.Is(err, store.ErrUnavailable):
-		return errorf(http.StatusServiceUnavailable, "unavailable", "Bahasha's database is unavailable right now; nothing was stored, retry in a moment")
-	}
-	return errorf(http.StatusInternalServerError, "internal", "something went wrong on our side; retry, and contact support if it persists")
-}
 
 type errorBody struct {
 	Error errorObject `json:"error"`
@@ -72,7 +27,7 @@ type errorObject struct {
 }
 
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	e := Classify(err)
+	e := problem.Classify(err)
 	if e.Status >= 500 {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
@@ -119,7 +74,7 @@ func decodeFrom(body io.Reader, v any, strict bool) error {
 		if errors.As(err, &tooLarge) {
 			return err
 		}
-		return badRequest("the body has data after the JSON object; send exactly one object")
+		return problem.Invalid("the body has data after the JSON object; send exactly one object")
 	}
 	return nil
 }
@@ -140,22 +95,22 @@ func describeJSONError(err error) error {
 	case errors.As(err, &tooLarge):
 		return err
 	case isTimeout(err):
-		return errorf(http.StatusRequestTimeout, "body_timeout", "the request body did not arrive in time; send the whole body without pausing (see the README's limits)")
+		return problem.New(http.StatusRequestTimeout, "body_timeout", "the request body did not arrive in time; send the whole body without pausing (see the README's limits)")
 	case isEOF(err):
-		return badRequest("the request body is empty; send a JSON object")
+		return problem.Invalid("the request body is empty; send a JSON object")
 	case errors.As(err, &syntax):
-		return badRequest("the body is not valid JSON (at byte %d: %s)", syntax.Offset, strings.TrimPrefix(syntax.Error(), "json: "))
+		return problem.Invalid("the body is not valid JSON (at byte %d: %s)", syntax.Offset, strings.TrimPrefix(syntax.Error(), "json: "))
 	case errors.As(err, &typ):
 		if typ.Field == "" {
-			return badRequest("the body must be a JSON object, not %s", typ.Value)
+			return problem.Invalid("the body must be a JSON object, not %s", typ.Value)
 		}
-		return badRequest("field %q must be %s, not %s", typ.Field, expectedKind(typ.Type), strings.TrimPrefix(typ.Value, "number "))
+		return problem.Invalid("field %q must be %s, not %s", typ.Field, expectedKind(typ.Type), strings.TrimPrefix(typ.Value, "number "))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return badRequest("the body has an unknown field %s; check its spelling", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		return problem.Invalid("the body has an unknown field %s; check its spelling", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return badRequest("the body ends before the JSON object is complete")
+		return problem.Invalid("the body ends before the JSON object is complete")
 	}
-	return badRequest("the body could not be read as JSON: %s", err.Error())
+	return problem.Invalid("the body could not be read as JSON: %s", err.Error())
 }
 
 // expectedKind names what a field of type t must be, in JSON terms.

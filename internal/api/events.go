@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/problem"
 	"github.com/bahasha/bahasha/internal/store"
 	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
@@ -101,10 +102,10 @@ func (a *API) decodeEvents(w http.ResponseWriter, r *http.Request) ([]ingestEven
 // checkBatch checks a batch's size.
 func (a *API) checkBatch(n int) error {
 	if n == 0 {
-		return badRequest(`"events" must hold at least one event: {"events":[{"id":"…","phone_number_id":"…","status":{…}}]}`)
+		return problem.Invalid(`"events" must hold at least one event: {"events":[{"id":"…","phone_number_id":"…","status":{…}}]}`)
 	}
 	if n > a.cfg.MaxEventsPerBatch {
-		return badRequest(`a batch holds at most %d events; split it`, a.cfg.MaxEventsPerBatch)
+		return problem.Invalid(`a batch holds at most %d events; split it`, a.cfg.MaxEventsPerBatch)
 	}
 	return nil
 }
@@ -127,7 +128,7 @@ func (a *API) decodeEach(body []byte) ([]ingestEvent, []itemError, error) {
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&events[i]); err != nil {
 			msg := err.Error()
-			var apiErr *Error
+			var apiErr *problem.Error
 			if errors.As(describeJSONError(err), &apiErr) {
 				msg = apiErr.Message
 			}
@@ -178,7 +179,7 @@ func (a *API) ingestEvents(w http.ResponseWriter, r *http.Request, acc bahasha.A
 	}
 	if len(errs) > 0 {
 		slices.SortStableFunc(errs, func(a, b itemError) int { return a.Index - b.Index })
-		return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_events",
+		return &problem.Error{Status: http.StatusUnprocessableEntity, Code: "invalid_events",
 			Message: fmt.Sprintf("%d of %d events are not valid (the first, events[%d]: %s), so none was ingested; fix them and send the batch again (ids already ingested are skipped)",
 				len(errs), len(batch), errs[0].Index, errs[0].Message),
 			Details: map[string]any{"errors": errs}}

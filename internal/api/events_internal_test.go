@@ -24,7 +24,7 @@ var ingestBodies = []string{
 // TestDecodeEventsOnePassMatchesEach: for valid bodies the one-pass decode
 // gives exactly what decoding event by event gives.
 func TestDecodeEventsOnePassMatchesEach(t *testing.T) {
-	a := New(Config{}, nil, nil, nil, nil, nil, nil)
+	a := New(Config{}, nil, Services{}, nil, nil, nil, nil)
 	var big strings.Builder
 	big.WriteString(`{"events":[`)
 	for i := range 1000 {
@@ -62,7 +62,7 @@ func BenchmarkDecodeEvents(b *testing.B) {
 		fmt.Fprintf(&body, `{"id":"bench-%d","phone_number_id":"123456789","status":{"id":"wamid.bench.%d","status":"delivered","timestamp":"1700000001","recipient_id":"254700%06d","recipient_type":"individual"}}`, i, i, i)
 	}
 	body.WriteString(`]}`)
-	a := New(Config{}, nil, nil, nil, nil, nil, nil)
+	a := New(Config{}, nil, Services{}, nil, nil, nil, nil)
 	b.Run("one-pass", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(body.Len()))

@@ -3,9 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
@@ -13,8 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bahasha/bahasha/internal/accounts"
-	"github.com/bahasha/bahasha/internal/api"
-	"github.com/bahasha/bahasha/internal/handshake"
+	"github.com/bahasha/bahasha/internal/server"
 	"github.com/bahasha/bahasha/internal/store/sqlite"
 	"go.uber.org/goleak"
 )
@@ -41,9 +38,11 @@ func FuzzRequestBodies(f *testing.F) {
 	// The handshake is never reached with a routable URL: AllowPrivate is
 	// off, so any URL the fuzzer invents is refused before dialling or
 	// fails to resolve.
-	a := api.New(api.Config{}, st, &handshake.Verifier{}, nopWaker{}, time.Now, rand.Reader, nil)
-	mux := http.NewServeMux()
-	a.Register(mux)
+	p, err := server.Build(st, server.Options{Waker: nopWaker{}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	mux := p.API
 	pn := c.PhoneNumber.ID
 	routes := []struct{ method, path string }{
 		{"POST", "/v1/events"},

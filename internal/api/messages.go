@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,8 +11,8 @@ import (
 
 	"github.com/bahasha/bahasha/internal/accounts"
 	"github.com/bahasha/bahasha/internal/bahasha"
-	"github.com/bahasha/bahasha/internal/sandbox"
-	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/messaging"
+	"github.com/bahasha/bahasha/internal/problem"
 	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
@@ -103,7 +102,7 @@ func (req *sendRequest) validate() (string, *cloudError) {
 	if req.RecipientType != "" && req.RecipientType != "individual" {
 		return "", invalidParameter(`"recipient_type" must be "individual"`)
 	}
-	if !validPhone(req.To) {
+	if !messaging.ValidPhone(req.To) {
 		return "", invalidParameter(`"to" must be the recipient's phone number in international format, digits only, e.g. 254712345678`)
 	}
 	if req.Type == "" {
@@ -179,35 +178,14 @@ func (req *sendRequest) validate() (string, *cloudError) {
 	return "service", nil
 }
 
-func validPhone(s string) bool {
-	s = strings.TrimPrefix(s, "+")
-	if len(s) < 6 || len(s) > 20 {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-func (a *API) phoneNumber(ctx context.Context, acc bahasha.Account, id string) (bahasha.PhoneNumber, error) {
-	n, err := a.store.PhoneNumber(ctx, acc.ID, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return n, errorf(http.StatusNotFound, "unknown_phone_number", "phone number id %q is not one of this account's numbers; list them with GET /v1/phone_numbers", id)
-	}
-	return n, err
-}
-
 func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
-	number, err := a.phoneNumber(r.Context(), acc, r.PathValue("phone_number_id"))
-	if err != nil {
+	phone := r.PathValue("phone_number_id")
+	if _, err := a.svc.Messaging.Number(r.Context(), acc.ID, phone); err != nil {
 		return err
 	}
 	var req sendRequest
 	if err := decode(w, r, a.cfg.MaxBodyBytes, &req, false); err != nil {
-		var apiErr *Error
+		var apiErr *problem.Error
 		if errors.As(err, &apiErr) && (apiErr.Status == http.StatusBadRequest || apiErr.Code == "invalid_text") {
 			a.writeCloudError(w, invalidParameter("%s", apiErr.Message))
 			return nil
@@ -219,11 +197,11 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, acc bahasha.Ac
 		a.writeCloudError(w, cerr)
 		return nil
 	}
-	sent, err := a.send(r.Context(), acc, number, &req, category)
+	sent, err := a.svc.Messaging.Send(r.Context(), messaging.SendParams{AccountID: acc.ID, PhoneNumberID: phone, To: req.To,
+		Category: category, BizOpaqueCallbackData: req.BizOpaqueCallbackData})
 	if err != nil {
 		return err
 	}
-	to, wamid := sent.To, sent.WAMID
 	type contactJSON struct {
 		Input string `json:"input"`
 		WaID  string `json:"wa_id"`
@@ -232,7 +210,7 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, acc bahasha.Ac
 		ID            string `json:"id"`
 		MessageStatus string `json:"message_status,omitempty"`
 	}
-	msg := messageJSON{ID: wamid}
+	msg := messageJSON{ID: sent.WAMID}
 	if req.Type == "template" {
 		msg.MessageStatus = "accepted"
 	}
@@ -240,7 +218,7 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, acc bahasha.Ac
 		MessagingProduct string        `json:"messaging_product"`
 		Contacts         []contactJSON `json:"contacts"`
 		Messages         []messageJSON `json:"messages"`
-	}{"whatsapp", []contactJSON{{Input: req.To, WaID: to}}, []messageJSON{msg}})
+	}{"whatsapp", []contactJSON{{Input: req.To, WaID: sent.To}}, []messageJSON{msg}})
 	return nil
 }
 
@@ -253,183 +231,28 @@ type inboundRequest struct {
 }
 
 func (a *API) sandboxInbound(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
-	number, err := a.phoneNumber(r.Context(), acc, r.PathValue("phone_number_id"))
-	if err != nil {
+	phone := r.PathValue("phone_number_id")
+	if _, err := a.svc.Messaging.Number(r.Context(), acc.ID, phone); err != nil {
 		return err
 	}
 	var raw json.RawMessage
 	if err := decode(w, r, a.cfg.MaxBodyBytes, &raw, false); err != nil {
 		return err
 	}
-	in, err := a.inbound(r.Context(), acc, number, raw)
+	var req inboundRequest
+	if err := json.Unmarshal(raw, &req); err != nil {
+		return describeJSONError(err)
+	}
+	var m whatsapp.Message
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return describeJSONError(err)
+	}
+	in, err := a.svc.Messaging.Inbound(r.Context(), messaging.InboundParams{AccountID: acc.ID, PhoneNumberID: phone,
+		From: req.From, Name: req.Name, Message: m})
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"message": map[string]string{"id": in.WAMID, "type": in.Type, "from": in.From},
 		"event_id": eventID(in.EventID), "delivery_id": deliveryIDOrNil(in.DeliveryID)})
 	return nil
-}
-
-// inbound checks a simulated customer message (the JSON body of the
-// sandbox inbound route) and ingests it as an event of number.
-func (a *API) inbound(ctx context.Context, acc bahasha.Account, number bahasha.PhoneNumber, raw json.RawMessage) (InboundMessage, error) {
-	var req inboundRequest
-	if err := json.Unmarshal(raw, &req); err != nil {
-		return InboundMessage{}, describeJSONError(err)
-	}
-	if !validPhone(req.From) {
-		return InboundMessage{}, badRequest(`"from" must be the customer's phone number, digits only, e.g. 254712345678`)
-	}
-	from := strings.TrimPrefix(req.From, "+")
-	var m whatsapp.Message
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return InboundMessage{}, describeJSONError(err)
-	}
-	if err := checkInbound(&m); err != nil {
-		return InboundMessage{}, err
-	}
-	var err error
-	if m.ID, err = sandbox.NewWAMID(a.rand); err != nil {
-		return InboundMessage{}, err
-	}
-	m.From, m.Timestamp = from, whatsapp.TimestampOf(a.now())
-	name := req.Name
-	if name == "" {
-		name = "Sandbox Customer"
-	}
-	ev, err := sandbox.Inbound(number, m, whatsapp.Contact{Profile: whatsapp.Profile{Name: name}, WaID: from}, a.now())
-	if err != nil {
-		return InboundMessage{}, err
-	}
-	res, err := a.store.InsertEvents(ctx, store.InsertEventsParams{AccountID: acc.ID, Events: []bahasha.Event{ev}, Now: a.now()})
-	if err != nil {
-		return InboundMessage{}, err
-	}
-	a.waker.Wake()
-	return InboundMessage{WAMID: m.ID, Type: string(m.Type), From: from, EventID: res[0].EventID, DeliveryID: res[0].DeliveryID}, nil
-}
-
-// send queues the sandbox carrier's statuses of a checked send request.
-func (a *API) send(ctx context.Context, acc bahasha.Account, number bahasha.PhoneNumber, req *sendRequest, category string) (SentMessage, error) {
-	to := strings.TrimPrefix(req.To, "+")
-	wamid, err := sandbox.NewWAMID(a.rand)
-	if err != nil {
-		return SentMessage{}, err
-	}
-	events, err := sandbox.StatusEvents(sandbox.Sent{Number: number, WAMID: wamid, Recipient: to, Category: category,
-		BizOpaqueCallbackData: req.BizOpaqueCallbackData, Now: a.now(), Pace: a.cfg.SandboxPace})
-	if err != nil {
-		return SentMessage{}, err
-	}
-	if _, err := a.store.InsertEvents(ctx, store.InsertEventsParams{AccountID: acc.ID, Events: events, Now: a.now()}); err != nil {
-		return SentMessage{}, err
-	}
-	a.waker.Wake()
-	return SentMessage{WAMID: wamid, To: to, Statuses: len(events)}, nil
-}
-
-// SentMessage is what SendMessage queued.
-type SentMessage struct {
-	// WAMID is the message's id; To the recipient's WhatsApp id.
-	WAMID, To string
-	// Statuses is how many status events the sandbox carrier queued.
-	Statuses int
-}
-
-// SendMessage sends a message from one of acc's phone numbers exactly as
-// POST /v1/{phone_number_id}/messages does with body as its JSON: the
-// sandbox carrier queues the message's statuses. An unknown number or a
-// body that is not valid is an *Error with a 4xx Status and a Message that
-// says what to fix; other errors are the store's.
-func (a *API) SendMessage(ctx context.Context, acc bahasha.Account, phoneNumberID string, body []byte) (SentMessage, error) {
-	number, err := a.phoneNumber(ctx, acc, phoneNumberID)
-	if err != nil {
-		return SentMessage{}, err
-	}
-	var req sendRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return SentMessage{}, describeJSONError(err)
-	}
-	category, cerr := req.validate()
-	if cerr != nil {
-		return SentMessage{}, &Error{Status: cerr.status, Code: "invalid_parameter", Message: cerr.details}
-	}
-	return a.send(ctx, acc, number, &req, category)
-}
-
-// InboundMessage is what SimulateInbound ingested.
-type InboundMessage struct {
-	WAMID, Type, From string
-	EventID           int64
-	// DeliveryID is 0 when the account has no webhook.
-	DeliveryID int64
-}
-
-// SimulateInbound ingests a customer's reply to one of acc's phone numbers
-// exactly as POST /v1/{phone_number_id}/sandbox/inbound does with body as
-// its JSON. An unknown number or a body that is not valid is an *Error with
-// a 4xx Status and a Message that says what to fix; other errors are the
-// store's.
-func (a *API) SimulateInbound(ctx context.Context, acc bahasha.Account, phoneNumberID string, body []byte) (InboundMessage, error) {
-	number, err := a.phoneNumber(ctx, acc, phoneNumberID)
-	if err != nil {
-		return InboundMessage{}, err
-	}
-	return a.inbound(ctx, acc, number, body)
-}
-
-// checkInbound checks that a simulated message has a known type and that
-// type's content.
-func checkInbound(m *whatsapp.Message) error {
-	if m.Type == "" {
-		return badRequest(`"type" is required: one of %s`, typeList())
-	}
-	if !m.Known() {
-		return badRequest(`"type" %q is not a message type Bahasha knows; use one of %s`, m.Type, typeList())
-	}
-	has := map[whatsapp.MessageType]bool{
-		whatsapp.MessageText: m.Text != nil, whatsapp.MessageImage: m.Image != nil, whatsapp.MessageAudio: m.Audio != nil,
-		whatsapp.MessageVideo: m.Video != nil, whatsapp.MessageDocument: m.Document != nil, whatsapp.MessageSticker: m.Sticker != nil,
-		whatsapp.MessageLocation: m.Location != nil, whatsapp.MessageContacts: len(m.Contacts) > 0,
-		whatsapp.MessageInteractive: m.Interactive != nil, whatsapp.MessageButton: m.Button != nil,
-		whatsapp.MessageReaction: m.Reaction != nil, whatsapp.MessageOrder: m.Order != nil, whatsapp.MessageSystem: m.System != nil,
-	}
-	if present, needed := has[m.Type]; needed && !present {
-		return badRequest(`a %s message needs its content in a %q field, e.g. {"from":"254712345678","type":"text","text":{"body":"Hi"}}`, m.Type, string(m.Type))
-	}
-	if m.Type == whatsapp.MessageText && m.Text.Body == "" {
-		return badRequest(`"text.body" must not be empty`)
-	}
-	if m.Type == whatsapp.MessageLocation {
-		if _, err := m.Location.Latitude.Float64(); err != nil {
-			return badRequest(`"location.latitude" must be a number of degrees, e.g. -1.2921`)
-		}
-		if _, err := m.Location.Longitude.Float64(); err != nil {
-			return badRequest(`"location.longitude" must be a number of degrees, e.g. 36.8219`)
-		}
-	}
-	if m.Type == whatsapp.MessageOrder {
-		for i, it := range m.Order.ProductItems {
-			if _, err := it.ItemPrice.Float64(); err != nil && !it.ItemPrice.IsZero() {
-				return badRequest(`"order.product_items[%d].item_price" must be a number, e.g. 7.99`, i)
-			}
-			if _, err := it.Quantity.Float64(); err != nil && !it.Quantity.IsZero() {
-				return badRequest(`"order.product_items[%d].quantity" must be a number`, i)
-			}
-		}
-	}
-	if m.Type == whatsapp.MessageInteractive {
-		if _, _, ok := m.Interactive.Reply(); !ok && m.Interactive.NFMReply == nil {
-			return badRequest(`an interactive reply needs "button_reply", "list_reply" or "nfm_reply"`)
-		}
-	}
-	return nil
-}
-
-func typeList() string {
-	var names []string
-	for _, t := range whatsapp.KnownMessageTypes {
-		names = append(names, string(t))
-	}
-	return strings.Join(names, ", ")
 }

@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/bahasha/bahasha/internal/problem"
 )
 
 // checkText refuses a JSON body that is not text every JSON parser
@@ -88,9 +90,9 @@ func textMessage(path string) string {
 }
 
 // apiError is the 422 answer for a body with e.
-func (e *textError) apiError() *Error {
+func (e *textError) apiError() *problem.Error {
 	p := e.path()
-	return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_text", Message: textMessage(p),
+	return &problem.Error{Status: http.StatusUnprocessableEntity, Code: "invalid_text", Message: textMessage(p),
 		Details: map[string]any{"field": p}}
 }
 

@@ -3,7 +3,6 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -15,15 +14,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/bahasha/bahasha/internal/accounts"
-	"github.com/bahasha/bahasha/internal/api"
-	"github.com/bahasha/bahasha/internal/handshake"
+	"github.com/bahasha/bahasha/internal/server"
 	"github.com/bahasha/bahasha/internal/store"
 	"github.com/bahasha/bahasha/internal/store/sqlite"
 )
 
 // textFixture is an API over a real SQLite store with one account.
 type textFixture struct {
-	mux   *http.ServeMux
+	mux   http.Handler
 	store *sqlite.Store
 	acc   accounts.Created
 }
@@ -39,9 +37,11 @@ func newTextFixture(t *testing.T) *textFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := api.New(api.Config{}, st, &handshake.Verifier{}, nopWaker{}, time.Now, rand.Reader, nil)
-	mux := http.NewServeMux()
-	a.Register(mux)
+	p, err := server.Build(st, server.Options{Waker: nopWaker{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := p.API
 	return &textFixture{mux: mux, store: st, acc: c}
 }
 

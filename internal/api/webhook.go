@@ -9,6 +9,8 @@ import (
 	"github.com/bahasha/bahasha/internal/accounts"
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/handshake"
+	"github.com/bahasha/bahasha/internal/problem"
+	"github.com/bahasha/bahasha/internal/registration"
 	"github.com/bahasha/bahasha/internal/store"
 )
 
@@ -54,16 +56,13 @@ func (a *API) getWebhook(w http.ResponseWriter, r *http.Request, acc bahasha.Acc
 	return nil
 }
 
-var errNoWebhook = errorf(http.StatusNotFound, "no_webhook",
+var errNoWebhook = problem.New(http.StatusNotFound, "no_webhook",
 	`no webhook is registered; register one with PUT /v1/webhook {"url":"https://…","verify_token":"…"}`)
 
 type putWebhookRequest struct {
 	URL         string `json:"url"`
 	VerifyToken string `json:"verify_token"`
 }
-
-// MaxVerifyTokenLength caps the verification token.
-const MaxVerifyTokenLength = 512
 
 func (a *API) putWebhook(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
 	var req putWebhookRequest
@@ -73,22 +72,19 @@ func (a *API) putWebhook(w http.ResponseWriter, r *http.Request, acc bahasha.Acc
 	req.URL = strings.TrimSpace(req.URL)
 	switch {
 	case req.URL == "":
-		return badRequest(`"url" is required: the public https URL of your webhook, e.g. https://yourapp.com/webhook`)
+		return problem.Invalid(`"url" is required: the public https URL of your webhook, e.g. https://yourapp.com/webhook`)
 	case req.VerifyToken == "":
-		return badRequest(`"verify_token" is required: the secret your GET handler compares with hub.verify_token`)
-	case len(req.VerifyToken) > MaxVerifyTokenLength:
-		return badRequest(`"verify_token" is longer than %d characters`, MaxVerifyTokenLength)
+		return problem.Invalid(`"verify_token" is required: the secret your GET handler compares with hub.verify_token`)
+	case len(req.VerifyToken) > registration.MaxVerifyTokenLength:
+		return problem.Invalid(`"verify_token" is longer than %d characters`, registration.MaxVerifyTokenLength)
 	}
-	res := a.verifier.Verify(r.Context(), req.URL, req.VerifyToken)
-	if !res.OK {
-		return verificationFailed(res)
-	}
-	e, err := a.store.PutEndpoint(r.Context(), store.PutEndpointParams{AccountID: acc.ID, URL: req.URL, VerifyToken: req.VerifyToken,
-		VerifiedAt: a.now(), Now: a.now()})
+	e, res, err := a.svc.Registration.Register(r.Context(), registration.Params{AccountID: acc.ID, URL: req.URL, VerifyToken: req.VerifyToken})
 	if err != nil {
 		return err
 	}
-	a.waker.Wake()
+	if !res.OK {
+		return verificationFailed(res)
+	}
 	writeJSON(w, http.StatusOK, webhookJSON{URL: e.URL, Status: "verified", VerifiedAt: e.VerifiedAt})
 	return nil
 }
@@ -109,7 +105,7 @@ type requestJSON struct {
 	Headers map[string]string `json:"headers,omitempty"`
 }
 
-func verificationFailed(res handshake.Result) *Error {
+func verificationFailed(res handshake.Result) *problem.Error {
 	status := http.StatusUnprocessableEntity
 	code := "verification_failed"
 	if res.Reason == handshake.InvalidURL || res.Reason == handshake.InvalidToken {
@@ -130,7 +126,7 @@ func verificationFailed(res handshake.Result) *Error {
 	if code == "verification_failed" {
 		msg = "Bahasha could not verify the webhook, so it was not saved (any previous webhook stays in force). " + msg
 	}
-	return &Error{Status: status, Code: code, Message: msg, Details: d}
+	return &problem.Error{Status: status, Code: code, Message: msg, Details: d}
 }
 
 func (a *API) deleteWebhook(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {

@@ -27,6 +27,7 @@ import (
 	"github.com/bahasha/bahasha/internal/browsertest"
 	"github.com/bahasha/bahasha/internal/dashboard"
 	"github.com/bahasha/bahasha/internal/delivery"
+	"github.com/bahasha/bahasha/internal/messaging"
 	"github.com/bahasha/bahasha/internal/retry"
 	"github.com/bahasha/bahasha/internal/safehttp"
 	"github.com/bahasha/bahasha/internal/server"
@@ -86,7 +87,7 @@ func (rcv *testReceiver) set(f func(*testReceiver)) {
 type platform struct {
 	srv *httptest.Server
 	st  *sqlite.Store
-	api *api.API
+	msg *messaging.Service
 	acc accounts.Created
 }
 
@@ -115,7 +116,7 @@ func newPlatform(t *testing.T) *platform {
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine, dash, a := p.Engine, p.Dashboard, p.API
+	engine, dash := p.Engine, p.Dashboard
 	srv := httptest.NewServer(p.Handler)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -126,7 +127,7 @@ func newPlatform(t *testing.T) *platform {
 		cancel()
 		<-done
 	})
-	return &platform{srv: srv, st: st, api: a, acc: acc}
+	return &platform{srv: srv, st: st, msg: p.Messaging, acc: acc}
 }
 
 func TestBrowser(t *testing.T) {
@@ -209,8 +210,8 @@ func TestBrowser(t *testing.T) {
 	run(chromedp.Navigate(p.srv.URL+"/deliveries"),
 		chromedp.WaitVisible(chromedp.CSS("#deliveries")))
 	waitFor(`document.querySelector('#deliveries').dataset.live === 'on'`)
-	sent, err := p.api.SendMessage(context.Background(), p.acc.Account, p.acc.PhoneNumber.ID,
-		[]byte(`{"messaging_product":"whatsapp","to":"254712345678","type":"text","text":{"body":"Live!"}}`))
+	sent, err := p.msg.Send(context.Background(), messaging.SendParams{AccountID: p.acc.Account.ID, PhoneNumberID: p.acc.PhoneNumber.ID,
+		To: "254712345678"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,12 +2,9 @@ package dashboard
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"errors"
-	"fmt"
 	"html/template"
 	"io"
 	"io/fs"
@@ -19,9 +16,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bahasha/bahasha/internal/api"
 	"github.com/bahasha/bahasha/internal/bahasha"
-	"github.com/bahasha/bahasha/internal/handshake"
+	"github.com/bahasha/bahasha/internal/messaging"
+	"github.com/bahasha/bahasha/internal/problem"
+	"github.com/bahasha/bahasha/internal/registration"
+	"github.com/bahasha/bahasha/internal/replay"
 	"github.com/bahasha/bahasha/internal/safehttp"
 	"github.com/bahasha/bahasha/internal/store"
 )
@@ -75,18 +74,18 @@ type Waker interface{ Wake() }
 // Dashboard serves the dashboard. Build it with New and mount it with
 // Register.
 type Dashboard struct {
-	cfg      Config
-	store    store.Store
-	verifier *handshake.Verifier
-	waker    Waker
-	api      *api.API
-	now      func() time.Time
-	rand     io.Reader
-	log      *slog.Logger
+	cfg   Config
+	store store.Store
+	svc   Services
+	waker Waker
+	now   func() time.Time
+	rand  io.Reader
+	log   *slog.Logger
 
 	pages  map[string]*template.Template
 	assets map[string]asset
 	cop    *http.CrossOriginProtection
+	mux    *http.ServeMux
 
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -101,11 +100,18 @@ type asset struct {
 	version     string
 }
 
-// New returns the dashboard. The verifier runs the registration handshake
-// as PUT /v1/webhook does; waker is told about new work; a is the API whose
-// sandbox logic the Sandbox page reuses; now is the clock, rand the
-// randomness for session tokens and secrets (crypto/rand in production).
-func New(cfg Config, s store.Store, v *handshake.Verifier, waker Waker, a *api.API, now func() time.Time, rand io.Reader, log *slog.Logger) *Dashboard {
+// Services are the operations the dashboard's forms run, the same the API
+// runs.
+type Services struct {
+	Messaging    *messaging.Service
+	Replay       *replay.Service
+	Registration *registration.Service
+}
+
+// New returns the dashboard over the store and the operations; waker is
+// told about new work; now is the clock, rand the randomness for session
+// tokens and secrets (crypto/rand in production).
+func New(cfg Config, s store.Store, svc Services, waker Waker, now func() time.Time, rand io.Reader, log *slog.Logger) *Dashboard {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = safehttp.DefaultUserAgent
 	}
@@ -133,21 +139,27 @@ func New(cfg Config, s store.Store, v *handshake.Verifier, waker Waker, a *api.A
 	if log == nil {
 		log = slog.Default()
 	}
-	d := &Dashboard{cfg: cfg, store: s, verifier: v, waker: waker, api: a, now: now, rand: rand, log: log,
+	d := &Dashboard{cfg: cfg, store: s, svc: svc, waker: waker, now: now, rand: rand, log: log,
 		closing: make(chan struct{}), signins: newFailureLimit(cfg.MaxFailedSignins, cfg.FailedSigninWindow)}
 	d.assets = loadAssets()
 	d.pages = parseTemplates(d.funcs())
 	d.cop = http.NewCrossOriginProtection()
+	d.mux = http.NewServeMux()
+	d.routes(d.mux)
 	d.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d.renderProblem(w, r, nil, &problem{status: http.StatusForbidden,
-			msg: "This form was sent from another site, so Bahasha refused it. Open the dashboard and submit the form from there."})
+		d.renderProblem(w, r, nil, problem.New(http.StatusForbidden, "cross_origin",
+			"This form was sent from another site, so Bahasha refused it. Open the dashboard and submit the form from there."))
 	}))
 	return d
 }
 
-// Register adds the dashboard's routes to mux: / and the pages listed in
-// the package documentation, and /static/ for its script and stylesheet.
-func (d *Dashboard) Register(mux *http.ServeMux) {
+// ServeHTTP serves the dashboard: the pages listed in the package
+// documentation, /static/ for its script and stylesheet, and its own 404
+// page for any other path.
+func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) { d.mux.ServeHTTP(w, r) }
+
+// routes adds the dashboard's routes to mux.
+func (d *Dashboard) routes(mux *http.ServeMux) {
 	page := func(pattern string, h handlerFunc) { mux.Handle(pattern, d.protect(d.authed(h))) }
 	mux.Handle("GET /signin", d.protect(http.HandlerFunc(d.signinPage)))
 	mux.Handle("POST /signin", d.protect(http.HandlerFunc(d.signin)))
@@ -212,37 +224,18 @@ func (d *Dashboard) protect(h http.Handler) http.Handler {
 	})
 }
 
-// problem is an error to show the user as it is, with its status.
-type problem struct {
-	status int
-	msg    string
-}
-
-func (p *problem) Error() string { return p.msg }
-
 // badInput is the problem of a form or query value that is not valid.
-func badInput(format string, args ...any) *problem {
-	return &problem{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
+func badInput(format string, args ...any) *problem.Error { return problem.Invalid(format, args...) }
+
+func notFound(format string, args ...any) *problem.Error {
+	return problem.NotFound("not_found", format, args...)
 }
 
-func notFound(format string, args ...any) *problem {
-	return &problem{status: http.StatusNotFound, msg: fmt.Sprintf(format, args...)}
-}
-
-// classify maps any error to the status and message shown: the dashboard's
-// own problems as they are, everything else through api.Classify, the one
-// table of the API and the dashboard. Internal causes are logged by the
-// caller, never shown.
+// classify maps any error to the status and message shown, through
+// problem.Classify, the one table of the API and the dashboard. Internal
+// causes are logged by the caller, never shown.
 func classify(err error) (int, string) {
-	var p *problem
-	switch {
-	case errors.As(err, &p):
-		return p.status, p.msg
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return http.StatusServiceUnavailable, "The request was interrupted before it finished; try again."
-	}
-	// Everything else through the API's one table.
-	e := api.Classify(err)
+	e := problem.Classify(err)
 	return e.Status, e.Message
 }
 

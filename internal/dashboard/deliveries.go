@@ -13,6 +13,7 @@ import (
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/delivery"
+	"github.com/bahasha/bahasha/internal/problem"
 	"github.com/bahasha/bahasha/internal/store"
 	"github.com/bahasha/bahasha/sdk/webhook"
 )
@@ -263,7 +264,7 @@ func (d *Dashboard) deliveryStream(w http.ResponseWriter, r *http.Request, acc b
 	d.stream(w, r, acc, func(ctx context.Context) ([]byte, bool, error) {
 		data, err := d.deliveryPage(ctx, acc, id)
 		if err != nil {
-			var p *problem
+			var p *problem.Error
 			return nil, errors.As(err, &p), err
 		}
 		b, err := d.fragment("delivery_live", data)
@@ -322,8 +323,8 @@ func (d *Dashboard) retry(w http.ResponseWriter, r *http.Request, acc bahasha.Ac
 		if _, _, err := d.store.Delivery(r.Context(), acc.ID, id); errors.Is(err, store.ErrNotFound) {
 			return notFound("There is no delivery dlv_%d in this account.", id)
 		}
-		return &problem{status: http.StatusConflict, msg: "No webhook is registered, so there is nowhere to deliver to. " +
-			"Register one in Settings → Webhooks, then retry."}
+		return problem.New(http.StatusConflict, "no_webhook", "No webhook is registered, so there is nowhere to deliver to. "+
+			"Register one in Settings → Webhooks, then retry.")
 	} else if err != nil {
 		return err
 	}

@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"github.com/bahasha/bahasha/internal/accounts"
-	"github.com/bahasha/bahasha/internal/api"
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/dashboard"
+	"github.com/bahasha/bahasha/internal/messaging"
 	"github.com/bahasha/bahasha/internal/safehttp"
 	"github.com/bahasha/bahasha/internal/server"
 	"github.com/bahasha/bahasha/internal/store"
@@ -81,7 +81,7 @@ type fixture struct {
 	waker  *waker
 	log    *syncBuffer
 	dash   *dashboard.Dashboard
-	api    *api.API
+	msg    *messaging.Service
 	acc    accounts.Created
 	other  accounts.Created
 }
@@ -124,7 +124,7 @@ func newFixture(t *testing.T, opts ...fixtureOpts) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.api, f.dash = p.API, p.Dashboard
+	f.msg, f.dash = p.Messaging, p.Dashboard
 	h := p.Handler
 	if o.tls {
 		f.srv = httptest.NewTLSServer(h)
@@ -271,12 +271,11 @@ func (f *fixture) deliveries(accountID string) []bahasha.Delivery {
 	return ds
 }
 
-// send sends a sandbox message through the API's logic and returns its
-// wamid.
+// send sends a sandbox message, as the API and the Sandbox page do, and
+// returns its wamid.
 func (f *fixture) send(acc accounts.Created, to string) string {
 	f.t.Helper()
-	body := `{"messaging_product":"whatsapp","to":"` + to + `","type":"text","text":{"body":"hi"}}`
-	sent, err := f.api.SendMessage(context.Background(), acc.Account, acc.PhoneNumber.ID, []byte(body))
+	sent, err := f.msg.Send(context.Background(), messaging.SendParams{AccountID: acc.Account.ID, PhoneNumberID: acc.PhoneNumber.ID, To: to})
 	if err != nil {
 		f.t.Fatal(err)
 	}

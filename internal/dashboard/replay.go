@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/problem"
+	"github.com/bahasha/bahasha/internal/replay"
 	"github.com/bahasha/bahasha/internal/store"
 )
 
@@ -48,9 +50,9 @@ type replaysData struct {
 }
 
 // parseReplayForm reads the form's range.
-func parseReplayForm(v url.Values, now time.Time) (replayForm, store.ReplayParams, error) {
+func parseReplayForm(v url.Values, now time.Time) (replayForm, replay.Params, error) {
 	f := replayForm{From: v.Get("from"), To: v.Get("to"), OnlyFailed: v.Get("only_failed") != ""}
-	p := store.ReplayParams{OnlyFailed: f.OnlyFailed, Now: now}
+	p := replay.Params{OnlyFailed: f.OnlyFailed}
 	var err error
 	if f.From == "" {
 		return f, p, badInput("Choose where the range starts (\"from\").")
@@ -103,7 +105,7 @@ func (d *Dashboard) replayPage(w http.ResponseWriter, r *http.Request, acc bahas
 		data.Form = f
 		if err == nil {
 			p.AccountID = acc.ID
-			data.Count, err = d.store.CountReplay(r.Context(), p)
+			data.Count, _, _, err = d.svc.Replay.Count(r.Context(), p)
 			data.Preview = err == nil
 		}
 		if err != nil {
@@ -132,13 +134,13 @@ func (d *Dashboard) createReplay(w http.ResponseWriter, r *http.Request, acc bah
 		var rp bahasha.Replay
 		_, err = d.store.Endpoint(r.Context(), acc.ID)
 		if errors.Is(err, store.ErrNotFound) {
-			err = &problem{status: http.StatusConflict, msg: "No webhook is registered, so there is nowhere to replay to. " +
-				"Register one in Settings → Webhooks first."}
+			err = problem.New(http.StatusConflict, "no_webhook", "No webhook is registered, so there is nowhere to replay to. "+
+				"Register one in Settings → Webhooks first.")
 		}
 		if err == nil {
 			// The API's start: create, queue the first events at once,
 			// wake the engine.
-			rp, err = d.api.StartReplay(r.Context(), p)
+			rp, err = d.svc.Replay.Start(r.Context(), p)
 		}
 		if err == nil {
 			http.Redirect(w, r, "/replay/"+replayName(rp.ID), http.StatusSeeOther)
@@ -217,7 +219,7 @@ func (d *Dashboard) replayStream(w http.ResponseWriter, r *http.Request, acc bah
 	d.stream(w, r, acc, func(ctx context.Context) ([]byte, bool, error) {
 		v, err := d.loadReplay(ctx, acc, id)
 		if err != nil {
-			var p *problem
+			var p *problem.Error
 			return nil, errors.As(err, &p), err
 		}
 		b, err := d.fragment("replay_progress", v)

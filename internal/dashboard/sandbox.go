@@ -1,14 +1,16 @@
 package dashboard
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/messaging"
 	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
 // replyTypes are the customer reply types the Sandbox page offers: every
@@ -157,11 +159,10 @@ func (d *Dashboard) sandboxSend(w http.ResponseWriter, r *http.Request, acc baha
 	if strings.TrimSpace(f.Body) == "" {
 		return fail(badInput("Enter the message text."))
 	}
-	body, err := json.Marshal(map[string]any{"messaging_product": "whatsapp", "to": f.To, "type": "text", "text": map[string]string{"body": f.Body}})
-	if err != nil {
-		return err
+	if utf8.RuneCountInString(f.Body) > 4096 {
+		return fail(badInput("The message text is longer than 4096 characters, WhatsApp's limit."))
 	}
-	sent, err := d.api.SendMessage(r.Context(), acc, f.Phone, body)
+	sent, err := d.svc.Messaging.Send(r.Context(), messaging.SendParams{AccountID: acc.ID, PhoneNumberID: f.Phone, To: f.To, Category: "service"})
 	if err != nil {
 		return fail(err)
 	}
@@ -198,11 +199,8 @@ func (d *Dashboard) sandboxInbound(w http.ResponseWriter, r *http.Request, acc b
 	if err != nil {
 		return fail(err)
 	}
-	body, err := json.Marshal(msg)
-	if err != nil {
-		return err
-	}
-	in, err := d.api.SimulateInbound(r.Context(), acc, f.Phone, body)
+	in, err := d.svc.Messaging.Inbound(r.Context(), messaging.InboundParams{AccountID: acc.ID, PhoneNumberID: f.Phone,
+		From: f.From, Name: f.Name, Message: msg})
 	if err != nil {
 		return fail(err)
 	}
@@ -225,26 +223,26 @@ func readReplyForm(v url.Values) replyForm {
 	}
 }
 
-// number is s as a JSON number when it is one, else as a string (which
-// the API's checks then reject with a message naming the field).
-func number(s string) any {
-	var f float64
-	if s != "" && (s[0] == '-' || s[0] >= '0' && s[0] <= '9') && json.Unmarshal([]byte(s), &f) == nil {
-		return json.Number(s)
+// number reads a form's number, or says that what (the JSON field name)
+// is not one.
+func number(what, name, s string) (whatsapp.Number, error) {
+	n, err := whatsapp.NumberOf(s)
+	if err != nil {
+		return n, badInput("%s (%s) must be a number, e.g. 36.8219; %q is not one.", what, name, clip(s))
 	}
-	return s
+	return n, nil
 }
 
 // defaultMIME is the MIME type a media reply gets when none is entered.
 var defaultMIME = map[string]string{"image": "image/jpeg", "audio": "audio/ogg; codecs=opus", "video": "video/mp4",
 	"document": "application/pdf", "sticker": "image/webp"}
 
-// replyMessage builds the body of the sandbox inbound route from the form:
-// the checks of the message's content are the API's.
-func replyMessage(f replyForm) (map[string]any, error) {
-	m := map[string]any{"from": f.From, "name": f.Name}
+// replyMessage builds the simulated reply from the form's simple fields
+// (its sender and profile name travel beside it).
+func replyMessage(f replyForm) (whatsapp.Message, error) {
+	var m whatsapp.Message
 	if f.Context != "" {
-		m["context"] = map[string]string{"id": f.Context}
+		m.Context = &whatsapp.Context{ID: f.Context}
 	}
 	orDefault := func(s, def string) string {
 		if s == "" {
@@ -254,88 +252,99 @@ func replyMessage(f replyForm) (map[string]any, error) {
 	}
 	switch f.Type {
 	case "text":
-		m["type"], m["text"] = "text", map[string]string{"body": f.Body}
+		m.Type, m.Text = whatsapp.MessageText, &whatsapp.Text{Body: f.Body}
 	case "image", "audio", "video", "document", "sticker":
-		media := map[string]any{"id": orDefault(f.MediaID, "sandbox-media-1"), "mime_type": orDefault(f.MimeType, defaultMIME[f.Type])}
-		if f.Caption != "" && (f.Type == "image" || f.Type == "video" || f.Type == "document") {
-			media["caption"] = f.Caption
+		media := &whatsapp.Media{ID: orDefault(f.MediaID, "sandbox-media-1"), MimeType: orDefault(f.MimeType, defaultMIME[f.Type])}
+		if f.Type == "image" || f.Type == "video" || f.Type == "document" {
+			media.Caption = f.Caption
 		}
-		if f.Type == "document" {
-			media["filename"] = orDefault(f.Filename, "invoice.pdf")
+		m.Type = whatsapp.MessageType(f.Type)
+		switch f.Type {
+		case "image":
+			m.Image = media
+		case "audio":
+			media.Voice = true
+			m.Audio = media
+		case "video":
+			m.Video = media
+		case "document":
+			media.Filename = orDefault(f.Filename, "invoice.pdf")
+			m.Document = media
+		case "sticker":
+			m.Sticker = media
 		}
-		if f.Type == "audio" {
-			media["voice"] = true
-		}
-		m["type"], m[f.Type] = f.Type, media
 	case "location":
-		loc := map[string]any{"latitude": number(f.Latitude), "longitude": number(f.Longitude)}
-		if f.LocationName != "" {
-			loc["name"] = f.LocationName
+		lat, err := number("The latitude", "latitude", f.Latitude)
+		if err != nil {
+			return m, err
 		}
-		if f.Address != "" {
-			loc["address"] = f.Address
+		long, err := number("The longitude", "longitude", f.Longitude)
+		if err != nil {
+			return m, err
 		}
-		m["type"], m["location"] = "location", loc
+		m.Type, m.Location = whatsapp.MessageLocation, &whatsapp.Location{Latitude: lat, Longitude: long, Name: f.LocationName, Address: f.Address}
 	case "contacts":
 		if f.ContactName == "" {
-			return nil, badInput("A contact card needs the contact's name.")
+			return m, badInput("A contact card needs the contact's name.")
 		}
-		card := map[string]any{"name": map[string]string{"formatted_name": f.ContactName, "first_name": f.ContactName}}
+		card := whatsapp.SharedContact{Name: whatsapp.ContactName{FormattedName: f.ContactName, FirstName: f.ContactName}}
 		if f.ContactPhone != "" {
-			card["phones"] = []map[string]string{{"phone": f.ContactPhone, "type": "CELL"}}
+			card.Phones = []whatsapp.ContactPhone{{Phone: f.ContactPhone, Type: "CELL"}}
 		}
-		m["type"], m["contacts"] = "contacts", []any{card}
+		m.Type, m.Contacts = whatsapp.MessageContacts, []whatsapp.SharedContact{card}
 	case "button_reply":
 		if f.ReplyID == "" || f.ReplyTitle == "" {
-			return nil, badInput("A reply button needs its id and title, as in the interactive message you sent.")
+			return m, badInput("A reply button needs its id and title, as in the interactive message you sent.")
 		}
-		m["type"] = "interactive"
-		m["interactive"] = map[string]any{"type": "button_reply", "button_reply": map[string]string{"id": f.ReplyID, "title": f.ReplyTitle}}
+		m.Type = whatsapp.MessageInteractive
+		m.Interactive = &whatsapp.Interactive{Type: "button_reply", ButtonReply: &whatsapp.ButtonReply{ID: f.ReplyID, Title: f.ReplyTitle}}
 	case "list_reply":
 		if f.ReplyID == "" || f.ReplyTitle == "" {
-			return nil, badInput("A list row needs its id and title, as in the list message you sent.")
+			return m, badInput("A list row needs its id and title, as in the list message you sent.")
 		}
-		row := map[string]string{"id": f.ReplyID, "title": f.ReplyTitle}
-		if f.ReplyDescription != "" {
-			row["description"] = f.ReplyDescription
-		}
-		m["type"], m["interactive"] = "interactive", map[string]any{"type": "list_reply", "list_reply": row}
+		m.Type = whatsapp.MessageInteractive
+		m.Interactive = &whatsapp.Interactive{Type: "list_reply",
+			ListReply: &whatsapp.ListReply{ID: f.ReplyID, Title: f.ReplyTitle, Description: f.ReplyDescription}}
 	case "button":
 		if f.Body == "" {
-			return nil, badInput("A quick-reply button needs its text (enter it as the message text).")
+			return m, badInput("A quick-reply button needs its text (enter it as the message text).")
 		}
-		m["type"], m["button"] = "button", map[string]string{"text": f.Body, "payload": orDefault(f.ReplyID, f.Body)}
+		m.Type, m.Button = whatsapp.MessageButton, &whatsapp.Button{Text: f.Body, Payload: orDefault(f.ReplyID, f.Body)}
 	case "reaction":
 		if f.ReactTo == "" {
-			return nil, badInput("A reaction needs the id (wamid) of the message it reacts to.")
+			return m, badInput("A reaction needs the id (wamid) of the message it reacts to.")
 		}
-		m["type"], m["reaction"] = "reaction", map[string]string{"message_id": f.ReactTo, "emoji": f.Emoji}
+		m.Type, m.Reaction = whatsapp.MessageReaction, &whatsapp.Reaction{MessageID: f.ReactTo, Emoji: f.Emoji}
 	case "order":
 		if f.ProductID == "" {
-			return nil, badInput("An order needs a product id (product_retailer_id).")
+			return m, badInput("An order needs a product id (product_retailer_id).")
 		}
-		item := map[string]any{"product_retailer_id": f.ProductID, "quantity": number(orDefault(f.Quantity, "1")),
-			"item_price": number(orDefault(f.Price, "0")), "currency": orDefault(f.Currency, "KES")}
-		order := map[string]any{"catalog_id": orDefault(f.CatalogID, "sandbox-catalog"), "product_items": []any{item}}
-		if f.Body != "" {
-			order["text"] = f.Body
+		qty, err := number("The quantity", "quantity", orDefault(f.Quantity, "1"))
+		if err != nil {
+			return m, err
 		}
-		m["type"], m["order"] = "order", order
+		price, err := number("The price", "item_price", orDefault(f.Price, "0"))
+		if err != nil {
+			return m, err
+		}
+		m.Type = whatsapp.MessageOrder
+		m.Order = &whatsapp.Order{CatalogID: orDefault(f.CatalogID, "sandbox-catalog"), Text: f.Body,
+			ProductItems: []whatsapp.ProductItem{{ProductRetailerID: f.ProductID, Quantity: qty, ItemPrice: price, Currency: orDefault(f.Currency, "KES")}}}
 	case "system":
 		newID := orDefault(f.NewWaID, f.From)
-		m["type"] = "system"
-		m["system"] = map[string]string{"type": "customer_changed_number", "wa_id": newID, "new_wa_id": newID,
-			"body": orDefault(f.Body, "User "+f.From+" changed from "+f.From+" to "+newID)}
+		m.Type = whatsapp.MessageSystem
+		m.System = &whatsapp.System{Type: "customer_changed_number", WaID: newID, NewWaID: newID,
+			Body: orDefault(f.Body, "User "+f.From+" changed from "+f.From+" to "+newID)}
 	case "request_welcome":
-		m["type"] = "request_welcome"
+		m.Type = whatsapp.MessageRequestWelcome
 	case "unsupported":
-		m["type"] = "unsupported"
-		m["errors"] = []any{map[string]any{"code": 131051, "title": "Message type unknown",
-			"message": "Message type unknown", "error_data": map[string]string{"details": "Message type is currently not supported."}}}
+		m.Type = whatsapp.MessageUnsupported
+		m.Errors = []whatsapp.Error{{Code: 131051, Title: "Message type unknown", Message: "Message type unknown",
+			ErrorData: whatsapp.ErrorData{Details: "Message type is currently not supported."}}}
 	case "":
-		return nil, badInput("Choose the type of the reply.")
+		return m, badInput("Choose the type of the reply.")
 	default:
-		return nil, badInput("The reply type %q is not one the sandbox offers; choose one from the list.", clip(f.Type))
+		return m, badInput("The reply type %q is not one the sandbox offers; choose one from the list.", clip(f.Type))
 	}
 	return m, nil
 }

@@ -9,9 +9,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/bahasha/bahasha/internal/accounts"
-	"github.com/bahasha/bahasha/internal/api"
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/handshake"
+	"github.com/bahasha/bahasha/internal/problem"
+	"github.com/bahasha/bahasha/internal/registration"
 	"github.com/bahasha/bahasha/internal/store"
 )
 
@@ -65,7 +66,7 @@ func toVerifyView(res handshake.Result) *verifyView {
 // settingsPage loads what every variant of the Settings → Webhooks page
 // shows.
 func (d *Dashboard) settingsPage(r *http.Request, acc bahasha.Account) (settingsData, error) {
-	data := settingsData{MaxToken: api.MaxVerifyTokenLength}
+	data := settingsData{MaxToken: registration.MaxVerifyTokenLength}
 	e, err := d.store.Endpoint(r.Context(), acc.ID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -118,10 +119,13 @@ func (d *Dashboard) verifyAndSave(w http.ResponseWriter, r *http.Request, acc ba
 		return invalid("Enter the webhook URL: the public https URL of your webhook, e.g. https://yourapp.com/webhook.")
 	case token == "":
 		return invalid("Enter the verification token: the secret your GET handler compares with hub.verify_token (WEBHOOK_VERIFICATION_TOKEN).")
-	case len(token) > api.MaxVerifyTokenLength:
+	case len(token) > registration.MaxVerifyTokenLength:
 		return invalid("The verification token is longer than 512 characters; use a shorter one.")
 	}
-	res := d.verifier.Verify(r.Context(), rawURL, token)
+	e, res, err := d.svc.Registration.Register(r.Context(), registration.Params{AccountID: acc.ID, URL: rawURL, VerifyToken: token})
+	if err != nil {
+		return err
+	}
 	data.Result = toVerifyView(res)
 	if !res.OK {
 		status := http.StatusUnprocessableEntity
@@ -131,13 +135,6 @@ func (d *Dashboard) verifyAndSave(w http.ResponseWriter, r *http.Request, acc ba
 		d.showSettings(w, r, acc, status, data, "", "")
 		return nil
 	}
-	now := d.now()
-	e, err := d.store.PutEndpoint(r.Context(), store.PutEndpointParams{AccountID: acc.ID, URL: rawURL, VerifyToken: token,
-		VerifiedAt: now, Now: now})
-	if err != nil {
-		return err
-	}
-	d.waker.Wake()
 	data.Endpoint, data.URL = &e, e.URL
 	d.showSettings(w, r, acc, http.StatusOK, data, "", "")
 	return nil
@@ -242,7 +239,7 @@ func parseForm(r *http.Request) error {
 
 // formError explains an error of parseForm.
 func formError(err error) error {
-	var p *problem
+	var p *problem.Error
 	if errors.As(err, &p) {
 		return err
 	}

@@ -12,6 +12,9 @@ import (
 	"github.com/bahasha/bahasha/internal/dashboard"
 	"github.com/bahasha/bahasha/internal/delivery"
 	"github.com/bahasha/bahasha/internal/handshake"
+	"github.com/bahasha/bahasha/internal/messaging"
+	"github.com/bahasha/bahasha/internal/registration"
+	"github.com/bahasha/bahasha/internal/replay"
 	"github.com/bahasha/bahasha/internal/safehttp"
 	"github.com/bahasha/bahasha/internal/store"
 )
@@ -45,12 +48,16 @@ type Options struct {
 
 // Platform is bahasha serve assembled: run Engine, serve Handler.
 type Platform struct {
-	Client    *safehttp.Client
-	Verifier  *handshake.Verifier
-	Engine    *delivery.Engine
-	API       *api.API
-	Dashboard *dashboard.Dashboard
-	Handler   http.Handler
+	Client   *safehttp.Client
+	Verifier *handshake.Verifier
+	Engine   *delivery.Engine
+	// The operations the API and the dashboard serve.
+	Messaging    *messaging.Service
+	Replay       *replay.Service
+	Registration *registration.Service
+	API          *api.API
+	Dashboard    *dashboard.Dashboard
+	Handler      http.Handler
 }
 
 // Build wires the platform over st: the one place that does, for serve and
@@ -87,8 +94,12 @@ func Build(st store.Store, o Options) (*Platform, error) {
 	if o.Dashboard.UserAgent == "" {
 		o.Dashboard.UserAgent = client.UserAgent()
 	}
-	p.API = api.New(o.API, st, p.Verifier, waker, o.Now, o.Rand, o.Log)
-	p.Dashboard = dashboard.New(o.Dashboard, st, p.Verifier, waker, p.API, o.Now, o.Rand, o.Log)
+	msg := &messaging.Service{Store: st, Waker: waker, Rand: o.Rand, Now: o.Now, Pace: o.API.SandboxPace}
+	rep := &replay.Service{Store: st, Waker: waker, Now: o.Now, Log: o.Log}
+	reg := &registration.Service{Store: st, Verifier: p.Verifier, Waker: waker, Now: o.Now}
+	p.Messaging, p.Replay, p.Registration = msg, rep, reg
+	p.API = api.New(o.API, st, api.Services{Messaging: msg, Replay: rep, Registration: reg}, waker, o.Now, o.Rand, o.Log)
+	p.Dashboard = dashboard.New(o.Dashboard, st, dashboard.Services{Messaging: msg, Replay: rep, Registration: reg}, waker, o.Now, o.Rand, o.Log)
 	p.Handler = Handler(p.API, p.Dashboard, st, o.Version, o.BodyTimeout, o.Log)
 	return p, nil
 }

@@ -28,7 +28,10 @@ const HeaderTimeout = 10 * time.Second
 // request's headers have.
 func Handler(a *api.API, d *dashboard.Dashboard, s store.Store, version string, bodyTimeout time.Duration, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
-	a.Register(mux)
+	// The API and the dashboard are handlers of their own, each answering
+	// its unknown paths (the API in JSON, the dashboard with a page).
+	mux.Handle("/v1/", a)
+	mux.Handle("/admin/v1/", a)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
@@ -45,7 +48,7 @@ func Handler(a *api.API, d *dashboard.Dashboard, s store.Store, version string, 
 		fmt.Fprintln(w, "ready")
 	})
 	if d != nil {
-		d.Register(mux)
+		mux.Handle("/", d)
 	} else {
 		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")

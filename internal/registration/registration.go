@@ -1,0 +1,65 @@
+// Package registration registers a business's webhook: the verification
+// handshake (GET hub.mode=subscribe, hub.verify_token, hub.challenge),
+// and the endpoint saved only when it passes. The API and the dashboard
+// call it; it speaks no HTTP of its own. Its errors are problem.Errors
+// saying what to fix, or the store's.
+package registration
+
+import (
+	"context"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/handshake"
+	"github.com/bahasha/bahasha/internal/problem"
+	"github.com/bahasha/bahasha/internal/store"
+)
+
+// MaxVerifyTokenLength caps the verification token.
+const MaxVerifyTokenLength = 512
+
+// Waker is told that new deliveries may be due.
+type Waker interface{ Wake() }
+
+// Service registers webhooks. Its fields are its dependencies.
+type Service struct {
+	Store    store.Store
+	Verifier *handshake.Verifier
+	Waker    Waker
+	Now      func() time.Time
+}
+
+// Params are the arguments of Register.
+type Params struct {
+	AccountID   string
+	URL         string
+	VerifyToken string
+}
+
+// Register runs the handshake against p.URL with p.VerifyToken and, when
+// the endpoint answers it, saves the webhook (deliveries still pending go
+// to it) and wakes the engine. The handshake's Result says what happened
+// either way; when it did not pass nothing is saved and the endpoint is
+// the zero value. A URL or token that is not valid is a problem.Error.
+func (s *Service) Register(ctx context.Context, p Params) (bahasha.Endpoint, handshake.Result, error) {
+	switch {
+	case p.URL == "":
+		return bahasha.Endpoint{}, handshake.Result{}, problem.Invalid("the webhook URL is required: the public https URL of your webhook, e.g. https://yourapp.com/webhook")
+	case p.VerifyToken == "":
+		return bahasha.Endpoint{}, handshake.Result{}, problem.Invalid("the verification token is required: the secret your GET handler compares with hub.verify_token")
+	case len(p.VerifyToken) > MaxVerifyTokenLength:
+		return bahasha.Endpoint{}, handshake.Result{}, problem.Invalid("the verification token is longer than %d characters; use a shorter one", MaxVerifyTokenLength)
+	}
+	res := s.Verifier.Verify(ctx, p.URL, p.VerifyToken)
+	if !res.OK {
+		return bahasha.Endpoint{}, res, nil
+	}
+	now := s.Now()
+	e, err := s.Store.PutEndpoint(ctx, store.PutEndpointParams{AccountID: p.AccountID, URL: p.URL, VerifyToken: p.VerifyToken,
+		VerifiedAt: now, Now: now})
+	if err != nil {
+		return bahasha.Endpoint{}, res, err
+	}
+	s.Waker.Wake()
+	return e, res, nil
+}
