@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,8 +11,6 @@ import (
 	"github.com/bahasha/bahasha/internal/store"
 	"github.com/bahasha/bahasha/internal/store/sqlstore"
 )
-
-var statsUpsert = sqlstore.StatsUpsert(func(i int) string { return "$" + strconv.Itoa(i) })
 
 type queryRower interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
@@ -236,82 +233,4 @@ func replayChunk(ctx context.Context, tx pgx.Tx, replayID int64, account string,
 		return len(events), last, nil
 	}
 	return len(events), events[len(events)-1], nil
-}
-
-// Stats implements store.Store.
-func (s *Store) Stats(ctx context.Context, accountID string, since, until time.Time) ([]bahasha.DeliveryStats, error) {
-	if s.isClosed() {
-		return nil, store.ErrClosed
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+sqlstore.StatsColumns+` FROM delivery_stats
-		WHERE account_id = $1 AND minute >= $2 AND minute < $3 ORDER BY minute`, accountID, ms(since), ms(until))
-	if err != nil {
-		return nil, s.translate(err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (bahasha.DeliveryStats, error) { return sqlstore.ScanStats(row) })
-	return out, s.translate(err)
-}
-
-// Backlog implements store.Store.
-func (s *Store) Backlog(ctx context.Context, accountID string) (int, error) {
-	var n int
-	err := s.queryRow(ctx, `SELECT count(*) FROM deliveries
-		WHERE endpoint_id = (SELECT id FROM endpoints WHERE account_id = $1) AND state = 'pending'`, []any{accountID}, &n)
-	return n, err
-}
-
-// CreateSession implements store.Store.
-func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
-			se.TokenHash, se.AccountID, ms(se.CreatedAt), ms(se.ExpiresAt))
-		return err
-	})
-}
-
-// SessionAccount implements store.Store.
-func (s *Store) SessionAccount(ctx context.Context, tokenHash []byte, now time.Time) (bahasha.Account, error) {
-	var a bahasha.Account
-	var created int64
-	err := s.queryRow(ctx, `SELECT `+sqlstore.AccountColumns+` FROM sessions se JOIN accounts a ON a.id = se.account_id
-		WHERE se.token_hash = $1 AND se.expires_at > $2`, []any{tokenHash, ms(now)}, &a.ID, &a.Name, &a.AppSecret, &created)
-	a.CreatedAt = fromMS(created)
-	return a, err
-}
-
-// DeleteSession implements store.Store.
-func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, tokenHash)
-		return err
-	})
-}
-
-// pruneOther removes, in Prune's transaction, events without a delivery,
-// statistics and finished replays older than p.Before, and sessions
-// expired at p.Now.
-func pruneOther(ctx context.Context, tx pgx.Tx, p store.PruneParams) error {
-	// Events that never had a delivery (they came while no webhook was
-	// registered), found account by account through their ingest time.
-	if _, err := tx.Exec(ctx, `DELETE FROM events WHERE id IN (
-		SELECT e.id FROM accounts a JOIN events e ON e.account_id = a.id AND e.created_at < $1
-		WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT $2 FOR UPDATE OF e SKIP LOCKED)`,
-		ms(p.Before), limit(p.Limit)); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, `DELETE FROM delivery_stats WHERE (account_id, minute) IN (
-		SELECT account_id, minute FROM delivery_stats WHERE minute < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, ms(p.Before), limit(p.Limit)); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, `DELETE FROM replays WHERE id IN (
-		SELECT id FROM replays WHERE queuing_done AND created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, ms(p.Before), limit(p.Limit)); err != nil {
-		return err
-	}
-	if !p.Now.IsZero() {
-		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE token_hash IN (
-			SELECT token_hash FROM sessions WHERE expires_at <= $1 LIMIT $2)`, ms(p.Now), limit(p.Limit)); err != nil {
-			return err
-		}
-	}
-	return nil
 }

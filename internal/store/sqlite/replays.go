@@ -11,8 +11,6 @@ import (
 	"github.com/bahasha/bahasha/internal/store/sqlstore"
 )
 
-var statsUpsert = sqlstore.StatsUpsert(func(int) string { return "?" })
-
 // replayRange is the events of [From, To) of an account as ids, and how many
 // of them the replay covers. first is 0 when there are none.
 func replayRange(ctx context.Context, q interface {
@@ -239,92 +237,4 @@ func replayChunk(ctx context.Context, tx *wtx, replayID int64, account string, e
 		return len(items), last, nil
 	}
 	return len(items), items[len(items)-1].event, nil
-}
-
-// Stats implements store.Store.
-func (s *Store) Stats(ctx context.Context, accountID string, since, until time.Time) ([]bahasha.DeliveryStats, error) {
-	if s.isClosed() {
-		return nil, store.ErrClosed
-	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+sqlstore.StatsColumns+` FROM delivery_stats
-		WHERE account_id = ? AND minute >= ? AND minute < ? ORDER BY minute`, accountID, ms(since), ms(until))
-	if err != nil {
-		return nil, translate(err)
-	}
-	defer rows.Close()
-	var out []bahasha.DeliveryStats
-	for rows.Next() {
-		st, err := sqlstore.ScanStats(rows)
-		if err != nil {
-			return nil, translate(err)
-		}
-		out = append(out, st)
-	}
-	return out, translate(rows.Err())
-}
-
-// Backlog implements store.Store.
-func (s *Store) Backlog(ctx context.Context, accountID string) (int, error) {
-	if s.isClosed() {
-		return 0, store.ErrClosed
-	}
-	var n int
-	err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM deliveries
-		WHERE endpoint_id = (SELECT id FROM endpoints WHERE account_id = ?) AND state = 'pending'`, accountID).Scan(&n)
-	return n, translate(err)
-}
-
-// CreateSession implements store.Store.
-func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
-	return s.write(ctx, func(tx *wtx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
-			se.TokenHash, se.AccountID, ms(se.CreatedAt), ms(se.ExpiresAt))
-		return err
-	})
-}
-
-// SessionAccount implements store.Store.
-func (s *Store) SessionAccount(ctx context.Context, tokenHash []byte, now time.Time) (bahasha.Account, error) {
-	if s.isClosed() {
-		return bahasha.Account{}, store.ErrClosed
-	}
-	a, err := scanAccount(s.rdb.QueryRowContext(ctx, `SELECT `+sqlstore.AccountColumns+` FROM sessions se JOIN accounts a ON a.id = se.account_id
-		WHERE se.token_hash = ? AND se.expires_at > ?`, tokenHash, ms(now)))
-	return a, translate(err)
-}
-
-// DeleteSession implements store.Store.
-func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
-	return s.write(ctx, func(tx *wtx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
-		return err
-	})
-}
-
-// pruneOther removes, in Prune's transaction, events without a delivery,
-// statistics and finished replays older than p.Before, and sessions
-// expired at p.Now.
-func pruneOther(ctx context.Context, tx *wtx, p store.PruneParams) error {
-	// Events that never had a delivery (they came while no webhook was
-	// registered), found account by account through their ingest time.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id IN (
-		SELECT e.id FROM accounts a JOIN events e INDEXED BY events_account_created ON e.account_id = a.id AND e.created_at < ?
-		WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT ?)`, ms(p.Before), p.Limit); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM delivery_stats WHERE (account_id, minute) IN (
-		SELECT account_id, minute FROM delivery_stats WHERE minute < ? LIMIT ?)`, ms(p.Before), p.Limit); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM replays WHERE id IN (
-		SELECT id FROM replays WHERE queuing_done = 1 AND created_at < ? LIMIT ?)`, ms(p.Before), p.Limit); err != nil {
-		return err
-	}
-	if !p.Now.IsZero() {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash IN (
-			SELECT token_hash FROM sessions WHERE expires_at <= ? LIMIT ?)`, ms(p.Now), p.Limit); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -5,10 +5,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/bahasha/bahasha/internal/store"
 	"github.com/bahasha/bahasha/internal/store/sqlite"
 	"github.com/bahasha/bahasha/internal/store/storetest"
-	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

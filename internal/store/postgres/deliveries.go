@@ -1,0 +1,122 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/store"
+)
+
+func scanDeliveries(rows pgx.Rows) ([]bahasha.Delivery, error) {
+	defer rows.Close()
+	var out []bahasha.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Deliveries implements store.Store.
+func (s *Store) Deliveries(ctx context.Context, p store.ListDeliveriesParams) ([]bahasha.Delivery, error) {
+	if s.isClosed() {
+		return nil, store.ErrClosed
+	}
+	q := `SELECT ` + deliveryColumns + ` FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.account_id = $1`
+	args := []any{p.AccountID}
+	if p.State != "" {
+		args = append(args, string(p.State))
+		q += ` AND d.state = $` + strconv.Itoa(len(args))
+	}
+	if p.Before > 0 {
+		args = append(args, p.Before)
+		q += ` AND d.id < $` + strconv.Itoa(len(args))
+	}
+	if !p.Since.IsZero() {
+		args = append(args, ms(p.Since))
+		q += ` AND d.created_at >= $` + strconv.Itoa(len(args))
+	}
+	if !p.Until.IsZero() {
+		args = append(args, ms(p.Until))
+		q += ` AND d.created_at < $` + strconv.Itoa(len(args))
+	}
+	lim := p.Limit
+	if lim <= 0 || lim > 1000 {
+		lim = 1000
+	}
+	args = append(args, lim)
+	q += ` ORDER BY d.id DESC LIMIT $` + strconv.Itoa(len(args))
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, s.translate(err)
+	}
+	ds, err := scanDeliveries(rows)
+	return ds, s.translate(err)
+}
+
+// Delivery implements store.Store.
+func (s *Store) Delivery(ctx context.Context, accountID string, deliveryID int64) (bahasha.Delivery, []bahasha.Attempt, error) {
+	if s.isClosed() {
+		return bahasha.Delivery{}, nil, store.ErrClosed
+	}
+	d, err := scanDelivery(s.pool.QueryRow(ctx, `SELECT `+deliveryColumns+` FROM deliveries d JOIN events e ON e.id = d.event_id
+		WHERE d.id = $1 AND d.account_id = $2`, deliveryID, accountID))
+	if err != nil {
+		return bahasha.Delivery{}, nil, s.translate(err)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT delivery_id, number, started_at, duration_us, status_code, error, response_body
+		FROM attempts WHERE delivery_id = $1 ORDER BY number`, deliveryID)
+	if err != nil {
+		return bahasha.Delivery{}, nil, s.translate(err)
+	}
+	var attempts []bahasha.Attempt
+	var a bahasha.Attempt
+	var started, durUS int64
+	_, err = pgx.ForEachRow(rows, []any{&a.DeliveryID, &a.Number, &started, &durUS, &a.StatusCode, &a.Error, &a.ResponseBody}, func() error {
+		a.StartedAt, a.Duration = fromMS(started), time.Duration(durUS)*time.Microsecond
+		attempts = append(attempts, a)
+		return nil
+	})
+	if err != nil {
+		return bahasha.Delivery{}, nil, s.translate(err)
+	}
+	// A first attempt that succeeded lives in the delivery row only.
+	if len(attempts) == 0 && d.Attempts == 1 && d.State == bahasha.DeliveryDelivered {
+		attempts = append(attempts, bahasha.Attempt{DeliveryID: d.ID, Number: 1, StartedAt: d.LastAttemptAt,
+			Duration: d.LastDuration, StatusCode: d.LastStatusCode, ResponseBody: d.LastResponse})
+	}
+	return d, attempts, nil
+}
+
+// RetryDelivery implements store.Store.
+func (s *Store) RetryDelivery(ctx context.Context, accountID string, deliveryID int64, now time.Time) (bahasha.Delivery, error) {
+	at := ms(now)
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		// Lock the lane before its deliveries (the order every writer keeps).
+		var endpointID int64
+		if err := tx.QueryRow(ctx, `SELECT id FROM endpoints WHERE account_id = $1 FOR NO KEY UPDATE`, accountID).Scan(&endpointID); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'pending', endpoint_id = $1, next_attempt_at = $2, window_start = $2, updated_at = $2
+			WHERE id = $3 AND account_id = $4`, endpointID, at, deliveryID, accountID)
+		if err := affected(tag, err); err != nil {
+			return err
+		}
+		// A manual retry is also an immediate probe of an open breaker.
+		_, err = tx.Exec(ctx, `UPDATE endpoints SET lane_due_at = LEAST(coalesce(lane_due_at, $1), $1),
+			probe_at = CASE WHEN probe_at > $1 THEN $1 ELSE probe_at END, retry_requested_at = $1, paused_until = 0 WHERE id = $2`, at, endpointID)
+		return err
+	})
+	if err != nil {
+		return bahasha.Delivery{}, err
+	}
+	d, _, err := s.Delivery(ctx, accountID, deliveryID)
+	return d, err
+}

@@ -1,0 +1,39 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/store/sqlstore"
+)
+
+// CreateSession implements store.Store.
+func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
+			se.TokenHash, se.AccountID, ms(se.CreatedAt), ms(se.ExpiresAt))
+		return err
+	})
+}
+
+// SessionAccount implements store.Store.
+func (s *Store) SessionAccount(ctx context.Context, tokenHash []byte, now time.Time) (bahasha.Account, error) {
+	var a bahasha.Account
+	var created int64
+	err := s.queryRow(ctx, `SELECT `+sqlstore.AccountColumns+` FROM sessions se JOIN accounts a ON a.id = se.account_id
+		WHERE se.token_hash = $1 AND se.expires_at > $2`, []any{tokenHash, ms(now)}, &a.ID, &a.Name, &a.AppSecret, &created)
+	a.CreatedAt = fromMS(created)
+	return a, err
+}
+
+// DeleteSession implements store.Store.
+func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, tokenHash)
+		return err
+	})
+}

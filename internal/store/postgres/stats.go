@@ -1,0 +1,37 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/store/sqlstore"
+)
+
+// Stats implements store.Store.
+func (s *Store) Stats(ctx context.Context, accountID string, since, until time.Time) ([]bahasha.DeliveryStats, error) {
+	if s.isClosed() {
+		return nil, store.ErrClosed
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlstore.StatsColumns+` FROM delivery_stats
+		WHERE account_id = $1 AND minute >= $2 AND minute < $3 ORDER BY minute`, accountID, ms(since), ms(until))
+	if err != nil {
+		return nil, s.translate(err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (bahasha.DeliveryStats, error) { return sqlstore.ScanStats(row) })
+	return out, s.translate(err)
+}
+
+// Backlog implements store.Store.
+func (s *Store) Backlog(ctx context.Context, accountID string) (int, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT count(*) FROM deliveries
+		WHERE endpoint_id = (SELECT id FROM endpoints WHERE account_id = $1) AND state = 'pending'`, []any{accountID}, &n)
+	return n, err
+}
+
+var statsUpsert = sqlstore.StatsUpsert(func(i int) string { return "$" + strconv.Itoa(i) })

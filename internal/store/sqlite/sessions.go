@@ -1,0 +1,37 @@
+package sqlite
+
+import (
+	"context"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/store/sqlstore"
+)
+
+// CreateSession implements store.Store.
+func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
+	return s.write(ctx, func(tx *wtx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+			se.TokenHash, se.AccountID, ms(se.CreatedAt), ms(se.ExpiresAt))
+		return err
+	})
+}
+
+// SessionAccount implements store.Store.
+func (s *Store) SessionAccount(ctx context.Context, tokenHash []byte, now time.Time) (bahasha.Account, error) {
+	if s.isClosed() {
+		return bahasha.Account{}, store.ErrClosed
+	}
+	a, err := scanAccount(s.rdb.QueryRowContext(ctx, `SELECT `+sqlstore.AccountColumns+` FROM sessions se JOIN accounts a ON a.id = se.account_id
+		WHERE se.token_hash = ? AND se.expires_at > ?`, tokenHash, ms(now)))
+	return a, translate(err)
+}
+
+// DeleteSession implements store.Store.
+func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
+	return s.write(ctx, func(tx *wtx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
+		return err
+	})
+}

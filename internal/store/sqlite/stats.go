@@ -1,0 +1,45 @@
+package sqlite
+
+import (
+	"context"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/store/sqlstore"
+)
+
+// Stats implements store.Store.
+func (s *Store) Stats(ctx context.Context, accountID string, since, until time.Time) ([]bahasha.DeliveryStats, error) {
+	if s.isClosed() {
+		return nil, store.ErrClosed
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+sqlstore.StatsColumns+` FROM delivery_stats
+		WHERE account_id = ? AND minute >= ? AND minute < ? ORDER BY minute`, accountID, ms(since), ms(until))
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []bahasha.DeliveryStats
+	for rows.Next() {
+		st, err := sqlstore.ScanStats(rows)
+		if err != nil {
+			return nil, translate(err)
+		}
+		out = append(out, st)
+	}
+	return out, translate(rows.Err())
+}
+
+// Backlog implements store.Store.
+func (s *Store) Backlog(ctx context.Context, accountID string) (int, error) {
+	if s.isClosed() {
+		return 0, store.ErrClosed
+	}
+	var n int
+	err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM deliveries
+		WHERE endpoint_id = (SELECT id FROM endpoints WHERE account_id = ?) AND state = 'pending'`, accountID).Scan(&n)
+	return n, translate(err)
+}
+
+var statsUpsert = sqlstore.StatsUpsert(func(int) string { return "?" })
