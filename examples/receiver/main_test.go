@@ -9,9 +9,10 @@ import (
 	"sync"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/bahasha/bahasha/sdk/webhook/webhooktest"
 	"github.com/bahasha/bahasha/sdk/whatsapp"
-	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

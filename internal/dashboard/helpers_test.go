@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/bahasha/bahasha/internal/accounts"
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/dashboard"
@@ -24,7 +26,6 @@ import (
 	"github.com/bahasha/bahasha/internal/server"
 	"github.com/bahasha/bahasha/internal/store"
 	"github.com/bahasha/bahasha/internal/store/sqlite"
-	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
