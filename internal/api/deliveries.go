@@ -144,7 +144,7 @@ func (a *API) getDelivery(w http.ResponseWriter, r *http.Request, acc bahasha.Ac
 	if err != nil {
 		return err
 	}
-	d, attempts, err := a.store.Delivery(r.Context(), acc.ID, id)
+	d, attempts, err := a.store.Delivery(r.Context(), store.GetDeliveryParams{AccountID: acc.ID, DeliveryID: id})
 	if errors.Is(err, store.ErrNotFound) {
 		return problem.New(http.StatusNotFound, "not_found", "no delivery %s in this account", deliveryID(id))
 	}
@@ -171,7 +171,7 @@ func (a *API) retryDelivery(w http.ResponseWriter, r *http.Request, acc bahasha.
 	} else if err != nil {
 		return err
 	}
-	d, err := a.store.RetryDelivery(r.Context(), acc.ID, id, a.now())
+	d, err := a.store.RetryDelivery(r.Context(), store.RetryDeliveryParams{AccountID: acc.ID, DeliveryID: id, Now: a.now()})
 	if errors.Is(err, store.ErrNotFound) {
 		return problem.New(http.StatusNotFound, "not_found", "no delivery %s in this account", deliveryID(id))
 	}

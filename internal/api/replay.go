@@ -91,7 +91,7 @@ func (a *API) replay(w http.ResponseWriter, r *http.Request, acc bahasha.Account
 }
 
 func (a *API) listReplays(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
-	rs, err := a.store.Replays(r.Context(), acc.ID, 50)
+	rs, err := a.store.Replays(r.Context(), store.ListReplaysParams{AccountID: acc.ID, Limit: 50})
 	if err != nil {
 		return err
 	}
@@ -108,7 +108,7 @@ func (a *API) getReplay(w http.ResponseWriter, r *http.Request, acc bahasha.Acco
 	if err != nil || id <= 0 {
 		return problem.New(http.StatusNotFound, "not_found", "%q is not a replay id; ids look like rpl_12", r.PathValue("id"))
 	}
-	rp, err := a.store.Replay(r.Context(), acc.ID, id)
+	rp, err := a.store.Replay(r.Context(), store.GetReplayParams{AccountID: acc.ID, ReplayID: id})
 	if errors.Is(err, store.ErrNotFound) {
 		return problem.New(http.StatusNotFound, "not_found", "no replay %s in this account", replayID(id))
 	}

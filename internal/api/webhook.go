@@ -130,7 +130,7 @@ func verificationFailed(res handshake.Result) *problem.Error {
 }
 
 func (a *API) deleteWebhook(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
-	err := a.store.DeleteEndpoint(r.Context(), acc.ID, a.now(), "the webhook was removed before this delivery succeeded")
+	err := a.store.DeleteEndpoint(r.Context(), store.DeleteEndpointParams{AccountID: acc.ID, Now: a.now(), Reason: "the webhook was removed before this delivery succeeded"})
 	if errors.Is(err, store.ErrNotFound) {
 		return errNoWebhook
 	}
@@ -152,7 +152,7 @@ func (a *API) rotateSecret(w http.ResponseWriter, r *http.Request, acc bahasha.A
 	if err != nil {
 		return err
 	}
-	if err := a.store.SetAppSecret(r.Context(), acc.ID, secret); err != nil {
+	if err := a.store.SetAppSecret(r.Context(), store.SetAppSecretParams{AccountID: acc.ID, Secret: secret}); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"secret": secret, "previous_secret": acc.AppSecret,

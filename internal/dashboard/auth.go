@@ -22,7 +22,7 @@ func (d *Dashboard) session(r *http.Request) (bahasha.Account, error) {
 	if err != nil || c.Value == "" || len(c.Value) > 128 {
 		return bahasha.Account{}, errNoSession
 	}
-	acc, err := d.store.SessionAccount(r.Context(), accounts.HashKey(c.Value), d.now())
+	acc, err := d.store.SessionAccount(r.Context(), store.SessionAccountParams{TokenHash: accounts.HashKey(c.Value), Now: d.now()})
 	if errors.Is(err, store.ErrNotFound) {
 		return bahasha.Account{}, errNoSession
 	}

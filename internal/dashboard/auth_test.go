@@ -49,7 +49,7 @@ func TestSignIn(t *testing.T) {
 		t.Error("the cookie carries the API key")
 	}
 	// The store keeps the token's hash, which finds the account.
-	acc, err := f.st.SessionAccount(context.Background(), accounts.HashKey(c.Value), f.clock.Now())
+	acc, err := f.st.SessionAccount(context.Background(), store.SessionAccountParams{TokenHash: accounts.HashKey(c.Value), Now: f.clock.Now()})
 	if err != nil || acc.ID != f.acc.Account.ID {
 		t.Fatalf("session of the token: %v %v", acc.ID, err)
 	}
@@ -189,7 +189,7 @@ func TestSignOut(t *testing.T) {
 	if c := sessionCookie(t, r); c.MaxAge >= 0 || c.Value != "" {
 		t.Errorf("sign out left the cookie %+v", c)
 	}
-	if _, err := f.st.SessionAccount(context.Background(), accounts.HashKey(token), f.clock.Now()); !errors.Is(err, store.ErrNotFound) {
+	if _, err := f.st.SessionAccount(context.Background(), store.SessionAccountParams{TokenHash: accounts.HashKey(token), Now: f.clock.Now()}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the session outlived sign-out: %v", err)
 	}
 	if r := f.get("/", token); r.Status != http.StatusSeeOther {

@@ -275,7 +275,7 @@ func (d *Dashboard) deliveryStream(w http.ResponseWriter, r *http.Request, acc b
 }
 
 func (d *Dashboard) deliveryPage(ctx context.Context, acc bahasha.Account, id int64) (deliveryData, error) {
-	dl, attempts, err := d.store.Delivery(ctx, acc.ID, id)
+	dl, attempts, err := d.store.Delivery(ctx, store.GetDeliveryParams{AccountID: acc.ID, DeliveryID: id})
 	if errors.Is(err, store.ErrNotFound) {
 		return deliveryData{}, notFound("There is no delivery dlv_%d in this account.", id)
 	}
@@ -320,7 +320,7 @@ func (d *Dashboard) retry(w http.ResponseWriter, r *http.Request, acc bahasha.Ac
 		return err
 	}
 	if _, err := d.store.Endpoint(r.Context(), acc.ID); errors.Is(err, store.ErrNotFound) {
-		if _, _, err := d.store.Delivery(r.Context(), acc.ID, id); errors.Is(err, store.ErrNotFound) {
+		if _, _, err := d.store.Delivery(r.Context(), store.GetDeliveryParams{AccountID: acc.ID, DeliveryID: id}); errors.Is(err, store.ErrNotFound) {
 			return notFound("There is no delivery dlv_%d in this account.", id)
 		}
 		return problem.New(http.StatusConflict, "no_webhook", "No webhook is registered, so there is nowhere to deliver to. "+
@@ -328,7 +328,7 @@ func (d *Dashboard) retry(w http.ResponseWriter, r *http.Request, acc bahasha.Ac
 	} else if err != nil {
 		return err
 	}
-	_, err = d.store.RetryDelivery(r.Context(), acc.ID, id, d.now())
+	_, err = d.store.RetryDelivery(r.Context(), store.RetryDeliveryParams{AccountID: acc.ID, DeliveryID: id, Now: d.now()})
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("There is no delivery dlv_%d in this account.", id)
 	}

@@ -124,7 +124,7 @@ func TestDeliveryDetailAndRetry(t *testing.T) {
 	f.send(f.acc, "254712345678")
 	ids := f.failDue()
 	id := "dlv_" + itoa(ids[0])
-	d, _, err := f.st.Delivery(context.Background(), f.acc.Account.ID, ids[0])
+	d, _, err := f.st.Delivery(context.Background(), store.GetDeliveryParams{AccountID: f.acc.Account.ID, DeliveryID: ids[0]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestDeliveryDetailAndRetry(t *testing.T) {
 
 	// Without a webhook, Retry says what to do.
 	f.failDue()
-	if err := f.st.DeleteEndpoint(context.Background(), f.acc.Account.ID, f.clock.Now(), "gone"); err != nil {
+	if err := f.st.DeleteEndpoint(context.Background(), store.DeleteEndpointParams{AccountID: f.acc.Account.ID, Now: f.clock.Now(), Reason: "gone"}); err != nil {
 		t.Fatal(err)
 	}
 	expect(t, f.post("/deliveries/"+id+"/retry", token, nil), http.StatusConflict, "No webhook is registered")
@@ -177,7 +177,7 @@ func TestTenancy(t *testing.T) {
 
 	expect(t, f.get("/deliveries/"+id, token), http.StatusNotFound, "no delivery "+id)
 	expect(t, f.post("/deliveries/"+id+"/retry", token, nil), http.StatusNotFound)
-	if d, _, _ := f.st.Delivery(context.Background(), f.other.Account.ID, ids[0]); d.State != "failed" {
+	if d, _, _ := f.st.Delivery(context.Background(), store.GetDeliveryParams{AccountID: f.other.Account.ID, DeliveryID: ids[0]}); d.State != "failed" {
 		t.Errorf("another account's delivery was retried: %s", d.State)
 	}
 	if len(rows(f.get("/deliveries", token).Body)) != 0 {

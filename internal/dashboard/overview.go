@@ -80,7 +80,7 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, acc bahasha
 	hourStart := now.Truncate(time.Minute).Add(-59 * time.Minute)
 	dayStart := now.Truncate(15 * time.Minute).Add(-95 * 15 * time.Minute)
 	until := now.Truncate(time.Minute).Add(time.Minute)
-	stats, err := d.store.Stats(r.Context(), acc.ID, dayStart, until)
+	stats, err := d.store.Stats(r.Context(), store.StatsParams{AccountID: acc.ID, Since: dayStart, Until: until})
 	if err != nil {
 		return err
 	}

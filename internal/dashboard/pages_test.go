@@ -64,7 +64,7 @@ func TestReplay(t *testing.T) {
 		r = f.post("/replay", token, bad.form)
 		expect(t, r, http.StatusBadRequest, `id="problem"`)
 	}
-	if rps, _ := f.st.Replays(context.Background(), f.acc.Account.ID, 10); len(rps) != 0 {
+	if rps, _ := f.st.Replays(context.Background(), store.ListReplaysParams{AccountID: f.acc.Account.ID, Limit: 10}); len(rps) != 0 {
 		t.Fatalf("bad input created replays: %v", rps)
 	}
 
@@ -111,7 +111,7 @@ func TestReplay(t *testing.T) {
 	}
 
 	// Without a webhook there is nowhere to replay to.
-	if err := f.st.DeleteEndpoint(context.Background(), f.acc.Account.ID, f.clock.Now(), "gone"); err != nil {
+	if err := f.st.DeleteEndpoint(context.Background(), store.DeleteEndpointParams{AccountID: f.acc.Account.ID, Now: f.clock.Now(), Reason: "gone"}); err != nil {
 		t.Fatal(err)
 	}
 	expect(t, f.post("/replay", token, url.Values{"from": {from}}), http.StatusConflict, "No webhook is registered")

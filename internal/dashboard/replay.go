@@ -81,7 +81,7 @@ func (d *Dashboard) replaysPage(ctx context.Context, acc bahasha.Account, data *
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	rps, err := d.store.Replays(ctx, acc.ID, 20)
+	rps, err := d.store.Replays(ctx, store.ListReplaysParams{AccountID: acc.ID, Limit: 20})
 	if err != nil {
 		return err
 	}
@@ -178,7 +178,7 @@ func (d *Dashboard) replayID(r *http.Request) (int64, error) {
 }
 
 func (d *Dashboard) loadReplay(ctx context.Context, acc bahasha.Account, id int64) (replayView, error) {
-	rp, err := d.store.Replay(ctx, acc.ID, id)
+	rp, err := d.store.Replay(ctx, store.GetReplayParams{AccountID: acc.ID, ReplayID: id})
 	if errors.Is(err, store.ErrNotFound) {
 		return replayView{}, notFound("There is no replay %s in this account.", replayName(id))
 	}

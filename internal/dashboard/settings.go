@@ -161,7 +161,7 @@ func (d *Dashboard) rotateSecret(w http.ResponseWriter, r *http.Request, acc bah
 	if err != nil {
 		return err
 	}
-	if err := d.store.SetAppSecret(r.Context(), acc.ID, secret); err != nil {
+	if err := d.store.SetAppSecret(r.Context(), store.SetAppSecretParams{AccountID: acc.ID, Secret: secret}); err != nil {
 		return err
 	}
 	data.Secret, data.PreviousSecret = secret, acc.AppSecret
@@ -187,7 +187,7 @@ func (d *Dashboard) removeWebhook(w http.ResponseWriter, r *http.Request, acc ba
 		d.showSettings(w, r, acc, http.StatusOK, data, "", "")
 		return nil
 	}
-	err = d.store.DeleteEndpoint(r.Context(), acc.ID, d.now(), "the webhook was removed before this delivery succeeded")
+	err = d.store.DeleteEndpoint(r.Context(), store.DeleteEndpointParams{AccountID: acc.ID, Now: d.now(), Reason: "the webhook was removed before this delivery succeeded"})
 	if errors.Is(err, store.ErrNotFound) {
 		d.showSettings(w, r, acc, http.StatusNotFound, data, "", "No webhook is registered, so there is nothing to remove.")
 		return nil

@@ -318,7 +318,7 @@ func (e *Engine) maintainOnce(ctx context.Context) {
 // replayed events go out while the rest is being queued.
 func (e *Engine) advanceReplays(ctx context.Context) {
 	for ctx.Err() == nil {
-		n, err := e.store.AdvanceReplays(ctx, e.now(), store.ReplayChunk)
+		n, err := e.store.AdvanceReplays(ctx, store.AdvanceReplaysParams{Now: e.now(), Limit: store.ReplayChunk})
 		if err != nil {
 			if ctx.Err() == nil {
 				e.log.Error("queuing replayed events", "err", err)

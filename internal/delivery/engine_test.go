@@ -216,12 +216,12 @@ func TestRetriesUntilDelivered(t *testing.T) {
 	wait(t, got, 1)
 	f.stop()
 	ds, _ := f.store.Deliveries(context.Background(), store.ListDeliveriesParams{AccountID: "a"})
-	d, attempts, _ := f.store.Delivery(context.Background(), "a", ds[0].ID)
+	d, attempts, _ := f.store.Delivery(context.Background(), store.GetDeliveryParams{AccountID: "a", DeliveryID: ds[0].ID})
 	if d.State != bahasha.DeliveryDelivered || len(attempts) != 3 || attempts[0].StatusCode != 500 || attempts[2].StatusCode != 200 {
 		t.Fatalf("delivery %+v attempts %+v", d, attempts)
 	}
 	// The account's statistics count the three attempts and the delivery.
-	stats, err := f.store.Stats(context.Background(), "a", time.Now().Add(-time.Hour), time.Now().Add(time.Minute))
+	stats, err := f.store.Stats(context.Background(), store.StatsParams{AccountID: "a", Since: time.Now().Add(-time.Hour), Until: time.Now().Add(time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func deliveryOf(t *testing.T, s store.Store, account, producerID string) (bahash
 	}
 	for _, d := range ds {
 		if d.Event.ProducerID == producerID {
-			d, attempts, err := s.Delivery(context.Background(), account, d.ID)
+			d, attempts, err := s.Delivery(context.Background(), store.GetDeliveryParams{AccountID: account, DeliveryID: d.ID})
 			if err != nil {
 				t.Fatal(err)
 			}

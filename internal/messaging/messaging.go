@@ -39,7 +39,7 @@ type Service struct {
 // Number returns one of the account's phone numbers, or a 404 problem
 // naming it.
 func (s *Service) Number(ctx context.Context, accountID, phoneNumberID string) (bahasha.PhoneNumber, error) {
-	n, err := s.Store.PhoneNumber(ctx, accountID, phoneNumberID)
+	n, err := s.Store.PhoneNumber(ctx, store.GetPhoneNumberParams{AccountID: accountID, PhoneNumberID: phoneNumberID})
 	if errors.Is(err, store.ErrNotFound) {
 		return n, problem.NotFound("unknown_phone_number", "phone number id %q is not one of this account's numbers; list them with GET /v1/phone_numbers", phoneNumberID)
 	}

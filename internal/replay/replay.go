@@ -92,11 +92,11 @@ func (s *Service) Start(ctx context.Context, p Params) (bahasha.Replay, error) {
 	if err != nil {
 		return bahasha.Replay{}, err
 	}
-	if _, err := s.Store.AdvanceReplays(ctx, s.Now(), store.ReplayChunk); err != nil && s.Log != nil {
+	if _, err := s.Store.AdvanceReplays(ctx, store.AdvanceReplaysParams{Now: s.Now(), Limit: store.ReplayChunk}); err != nil && s.Log != nil {
 		s.Log.Warn("queuing the first replayed events; the engine will", "err", err)
 	}
 	s.Waker.Wake()
-	if fresh, err := s.Store.Replay(ctx, p.AccountID, rp.ID); err == nil {
+	if fresh, err := s.Store.Replay(ctx, store.GetReplayParams{AccountID: p.AccountID, ReplayID: rp.ID}); err == nil {
 		rp = fresh
 	}
 	return rp, nil

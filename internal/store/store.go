@@ -47,13 +47,13 @@ type Store interface {
 	CountAccounts(ctx context.Context) (int, error)
 	// SetAppSecret replaces an account's app secret. ErrNotFound if there is
 	// no such account.
-	SetAppSecret(ctx context.Context, accountID, secret string) error
+	SetAppSecret(ctx context.Context, p SetAppSecretParams) error
 
 	// PhoneNumbers returns an account's phone numbers, oldest first.
 	PhoneNumbers(ctx context.Context, accountID string) ([]bahasha.PhoneNumber, error)
 	// PhoneNumber returns one of an account's phone numbers, or ErrNotFound
 	// (also when the number belongs to another account).
-	PhoneNumber(ctx context.Context, accountID, phoneNumberID string) (bahasha.PhoneNumber, error)
+	PhoneNumber(ctx context.Context, p GetPhoneNumberParams) (bahasha.PhoneNumber, error)
 
 	// Endpoint returns an account's webhook endpoint, or ErrNotFound.
 	Endpoint(ctx context.Context, accountID string) (bahasha.Endpoint, error)
@@ -62,7 +62,7 @@ type Store interface {
 	PutEndpoint(ctx context.Context, p PutEndpointParams) (bahasha.Endpoint, error)
 	// DeleteEndpoint removes an account's endpoint and marks its pending
 	// deliveries failed with the given reason. ErrNotFound if it has none.
-	DeleteEndpoint(ctx context.Context, accountID string, now time.Time, reason string) error
+	DeleteEndpoint(ctx context.Context, p DeleteEndpointParams) error
 
 	// InsertEvents durably stores events of one account, in order, in one
 	// transaction, and for each new event creates a pending delivery to the
@@ -116,7 +116,7 @@ type Store interface {
 	Deliveries(ctx context.Context, p ListDeliveriesParams) ([]bahasha.Delivery, error)
 	// Delivery returns one of an account's deliveries with its attempts
 	// (oldest first), or ErrNotFound.
-	Delivery(ctx context.Context, accountID string, deliveryID int64) (bahasha.Delivery, []bahasha.Attempt, error)
+	Delivery(ctx context.Context, p GetDeliveryParams) (bahasha.Delivery, []bahasha.Attempt, error)
 	// RetryDelivery makes a delivery pending and due at now, with a fresh
 	// retry window, whatever its state, and ends the endpoint's pause and
 	// open breaker's wait (a manual retry is sent at once). It keeps
@@ -124,7 +124,7 @@ type Store interface {
 	// again, the earlier statuses of its message stay superseded).
 	// ErrNotFound if it is not the account's, or the account has no
 	// endpoint.
-	RetryDelivery(ctx context.Context, accountID string, deliveryID int64, now time.Time) (bahasha.Delivery, error)
+	RetryDelivery(ctx context.Context, p RetryDeliveryParams) (bahasha.Delivery, error)
 
 	// CountReplay returns how many events a replay with these parameters
 	// would cover now.
@@ -135,10 +135,10 @@ type Store interface {
 	CreateReplay(ctx context.Context, p ReplayParams) (bahasha.Replay, error)
 	// Replay returns one of an account's replays with its progress, or
 	// ErrNotFound.
-	Replay(ctx context.Context, accountID string, replayID int64) (bahasha.Replay, error)
+	Replay(ctx context.Context, p GetReplayParams) (bahasha.Replay, error)
 	// Replays lists an account's replays with their progress, newest first,
 	// at most limit (1..100).
-	Replays(ctx context.Context, accountID string, limit int) ([]bahasha.Replay, error)
+	Replays(ctx context.Context, p ListReplaysParams) ([]bahasha.Replay, error)
 	// AdvanceReplays queues up to Limit more events of the replays still
 	// queuing, oldest replay first, in ingest order: each covered event's
 	// delivery becomes pending, due at Now, with a fresh retry window and
@@ -147,12 +147,12 @@ type Store interface {
 	// order); an event without a delivery gets a new one. It returns how
 	// many it queued. A replay whose account no
 	// longer has an endpoint ends its queuing.
-	AdvanceReplays(ctx context.Context, now time.Time, limit int) (int, error)
+	AdvanceReplays(ctx context.Context, p AdvanceReplaysParams) (int, error)
 
 	// Stats returns an account's delivery statistics per minute for the
 	// minutes starting in [Since, Until), oldest first; minutes with nothing
 	// recorded are absent. CompleteLane and ExpireDeliveries record them.
-	Stats(ctx context.Context, accountID string, since, until time.Time) ([]bahasha.DeliveryStats, error)
+	Stats(ctx context.Context, p StatsParams) ([]bahasha.DeliveryStats, error)
 	// Backlog counts an account's pending deliveries (all of which are
 	// its endpoint's: removing the endpoint fails them).
 	Backlog(ctx context.Context, accountID string) (int, error)
@@ -161,7 +161,7 @@ type Store interface {
 	CreateSession(ctx context.Context, s Session) error
 	// SessionAccount returns the account of the session with this token
 	// hash if it has not expired at now, or ErrNotFound.
-	SessionAccount(ctx context.Context, tokenHash []byte, now time.Time) (bahasha.Account, error)
+	SessionAccount(ctx context.Context, p SessionAccountParams) (bahasha.Account, error)
 	// DeleteSession removes a session; no error if there is none.
 	DeleteSession(ctx context.Context, tokenHash []byte) error
 
@@ -347,4 +347,71 @@ type ListDeliveriesParams struct {
 	Since, Until time.Time
 	// Limit caps the result (1..1000).
 	Limit int
+}
+
+// SetAppSecretParams are the arguments of SetAppSecret.
+type SetAppSecretParams struct {
+	AccountID string
+	Secret    string
+}
+
+// GetPhoneNumberParams are the arguments of PhoneNumber.
+type GetPhoneNumberParams struct {
+	AccountID     string
+	PhoneNumberID string
+}
+
+// DeleteEndpointParams are the arguments of DeleteEndpoint.
+type DeleteEndpointParams struct {
+	AccountID string
+	// Reason is recorded as the last error of the pending deliveries
+	// failed.
+	Reason string
+	Now    time.Time
+}
+
+// GetDeliveryParams are the arguments of Delivery.
+type GetDeliveryParams struct {
+	AccountID  string
+	DeliveryID int64
+}
+
+// RetryDeliveryParams are the arguments of RetryDelivery.
+type RetryDeliveryParams struct {
+	AccountID  string
+	DeliveryID int64
+	Now        time.Time
+}
+
+// GetReplayParams are the arguments of Replay.
+type GetReplayParams struct {
+	AccountID string
+	ReplayID  int64
+}
+
+// ListReplaysParams are the arguments of Replays.
+type ListReplaysParams struct {
+	AccountID string
+	// Limit caps the result (1..100).
+	Limit int
+}
+
+// AdvanceReplaysParams are the arguments of AdvanceReplays.
+type AdvanceReplaysParams struct {
+	Now time.Time
+	// Limit is how many events to queue at most (ReplayChunk).
+	Limit int
+}
+
+// StatsParams are the arguments of Stats: the minutes starting in
+// [Since, Until).
+type StatsParams struct {
+	AccountID    string
+	Since, Until time.Time
+}
+
+// SessionAccountParams are the arguments of SessionAccount.
+type SessionAccountParams struct {
+	TokenHash []byte
+	Now       time.Time
 }

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -77,7 +76,8 @@ func (s *Store) CountAccounts(ctx context.Context) (int, error) {
 }
 
 // SetAppSecret implements store.Store.
-func (s *Store) SetAppSecret(ctx context.Context, accountID, secret string) error {
+func (s *Store) SetAppSecret(ctx context.Context, p store.SetAppSecretParams) error {
+	accountID, secret := p.AccountID, p.Secret
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE accounts SET app_secret = $1 WHERE id = $2`, secret, accountID)
 		return affected(tag, err)
@@ -117,7 +117,8 @@ func (s *Store) PhoneNumbers(ctx context.Context, accountID string) ([]bahasha.P
 }
 
 // PhoneNumber implements store.Store.
-func (s *Store) PhoneNumber(ctx context.Context, accountID, phoneNumberID string) (bahasha.PhoneNumber, error) {
+func (s *Store) PhoneNumber(ctx context.Context, p store.GetPhoneNumberParams) (bahasha.PhoneNumber, error) {
+	accountID, phoneNumberID := p.AccountID, p.PhoneNumberID
 	if s.isClosed() {
 		return bahasha.PhoneNumber{}, store.ErrClosed
 	}
@@ -151,7 +152,8 @@ func (s *Store) PutEndpoint(ctx context.Context, p store.PutEndpointParams) (bah
 }
 
 // DeleteEndpoint implements store.Store.
-func (s *Store) DeleteEndpoint(ctx context.Context, accountID string, now time.Time, reason string) error {
+func (s *Store) DeleteEndpoint(ctx context.Context, p store.DeleteEndpointParams) error {
+	accountID, now, reason := p.AccountID, p.Now, p.Reason
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		var id int64
 		if err := tx.QueryRow(ctx, `DELETE FROM endpoints WHERE account_id = $1 RETURNING id`, accountID).Scan(&id); err != nil {

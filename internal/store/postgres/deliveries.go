@@ -62,7 +62,8 @@ func (s *Store) Deliveries(ctx context.Context, p store.ListDeliveriesParams) ([
 }
 
 // Delivery implements store.Store.
-func (s *Store) Delivery(ctx context.Context, accountID string, deliveryID int64) (bahasha.Delivery, []bahasha.Attempt, error) {
+func (s *Store) Delivery(ctx context.Context, p store.GetDeliveryParams) (bahasha.Delivery, []bahasha.Attempt, error) {
+	accountID, deliveryID := p.AccountID, p.DeliveryID
 	if s.isClosed() {
 		return bahasha.Delivery{}, nil, store.ErrClosed
 	}
@@ -96,7 +97,8 @@ func (s *Store) Delivery(ctx context.Context, accountID string, deliveryID int64
 }
 
 // RetryDelivery implements store.Store.
-func (s *Store) RetryDelivery(ctx context.Context, accountID string, deliveryID int64, now time.Time) (bahasha.Delivery, error) {
+func (s *Store) RetryDelivery(ctx context.Context, p store.RetryDeliveryParams) (bahasha.Delivery, error) {
+	accountID, deliveryID, now := p.AccountID, p.DeliveryID, p.Now
 	at := ms(now)
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		// Lock the lane before its deliveries (the order every writer keeps).
@@ -117,6 +119,6 @@ func (s *Store) RetryDelivery(ctx context.Context, accountID string, deliveryID 
 	if err != nil {
 		return bahasha.Delivery{}, err
 	}
-	d, _, err := s.Delivery(ctx, accountID, deliveryID)
+	d, _, err := s.Delivery(ctx, store.GetDeliveryParams{AccountID: accountID, DeliveryID: deliveryID})
 	return d, err
 }

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -62,11 +61,12 @@ func (s *Store) CreateReplay(ctx context.Context, p store.ReplayParams) (bahasha
 	if err != nil {
 		return bahasha.Replay{}, err
 	}
-	return s.Replay(ctx, p.AccountID, id)
+	return s.Replay(ctx, store.GetReplayParams{AccountID: p.AccountID, ReplayID: id})
 }
 
 // Replay implements store.Store.
-func (s *Store) Replay(ctx context.Context, accountID string, replayID int64) (bahasha.Replay, error) {
+func (s *Store) Replay(ctx context.Context, p store.GetReplayParams) (bahasha.Replay, error) {
+	accountID, replayID := p.AccountID, p.ReplayID
 	if s.isClosed() {
 		return bahasha.Replay{}, store.ErrClosed
 	}
@@ -100,7 +100,8 @@ func (s *Store) replayProgress(ctx context.Context, r *bahasha.Replay) error {
 }
 
 // Replays implements store.Store.
-func (s *Store) Replays(ctx context.Context, accountID string, limit int) ([]bahasha.Replay, error) {
+func (s *Store) Replays(ctx context.Context, p store.ListReplaysParams) ([]bahasha.Replay, error) {
+	accountID, limit := p.AccountID, p.Limit
 	if s.isClosed() {
 		return nil, store.ErrClosed
 	}
@@ -124,7 +125,8 @@ func (s *Store) Replays(ctx context.Context, accountID string, limit int) ([]bah
 
 // AdvanceReplays implements store.Store. Nodes advancing at once take
 // different replays (SKIP LOCKED).
-func (s *Store) AdvanceReplays(ctx context.Context, now time.Time, limit int) (int, error) {
+func (s *Store) AdvanceReplays(ctx context.Context, p store.AdvanceReplaysParams) (int, error) {
+	now, limit := p.Now, p.Limit
 	queued := 0
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		queued = 0

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -21,7 +20,8 @@ func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
 }
 
 // SessionAccount implements store.Store.
-func (s *Store) SessionAccount(ctx context.Context, tokenHash []byte, now time.Time) (bahasha.Account, error) {
+func (s *Store) SessionAccount(ctx context.Context, p store.SessionAccountParams) (bahasha.Account, error) {
+	tokenHash, now := p.TokenHash, p.Now
 	var a bahasha.Account
 	var created int64
 	err := s.queryRow(ctx, `SELECT `+sqlstore.AccountColumns+` FROM sessions se JOIN accounts a ON a.id = se.account_id

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"strconv"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -13,7 +12,8 @@ import (
 )
 
 // Stats implements store.Store.
-func (s *Store) Stats(ctx context.Context, accountID string, since, until time.Time) ([]bahasha.DeliveryStats, error) {
+func (s *Store) Stats(ctx context.Context, p store.StatsParams) ([]bahasha.DeliveryStats, error) {
+	accountID, since, until := p.AccountID, p.Since, p.Until
 	if s.isClosed() {
 		return nil, store.ErrClosed
 	}

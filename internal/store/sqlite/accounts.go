@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"time"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/store"
@@ -49,7 +48,8 @@ func (s *Store) CountAccounts(ctx context.Context) (int, error) {
 }
 
 // SetAppSecret implements store.Store.
-func (s *Store) SetAppSecret(ctx context.Context, accountID, secret string) error {
+func (s *Store) SetAppSecret(ctx context.Context, p store.SetAppSecretParams) error {
+	accountID, secret := p.AccountID, p.Secret
 	return s.write(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE accounts SET app_secret = ? WHERE id = ?`, secret, accountID)
 		return affected(res, err)
@@ -90,7 +90,8 @@ func (s *Store) PhoneNumbers(ctx context.Context, accountID string) ([]bahasha.P
 }
 
 // PhoneNumber implements store.Store.
-func (s *Store) PhoneNumber(ctx context.Context, accountID, phoneNumberID string) (bahasha.PhoneNumber, error) {
+func (s *Store) PhoneNumber(ctx context.Context, p store.GetPhoneNumberParams) (bahasha.PhoneNumber, error) {
+	accountID, phoneNumberID := p.AccountID, p.PhoneNumberID
 	return scanPhone(s.rdb.QueryRowContext(ctx, `SELECT `+phoneColumns+` FROM phone_numbers WHERE id = ? AND account_id = ?`, phoneNumberID, accountID))
 }
 
@@ -115,7 +116,8 @@ func (s *Store) PutEndpoint(ctx context.Context, p store.PutEndpointParams) (bah
 }
 
 // DeleteEndpoint implements store.Store.
-func (s *Store) DeleteEndpoint(ctx context.Context, accountID string, now time.Time, reason string) error {
+func (s *Store) DeleteEndpoint(ctx context.Context, p store.DeleteEndpointParams) error {
+	accountID, now, reason := p.AccountID, p.Now, p.Reason
 	return s.write(ctx, func(tx *wtx) error {
 		var id int64
 		if err := tx.QueryRowContext(ctx, `DELETE FROM endpoints WHERE account_id = ? RETURNING id`, accountID).Scan(&id); err != nil {

@@ -51,7 +51,8 @@ func (s *Store) Deliveries(ctx context.Context, p store.ListDeliveriesParams) ([
 }
 
 // Delivery implements store.Store.
-func (s *Store) Delivery(ctx context.Context, accountID string, deliveryID int64) (bahasha.Delivery, []bahasha.Attempt, error) {
+func (s *Store) Delivery(ctx context.Context, p store.GetDeliveryParams) (bahasha.Delivery, []bahasha.Attempt, error) {
+	accountID, deliveryID := p.AccountID, p.DeliveryID
 	d, err := scanDelivery(s.rdb.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d JOIN events e ON e.id = d.event_id
 		WHERE d.id = ? AND d.account_id = ?`, deliveryID, accountID))
 	if err != nil {
@@ -85,7 +86,8 @@ func (s *Store) Delivery(ctx context.Context, accountID string, deliveryID int64
 }
 
 // RetryDelivery implements store.Store.
-func (s *Store) RetryDelivery(ctx context.Context, accountID string, deliveryID int64, now time.Time) (bahasha.Delivery, error) {
+func (s *Store) RetryDelivery(ctx context.Context, p store.RetryDeliveryParams) (bahasha.Delivery, error) {
+	accountID, deliveryID, now := p.AccountID, p.DeliveryID, p.Now
 	err := s.write(ctx, func(tx *wtx) error {
 		var endpointID int64
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM endpoints WHERE account_id = ?`, accountID).Scan(&endpointID); err != nil {
@@ -105,6 +107,6 @@ func (s *Store) RetryDelivery(ctx context.Context, accountID string, deliveryID 
 	if err != nil {
 		return bahasha.Delivery{}, err
 	}
-	d, _, err := s.Delivery(ctx, accountID, deliveryID)
+	d, _, err := s.Delivery(ctx, store.GetDeliveryParams{AccountID: accountID, DeliveryID: deliveryID})
 	return d, err
 }

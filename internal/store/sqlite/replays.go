@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"time"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/store"
@@ -60,11 +59,12 @@ func (s *Store) CreateReplay(ctx context.Context, p store.ReplayParams) (bahasha
 	if err != nil {
 		return bahasha.Replay{}, err
 	}
-	return s.Replay(ctx, p.AccountID, id)
+	return s.Replay(ctx, store.GetReplayParams{AccountID: p.AccountID, ReplayID: id})
 }
 
 // Replay implements store.Store.
-func (s *Store) Replay(ctx context.Context, accountID string, replayID int64) (bahasha.Replay, error) {
+func (s *Store) Replay(ctx context.Context, p store.GetReplayParams) (bahasha.Replay, error) {
+	accountID, replayID := p.AccountID, p.ReplayID
 	if s.isClosed() {
 		return bahasha.Replay{}, store.ErrClosed
 	}
@@ -101,7 +101,8 @@ func (s *Store) replayProgress(ctx context.Context, r *bahasha.Replay) error {
 }
 
 // Replays implements store.Store.
-func (s *Store) Replays(ctx context.Context, accountID string, limit int) ([]bahasha.Replay, error) {
+func (s *Store) Replays(ctx context.Context, p store.ListReplaysParams) ([]bahasha.Replay, error) {
+	accountID, limit := p.AccountID, p.Limit
 	if s.isClosed() {
 		return nil, store.ErrClosed
 	}
@@ -133,7 +134,8 @@ func (s *Store) Replays(ctx context.Context, accountID string, limit int) ([]bah
 }
 
 // AdvanceReplays implements store.Store.
-func (s *Store) AdvanceReplays(ctx context.Context, now time.Time, limit int) (int, error) {
+func (s *Store) AdvanceReplays(ctx context.Context, p store.AdvanceReplaysParams) (int, error) {
+	now, limit := p.Now, p.Limit
 	queued := 0
 	err := s.write(ctx, func(tx *wtx) error {
 		queued = 0

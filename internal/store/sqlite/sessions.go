@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"time"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/store"
@@ -19,7 +18,8 @@ func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
 }
 
 // SessionAccount implements store.Store.
-func (s *Store) SessionAccount(ctx context.Context, tokenHash []byte, now time.Time) (bahasha.Account, error) {
+func (s *Store) SessionAccount(ctx context.Context, p store.SessionAccountParams) (bahasha.Account, error) {
+	tokenHash, now := p.TokenHash, p.Now
 	if s.isClosed() {
 		return bahasha.Account{}, store.ErrClosed
 	}

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"time"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/store"
@@ -10,7 +9,8 @@ import (
 )
 
 // Stats implements store.Store.
-func (s *Store) Stats(ctx context.Context, accountID string, since, until time.Time) ([]bahasha.DeliveryStats, error) {
+func (s *Store) Stats(ctx context.Context, p store.StatsParams) ([]bahasha.DeliveryStats, error) {
+	accountID, since, until := p.AccountID, p.Since, p.Until
 	if s.isClosed() {
 		return nil, store.ErrClosed
 	}

@@ -60,7 +60,7 @@ func advanceAll(t *testing.T, s store.Store, now time.Time, chunk int) int {
 	t.Helper()
 	total := 0
 	for {
-		n, err := s.AdvanceReplays(context.Background(), now, chunk)
+		n, err := s.AdvanceReplays(context.Background(), store.AdvanceReplaysParams{Now: now, Limit: chunk})
 		if err != nil {
 			t.Fatalf("AdvanceReplays: %v", err)
 		}
@@ -121,21 +121,21 @@ func testReplay(t *testing.T, s store.Store) {
 	if r.Total != 5 || r.Queued != 0 || r.QueuingDone || r.AccountID != "a" || !r.From.Equal(t0) || r.Finished() {
 		t.Fatalf("new replay = %+v", r)
 	}
-	if _, err := s.Replay(ctx, "b", r.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.Replay(ctx, store.GetReplayParams{AccountID: "b", ReplayID: r.ID}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("another account's replay: %v", err)
 	}
 	replayAt := t0.Add(2 * time.Hour)
 	// Chunks of 2: in ingest order.
-	if n, err := s.AdvanceReplays(ctx, replayAt, 2); err != nil || n != 2 {
+	if n, err := s.AdvanceReplays(ctx, store.AdvanceReplaysParams{Now: replayAt, Limit: 2}); err != nil || n != 2 {
 		t.Fatalf("first chunk: %d, %v", n, err)
 	}
-	if r, _ = s.Replay(ctx, "a", r.ID); r.Queued != 2 || r.Pending != 2 || r.QueuingDone {
+	if r, _ = s.Replay(ctx, store.GetReplayParams{AccountID: "a", ReplayID: r.ID}); r.Queued != 2 || r.Pending != 2 || r.QueuingDone {
 		t.Fatalf("after one chunk: %+v", r)
 	}
 	if n := advanceAll(t, s, replayAt, 2); n != 3 {
 		t.Fatalf("the rest queued %d, want 3", n)
 	}
-	r, _ = s.Replay(ctx, "a", r.ID)
+	r, _ = s.Replay(ctx, store.GetReplayParams{AccountID: "a", ReplayID: r.ID})
 	if r.Total != 5 || r.Queued != 5 || r.Pending != 5 || !r.QueuingDone || r.Finished() || r.Done() != 0 {
 		t.Fatalf("all queued: %+v", r)
 	}
@@ -161,18 +161,18 @@ func testReplay(t *testing.T, s store.Store) {
 	if err := s.CompleteLane(ctx, deliver(lanes[0], replayAt, bahasha.DeliveryDelivered, time.Time{})); err != nil {
 		t.Fatal(err)
 	}
-	r, _ = s.Replay(ctx, "a", r.ID)
+	r, _ = s.Replay(ctx, store.GetReplayParams{AccountID: "a", ReplayID: r.ID})
 	if r.Pending != 0 || r.Delivered != 5 || r.Done() != 5 || !r.Finished() {
 		t.Fatalf("finished replay: %+v", r)
 	}
-	if d, _, _ := s.Delivery(ctx, "a", res[0].DeliveryID); d.Attempts != 2 || d.State != bahasha.DeliveryDelivered {
+	if d, _, _ := s.Delivery(ctx, store.GetDeliveryParams{AccountID: "a", DeliveryID: res[0].DeliveryID}); d.Attempts != 2 || d.State != bahasha.DeliveryDelivered {
 		t.Fatalf("ok1 after replay: %+v", d)
 	}
-	rs, err := s.Replays(ctx, "a", 10)
+	rs, err := s.Replays(ctx, store.ListReplaysParams{AccountID: "a", Limit: 10})
 	if err != nil || len(rs) != 1 || rs[0].ID != r.ID || rs[0].Delivered != 5 {
 		t.Fatalf("Replays = %+v, %v", rs, err)
 	}
-	if rs, _ := s.Replays(ctx, "b", 10); len(rs) != 0 {
+	if rs, _ := s.Replays(ctx, store.ListReplaysParams{AccountID: "b", Limit: 10}); len(rs) != 0 {
 		t.Fatalf("b sees a's replays: %+v", rs)
 	}
 	// An empty range is finished at once.
@@ -185,11 +185,11 @@ func testReplay(t *testing.T, s store.Store) {
 	if err != nil || r2.Total != 6 { // pend was delivered too
 		t.Fatalf("second replay = %+v, %v", r2, err)
 	}
-	if err := s.DeleteEndpoint(ctx, "a", replayAt, "removed"); err != nil {
+	if err := s.DeleteEndpoint(ctx, store.DeleteEndpointParams{AccountID: "a", Now: replayAt, Reason: "removed"}); err != nil {
 		t.Fatal(err)
 	}
 	advanceAll(t, s, replayAt, 10)
-	if r2, _ = s.Replay(ctx, "a", r2.ID); !r2.QueuingDone || r2.Total != 0 || !r2.Finished() {
+	if r2, _ = s.Replay(ctx, store.GetReplayParams{AccountID: "a", ReplayID: r2.ID}); !r2.QueuingDone || r2.Total != 0 || !r2.Finished() {
 		t.Fatalf("replay after the webhook was removed: %+v", r2)
 	}
 }
@@ -220,7 +220,7 @@ func testStats(t *testing.T, s store.Store) {
 	if _, err := s.ExpireDeliveries(ctx, store.ExpireParams{Now: t0.Add(90 * time.Second), Before: t0.Add(time.Minute), Limit: 10, Reason: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	st, err := s.Stats(ctx, "a", t0, t0.Add(time.Hour))
+	st, err := s.Stats(ctx, store.StatsParams{AccountID: "a", Since: t0, Until: t0.Add(time.Hour)})
 	if err != nil || len(st) != 2 {
 		t.Fatalf("Stats = %+v, %v", st, err)
 	}
@@ -237,10 +237,10 @@ func testStats(t *testing.T, s store.Store) {
 	if q := sum.LatencyQuantile(0.99); q != 10*time.Millisecond {
 		t.Fatalf("p99 = %v", q)
 	}
-	if st, _ := s.Stats(ctx, "a", t0.Add(time.Minute), t0.Add(time.Hour)); len(st) != 1 {
+	if st, _ := s.Stats(ctx, store.StatsParams{AccountID: "a", Since: t0.Add(time.Minute), Until: t0.Add(time.Hour)}); len(st) != 1 {
 		t.Fatalf("since is inclusive, until exclusive: %+v", st)
 	}
-	if st, _ := s.Stats(ctx, "b", t0, t0.Add(time.Hour)); len(st) != 0 {
+	if st, _ := s.Stats(ctx, store.StatsParams{AccountID: "b", Since: t0, Until: t0.Add(time.Hour)}); len(st) != 0 {
 		t.Fatalf("b sees a's stats: %+v", st)
 	}
 	if n, err := s.Backlog(ctx, "a"); err != nil || n != 0 {
@@ -254,7 +254,7 @@ func testStats(t *testing.T, s store.Store) {
 	if _, err := s.Prune(ctx, store.PruneParams{Before: t0.Add(time.Minute), Limit: 100}); err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := s.Stats(ctx, "a", t0, t0.Add(time.Hour)); len(st) != 1 || !st[0].Start.Equal(t0.Add(time.Minute)) {
+	if st, _ := s.Stats(ctx, store.StatsParams{AccountID: "a", Since: t0, Until: t0.Add(time.Hour)}); len(st) != 1 || !st[0].Start.Equal(t0.Add(time.Minute)) {
 		t.Fatalf("after prune: %+v", st)
 	}
 }
@@ -267,13 +267,13 @@ func testSessions(t *testing.T, s store.Store) {
 	if err := s.CreateSession(ctx, se); err != nil {
 		t.Fatal(err)
 	}
-	if a, err := s.SessionAccount(ctx, []byte("h1"), t0.Add(time.Minute)); err != nil || a.ID != "a" || a.AppSecret != "secret-a" {
+	if a, err := s.SessionAccount(ctx, store.SessionAccountParams{TokenHash: []byte("h1"), Now: t0.Add(time.Minute)}); err != nil || a.ID != "a" || a.AppSecret != "secret-a" {
 		t.Fatalf("SessionAccount = %+v, %v", a, err)
 	}
-	if _, err := s.SessionAccount(ctx, []byte("h1"), t0.Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.SessionAccount(ctx, store.SessionAccountParams{TokenHash: []byte("h1"), Now: t0.Add(time.Hour)}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("expired session: %v", err)
 	}
-	if _, err := s.SessionAccount(ctx, []byte("nope"), t0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.SessionAccount(ctx, store.SessionAccountParams{TokenHash: []byte("nope"), Now: t0}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown session: %v", err)
 	}
 	if err := s.CreateSession(ctx, store.Session{TokenHash: []byte("h2"), AccountID: "a", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
@@ -282,7 +282,7 @@ func testSessions(t *testing.T, s store.Store) {
 	if err := s.DeleteSession(ctx, []byte("h2")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SessionAccount(ctx, []byte("h2"), t0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.SessionAccount(ctx, store.SessionAccountParams{TokenHash: []byte("h2"), Now: t0}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("deleted session: %v", err)
 	}
 	if err := s.DeleteSession(ctx, []byte("h2")); err != nil {
@@ -292,7 +292,7 @@ func testSessions(t *testing.T, s store.Store) {
 	if _, err := s.Prune(ctx, store.PruneParams{Before: t0, Limit: 10, Now: t0.Add(2 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SessionAccount(ctx, []byte("h1"), t0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.SessionAccount(ctx, store.SessionAccountParams{TokenHash: []byte("h1"), Now: t0}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("pruned session still valid: %v", err)
 	}
 }
@@ -333,7 +333,7 @@ func CheckUpgraded(t *testing.T, s store.Store, at time.Time) {
 	if err != nil || r.Total != 2 {
 		t.Fatalf("replay over upgraded data: %+v, %v", r, err)
 	}
-	if n, err := s.AdvanceReplays(ctx, now, 100); err != nil || n != 2 {
+	if n, err := s.AdvanceReplays(ctx, store.AdvanceReplaysParams{Now: now, Limit: 100}); err != nil || n != 2 {
 		t.Fatalf("AdvanceReplays = %d, %v", n, err)
 	}
 	lanes, err = s.ClaimLanes(ctx, store.ClaimParams{Now: now, MaxLanes: 1, MaxPerLane: 10, LeaseFor: time.Minute})

@@ -21,7 +21,7 @@ func testReferences(t *testing.T, s store.Store) {
 	if err := s.CreateSession(ctx, store.Session{TokenHash: []byte("t1"), AccountID: missing, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("CreateSession for a missing account = %v, want ErrNotFound", err)
 	}
-	if _, err := s.SessionAccount(ctx, []byte("t1"), t0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.SessionAccount(ctx, store.SessionAccountParams{TokenHash: []byte("t1"), Now: t0}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the refused session was stored: %v", err)
 	}
 	if _, err := s.PutEndpoint(ctx, store.PutEndpointParams{AccountID: missing, URL: "https://example.com/x", VerifyToken: "t", VerifiedAt: t0, Now: t0}); !errors.Is(err, store.ErrNotFound) {
@@ -30,7 +30,7 @@ func testReferences(t *testing.T, s store.Store) {
 	if _, err := s.Endpoint(ctx, missing); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the refused endpoint was stored: %v", err)
 	}
-	if err := s.SetAppSecret(ctx, missing, "s"); !errors.Is(err, store.ErrNotFound) {
+	if err := s.SetAppSecret(ctx, store.SetAppSecretParams{AccountID: missing, Secret: "s"}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("SetAppSecret of a missing account = %v, want ErrNotFound", err)
 	}
 	// An attempt of a delivery that does not exist.
@@ -56,14 +56,14 @@ func testReferences(t *testing.T, s store.Store) {
 	if err := s.CompleteLane(ctx, done); err != nil {
 		t.Fatal(err)
 	}
-	if _, attempts, err := s.Delivery(ctx, "a", res[0].DeliveryID); err != nil || len(attempts) != 2 {
+	if _, attempts, err := s.Delivery(ctx, store.GetDeliveryParams{AccountID: "a", DeliveryID: res[0].DeliveryID}); err != nil || len(attempts) != 2 {
 		t.Fatalf("a delivery retried once: %d attempts, %v", len(attempts), err)
 	}
 	n, err := s.Prune(ctx, store.PruneParams{Before: t0.Add(time.Hour), Limit: 100, Now: t0.Add(time.Hour)})
 	if err != nil || n != 2 {
 		t.Fatalf("Prune = %d, %v; want both deliveries pruned", n, err)
 	}
-	if _, _, err := s.Delivery(ctx, "a", res[0].DeliveryID); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := s.Delivery(ctx, store.GetDeliveryParams{AccountID: "a", DeliveryID: res[0].DeliveryID}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a pruned delivery: %v", err)
 	}
 	if r := insert(t, s, "a", t0, "retried"); r[0].Duplicate {

@@ -176,7 +176,7 @@ func testPause(t *testing.T, s store.Store) {
 		}
 	}
 	// A manual retry is sent at once: it ends the pause.
-	if _, err := s.RetryDelivery(ctx, "a", got[0].Deliveries[0].ID, pause); err != nil {
+	if _, err := s.RetryDelivery(ctx, store.RetryDeliveryParams{AccountID: "a", DeliveryID: got[0].Deliveries[0].ID, Now: pause}); err != nil {
 		t.Fatal(err)
 	}
 	if l := claim(t, s, pause, 10, 10); len(l) != 1 {
@@ -199,7 +199,7 @@ func testRetryKeepsRank(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	insertEvents(t, s, "a", t0, statusEventOf("a", "2", "w1", "delivered", t0))
-	if _, err := s.RetryDelivery(ctx, "a", res[0].DeliveryID, t0.Add(time.Second)); err != nil {
+	if _, err := s.RetryDelivery(ctx, store.RetryDeliveryParams{AccountID: "a", DeliveryID: res[0].DeliveryID, Now: t0.Add(time.Second)}); err != nil {
 		t.Fatal(err)
 	}
 	lanes := claim(t, s, t0.Add(time.Second), 10, 10)

@@ -104,7 +104,7 @@ func Run(t *testing.T, open Opener) {
 		if _, err := s.Deliveries(ctx, store.ListDeliveriesParams{AccountID: "a", Limit: 1}); !errors.Is(err, store.ErrClosed) {
 			t.Fatalf("Deliveries after Close = %v, want ErrClosed", err)
 		}
-		if _, err := s.SessionAccount(ctx, []byte("k"), t0); !errors.Is(err, store.ErrClosed) {
+		if _, err := s.SessionAccount(ctx, store.SessionAccountParams{TokenHash: []byte("k"), Now: t0}); !errors.Is(err, store.ErrClosed) {
 			t.Fatalf("SessionAccount after Close = %v, want ErrClosed", err)
 		}
 		if err := s.Close(); err != nil {
@@ -208,13 +208,13 @@ func testAccounts(t *testing.T, s store.Store) {
 	if _, err := s.Account(ctx, "a2"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a failed CreateAccount left an account behind: %v", err)
 	}
-	if err := s.SetAppSecret(ctx, "a1", "rotated"); err != nil {
+	if err := s.SetAppSecret(ctx, store.SetAppSecretParams{AccountID: "a1", Secret: "rotated"}); err != nil {
 		t.Fatal(err)
 	}
 	if a, _ := s.Account(ctx, "a1"); a.AppSecret != "rotated" {
 		t.Fatalf("secret = %q", a.AppSecret)
 	}
-	if err := s.SetAppSecret(ctx, "zz", "x"); !errors.Is(err, store.ErrNotFound) {
+	if err := s.SetAppSecret(ctx, store.SetAppSecretParams{AccountID: "zz", Secret: "x"}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("SetAppSecret unknown: %v", err)
 	}
 	if n, _ := s.CountAccounts(ctx); n != 1 {
@@ -232,16 +232,16 @@ func testTenancy(t *testing.T, s store.Store) {
 	endpoint(t, s, "a")
 	endpoint(t, s, "b")
 	res := insert(t, s, "a", t0, "e1")
-	if _, err := s.PhoneNumber(ctx, "b", "pn-a"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.PhoneNumber(ctx, store.GetPhoneNumberParams{AccountID: "b", PhoneNumberID: "pn-a"}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("b sees a's phone number: %v", err)
 	}
 	if nums, _ := s.PhoneNumbers(ctx, "b"); len(nums) != 1 || nums[0].ID != "pn-b" {
 		t.Fatalf("b's numbers = %+v", nums)
 	}
-	if _, _, err := s.Delivery(ctx, "b", res[0].DeliveryID); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := s.Delivery(ctx, store.GetDeliveryParams{AccountID: "b", DeliveryID: res[0].DeliveryID}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("b sees a's delivery: %v", err)
 	}
-	if _, err := s.RetryDelivery(ctx, "b", res[0].DeliveryID, t0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.RetryDelivery(ctx, store.RetryDeliveryParams{AccountID: "b", DeliveryID: res[0].DeliveryID, Now: t0}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("b retried a's delivery: %v", err)
 	}
 	if ds, _ := s.Deliveries(ctx, store.ListDeliveriesParams{AccountID: "b"}); len(ds) != 0 {
@@ -271,10 +271,10 @@ func testEndpoints(t *testing.T, s store.Store) {
 	if e2.ID != e1.ID || e2.URL != "https://new.example.com/hook" || e2.VerifyToken != "t2" || !e2.VerifiedAt.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("replaced endpoint = %+v (was %+v)", e2, e1)
 	}
-	if err := s.DeleteEndpoint(ctx, "a", t0, "removed"); err != nil {
+	if err := s.DeleteEndpoint(ctx, store.DeleteEndpointParams{AccountID: "a", Now: t0, Reason: "removed"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteEndpoint(ctx, "a", t0, "removed"); !errors.Is(err, store.ErrNotFound) {
+	if err := s.DeleteEndpoint(ctx, store.DeleteEndpointParams{AccountID: "a", Now: t0, Reason: "removed"}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("second delete: %v", err)
 	}
 }
@@ -296,7 +296,7 @@ func testInsertEvents(t *testing.T, s store.Store) {
 	if again[1].Duplicate {
 		t.Fatal("a new producer id was deduplicated")
 	}
-	d, attempts, err := s.Delivery(ctx, "a", res[0].DeliveryID)
+	d, attempts, err := s.Delivery(ctx, store.GetDeliveryParams{AccountID: "a", DeliveryID: res[0].DeliveryID})
 	if err != nil || len(attempts) != 0 {
 		t.Fatal(err, attempts)
 	}
@@ -336,7 +336,7 @@ func testInsertEvents(t *testing.T, s store.Store) {
 		r        store.InsertResult
 		producer string
 	}{{res[0], "p1"}, {res[2], "p3"}, {mixed[1], "m1"}, {mixed[3], "m2"}, {big[0], "big-0000"}, {big[777], "big-0777"}, {big[1199], "big-1199"}} {
-		d, _, err := s.Delivery(ctx, "a", c.r.DeliveryID)
+		d, _, err := s.Delivery(ctx, store.GetDeliveryParams{AccountID: "a", DeliveryID: c.r.DeliveryID})
 		if err != nil || d.Event.ProducerID != c.producer || d.EventID != c.r.EventID {
 			t.Fatalf("delivery %d of result %+v holds event %d (%q), %v; want %d (%q)", c.r.DeliveryID, c.r, d.EventID, d.Event.ProducerID, err, c.r.EventID, c.producer)
 		}
@@ -472,17 +472,17 @@ func testCompleteLane(t *testing.T, s store.Store) {
 	if err := s.CompleteLane(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	d, attempts, _ := s.Delivery(ctx, "a", res[0].DeliveryID)
+	d, attempts, _ := s.Delivery(ctx, store.GetDeliveryParams{AccountID: "a", DeliveryID: res[0].DeliveryID})
 	if d.State != bahasha.DeliveryDelivered || d.Attempts != 1 || !d.DeliveredAt.Equal(t0.Add(time.Second)) || d.LastStatusCode != 200 ||
 		!d.WindowStart.Equal(t0) || len(attempts) != 1 || attempts[0].Duration != 1500*time.Microsecond || attempts[0].ResponseBody != "ok" {
 		t.Fatalf("delivered: %+v %+v", d, attempts)
 	}
-	d, attempts, _ = s.Delivery(ctx, "a", res[1].DeliveryID)
+	d, attempts, _ = s.Delivery(ctx, store.GetDeliveryParams{AccountID: "a", DeliveryID: res[1].DeliveryID})
 	if d.State != bahasha.DeliveryPending || !d.NextAttemptAt.Equal(t0.Add(5*time.Second)) || d.LastError != "answered 500" ||
 		len(attempts) != 1 || attempts[0].StatusCode != 500 {
 		t.Fatalf("retrying: %+v %+v", d, attempts)
 	}
-	d, _, _ = s.Delivery(ctx, "a", res[2].DeliveryID)
+	d, _, _ = s.Delivery(ctx, store.GetDeliveryParams{AccountID: "a", DeliveryID: res[2].DeliveryID})
 	if d.State != bahasha.DeliveryFailed || d.LastError != "timeout" {
 		t.Fatalf("failed: %+v", d)
 	}
@@ -529,14 +529,14 @@ func testRetryDelivery(t *testing.T, s store.Store) {
 	res := insert(t, s, "a", t0, "p1")
 	lanes := claim(t, s, t0, 10, 10)
 	s.CompleteLane(ctx, deliver(lanes[0], t0, bahasha.DeliveryFailed, time.Time{}))
-	d, err := s.RetryDelivery(ctx, "a", res[0].DeliveryID, t0.Add(time.Hour))
+	d, err := s.RetryDelivery(ctx, store.RetryDeliveryParams{AccountID: "a", DeliveryID: res[0].DeliveryID, Now: t0.Add(time.Hour)})
 	if err != nil || d.State != bahasha.DeliveryPending || !d.NextAttemptAt.Equal(t0.Add(time.Hour)) || !d.WindowStart.Equal(t0.Add(time.Hour)) || d.Attempts != 1 {
 		t.Fatalf("RetryDelivery = %+v, %v", d, err)
 	}
 	if l := claim(t, s, t0.Add(time.Hour), 10, 10); len(l) != 1 {
 		t.Fatal("a retried delivery is not claimable")
 	}
-	if _, err := s.RetryDelivery(ctx, "a", 987654, t0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.RetryDelivery(ctx, store.RetryDeliveryParams{AccountID: "a", DeliveryID: 987654, Now: t0}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown delivery: %v", err)
 	}
 }
@@ -546,21 +546,21 @@ func testDeleteEndpoint(t *testing.T, s store.Store) {
 	account(t, s, "a")
 	endpoint(t, s, "a")
 	res := insert(t, s, "a", t0, "p1")
-	if err := s.DeleteEndpoint(ctx, "a", t0, "webhook removed"); err != nil {
+	if err := s.DeleteEndpoint(ctx, store.DeleteEndpointParams{AccountID: "a", Now: t0, Reason: "webhook removed"}); err != nil {
 		t.Fatal(err)
 	}
-	d, _, _ := s.Delivery(ctx, "a", res[0].DeliveryID)
+	d, _, _ := s.Delivery(ctx, store.GetDeliveryParams{AccountID: "a", DeliveryID: res[0].DeliveryID})
 	if d.State != bahasha.DeliveryFailed || d.LastError != "webhook removed" {
 		t.Fatalf("pending delivery after removal: %+v", d)
 	}
 	if l := claim(t, s, t0.Add(time.Hour), 10, 10); len(l) != 0 {
 		t.Fatal("a removed endpoint's lane was claimed")
 	}
-	if _, err := s.RetryDelivery(ctx, "a", res[0].DeliveryID, t0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.RetryDelivery(ctx, store.RetryDeliveryParams{AccountID: "a", DeliveryID: res[0].DeliveryID, Now: t0}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("retry without an endpoint: %v", err)
 	}
 	endpoint(t, s, "a")
-	if _, err := s.RetryDelivery(ctx, "a", res[0].DeliveryID, t0); err != nil {
+	if _, err := s.RetryDelivery(ctx, store.RetryDeliveryParams{AccountID: "a", DeliveryID: res[0].DeliveryID, Now: t0}); err != nil {
 		t.Fatalf("retry after re-registering: %v", err)
 	}
 	if l := claim(t, s, t0, 10, 10); len(l) != 1 {
@@ -709,7 +709,7 @@ func testSuperseded(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, attempts, _ := s.Delivery(ctx, "a", res[0].DeliveryID)
+	d, attempts, _ := s.Delivery(ctx, store.GetDeliveryParams{AccountID: "a", DeliveryID: res[0].DeliveryID})
 	if d.State != bahasha.DeliverySuperseded || d.Attempts != 0 || len(attempts) != 0 || d.LastError != "read was delivered first" {
 		t.Fatalf("superseded delivery: %+v %v", d, attempts)
 	}
@@ -770,7 +770,7 @@ func testBreaker(t *testing.T, s store.Store) {
 		Results: []store.DeliveryResult{{DeliveryID: lanes[0].Deliveries[0].ID, State: bahasha.DeliveryFailed,
 			Attempt: bahasha.Attempt{Number: 1, StartedAt: probeAt, StatusCode: 500}}},
 		Breaker: store.BreakerUpdate{Failed: true, ProbeAt: probeAt.Add(time.Hour)}})
-	if _, err := s.RetryDelivery(ctx, "a", lanes[0].Deliveries[0].ID, probeAt.Add(time.Minute)); err != nil {
+	if _, err := s.RetryDelivery(ctx, store.RetryDeliveryParams{AccountID: "a", DeliveryID: lanes[0].Deliveries[0].ID, Now: probeAt.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	m := probeAt.Add(time.Minute)
@@ -780,7 +780,7 @@ func testBreaker(t *testing.T, s store.Store) {
 	}
 	// A manual retry made while that turn is in flight is not overridden
 	// by the turn's failure keeping the breaker open.
-	if _, err := s.RetryDelivery(ctx, "a", l[0].Deliveries[0].ID, m.Add(time.Second)); err != nil {
+	if _, err := s.RetryDelivery(ctx, store.RetryDeliveryParams{AccountID: "a", DeliveryID: l[0].Deliveries[0].ID, Now: m.Add(time.Second)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.CompleteLane(ctx, store.CompleteParams{EndpointID: l[0].Endpoint.ID, Now: m.Add(2 * time.Second), ClaimedAt: l[0].ClaimedAt,
@@ -827,7 +827,7 @@ func testExpire(t *testing.T, s store.Store) {
 		t.Fatalf("second expiry: %d", n)
 	}
 	for _, r := range old {
-		if d, _, _ := s.Delivery(ctx, "a", r.DeliveryID); d.State != bahasha.DeliveryFailed || d.LastError != "too old" {
+		if d, _, _ := s.Delivery(ctx, store.GetDeliveryParams{AccountID: "a", DeliveryID: r.DeliveryID}); d.State != bahasha.DeliveryFailed || d.LastError != "too old" {
 			t.Fatalf("expired delivery: %+v", d)
 		}
 	}
@@ -853,10 +853,10 @@ func testPrune(t *testing.T, s store.Store) {
 	if n != 1 {
 		t.Fatalf("second Prune = %d", n)
 	}
-	if _, _, err := s.Delivery(ctx, "a", res[0].DeliveryID); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := s.Delivery(ctx, store.GetDeliveryParams{AccountID: "a", DeliveryID: res[0].DeliveryID}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("pruned delivery still there: %v", err)
 	}
-	if d, _, err := s.Delivery(ctx, "a", res[2].DeliveryID); err != nil || d.State != bahasha.DeliveryPending {
+	if d, _, err := s.Delivery(ctx, store.GetDeliveryParams{AccountID: "a", DeliveryID: res[2].DeliveryID}); err != nil || d.State != bahasha.DeliveryPending {
 		t.Fatalf("pending delivery: %+v %v", d, err)
 	}
 	// The event is gone too: ingesting its producer id again is new.
@@ -876,7 +876,7 @@ func testPrune(t *testing.T, s store.Store) {
 	if r := insert(t, s, "b", t0, "orphan-old", "orphan-new"); r[0].Duplicate || !r[1].Duplicate {
 		t.Fatalf("after pruning, the old orphan event is gone and the new one stays: %+v", r)
 	}
-	if d, _, err := s.Delivery(ctx, "a", res[2].DeliveryID); err != nil || d.State != bahasha.DeliveryPending {
+	if d, _, err := s.Delivery(ctx, store.GetDeliveryParams{AccountID: "a", DeliveryID: res[2].DeliveryID}); err != nil || d.State != bahasha.DeliveryPending {
 		t.Fatalf("pending delivery after pruning orphans: %+v %v", d, err)
 	}
 }
