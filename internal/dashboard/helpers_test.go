@@ -302,7 +302,7 @@ func (f *fixture) failDue() []int64 {
 					StatusCode: 500, Error: "the endpoint answered 500 Internal Server Error", ResponseBody: "boom: database down"}})
 		}
 		if err := f.st.CompleteLane(ctx, store.CompleteParams{EndpointID: l.Endpoint.ID, Now: f.clock.Now(), Results: results,
-			Breaker: store.BreakerUpdate{Failed: true, ProbeAt: f.clock.Now().Add(time.Minute)}, AccountID: l.Endpoint.AccountID,
+			Breaker: store.BreakerUpdate{Turn: store.TurnFailed, ProbeAt: f.clock.Now().Add(time.Minute)}, AccountID: l.Endpoint.AccountID,
 			Stats: bahasha.DeliveryStats{Failed: len(results), AttemptsFailed: len(results)}, LeasedUntil: l.LeasedUntil}); err != nil {
 			f.t.Fatal(err)
 		}

@@ -148,7 +148,7 @@ func completeDelivered(t *testing.T, f *fixture, lanes []store.Lane) {
 			stats.Latency[bahasha.LatencyBucket(80*time.Millisecond)]++
 		}
 		if err := f.st.CompleteLane(ctx, store.CompleteParams{EndpointID: l.Endpoint.ID, Now: f.clock.Now(), Results: results,
-			Breaker: store.BreakerUpdate{Succeeded: true}, AccountID: l.Endpoint.AccountID, Stats: stats, LeasedUntil: l.LeasedUntil}); err != nil {
+			Breaker: store.BreakerUpdate{Turn: store.TurnSucceeded}, AccountID: l.Endpoint.AccountID, Stats: stats, LeasedUntil: l.LeasedUntil}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -155,12 +155,12 @@ func (e *Engine) serveLane(ctx context.Context, lane store.Lane) {
 	now := e.now()
 	switch {
 	case anyFailed:
-		breaker.Failed = true
+		breaker.Turn = store.TurnFailed
 		if failures := lane.Endpoint.ConsecutiveFailures + 1; failures >= e.cfg.BreakerThreshold {
 			breaker.ProbeAt = e.probeAt(failures, lane.Endpoint.FailingSince, now)
 		}
 	case anyOK:
-		breaker.Succeeded = true
+		breaker.Turn = store.TurnSucceeded
 	}
 	// Record even while shutting down: the attempts happened.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)

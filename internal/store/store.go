@@ -265,17 +265,30 @@ type CompleteParams struct {
 
 // BreakerUpdate moves an endpoint's breaker.
 type BreakerUpdate struct {
-	// Succeeded: a POST succeeded; the breaker closes and the failure count
-	// resets.
-	Succeeded bool
-	// Failed: the turn ended with a failed POST; the failure count grows.
-	Failed bool
-	// ProbeAt, with Failed, opens the breaker (or keeps it open) until then.
+	// Turn is how the lane's turn went for the breaker.
+	Turn TurnOutcome
+	// ProbeAt, with TurnFailed, opens the breaker (or keeps it open)
+	// until then.
 	ProbeAt time.Time
 	// PauseUntil, when after Now, pauses the endpoint as a whole: its lane
 	// is not claimed before then (it asked for it with Retry-After).
 	PauseUntil time.Time
 }
+
+// TurnOutcome is how a lane turn went, for the endpoint's breaker.
+type TurnOutcome int
+
+const (
+	// TurnNeutral leaves the breaker as it is (nothing was attempted, or
+	// the engine stopped waiting).
+	TurnNeutral TurnOutcome = iota
+	// TurnSucceeded: a POST succeeded; the breaker closes and the failure
+	// count resets.
+	TurnSucceeded
+	// TurnFailed: the turn ended with a failed POST; the failure count
+	// grows.
+	TurnFailed
+)
 
 // DeliveryResult is the outcome of one claimed delivery.
 type DeliveryResult struct {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/store/sqlstore"
 )
 
 func scanDeliveries(rows pgx.Rows) ([]bahasha.Delivery, error) {
@@ -88,12 +89,7 @@ func (s *Store) Delivery(ctx context.Context, p store.GetDeliveryParams) (bahash
 	if err != nil {
 		return bahasha.Delivery{}, nil, s.translate(err)
 	}
-	// A first attempt that succeeded lives in the delivery row only.
-	if len(attempts) == 0 && d.Attempts == 1 && d.State == bahasha.DeliveryDelivered {
-		attempts = append(attempts, bahasha.Attempt{DeliveryID: d.ID, Number: 1, StartedAt: d.LastAttemptAt,
-			Duration: d.LastDuration, StatusCode: d.LastStatusCode, ResponseBody: d.LastResponse})
-	}
-	return d, attempts, nil
+	return d, sqlstore.WithRowAttempt(d, attempts), nil
 }
 
 // RetryDelivery implements store.Store.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/store/sqlstore"
 )
 
 // InsertEvents implements store.Store. One transaction whatever the batch
@@ -35,18 +36,16 @@ func (s *Store) InsertEvents(ctx context.Context, p store.InsertEventsParams) ([
 		}
 		return now
 	}
-	// Within one batch a producer id counts once: the first wins.
-	first := make(map[string]int, len(p.Events))
+	first := sqlstore.FirstOccurrences(p.Events)
 	n := len(p.Events)
 	producers, kinds, wabas, phones, displays := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
 	wamids, statuses, types := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
 	payloads, contacts := make([][]byte, 0, n), make([][]byte, 0, n)
 	created, avail := make([]int64, 0, n), make([]int64, 0, n)
 	for i, e := range p.Events {
-		if _, dup := first[e.ProducerID]; dup {
+		if !first[i] {
 			continue
 		}
-		first[e.ProducerID] = i
 		c := ms(e.CreatedAt)
 		if c == 0 {
 			c = now
@@ -77,16 +76,18 @@ func (s *Store) InsertEvents(ctx context.Context, p store.InsertEventsParams) ([
 		}
 		rows, err := tx.Query(ctx, `INSERT INTO events (account_id, producer_id, kind, waba_id, phone_number_id, display_phone_number,
 				wamid, status, message_type, payload, contact, created_at, available_at)
-			SELECT $1, u.producer_id, u.kind, u.waba_id, u.phone_number_id, u.display_phone_number,
+			SELECT @account, u.producer_id, u.kind, u.waba_id, u.phone_number_id, u.display_phone_number,
 				u.wamid, u.status, u.message_type, u.payload, u.contact, u.created_at, u.available_at
-			FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-				$10::bytea[], $11::bytea[], $12::bigint[], $13::bigint[]) WITH ORDINALITY
+			FROM unnest(@producers::text[], @kinds::text[], @wabas::text[], @phones::text[], @displays::text[], @wamids::text[],
+				@statuses::text[], @types::text[], @payloads::bytea[], @contacts::bytea[], @created::bigint[], @available::bigint[]) WITH ORDINALITY
 				AS u(producer_id, kind, waba_id, phone_number_id, display_phone_number, wamid, status, message_type,
 					payload, contact, created_at, available_at, ord)
 			ORDER BY u.ord
 			ON CONFLICT (account_id, producer_id) DO NOTHING
 			RETURNING id, producer_id`,
-			p.AccountID, producers, kinds, wabas, phones, displays, wamids, statuses, types, payloads, contacts, created, avail)
+			pgx.NamedArgs{"account": p.AccountID, "producers": producers, "kinds": kinds, "wabas": wabas, "phones": phones,
+				"displays": displays, "wamids": wamids, "statuses": statuses, "types": types, "payloads": payloads, "contacts": contacts,
+				"created": created, "available": avail})
 		if err != nil {
 			return err
 		}
@@ -97,31 +98,22 @@ func (s *Store) InsertEvents(ctx context.Context, p store.InsertEventsParams) ([
 		// Producer ids already stored (or repeated in this batch).
 		var missing []string
 		for i, e := range p.Events {
-			if id, ok := inserted[e.ProducerID]; ok && first[e.ProducerID] == i {
-				results[i].EventID = id
-				continue
+			if _, ok := inserted[e.ProducerID]; !ok || !first[i] {
+				missing = append(missing, e.ProducerID)
 			}
-			results[i].Duplicate = true
-			missing = append(missing, e.ProducerID)
 		}
+		stored := map[string]int64{}
 		if len(missing) > 0 {
 			rows, err := tx.Query(ctx, `SELECT id, producer_id FROM events WHERE account_id = $1 AND producer_id = ANY($2::text[])`, p.AccountID, missing)
 			if err != nil {
 				return err
 			}
-			existing := map[string]int64{}
-			if err := pairs(rows, func(id int64, producer string) { existing[producer] = id }); err != nil {
+			if err := pairs(rows, func(id int64, producer string) { stored[producer] = id }); err != nil {
 				return err
 			}
-			for i, e := range p.Events {
-				if results[i].Duplicate {
-					if id, ok := existing[e.ProducerID]; ok {
-						results[i].EventID = id
-					} else {
-						results[i].EventID = inserted[e.ProducerID] // repeated within this batch
-					}
-				}
-			}
+		}
+		if !sqlstore.ResolveDuplicates(p.Events, first, inserted, stored, results) {
+			return errors.New("postgres: an event is neither stored nor new after its insert")
 		}
 		if endpointID == 0 {
 			return nil

@@ -225,7 +225,7 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 	codes := make([]int32, 0, n)
 	for _, r := range p.Results {
 		a := r.Attempt
-		if a.Number != 0 && !(a.Number == 1 && r.State == bahasha.DeliveryDelivered) {
+		if sqlstore.OwnAttemptRow(r) {
 			aIDs, aNumbers, aStarted, aDur = append(aIDs, r.DeliveryID), append(aNumbers, int32(a.Number)), append(aStarted, ms(a.StartedAt)), append(aDur, a.Duration.Microseconds())
 			aCodes, aErrors, aBodies = append(aCodes, int32(a.StatusCode)), append(aErrors, a.Error), append(aBodies, a.ResponseBody)
 		}
@@ -234,10 +234,7 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 			v := ms(r.NextAttemptAt)
 			next = &v
 		}
-		lastErr := a.Error
-		if a.Number == 0 {
-			lastErr = r.Error
-		}
+		lastErr := sqlstore.LastError(r)
 		ids, nexts, ats, durs = append(ids, r.DeliveryID), append(nexts, next), append(ats, ms(a.StartedAt)), append(durs, a.Duration.Microseconds())
 		states, errs, responses = append(states, string(r.State)), append(errs, lastErr), append(responses, a.ResponseBody)
 		attempted, codes = append(attempted, a.Number > 0), append(codes, int32(a.StatusCode))
@@ -271,13 +268,15 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 					last_attempt_at = CASE WHEN r.attempted THEN r.at ELSE d.last_attempt_at END,
 					last_duration_us = CASE WHEN r.attempted THEN r.dur ELSE d.last_duration_us END,
 					last_response = CASE WHEN r.attempted THEN r.response ELSE d.last_response END,
-					updated_at = $1::bigint,
-					delivered_at = CASE WHEN r.state = 'delivered' THEN $1::bigint ELSE 0 END,
+					updated_at = @now::bigint,
+					delivered_at = CASE WHEN r.state = 'delivered' THEN @now::bigint ELSE 0 END,
 					reached_rank = CASE WHEN r.state = 'delivered' THEN d.status_rank ELSE d.reached_rank END
-				FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::boolean[], $6::integer[], $7::text[], $8::bigint[], $9::bigint[], $10::text[])
+				FROM unnest(@ids::bigint[], @states::text[], @nexts::bigint[], @attempted::boolean[], @codes::integer[], @errs::text[],
+					@ats::bigint[], @durs::bigint[], @responses::text[])
 					AS r(id, state, next, attempted, code, err, at, dur, response)
 				WHERE d.id = r.id AND (d.state = 'pending' OR r.state = 'delivered')`,
-				now, ids, states, nexts, attempted, codes, errs, ats, durs, responses); err != nil {
+				pgx.NamedArgs{"now": now, "ids": ids, "states": states, "nexts": nexts, "attempted": attempted, "codes": codes,
+					"errs": errs, "ats": ats, "durs": durs, "responses": responses}); err != nil {
 				return err
 			}
 		}
@@ -290,11 +289,11 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 		}
 		b := p.Breaker
 		switch {
-		case b.Succeeded:
+		case b.Turn == store.TurnSucceeded:
 			if _, err := tx.Exec(ctx, `UPDATE endpoints SET consecutive_failures = 0, probe_at = 0, failing_since = 0 WHERE id = $1`, p.EndpointID); err != nil {
 				return err
 			}
-		case b.Failed:
+		case b.Turn == store.TurnFailed:
 			// A manual retry during this turn keeps its immediate probe.
 			if _, err := tx.Exec(ctx, `UPDATE endpoints SET consecutive_failures = consecutive_failures + 1,
 				probe_at = CASE WHEN $4::bigint > 0 AND $1::bigint > 0 AND retry_requested_at >= $4 THEN retry_requested_at ELSE $1 END,

@@ -126,61 +126,66 @@ func (s *Store) Replays(ctx context.Context, p store.ListReplaysParams) ([]bahas
 // AdvanceReplays implements store.Store. Nodes advancing at once take
 // different replays (SKIP LOCKED).
 func (s *Store) AdvanceReplays(ctx context.Context, p store.AdvanceReplaysParams) (int, error) {
-	now, limit := p.Now, p.Limit
 	queued := 0
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		queued = 0
-		skip := []int64{}
-		for queued < limit {
-			var r struct {
-				id, from, to, last, cursor int64
-				account                    string
-				onlyFailed                 bool
-			}
-			err := tx.QueryRow(ctx, `SELECT id, account_id, from_at, to_at, only_failed, last_event_id, cursor
-				FROM replays WHERE NOT queuing_done AND id <> ALL($1::bigint[]) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`, skip).
-				Scan(&r.id, &r.account, &r.from, &r.to, &r.onlyFailed, &r.last, &r.cursor)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			skip = append(skip, r.id)
-			// The lane before its deliveries (the order every writer keeps).
-			var endpointID int64
-			err = tx.QueryRow(ctx, `SELECT id FROM endpoints WHERE account_id = $1 FOR NO KEY UPDATE`, r.account).Scan(&endpointID)
-			if errors.Is(err, pgx.ErrNoRows) {
-				// The webhook was removed: nothing more can be queued.
-				if _, err := tx.Exec(ctx, `UPDATE replays SET queuing_done = TRUE, total = queued WHERE id = $1`, r.id); err != nil {
-					return err
-				}
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			n, cursor, err := replayChunk(ctx, tx, r.id, r.account, endpointID, r.from, r.to, r.cursor, r.last, r.onlyFailed, ms(now), limit-queued)
-			if err != nil {
-				return err
-			}
-			queued += n
-			done := cursor >= r.last
-			if _, err := tx.Exec(ctx, `UPDATE replays SET cursor = $1, queued = queued + $2,
-				queuing_done = $3, total = CASE WHEN $3 THEN queued + $2 ELSE total END WHERE id = $4`,
-				cursor, n, done, r.id); err != nil {
-				return err
-			}
-			if n > 0 {
-				if _, err := tx.Exec(ctx, `UPDATE endpoints SET lane_due_at = LEAST(coalesce(lane_due_at, $1), $1) WHERE id = $2`,
-					ms(now), endpointID); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		var err error
+		queued, err = sqlstore.AdvanceReplays(ctx, &replayQueue{tx: tx, skip: []int64{}}, ms(p.Now), p.Limit)
+		return err
 	})
 	return queued, err
+}
+
+// replayQueue is sqlstore.ReplayQueue in PostgreSQL's dialect: replays are
+// taken with SKIP LOCKED, so nodes advancing at once share the work; each
+// taken once per call.
+type replayQueue struct {
+	tx   pgx.Tx
+	skip []int64
+}
+
+func (q *replayQueue) Next(ctx context.Context) (sqlstore.QueuingReplay, bool, error) {
+	var r sqlstore.QueuingReplay
+	err := q.tx.QueryRow(ctx, `SELECT id, account_id, from_at, to_at, only_failed, last_event_id, cursor
+		FROM replays WHERE NOT queuing_done AND id <> ALL($1::bigint[]) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`, q.skip).
+		Scan(&r.ID, &r.AccountID, &r.From, &r.To, &r.OnlyFailed, &r.Last, &r.Cursor)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, false, nil
+	}
+	if err != nil {
+		return r, false, err
+	}
+	q.skip = append(q.skip, r.ID)
+	return r, true, nil
+}
+
+func (q *replayQueue) Endpoint(ctx context.Context, accountID string) (int64, bool, error) {
+	// The lane before its deliveries (the order every writer keeps).
+	var id int64
+	err := q.tx.QueryRow(ctx, `SELECT id FROM endpoints WHERE account_id = $1 FOR NO KEY UPDATE`, accountID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	return id, err == nil, err
+}
+
+func (q *replayQueue) End(ctx context.Context, replayID int64) error {
+	_, err := q.tx.Exec(ctx, `UPDATE replays SET queuing_done = TRUE, total = queued WHERE id = $1`, replayID)
+	return err
+}
+
+func (q *replayQueue) Chunk(ctx context.Context, r sqlstore.QueuingReplay, endpointID, now int64, limit int) (int, int64, error) {
+	return replayChunk(ctx, q.tx, r.ID, r.AccountID, endpointID, r.From, r.To, r.Cursor, r.Last, r.OnlyFailed, now, limit)
+}
+
+func (q *replayQueue) Advance(ctx context.Context, replayID, cursor int64, n int, done bool) error {
+	_, err := q.tx.Exec(ctx, `UPDATE replays SET cursor = $1, queued = queued + $2,
+		queuing_done = $3, total = CASE WHEN $3 THEN queued + $2 ELSE total END WHERE id = $4`, cursor, n, done, replayID)
+	return err
+}
+
+func (q *replayQueue) Due(ctx context.Context, endpointID, now int64) error {
+	_, err := q.tx.Exec(ctx, `UPDATE endpoints SET lane_due_at = LEAST(coalesce(lane_due_at, $1), $1) WHERE id = $2`, now, endpointID)
+	return err
 }
 
 // replayChunk queues up to limit events of a replay after cursor and

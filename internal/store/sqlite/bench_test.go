@@ -59,7 +59,7 @@ func BenchmarkDeliveryCycle(b *testing.B) {
 				}
 				tClaim += time.Since(t)
 				p := store.CompleteParams{EndpointID: lanes[0].Endpoint.ID, Now: now, LeasedUntil: lanes[0].LeasedUntil, AccountID: "a",
-					Breaker: store.BreakerUpdate{Succeeded: true}, Stats: bahasha.DeliveryStats{Delivered: n, AttemptsOK: n}}
+					Breaker: store.BreakerUpdate{Turn: store.TurnSucceeded}, Stats: bahasha.DeliveryStats{Delivered: n, AttemptsOK: n}}
 				for j, d := range lanes[0].Deliveries {
 					started := now
 					if mode == "batching-off" {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/store/sqlstore"
 )
 
 // Deliveries implements store.Store.
@@ -77,12 +78,7 @@ func (s *Store) Delivery(ctx context.Context, p store.GetDeliveryParams) (bahash
 	if err := rows.Err(); err != nil {
 		return bahasha.Delivery{}, nil, translate(err)
 	}
-	// A first attempt that succeeded lives in the delivery row only.
-	if len(attempts) == 0 && d.Attempts == 1 && d.State == bahasha.DeliveryDelivered {
-		attempts = append(attempts, bahasha.Attempt{DeliveryID: d.ID, Number: 1, StartedAt: d.LastAttemptAt,
-			Duration: d.LastDuration, StatusCode: d.LastStatusCode, ResponseBody: d.LastResponse})
-	}
-	return d, attempts, nil
+	return d, sqlstore.WithRowAttempt(d, attempts), nil
 }
 
 // RetryDelivery implements store.Store.

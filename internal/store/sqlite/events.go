@@ -8,6 +8,7 @@ import (
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/store/sqlstore"
 )
 
 // insertChunk caps the rows of one multi-row INSERT (13 parameters each,
@@ -68,18 +69,17 @@ func insertEventChunk(ctx context.Context, tx *wtx, p store.InsertEventsParams, 
 		}
 		return now
 	}
-	// Within one batch a producer id counts once: the first wins.
-	first := make(map[string]int, len(events))
+	// (A producer id repeated in a later chunk is found stored, below.)
+	first := sqlstore.FirstOccurrences(events)
 	var q strings.Builder
 	q.WriteString(`INSERT INTO events (account_id, producer_id, kind, waba_id, phone_number_id, display_phone_number,
 		wamid, status, message_type, payload, contact, created_at, available_at) VALUES `)
 	args := make([]any, 0, len(events)*13)
 	rows := 0
 	for i, e := range events {
-		if _, dup := first[e.ProducerID]; dup {
+		if !first[i] {
 			continue
 		}
-		first[e.ProducerID] = start + i
 		if rows > 0 {
 			q.WriteByte(',')
 		}
@@ -115,51 +115,49 @@ func insertEventChunk(ctx context.Context, tx *wtx, p store.InsertEventsParams, 
 	if err != nil {
 		return 0, err
 	}
-	// Usually every row was new: they are before+1 up to before+rows.
-	// Otherwise the stored ids are looked up below.
-	allNew := n == int64(rows)
-	var missing []any
-	next := before + 1
-	for i, e := range events {
-		if first[e.ProducerID] == start+i && allNew {
-			results[start+i].EventID = next
-			next++
-			continue
+	// Usually every row was new: they are before+1 up to before+rows, in
+	// VALUES order. Otherwise the ids are looked up.
+	if n == int64(rows) {
+		next := before + 1
+		var firstID map[string]int64 // of repeated producer ids, made when one is
+		for i, e := range events {
+			if first[i] {
+				results[start+i] = store.InsertResult{EventID: next}
+				if firstID != nil {
+					firstID[e.ProducerID] = next
+				}
+				next++
+				continue
+			}
+			if firstID == nil {
+				firstID = map[string]int64{}
+				for j := range i {
+					firstID[events[j].ProducerID] = results[start+j].EventID
+				}
+			}
+			results[start+i] = store.InsertResult{EventID: firstID[e.ProducerID], Duplicate: true}
 		}
-		if first[e.ProducerID] != start+i {
-			results[start+i].Duplicate = true // repeated within this batch
+	} else {
+		// The ids this statement added are above before; the others were
+		// stored before it.
+		missing := make([]any, 0, len(events))
+		for _, e := range events {
+			missing = append(missing, e.ProducerID)
 		}
-		missing = append(missing, e.ProducerID)
-	}
-	if len(missing) > 0 {
-		// Some producer ids were stored before this statement: look up
-		// every id not yet known. The events this statement added have
-		// ids above before.
-		type stored struct {
-			id  int64
-			new bool
-		}
-		existing := map[string]stored{}
+		added, stored := map[string]int64{}, map[string]int64{}
 		err := queryPairs(ctx, tx, `SELECT id, producer_id FROM events WHERE account_id = ? AND producer_id IN (?`+strings.Repeat(",?", len(missing)-1)+`)`,
 			append([]any{p.AccountID}, missing...), func(id int64, producer string) {
-				existing[producer] = stored{id: id, new: id > before}
+				if id > before {
+					added[producer] = id
+				} else {
+					stored[producer] = id
+				}
 			})
 		if err != nil {
 			return 0, err
 		}
-		for i, e := range events {
-			r := &results[start+i]
-			if r.EventID != 0 {
-				continue
-			}
-			st, ok := existing[e.ProducerID]
-			if !ok {
-				return 0, fmt.Errorf("sqlite: event %q is neither stored nor new after its insert", e.ProducerID)
-			}
-			r.EventID = st.id
-			if first[e.ProducerID] == start+i && !st.new {
-				r.Duplicate = true // stored by an earlier request
-			}
+		if !sqlstore.ResolveDuplicates(events, first, added, stored, results[start:end]) {
+			return 0, fmt.Errorf("sqlite: an event is neither stored nor new after its insert")
 		}
 	}
 	if endpointID == 0 {

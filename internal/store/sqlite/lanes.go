@@ -274,7 +274,7 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 		}
 		for _, r := range p.Results {
 			a := r.Attempt
-			if a.Number == 0 || (a.Number == 1 && r.State == bahasha.DeliveryDelivered) {
+			if !sqlstore.OwnAttemptRow(r) {
 				continue // none made, or recorded by the delivery row alone
 			}
 			if len(args) == 0 {
@@ -307,11 +307,8 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 		groups := map[outcome][]any{}
 		var keys []outcome
 		for _, r := range p.Results {
-			o := outcome{state: r.State, attempted: r.Attempt.Number > 0, code: r.Attempt.StatusCode, lastErr: r.Attempt.Error,
+			o := outcome{state: r.State, attempted: r.Attempt.Number > 0, code: r.Attempt.StatusCode, lastErr: sqlstore.LastError(r),
 				at: ms(r.Attempt.StartedAt), dur: r.Attempt.Duration.Microseconds(), response: r.Attempt.ResponseBody}
-			if !o.attempted {
-				o.lastErr = r.Error
-			}
 			if r.State == bahasha.DeliveryPending {
 				o.next = ms(r.NextAttemptAt)
 			}
@@ -374,17 +371,23 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 			}
 			for len(ids) > 0 {
 				n := min(len(ids), insertChunk)
-				args := append([]any{string(o.state), inc, next, string(o.state), o.attempted, o.code, o.lastErr, o.attempted, o.at, o.attempted, o.dur,
-					o.attempted, o.response, now, delivered, string(o.state)}, ids[:n]...)
+				list, err := json.Marshal(ids[:n])
+				if err != nil {
+					return err
+				}
 				ids = ids[n:]
-				if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = ?, attempts = attempts + ?, next_attempt_at = ?,
-					reached_rank = CASE WHEN ? = 'delivered' THEN status_rank ELSE reached_rank END,
-					last_status_code = CASE WHEN ? THEN ? ELSE last_status_code END, last_error = ?,
-					last_attempt_at = CASE WHEN ? THEN ? ELSE last_attempt_at END,
-					last_duration_us = CASE WHEN ? THEN ? ELSE last_duration_us END,
-					last_response = CASE WHEN ? THEN ? ELSE last_response END,
-					updated_at = ?, delivered_at = ?
-					WHERE (state = 'pending' OR ? = 'delivered') AND id IN (?`+strings.Repeat(",?", n-1)+`)`, args...); err != nil {
+				if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = :state, attempts = attempts + :inc, next_attempt_at = :next,
+					reached_rank = CASE WHEN :state = 'delivered' THEN status_rank ELSE reached_rank END,
+					last_status_code = CASE WHEN :attempted THEN :code ELSE last_status_code END, last_error = :err,
+					last_attempt_at = CASE WHEN :attempted THEN :at ELSE last_attempt_at END,
+					last_duration_us = CASE WHEN :attempted THEN :dur ELSE last_duration_us END,
+					last_response = CASE WHEN :attempted THEN :response ELSE last_response END,
+					updated_at = :now, delivered_at = :delivered
+					WHERE (state = 'pending' OR :state = 'delivered') AND id IN (SELECT value FROM json_each(:ids))`,
+					sql.Named("state", string(o.state)), sql.Named("inc", inc), sql.Named("next", next), sql.Named("attempted", o.attempted),
+					sql.Named("code", o.code), sql.Named("err", o.lastErr), sql.Named("at", o.at), sql.Named("dur", o.dur),
+					sql.Named("response", o.response), sql.Named("now", now), sql.Named("delivered", delivered),
+					sql.Named("ids", string(list))); err != nil {
 					return err
 				}
 			}
@@ -399,11 +402,11 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 		}
 		b := p.Breaker
 		switch {
-		case b.Succeeded:
+		case b.Turn == store.TurnSucceeded:
 			if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET consecutive_failures = 0, probe_at = 0, failing_since = 0 WHERE id = ?`, p.EndpointID); err != nil {
 				return err
 			}
-		case b.Failed:
+		case b.Turn == store.TurnFailed:
 			// A manual retry during this turn keeps its immediate probe.
 			if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET consecutive_failures = consecutive_failures + 1,
 				probe_at = CASE WHEN ? > 0 AND ? > 0 AND retry_requested_at >= ? THEN retry_requested_at ELSE ? END,

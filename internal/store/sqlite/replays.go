@@ -135,57 +135,56 @@ func (s *Store) Replays(ctx context.Context, p store.ListReplaysParams) ([]bahas
 
 // AdvanceReplays implements store.Store.
 func (s *Store) AdvanceReplays(ctx context.Context, p store.AdvanceReplaysParams) (int, error) {
-	now, limit := p.Now, p.Limit
 	queued := 0
 	err := s.write(ctx, func(tx *wtx) error {
-		queued = 0
-		for queued < limit {
-			var r struct {
-				id, from, to, last, cursor int64
-				account                    string
-				onlyFailed                 bool
-			}
-			err := tx.QueryRowContext(ctx, `SELECT id, account_id, from_at, to_at, only_failed, last_event_id, cursor
-				FROM replays WHERE queuing_done = 0 ORDER BY id LIMIT 1`).Scan(&r.id, &r.account, &r.from, &r.to, &r.onlyFailed, &r.last, &r.cursor)
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			var endpointID int64
-			err = tx.QueryRowContext(ctx, `SELECT id FROM endpoints WHERE account_id = ?`, r.account).Scan(&endpointID)
-			if errors.Is(err, sql.ErrNoRows) {
-				// The webhook was removed: nothing more can be queued.
-				if _, err := tx.ExecContext(ctx, `UPDATE replays SET queuing_done = 1, total = queued WHERE id = ?`, r.id); err != nil {
-					return err
-				}
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			n, cursor, err := replayChunk(ctx, tx, r.id, r.account, endpointID, r.from, r.to, r.cursor, r.last, r.onlyFailed, ms(now), limit-queued)
-			if err != nil {
-				return err
-			}
-			queued += n
-			done := cursor >= r.last
-			if _, err := tx.ExecContext(ctx, `UPDATE replays SET cursor = ?, queued = queued + ?,
-				queuing_done = ?, total = CASE WHEN ? THEN queued + ? ELSE total END WHERE id = ?`,
-				cursor, n, done, done, n, r.id); err != nil {
-				return err
-			}
-			if n > 0 {
-				if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET lane_due_at = min(coalesce(lane_due_at, ?), ?) WHERE id = ?`,
-					ms(now), ms(now), endpointID); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		var err error
+		queued, err = sqlstore.AdvanceReplays(ctx, replayQueue{tx}, ms(p.Now), p.Limit)
+		return err
 	})
 	return queued, err
+}
+
+// replayQueue is sqlstore.ReplayQueue in SQLite's dialect, in the single
+// writer's transaction (which no other writer interleaves).
+type replayQueue struct{ tx *wtx }
+
+func (q replayQueue) Next(ctx context.Context) (sqlstore.QueuingReplay, bool, error) {
+	var r sqlstore.QueuingReplay
+	err := q.tx.QueryRowContext(ctx, `SELECT id, account_id, from_at, to_at, only_failed, last_event_id, cursor
+		FROM replays WHERE queuing_done = 0 ORDER BY id LIMIT 1`).Scan(&r.ID, &r.AccountID, &r.From, &r.To, &r.OnlyFailed, &r.Last, &r.Cursor)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, false, nil
+	}
+	return r, err == nil, err
+}
+
+func (q replayQueue) Endpoint(ctx context.Context, accountID string) (int64, bool, error) {
+	var id int64
+	err := q.tx.QueryRowContext(ctx, `SELECT id FROM endpoints WHERE account_id = ?`, accountID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	return id, err == nil, err
+}
+
+func (q replayQueue) End(ctx context.Context, replayID int64) error {
+	_, err := q.tx.ExecContext(ctx, `UPDATE replays SET queuing_done = 1, total = queued WHERE id = ?`, replayID)
+	return err
+}
+
+func (q replayQueue) Chunk(ctx context.Context, r sqlstore.QueuingReplay, endpointID, now int64, limit int) (int, int64, error) {
+	return replayChunk(ctx, q.tx, r.ID, r.AccountID, endpointID, r.From, r.To, r.Cursor, r.Last, r.OnlyFailed, now, limit)
+}
+
+func (q replayQueue) Advance(ctx context.Context, replayID, cursor int64, n int, done bool) error {
+	_, err := q.tx.ExecContext(ctx, `UPDATE replays SET cursor = ?, queued = queued + ?,
+		queuing_done = ?, total = CASE WHEN ? THEN queued + ? ELSE total END WHERE id = ?`, cursor, n, done, done, n, replayID)
+	return err
+}
+
+func (q replayQueue) Due(ctx context.Context, endpointID, now int64) error {
+	_, err := q.tx.ExecContext(ctx, `UPDATE endpoints SET lane_due_at = min(coalesce(lane_due_at, ?), ?) WHERE id = ?`, now, now, endpointID)
+	return err
 }
 
 // replayChunk queues up to limit events of a replay after cursor and

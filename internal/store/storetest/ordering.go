@@ -148,7 +148,7 @@ func testPause(t *testing.T, s store.Store) {
 	l := claim(t, s, t0, 10, 1)[0]
 	pause := t0.Add(30 * time.Second)
 	p := resultsOf(l, t0, 429, false, bahasha.DeliveryPending, pause, l.Deliveries[0].ID)
-	p.Breaker = store.BreakerUpdate{Failed: true, PauseUntil: pause}
+	p.Breaker = store.BreakerUpdate{Turn: store.TurnFailed, PauseUntil: pause}
 	if err := s.CompleteLane(ctx, p); err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func testPause(t *testing.T, s store.Store) {
 	// A longer pause extends it; a shorter one never shortens it.
 	for _, until := range []time.Duration{time.Minute, 10 * time.Second} {
 		p = resultsOf(got[0], pause, 503, false, bahasha.DeliveryPending, pause.Add(time.Second), got[0].Deliveries[0].ID)
-		p.Breaker = store.BreakerUpdate{Failed: true, PauseUntil: pause.Add(until)}
+		p.Breaker = store.BreakerUpdate{Turn: store.TurnFailed, PauseUntil: pause.Add(until)}
 		if err := s.CompleteLane(ctx, p); err != nil {
 			t.Fatal(err)
 		}

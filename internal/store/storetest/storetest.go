@@ -64,6 +64,7 @@ func Run(t *testing.T, open Opener) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each test has a store of its own
 			s, _ := open(t)
 			t.Cleanup(func() { s.Close() })
 			tt.fn(t, s)
@@ -77,6 +78,7 @@ func Run(t *testing.T, open Opener) {
 		{"IngestIdempotency", testIngestIdempotency},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			s, reopen := open(t)
 			t.Cleanup(func() { s.Close() })
 			tt.fn(t, s, func() store.Store {
@@ -87,6 +89,7 @@ func Run(t *testing.T, open Opener) {
 		})
 	}
 	t.Run("Closed", func(t *testing.T) {
+		t.Parallel()
 		s, _ := open(t)
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
@@ -308,6 +311,12 @@ func testInsertEvents(t *testing.T, s store.Store) {
 	rep := insert(t, s, "a", t0, "r1", "r2", "r1")
 	if rep[0].Duplicate || !rep[2].Duplicate || rep[2].EventID != rep[0].EventID || rep[2].DeliveryID != 0 {
 		t.Fatalf("repeated producer id in a batch: %+v", rep)
+	}
+	// Several repeated, each after its first.
+	reps := insert(t, s, "a", t0, "q1", "q1", "q2", "q2", "q3")
+	if reps[1].EventID != reps[0].EventID || reps[3].EventID != reps[2].EventID || !reps[1].Duplicate || !reps[3].Duplicate ||
+		reps[2].Duplicate || reps[4].Duplicate || reps[2].EventID == reps[0].EventID || reps[4].EventID == 0 {
+		t.Fatalf("repeated producer ids in a batch: %+v", reps)
 	}
 	// Large batches keep their order and get one delivery each.
 	var ids []string
@@ -731,7 +740,7 @@ func testBreaker(t *testing.T, s store.Store) {
 	err := s.CompleteLane(ctx, store.CompleteParams{EndpointID: lanes[0].Endpoint.ID, Now: t0,
 		Results: []store.DeliveryResult{{DeliveryID: first.ID, State: bahasha.DeliveryPending, NextAttemptAt: t0.Add(5 * time.Second),
 			Attempt: bahasha.Attempt{Number: 1, StartedAt: t0, StatusCode: 500, Error: "answered 500"}}},
-		Breaker: store.BreakerUpdate{Failed: true, ProbeAt: probeAt}})
+		Breaker: store.BreakerUpdate{Turn: store.TurnFailed, ProbeAt: probeAt}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -752,7 +761,7 @@ func testBreaker(t *testing.T, s store.Store) {
 	if err := s.CompleteLane(ctx, store.CompleteParams{EndpointID: l[0].Endpoint.ID, Now: probeAt,
 		Results: []store.DeliveryResult{{DeliveryID: l[0].Deliveries[0].ID, State: bahasha.DeliveryDelivered,
 			Attempt: bahasha.Attempt{Number: 1, StartedAt: probeAt, StatusCode: 200}}},
-		Breaker: store.BreakerUpdate{Succeeded: true}}); err != nil {
+		Breaker: store.BreakerUpdate{Turn: store.TurnSucceeded}}); err != nil {
 		t.Fatal(err)
 	}
 	e, _ = s.Endpoint(ctx, "a")
@@ -769,7 +778,7 @@ func testBreaker(t *testing.T, s store.Store) {
 	s.CompleteLane(ctx, store.CompleteParams{EndpointID: lanes[0].Endpoint.ID, Now: probeAt,
 		Results: []store.DeliveryResult{{DeliveryID: lanes[0].Deliveries[0].ID, State: bahasha.DeliveryFailed,
 			Attempt: bahasha.Attempt{Number: 1, StartedAt: probeAt, StatusCode: 500}}},
-		Breaker: store.BreakerUpdate{Failed: true, ProbeAt: probeAt.Add(time.Hour)}})
+		Breaker: store.BreakerUpdate{Turn: store.TurnFailed, ProbeAt: probeAt.Add(time.Hour)}})
 	if _, err := s.RetryDelivery(ctx, store.RetryDeliveryParams{AccountID: "a", DeliveryID: lanes[0].Deliveries[0].ID, Now: probeAt.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
@@ -786,7 +795,7 @@ func testBreaker(t *testing.T, s store.Store) {
 	if err := s.CompleteLane(ctx, store.CompleteParams{EndpointID: l[0].Endpoint.ID, Now: m.Add(2 * time.Second), ClaimedAt: l[0].ClaimedAt,
 		LeasedUntil: l[0].LeasedUntil, Results: []store.DeliveryResult{{DeliveryID: l[0].Deliveries[0].ID, State: bahasha.DeliveryPending,
 			NextAttemptAt: m.Add(time.Hour), Attempt: bahasha.Attempt{Number: 2, StartedAt: m, StatusCode: 500}}},
-		Breaker: store.BreakerUpdate{Failed: true, ProbeAt: m.Add(time.Hour)}}); err != nil {
+		Breaker: store.BreakerUpdate{Turn: store.TurnFailed, ProbeAt: m.Add(time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}
 	if e, _ := s.Endpoint(ctx, "a"); !e.ProbeAt.Equal(m.Add(time.Second)) {
@@ -800,7 +809,7 @@ func testBreaker(t *testing.T, s store.Store) {
 	s.CompleteLane(ctx, store.CompleteParams{EndpointID: l[0].Endpoint.ID, Now: m.Add(3 * time.Second), ClaimedAt: l[0].ClaimedAt,
 		LeasedUntil: l[0].LeasedUntil, Results: []store.DeliveryResult{{DeliveryID: l[0].Deliveries[0].ID, State: bahasha.DeliveryPending,
 			NextAttemptAt: m.Add(time.Hour), Attempt: bahasha.Attempt{Number: 3, StartedAt: m, StatusCode: 500}}},
-		Breaker: store.BreakerUpdate{Failed: true, ProbeAt: m.Add(time.Hour)}})
+		Breaker: store.BreakerUpdate{Turn: store.TurnFailed, ProbeAt: m.Add(time.Hour)}})
 	if e, _ := s.Endpoint(ctx, "a"); !e.ProbeAt.Equal(m.Add(time.Hour)) {
 		t.Fatalf("a failed probe without a manual retry: next probe %v, want %v", e.ProbeAt, m.Add(time.Hour))
 	}
