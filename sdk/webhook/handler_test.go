@@ -8,9 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bahasha/bahasha/sdk/webhook"
 	"github.com/bahasha/bahasha/sdk/webhook/webhooktest"
@@ -588,4 +590,52 @@ func TestProcessReplaysStoredNotification(t *testing.T) {
 	if got, _ := rec.snapshot(); fmt.Sprint(got) != "[status w9 read 123456789]" {
 		t.Fatalf("got %v", got)
 	}
+}
+
+// TestAsyncCloseEndsWorkers: an Async handler's workers end with Close,
+// so a receiver that closes its handler leaves no goroutine behind. (The
+// SDK's module depends on nothing, so its tests look for the workers in
+// the runtime's goroutine dump rather than use a leak-checking library.)
+func TestAsyncCloseEndsWorkers(t *testing.T) {
+	h := &webhook.Handler{Mode: webhook.Async, Workers: 8}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, webhooktest.NewRequest("/webhook", webhooktest.Status("wamid.1", whatsapp.StatusSent), ""))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("POST answered %d", rec.Code)
+	}
+	// Other tests' handlers may still be winding down, so count only the
+	// workers of this handler. ServeHTTP started them; a goroutine that
+	// has not run yet has no frame to find, hence the wait.
+	awaitWorkers(t, h, func(n int) bool { return n == 8 }, "want 8 running")
+	if err := h.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	awaitWorkers(t, h, func(n int) bool { return n == 0 }, "left after Close")
+}
+
+func awaitWorkers(t *testing.T, h *webhook.Handler, ok func(int) bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second) // a failure bound, not a pause
+	for n := workers(h); !ok(n); n = workers(h) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d workers: %s", n, what)
+		}
+		runtime.Gosched()
+	}
+}
+
+// workers counts the goroutines running h's worker loop, found by the
+// handler's address in the receiver argument of each work frame.
+func workers(h *webhook.Handler) int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	frame := fmt.Sprintf("webhook.(*Handler).work(%p", h)
+	return strings.Count(string(buf), frame)
 }

@@ -163,8 +163,17 @@ func (n *Notification) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// MarshalJSON implements json.Marshaler; see [Value.Raw].
+// MarshalJSON implements json.Marshaler; see [Value.Raw]. "entry" is
+// always written (an empty array when there is none), so what the typed
+// field holds is what is sent, even with a Raw that had entries.
 func (n Notification) MarshalJSON() ([]byte, error) {
-	type plain Notification
-	return marshalKeepingRaw(plain(n), n.Raw)
+	type plain struct {
+		Object string  `json:"object,omitempty"`
+		Entry  []Entry `json:"entry"`
+	}
+	entry := n.Entry
+	if entry == nil {
+		entry = []Entry{}
+	}
+	return marshalKeepingRaw(plain{Object: n.Object, Entry: entry}, n.Raw)
 }

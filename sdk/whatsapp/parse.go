@@ -72,6 +72,9 @@ func check(n *Notification) error {
 		return fail("\"entry\" is missing or null; a notification has \"entry\":[…] (an empty array when it carries nothing)")
 	}
 	for i, e := range n.Entry {
+		if e.ID == "" && e.Changes == nil && e.Time.IsZero() {
+			return fail("entry[%d] is empty or null; an entry has the WhatsApp Business Account's \"id\" and its \"changes\"", i)
+		}
 		for j, c := range e.Changes {
 			where := fmt.Sprintf("entry[%d].changes[%d]", i, j)
 			if len(c.Value.Raw) == 0 || string(c.Value.Raw) == "null" {
@@ -85,6 +88,11 @@ func check(n *Notification) error {
 			for k, m := range c.Value.Messages {
 				if string(m.Raw) == "null" {
 					return fail("%s.value.messages[%d] is null; a message is an object", where, k)
+				}
+			}
+			for k, ct := range c.Value.Contacts {
+				if string(ct.Raw) == "null" {
+					return fail("%s.value.contacts[%d] is null; a contact is an object", where, k)
 				}
 			}
 		}

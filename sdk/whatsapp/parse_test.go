@@ -654,6 +654,9 @@ var invalidCases = map[string]string{
 	"value_null.json":             `entry[0].changes[0] has no "value"`,
 	"status_null.json":            `entry[0].changes[0].value.statuses[1] is null`,
 	"message_null.json":           `entry[0].changes[0].value.messages[0] is null`,
+	"entry_element_null.json":     `entry[0] is empty or null`,
+	"change_null.json":            `entry[0].changes[0] has no "value"`,
+	"contact_null.json":           `entry[0].changes[0].value.contacts[0] is null`,
 }
 
 func TestParseInvalidCorpus(t *testing.T) {

@@ -314,3 +314,17 @@ func TestCaseVariantKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestRemovedEntriesStayRemoved: emptying a parsed notification's entries
+// marshals an empty entry array, not the entries its Raw held.
+func TestRemovedEntriesStayRemoved(t *testing.T) {
+	n := mustParseFile(t, "msg_future_hologram.json")
+	n.Entry = n.Entry[:0]
+	out, err := json.Marshal(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "changes") || !strings.Contains(string(out), `"entry":[]`) {
+		t.Fatalf("emptied entries came back: %s", out)
+	}
+}
