@@ -137,7 +137,7 @@ type Store interface {
 	// ErrNotFound.
 	Replay(ctx context.Context, p GetReplayParams) (bahasha.Replay, error)
 	// Replays lists an account's replays with their progress, newest first,
-	// at most limit (1..100).
+	// at most Limit (1..100).
 	Replays(ctx context.Context, p ListReplaysParams) ([]bahasha.Replay, error)
 	// AdvanceReplays queues up to Limit more events of the replays still
 	// queuing, oldest replay first, in ingest order: each covered event's

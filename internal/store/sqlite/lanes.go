@@ -437,21 +437,22 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 // markReached records the results that may have reached the endpoint
 // (store.DeliveryResult.MaybeDelivered) for the ordering rule.
 func markReached(ctx context.Context, tx *wtx, results []store.DeliveryResult) error {
-	var ids []any
+	var ids []int64
 	for _, r := range results {
 		if r.MaybeDelivered {
 			ids = append(ids, r.DeliveryID)
 		}
 	}
-	for len(ids) > 0 {
-		n := min(len(ids), insertChunk)
-		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET reached_rank = status_rank WHERE status_rank > 0 AND id IN (?`+
-			strings.Repeat(",?", n-1)+`)`, ids[:n]...); err != nil {
-			return err
-		}
-		ids = ids[n:]
+	if len(ids) == 0 {
+		return nil
 	}
-	return nil
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE deliveries SET reached_rank = status_rank WHERE status_rank > 0
+		AND id IN (SELECT value FROM json_each(?))`, string(list))
+	return err
 }
 
 // NextDue implements store.Store.

@@ -2,7 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"strings"
+	"encoding/json"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/store"
@@ -64,7 +64,7 @@ func (s *Store) Prune(ctx context.Context, p store.PruneParams) (int, error) {
 		if err != nil {
 			return err
 		}
-		var ids, events []any
+		var ids, events []int64
 		for rows.Next() {
 			var id, ev int64
 			if err := rows.Scan(&id, &ev); err != nil {
@@ -79,15 +79,23 @@ func (s *Store) Prune(ctx context.Context, p store.PruneParams) (int, error) {
 		}
 		n = len(ids)
 		if n > 0 {
-			in := `(?` + strings.Repeat(",?", n-1) + `)`
-			if _, err := tx.ExecContext(ctx, `DELETE FROM attempts WHERE delivery_id IN `+in, ids...); err != nil {
+			// Constant statements over JSON arrays of the ids.
+			idList, err := json.Marshal(ids)
+			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE id IN `+in, ids...); err != nil {
+			eventList, err := json.Marshal(events)
+			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id IN `+in+`
-				AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)`, events...); err != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM attempts WHERE delivery_id IN (SELECT value FROM json_each(?))`, string(idList)); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE id IN (SELECT value FROM json_each(?))`, string(idList)); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id IN (SELECT value FROM json_each(?))
+				AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)`, string(eventList)); err != nil {
 				return err
 			}
 		}
