@@ -28,10 +28,6 @@ import (
 
 // Config configures the API. Zero fields take the documented defaults.
 type Config struct {
-	// SandboxPace is the time between the sandbox carrier's statuses of one
-	// message. Zero means none (every status due at once); the serve
-	// command's default is one second.
-	SandboxPace time.Duration
 	// AdminKey enables /admin/v1 when not empty.
 	AdminKey string
 	// MaxBodyBytes caps request bodies. Default 1 MiB.

@@ -167,7 +167,7 @@ func (a *API) retryDelivery(w http.ResponseWriter, r *http.Request, acc bahasha.
 		return err
 	}
 	if _, err := a.store.Endpoint(r.Context(), acc.ID); errors.Is(err, store.ErrNotFound) {
-		return errNoWebhook
+		return problem.ErrNoWebhook
 	} else if err != nil {
 		return err
 	}

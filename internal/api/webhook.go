@@ -47,7 +47,7 @@ type webhookJSON struct {
 func (a *API) getWebhook(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
 	e, err := a.store.Endpoint(r.Context(), acc.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		return errNoWebhook
+		return problem.ErrNoWebhook
 	}
 	if err != nil {
 		return err
@@ -55,9 +55,6 @@ func (a *API) getWebhook(w http.ResponseWriter, r *http.Request, acc bahasha.Acc
 	writeJSON(w, http.StatusOK, webhookJSON{URL: e.URL, Status: "verified", VerifiedAt: e.VerifiedAt})
 	return nil
 }
-
-var errNoWebhook = problem.New(http.StatusNotFound, "no_webhook",
-	`no webhook is registered; register one with PUT /v1/webhook {"url":"https://…","verify_token":"…"}`)
 
 type putWebhookRequest struct {
 	URL         string `json:"url"`
@@ -132,7 +129,7 @@ func verificationFailed(res handshake.Result) *problem.Error {
 func (a *API) deleteWebhook(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
 	err := a.store.DeleteEndpoint(r.Context(), store.DeleteEndpointParams{AccountID: acc.ID, Now: a.now(), Reason: "the webhook was removed before this delivery succeeded"})
 	if errors.Is(err, store.ErrNotFound) {
-		return errNoWebhook
+		return problem.ErrNoWebhook
 	}
 	if err != nil {
 		return err

@@ -1,6 +1,6 @@
-// Package cli is bahasha's one composition root: it parses each
-// subcommand's flags and environment into its config, builds the store, the
-// delivery engine and the HTTP server from them, and runs them. Run takes
+// Package cli is bahasha's command line: it parses each subcommand's flags
+// and environment into its config (one table of settings for serve), opens
+// the store, has server.Build wire the platform over it, and runs it. Run takes
 // its whole environment as arguments, so tests run the real program
 // in-process on 127.0.0.1:0 with a temporary data folder.
 package cli

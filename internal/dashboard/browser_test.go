@@ -23,7 +23,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/bahasha/bahasha/internal/accounts"
-	"github.com/bahasha/bahasha/internal/api"
 	"github.com/bahasha/bahasha/internal/browsertest"
 	"github.com/bahasha/bahasha/internal/dashboard"
 	"github.com/bahasha/bahasha/internal/delivery"
@@ -106,12 +105,12 @@ func newPlatform(t *testing.T) *platform {
 	policy := retry.DefaultPolicy()
 	policy.Steps, policy.MaxDelay = []time.Duration{time.Minute}, time.Minute // a failure waits for the Retry button
 	p, err := server.Build(st, server.Options{
-		Client:    safehttp.Config{AllowPrivate: true, Timeout: 5 * time.Second},
-		Engine:    delivery.Config{Retry: policy, PollInterval: 100 * time.Millisecond, MaintenanceInterval: 100 * time.Millisecond},
-		API:       api.Config{SandboxPace: 300 * time.Millisecond},
-		Dashboard: dashboard.Config{StreamInterval: 100 * time.Millisecond},
-		Jitter:    rand.New(rand.NewPCG(1, 2)),
-		Log:       log,
+		Client:      safehttp.Config{AllowPrivate: true, Timeout: 5 * time.Second},
+		Engine:      delivery.Config{Retry: policy, PollInterval: 100 * time.Millisecond, MaintenanceInterval: 100 * time.Millisecond},
+		SandboxPace: 300 * time.Millisecond,
+		Dashboard:   dashboard.Config{StreamInterval: 100 * time.Millisecond},
+		Jitter:      rand.New(rand.NewPCG(1, 2)),
+		Log:         log,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -71,8 +71,8 @@ type Config struct {
 // Waker is told that new deliveries may be due (the delivery engine).
 type Waker interface{ Wake() }
 
-// Dashboard serves the dashboard. Build it with New and mount it with
-// Register.
+// Dashboard serves the dashboard: an http.Handler (see ServeHTTP). Build it
+// with New.
 type Dashboard struct {
 	cfg   Config
 	store store.Store
@@ -229,6 +229,11 @@ func badInput(format string, args ...any) *problem.Error { return problem.Invali
 
 func notFound(format string, args ...any) *problem.Error {
 	return problem.NotFound("not_found", format, args...)
+}
+
+// noWebhook is problem.ErrNoWebhook, worded for the page.
+func noWebhook(msg string) *problem.Error {
+	return &problem.Error{Status: problem.ErrNoWebhook.Status, Code: problem.ErrNoWebhook.Code, Message: msg}
 }
 
 // classify maps any error to the status and message shown, through

@@ -323,8 +323,7 @@ func (d *Dashboard) retry(w http.ResponseWriter, r *http.Request, acc bahasha.Ac
 		if _, _, err := d.store.Delivery(r.Context(), store.GetDeliveryParams{AccountID: acc.ID, DeliveryID: id}); errors.Is(err, store.ErrNotFound) {
 			return notFound("There is no delivery dlv_%d in this account.", id)
 		}
-		return problem.New(http.StatusConflict, "no_webhook", "No webhook is registered, so there is nowhere to deliver to. "+
-			"Register one in Settings → Webhooks, then retry.")
+		return noWebhook("No webhook is registered, so there is nowhere to deliver to. Register one in Settings → Webhooks, then retry.")
 	} else if err != nil {
 		return err
 	}

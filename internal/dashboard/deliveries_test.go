@@ -163,7 +163,7 @@ func TestDeliveryDetailAndRetry(t *testing.T) {
 	if err := f.st.DeleteEndpoint(context.Background(), store.DeleteEndpointParams{AccountID: f.acc.Account.ID, Now: f.clock.Now(), Reason: "gone"}); err != nil {
 		t.Fatal(err)
 	}
-	expect(t, f.post("/deliveries/"+id+"/retry", token, nil), http.StatusConflict, "No webhook is registered")
+	expect(t, f.post("/deliveries/"+id+"/retry", token, nil), http.StatusNotFound, "No webhook is registered")
 }
 
 func TestTenancy(t *testing.T) {

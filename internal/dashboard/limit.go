@@ -44,7 +44,7 @@ func clientAddr(r *http.Request, trusted []netip.Prefix) string {
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		a, err := hopAddr(strings.TrimSpace(hops[i]))
 		if err != nil {
 			break // not an address: what is left of it cannot be trusted
 		}
@@ -54,6 +54,16 @@ func clientAddr(r *http.Request, trusted []netip.Prefix) string {
 		peer = a
 	}
 	return peer.Unmap().String()
+}
+
+// hopAddr reads an X-Forwarded-For entry: an address, or one with a port
+// as some load balancers write it (1.2.3.4:5678, [2001:db8::1]:443).
+func hopAddr(s string) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a, nil
+	}
+	ap, err := netip.ParseAddrPort(s)
+	return ap.Addr(), err
 }
 
 func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {

@@ -54,6 +54,8 @@ func TestClientAddr(t *testing.T) {
 		{"garbage in the header: the last address before it", "10.1.1.1:5000", []string{"203.0.113.9, nonsense"}, trusted, "10.1.1.1"},
 		{"no header from a trusted proxy: the proxy", "10.1.1.1:5000", nil, trusted, "10.1.1.1"},
 		{"IPv4-mapped IPv6 peer", "[::ffff:10.1.1.1]:5000", []string{"2001:db8::5"}, trusted, "2001:db8::5"},
+		{"entries with ports", "10.1.1.1:5000", []string{"203.0.113.9:61000, 192.0.2.7:443"}, trusted, "203.0.113.9"},
+		{"an IPv6 entry with a port", "10.1.1.1:5000", []string{"[2001:db8::9]:443"}, trusted, "2001:db8::9"},
 	} {
 		r := httptest.NewRequest("POST", "/signin", nil)
 		r.RemoteAddr = c.remote

@@ -114,7 +114,7 @@ func TestReplay(t *testing.T) {
 	if err := f.st.DeleteEndpoint(context.Background(), store.DeleteEndpointParams{AccountID: f.acc.Account.ID, Now: f.clock.Now(), Reason: "gone"}); err != nil {
 		t.Fatal(err)
 	}
-	expect(t, f.post("/replay", token, url.Values{"from": {from}}), http.StatusConflict, "No webhook is registered")
+	expect(t, f.post("/replay", token, url.Values{"from": {from}}), http.StatusNotFound, "No webhook is registered")
 }
 
 // deliverDue marks every due delivery delivered, as the engine would (a

@@ -132,15 +132,9 @@ func (d *Dashboard) createReplay(w http.ResponseWriter, r *http.Request, acc bah
 	if err == nil {
 		p.AccountID = acc.ID
 		var rp bahasha.Replay
-		_, err = d.store.Endpoint(r.Context(), acc.ID)
-		if errors.Is(err, store.ErrNotFound) {
-			err = problem.New(http.StatusConflict, "no_webhook", "No webhook is registered, so there is nowhere to replay to. "+
-				"Register one in Settings → Webhooks first.")
-		}
-		if err == nil {
-			// The API's start: create, queue the first events at once,
-			// wake the engine.
-			rp, err = d.svc.Replay.Start(r.Context(), p)
+		rp, err = d.svc.Replay.Start(r.Context(), p)
+		if errors.Is(err, problem.ErrNoWebhook) {
+			err = noWebhook("No webhook is registered, so there is nowhere to replay to. Register one in Settings → Webhooks first.")
 		}
 		if err == nil {
 			http.Redirect(w, r, "/replay/"+replayName(rp.ID), http.StatusSeeOther)

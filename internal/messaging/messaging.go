@@ -46,8 +46,8 @@ func (s *Service) Number(ctx context.Context, accountID, phoneNumberID string) (
 	return n, err
 }
 
-// Categories are the pricing categories of a sent message.
-var Categories = []string{"service", "utility", "marketing", "authentication"}
+// categories are the pricing categories of a sent message.
+var categories = []string{"service", "utility", "marketing", "authentication"}
 
 // SendParams are the arguments of Send.
 type SendParams struct {
@@ -85,8 +85,8 @@ func (s *Service) Send(ctx context.Context, p SendParams) (Sent, error) {
 	if category == "" {
 		category = "service"
 	}
-	if !slices.Contains(Categories, category) {
-		return Sent{}, problem.Invalid("the pricing category %q is not one of %s", category, strings.Join(Categories, ", "))
+	if !slices.Contains(categories, category) {
+		return Sent{}, problem.Invalid("the pricing category %q is not one of %s", category, strings.Join(categories, ", "))
 	}
 	to := strings.TrimPrefix(p.To, "+")
 	wamid, err := sandbox.NewWAMID(s.Rand)
@@ -137,7 +137,7 @@ func (s *Service) Inbound(ctx context.Context, p InboundParams) (Received, error
 		return Received{}, problem.Invalid(`"from" must be the customer's phone number, digits only, e.g. 254712345678`)
 	}
 	m := p.Message
-	if err := CheckReply(&m); err != nil {
+	if err := checkReply(&m); err != nil {
 		return Received{}, err
 	}
 	from := strings.TrimPrefix(p.From, "+")
@@ -162,9 +162,9 @@ func (s *Service) Inbound(ctx context.Context, p InboundParams) (Received, error
 	return Received{WAMID: m.ID, Type: string(m.Type), From: from, EventID: res[0].EventID, DeliveryID: res[0].DeliveryID}, nil
 }
 
-// CheckReply checks that a simulated reply has a known type and that
+// checkReply checks that a simulated reply has a known type and that
 // type's content.
-func CheckReply(m *whatsapp.Message) error {
+func checkReply(m *whatsapp.Message) error {
 	if m.Type == "" {
 		return problem.Invalid(`"type" is required: one of %s`, typeList())
 	}

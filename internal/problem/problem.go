@@ -43,6 +43,11 @@ func NotFound(code, format string, args ...any) *Error {
 	return New(http.StatusNotFound, code, format, args...)
 }
 
+// ErrNoWebhook: the account has no webhook, so there is nowhere to deliver
+// to; the API and the dashboard answer it alike (404 no_webhook).
+var ErrNoWebhook = New(http.StatusNotFound, "no_webhook",
+	`no webhook is registered; register one with PUT /v1/webhook {"url":"https://…","verify_token":"…"} or in Settings → Webhooks`)
+
 // Classify maps any error to the Error shown to the client: the one table
 // of the API and the dashboard.
 func Classify(err error) *Error {

@@ -39,15 +39,13 @@ type Params struct {
 // Register runs the handshake against p.URL with p.VerifyToken and, when
 // the endpoint answers it, saves the webhook (deliveries still pending go
 // to it) and wakes the engine. The handshake's Result says what happened
-// either way; when it did not pass nothing is saved and the endpoint is
-// the zero value. A URL or token that is not valid is a problem.Error.
+// either way (an empty or invalid URL or token is a Result too); when it
+// did not pass nothing is saved and the endpoint is the zero value. A token
+// longer than MaxVerifyTokenLength is a problem.Error.
 func (s *Service) Register(ctx context.Context, p Params) (bahasha.Endpoint, handshake.Result, error) {
-	switch {
-	case p.URL == "":
-		return bahasha.Endpoint{}, handshake.Result{}, problem.Invalid("the webhook URL is required: the public https URL of your webhook, e.g. https://yourapp.com/webhook")
-	case p.VerifyToken == "":
-		return bahasha.Endpoint{}, handshake.Result{}, problem.Invalid("the verification token is required: the secret your GET handler compares with hub.verify_token")
-	case len(p.VerifyToken) > MaxVerifyTokenLength:
+	// The adapters word the empty fields in their own terms; a URL or
+	// token the handshake cannot use comes back in the Result.
+	if len(p.VerifyToken) > MaxVerifyTokenLength {
 		return bahasha.Endpoint{}, handshake.Result{}, problem.Invalid("the verification token is longer than %d characters; use a shorter one", MaxVerifyTokenLength)
 	}
 	res := s.Verifier.Verify(ctx, p.URL, p.VerifyToken)

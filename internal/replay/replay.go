@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
@@ -37,13 +36,9 @@ type Params struct {
 	OnlyFailed bool
 }
 
-// ErrNoWebhook: the account has no webhook to replay to.
-var ErrNoWebhook = problem.New(http.StatusNotFound, "no_webhook",
-	`no webhook is registered, so there is nowhere to replay to; register one first (PUT /v1/webhook or Settings → Webhooks)`)
-
-// Range checks a replay's time range at now: from is required and before
+// rangeAt checks a replay's time range at now: from is required and before
 // to; an empty to means now; a to in the future is now.
-func Range(from, to, now time.Time) (time.Time, time.Time, error) {
+func rangeAt(from, to, now time.Time) (time.Time, time.Time, error) {
 	if to.IsZero() || to.After(now) {
 		to = now
 	}
@@ -59,7 +54,7 @@ func Range(from, to, now time.Time) (time.Time, time.Time, error) {
 
 func (s *Service) params(p Params) (store.ReplayParams, error) {
 	now := s.Now()
-	from, to, err := Range(p.From, p.To, now)
+	from, to, err := rangeAt(p.From, p.To, now)
 	if err != nil {
 		return store.ReplayParams{}, err
 	}
@@ -78,7 +73,7 @@ func (s *Service) Count(ctx context.Context, p Params) (n int, from, to time.Tim
 }
 
 // Start creates a replay, queues its first chunk at once and wakes the
-// engine (whose maintenance queues the rest). ErrNoWebhook when the
+// engine (whose maintenance queues the rest). problem.ErrNoWebhook when the
 // account has no webhook.
 func (s *Service) Start(ctx context.Context, p Params) (bahasha.Replay, error) {
 	sp, err := s.params(p)
@@ -87,7 +82,7 @@ func (s *Service) Start(ctx context.Context, p Params) (bahasha.Replay, error) {
 	}
 	rp, err := s.Store.CreateReplay(ctx, sp)
 	if errors.Is(err, store.ErrNotFound) {
-		return bahasha.Replay{}, ErrNoWebhook
+		return bahasha.Replay{}, problem.ErrNoWebhook
 	}
 	if err != nil {
 		return bahasha.Replay{}, err

@@ -187,7 +187,8 @@ func New(cfg Config) (*Client, error) {
 //
 // A request that may be sent again (net/http's rule: a GET, or a request
 // with an Idempotency-Key or X-Idempotency-Key header and a body it can
-// replay through GetBody) is sent a second time, on a new connection, when
+// replay through GetBody) is sent again on another connection (net/http
+// goes on while the failures are on reused ones, then dials) when
 // a kept-alive connection the server had closed while idle answers
 // nothing; any other is sent once.
 //

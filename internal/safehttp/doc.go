@@ -32,7 +32,8 @@
 // kept-alive connections reused (at most [Config.MaxIdleConnsPerHost] idle
 // per host, closed after 90s idle). When a kept-alive connection that the
 // server closed while idle answers nothing, net/http sends a replayable
-// request again on a new connection: a GET, or a request with an
+// request again on another connection (while the failures are on reused
+// ones, then on a new one): a GET, or a request with an
 // X-Idempotency-Key (or Idempotency-Key) header and a GetBody, as every
 // delivery has.
 //

@@ -28,6 +28,10 @@ type Options struct {
 	Engine    delivery.Config
 	API       api.Config
 	Dashboard dashboard.Config
+	// SandboxPace is the time between the sandbox carrier's statuses of
+	// one message. Zero makes them all due at once (serve's default is
+	// one second).
+	SandboxPace time.Duration
 	// BodyTimeout bounds the arrival of a request body (see Handler).
 	// Default 30s.
 	BodyTimeout time.Duration
@@ -94,7 +98,7 @@ func Build(st store.Store, o Options) (*Platform, error) {
 	if o.Dashboard.UserAgent == "" {
 		o.Dashboard.UserAgent = client.UserAgent()
 	}
-	msg := &messaging.Service{Store: st, Waker: waker, Rand: o.Rand, Now: o.Now, Pace: o.API.SandboxPace}
+	msg := &messaging.Service{Store: st, Waker: waker, Rand: o.Rand, Now: o.Now, Pace: o.SandboxPace}
 	rep := &replay.Service{Store: st, Waker: waker, Now: o.Now, Log: o.Log}
 	reg := &registration.Service{Store: st, Verifier: p.Verifier, Waker: waker, Now: o.Now}
 	p.Messaging, p.Replay, p.Registration = msg, rep, reg
