@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	jsonv2 "github.com/go-json-experiment/json"
 )
 
 // ingestBodies are valid POST /v1/events bodies of the shapes producers
@@ -70,6 +72,38 @@ func BenchmarkDecodeEvents(b *testing.B) {
 			r := httptest.NewRequest("POST", "/v1/events", bytes.NewReader(body.Bytes()))
 			if _, errs, err := a.decodeEvents(httptest.NewRecorder(), r); err != nil || errs != nil {
 				b.Fatal(errs, err)
+			}
+		}
+	})
+	// encoding-json is the one-pass decode alone (no body read, no UTF-8
+	// check), the fair comparison for json-v2.
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(body.Len()))
+		for b.Loop() {
+			var all struct {
+				Events []ingestEvent `json:"events"`
+			}
+			if err := decodeFrom(bytes.NewReader(body.Bytes()), &all, true); err != nil || len(all.Events) != 100 {
+				b.Fatal(err)
+			}
+		}
+	})
+	// json-v2 measures github.com/go-json-experiment/json on the same body
+	// into the same types: would a faster decoder pay on the ingest path?
+	// About 0.8 µs an event less than encoding-json (225 against 305 µs for
+	// 100), some 2% of the platform's CPU per event, for different
+	// matching rules (case-sensitive names) and error texts; so the server
+	// stays on encoding/json.
+	b.Run("json-v2", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(body.Len()))
+		for b.Loop() {
+			var all struct {
+				Events []ingestEvent `json:"events"`
+			}
+			if err := jsonv2.Unmarshal(body.Bytes(), &all, jsonv2.RejectUnknownMembers(true)); err != nil || len(all.Events) != 100 {
+				b.Fatal(err)
 			}
 		}
 	})
