@@ -47,10 +47,16 @@ func Parse(body []byte) (*Notification, error) {
 		}
 		return nil, fmt.Errorf("%w: the body is %s; a notification is a JSON object {\"object\":…,\"entry\":[…]}", ErrInvalidNotification, kind)
 	}
-	n := new(Notification)
-	if err := json.Unmarshal(body, n); err != nil {
+	// Decoded as the plain type, not through Notification.UnmarshalJSON,
+	// which would scan the whole body twice more (to skip it, then to
+	// validate it again); the result is the same.
+	type plain Notification
+	var p plain
+	if err := json.Unmarshal(body, &p); err != nil {
 		return nil, describe(err)
 	}
+	n := (*Notification)(&p)
+	n.Raw = append(json.RawMessage(nil), bytes.Trim(body, " \t\r\n")...)
 	if err := check(n); err != nil {
 		return nil, err
 	}

@@ -849,3 +849,20 @@ func mustTime(t *testing.T, s string) time.Time {
 	}
 	return tm
 }
+
+// TestNotificationRawIsTheObject: Raw holds the object Parse decoded, without
+// the whitespace around it, as Notification.UnmarshalJSON would keep it.
+func TestNotificationRawIsTheObject(t *testing.T) {
+	const object = `{"object":"whatsapp_business_account","entry":[],"x":1}`
+	n, err := Parse([]byte(" \r\n\t" + object + "\n "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var viaMethod Notification
+	if err := json.Unmarshal([]byte(object), &viaMethod); err != nil {
+		t.Fatal(err)
+	}
+	if string(n.Raw) != object || string(viaMethod.Raw) != object {
+		t.Fatalf("Raw = %q (Parse), %q (UnmarshalJSON); want %q", n.Raw, viaMethod.Raw, object)
+	}
+}
