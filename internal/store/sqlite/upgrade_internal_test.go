@@ -18,19 +18,9 @@ import (
 func TestUpgradeFromFirstRelease(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	migs, err := sqlstore.Migrations(migrations)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)")
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := migratedBefore(t, path, 2)
 	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC).UnixMilli()
 	for _, q := range []string{
-		migs[0].SQL,
-		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`,
-		`INSERT INTO schema_migrations VALUES (1, 0)`,
 		`INSERT INTO accounts VALUES ('a', 'Acme', 'secret', 0)`,
 		`INSERT INTO phone_numbers VALUES ('p', 'a', 'w', '+1', 1, 0)`,
 		`INSERT INTO endpoints (id, account_id, url, verify_token, verified_at, created_at) VALUES (1, 'a', 'https://example.com/h', 't', 0, 0)`,
@@ -59,6 +49,36 @@ func TestUpgradeFromFirstRelease(t *testing.T) {
 	storetest.CheckUpgraded(t, s, time.UnixMilli(t0))
 }
 
+// migratedBefore creates a database at path as a release before version
+// left it: the migrations below version applied and recorded, with the
+// foreign keys not enforced, as they were not then.
+func migratedBefore(t *testing.T, path string, version int) *sql.DB {
+	t.Helper()
+	migs, err := sqlstore.Migrations(migrations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range migs {
+		if m.Version >= version {
+			break
+		}
+		if _, err := raw.Exec(m.SQL); err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
+		}
+		if _, err := raw.Exec(`INSERT INTO schema_migrations VALUES (?, 0)`, m.Version); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return raw
+}
+
 func countParams(q string) int {
 	n := 0
 	for _, c := range q {
@@ -76,29 +96,8 @@ func countParams(q string) int {
 func TestUpgradeRefusesOrphans(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "orphans.db")
-	migs, err := sqlstore.Migrations(migrations)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)")
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := migratedBefore(t, path, foreignKeysVersion)
 	defer raw.Close()
-	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range migs {
-		if m.Version >= foreignKeysVersion {
-			break
-		}
-		if _, err := raw.Exec(m.SQL); err != nil {
-			t.Fatalf("%s: %v", m.Name, err)
-		}
-		if _, err := raw.Exec(`INSERT INTO schema_migrations VALUES (?, 0)`, m.Version); err != nil {
-			t.Fatal(err)
-		}
-	}
 	for _, q := range []string{
 		`INSERT INTO accounts VALUES ('a', 'Acme', 'secret', 0)`,
 		`INSERT INTO sessions VALUES (X'01', 'gone', 0, 0)`,      // an account that does not exist
@@ -112,7 +111,7 @@ func TestUpgradeRefusesOrphans(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	_, err = Open(ctx, Config{Path: path})
+	_, err := Open(ctx, Config{Path: path})
 	if err == nil {
 		t.Fatal("a database with orphan rows opened")
 	}
