@@ -23,8 +23,9 @@ var ErrInvalidNotification = errors.New("whatsapp: invalid notification")
 // that is not an object, fields of the wrong JSON kind (for example "entry"
 // or "statuses" that is not an array), and what would mislead a receiver:
 // an "object" other than "whatsapp_business_account", a missing or null
-// "entry", a change without a "value", and a null among a value's
-// "messages" or "statuses". It never panics.
+// "entry", an empty or null entry, a null change or one without a
+// "value", and a null among a value's "messages", "statuses" or
+// "contacts". It never panics.
 //
 // The notification does not retain body.
 func Parse(body []byte) (*Notification, error) {
