@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/bahasha/bahasha/sdk/webhook"
 	"github.com/bahasha/bahasha/sdk/webhook/webhooktest"
@@ -39,33 +40,49 @@ func (d *discard) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discard) WriteHeader(int)             {}
 
 // BenchmarkHandlerPOST measures the full POST path: read the body, verify
-// the signature, parse, and dispatch every status to a callback.
+// the signature (X-Hub-Signature-256 alone, or with the Standard Webhooks
+// headers too), parse, and dispatch every status to a callback.
 func BenchmarkHandlerPOST(b *testing.B) {
 	for _, n := range []int{1, 100} {
-		b.Run(fmt.Sprintf("statuses=%d", n), func(b *testing.B) {
-			body := statusBody(n)
-			sig := webhook.Sign(secret, body)
-			seen := 0
-			h := &webhook.Handler{AppSecret: secret, OnStatus: func(context.Context, whatsapp.StatusEvent) error {
-				seen++
-				return nil
-			}}
-			r := httptest.NewRequest(http.MethodPost, "/webhook", nil)
-			r.Header.Set(webhook.SignatureHeader, sig)
-			r.ContentLength = int64(len(body))
-			w := &discard{h: http.Header{}}
-			rd := bytes.NewReader(body)
-			b.SetBytes(int64(len(body)))
-			b.ReportAllocs()
-			for b.Loop() {
-				rd.Reset(body)
-				r.Body = io.NopCloser(rd)
-				clear(w.h)
-				h.ServeHTTP(w, r)
+		for _, standard := range []bool{false, true} {
+			name := fmt.Sprintf("statuses=%d", n)
+			if standard {
+				name += "/standard"
 			}
-			if seen != b.N*n {
-				b.Fatalf("dispatched %d statuses, want %d", seen, b.N*n)
-			}
-		})
+			b.Run(name, func(b *testing.B) { benchmarkHandlerPOST(b, n, standard) })
+		}
+	}
+}
+
+func benchmarkHandlerPOST(b *testing.B, n int, standard bool) {
+	body := statusBody(n)
+	sig := webhook.Sign(secret, body)
+	seen := 0
+	h := &webhook.Handler{AppSecret: secret, OnStatus: func(context.Context, whatsapp.StatusEvent) error {
+		seen++
+		return nil
+	}}
+	r := httptest.NewRequest(http.MethodPost, "/webhook", nil)
+	r.Header.Set(webhook.SignatureHeader, sig)
+	if standard {
+		now := time.Now()
+		h.SigningSecret, h.Now = stdSecret, func() time.Time { return now }
+		if err := webhook.SetStandardHeaders(r.Header, []string{stdSecret}, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", now, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+	r.ContentLength = int64(len(body))
+	w := &discard{h: http.Header{}}
+	rd := bytes.NewReader(body)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		rd.Reset(body)
+		r.Body = io.NopCloser(rd)
+		clear(w.h)
+		h.ServeHTTP(w, r)
+	}
+	if seen != b.N*n {
+		b.Fatalf("dispatched %d statuses, want %d", seen, b.N*n)
 	}
 }

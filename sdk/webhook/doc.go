@@ -14,6 +14,17 @@
 // signs every delivery with this same Sign. A [SeenSet] suppresses the
 // duplicates an at-least-once delivery can produce.
 //
+// Bahasha also signs every delivery the Standard Webhooks v1 way
+// (https://www.standardwebhooks.com/): a webhook-id that retries keep, a
+// webhook-timestamp per attempt and a webhook-signature, an HMAC-SHA256
+// over the id, the timestamp and the body keyed with the endpoint's
+// "whsec_" signing secret. Set [Handler.SigningSecret] to require it; the
+// timestamp must then be within [DefaultTolerance] (five minutes) of the
+// receiver's clock, which bounds replays. [SignStandard],
+// [SetStandardHeaders] and [VerifyStandard] are that scheme on its own, and
+// a [Verifier] does the Handler's checks, of either scheme or both, for a
+// receiver that serves its own HTTP.
+//
 // The package uses only the standard library and package whatsapp. The
 // package webhooktest builds signed requests and sample events for a
 // receiver's own tests.

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/bahasha/bahasha/sdk/webhook"
 	"github.com/bahasha/bahasha/sdk/webhook/webhooktest"
@@ -141,4 +144,122 @@ func ExampleHandler_ackAfter() {
 	// stored wamid.1 read
 	// 200
 	// 200
+}
+
+// Bahasha signs every delivery the Standard Webhooks way too; this is the
+// reference libraries' published vector.
+func ExampleSignStandard() {
+	sig, err := webhook.SignStandard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek",
+		time.Unix(1614265330, 0), []byte(`{"test": 2432232314}`))
+	fmt.Println(sig, err)
+	// Output:
+	// v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE= <nil>
+}
+
+func ExampleNewSigningSecret() {
+	secret, err := webhook.NewSigningSecret(nil) // from crypto/rand
+	fmt.Println(strings.HasPrefix(secret, webhook.SigningSecretPrefix), len(secret), err)
+	// Output:
+	// true 38 <nil>
+}
+
+// Verify the Standard Webhooks headers of a delivery: the signature, and a
+// timestamp within five minutes of the receiver's clock.
+func ExampleVerifyStandard() {
+	secrets := []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+	body := []byte(`{"test": 2432232314}`)
+	header := http.Header{}
+	header.Set(webhook.HeaderWebhookID, "msg_p5jXN8AQM9LWM0D4loKWxJek")
+	header.Set(webhook.HeaderWebhookTimestamp, "1614265330")
+	header.Set(webhook.HeaderWebhookSignature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+	sent := time.Unix(1614265330, 0)
+
+	fmt.Println(webhook.VerifyStandard(secrets, header, body, sent.Add(2*time.Second), 0))
+	fmt.Println(webhook.VerifyStandard(secrets, header, body, sent.Add(time.Hour), 0)) // a replay
+	fmt.Println(webhook.VerifyStandard(secrets, header, []byte(`{"test": 1}`), sent, 0))
+	header.Del(webhook.HeaderWebhookTimestamp)
+	fmt.Println(webhook.VerifyStandard(secrets, header, body, sent, 0))
+	// Output:
+	// <nil>
+	// webhook: webhook-timestamp is outside the tolerance: too old, sent 1h0m0s ago with a tolerance of 5m0s (a replayed delivery, or a wrong clock)
+	// webhook: no v1 signature in the webhook-signature header matches; check the signing secret and that the body is verified exactly as received, before any parsing
+	// webhook: missing Standard Webhooks headers: webhook-timestamp
+}
+
+// A receiver that serves its own HTTP checks both signatures and parses a
+// delivery in one call. Keep one Verifier for the life of the program.
+func ExampleVerifier_Parse() {
+	v := &webhook.Verifier{
+		AppSecrets:     []string{"app-secret"},                             // X-Hub-Signature-256
+		SigningSecrets: []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, // Standard Webhooks
+	}
+	handle := func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, webhook.DefaultMaxBodyBytes))
+		if err != nil {
+			http.Error(w, "cannot read the body", http.StatusBadRequest)
+			return
+		}
+		n, err := v.Parse(r.Header, body) // the exact bytes received
+		switch {
+		case errors.Is(err, whatsapp.ErrInvalidNotification):
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		for e := range n.Statuses() {
+			fmt.Println(e.Status.ID, e.Status.Status)
+		}
+	}
+
+	n := webhooktest.Status("wamid.HBgN", whatsapp.StatusRead)
+	fresh := webhooktest.SignStandard(webhooktest.NewRequest("/webhook", n, "app-secret"),
+		"msg_1", time.Now(), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	replayed := webhooktest.SignStandard(webhooktest.NewRequest("/webhook", n, "app-secret"),
+		"msg_1", time.Now().Add(-time.Hour), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	unsignedStandard := webhooktest.NewRequest("/webhook", n, "app-secret")
+	for _, r := range []*http.Request{fresh, replayed, unsignedStandard} {
+		rec := httptest.NewRecorder()
+		handle(rec, r)
+		fmt.Println(rec.Code, strings.Contains(rec.Body.String(), "too old"), strings.Contains(rec.Body.String(), "missing"))
+	}
+	// Output:
+	// wamid.HBgN read
+	// 200 false false
+	// 401 true false
+	// 401 false true
+}
+
+// Require the Standard Webhooks headers too: set the endpoint's signing
+// secret, and during a rotation keep the old one in PreviousSigningSecrets.
+func ExampleHandler_standardWebhooks() {
+	now := time.Unix(1772000000, 0) // the clock, fixed for the example
+	h := &webhook.Handler{
+		AppSecret:              "my-app-secret",
+		SigningSecret:          "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+		PreviousSigningSecrets: []string{"whsec_YmFoYXNoYS1wcmV2aW91cy1rZXktMjRi"},
+		OnText: func(ctx context.Context, e whatsapp.MessageEvent) error {
+			fmt.Println("Body:", e.Message.Text.Body)
+			return nil
+		},
+		Now: func() time.Time { return now },
+	}
+	n := webhooktest.Text("254712345678", "Habari")
+	for _, r := range []*http.Request{
+		webhooktest.SignStandard(webhooktest.NewRequest("/webhook", n, "my-app-secret"), "msg_1", now, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+		webhooktest.SignStandard(webhooktest.NewRequest("/webhook", n, "my-app-secret"), "msg_2", now, "whsec_YmFoYXNoYS1wcmV2aW91cy1rZXktMjRi"),
+		webhooktest.SignStandard(webhooktest.NewRequest("/webhook", n, "my-app-secret"), "msg_3", now.Add(-10*time.Minute), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+		webhooktest.NewRequest("/webhook", n, "my-app-secret"),
+	} {
+		r := serve(h, r)
+		fmt.Println(strings.TrimSpace(fmt.Sprintf("→ %d %s", r.Code, r.Body)))
+	}
+	// Output:
+	// Body: Habari
+	// → 200
+	// Body: Habari
+	// → 200
+	// → 401 unauthorized: webhook: webhook-timestamp is outside the tolerance: too old, sent 10m0s ago with a tolerance of 5m0s (a replayed delivery, or a wrong clock)
+	// → 401 unauthorized: webhook: missing Standard Webhooks headers: webhook-id, webhook-timestamp, webhook-signature
 }

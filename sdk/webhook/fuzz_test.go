@@ -2,10 +2,18 @@ package webhook_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bahasha/bahasha/sdk/webhook"
 	"github.com/bahasha/bahasha/sdk/webhook/webhooktest"
@@ -63,6 +71,61 @@ func FuzzHandlerPOST(f *testing.F) {
 		}
 		if ran && rec.Code != 200 {
 			t.Fatalf("callbacks ran for a rejected request (%d)", rec.Code)
+		}
+	})
+}
+
+// FuzzVerifyStandard feeds arbitrary Standard Webhooks headers and bodies
+// to VerifyStandard. Whatever the input: no panic; an error is one of the
+// sentinels; nil only when the signature header holds the v1 signature an
+// independent HMAC gives; and adding that signature to well-formed, fresh
+// headers makes them pass.
+func FuzzVerifyStandard(f *testing.F) {
+	f.Add("msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", []byte(`{"test": 2432232314}`))
+	f.Add("msg_1", "1614265330", "v1a,x v2,y v1,", []byte("{}"))
+	f.Add("", "", "", []byte(nil))
+	f.Add(" msg_1 ", " 1614265330 ", "  v1,,, v1 ,x ,v1", []byte("\x00"))
+	f.Add("msg_1", "-1614265330", "v1,AAAA", []byte("{}"))
+	f.Add("msg_1", "99999999999999999999", "v1,"+strings.Repeat("A", 43)+"=", []byte("{}"))
+	now := time.Unix(1614265330, 0)
+	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(stdSecret, "whsec_"))
+	f.Fuzz(func(t *testing.T, id, ts, sig string, body []byte) {
+		h := http.Header{}
+		h.Set(webhook.HeaderWebhookID, id)
+		h.Set(webhook.HeaderWebhookTimestamp, ts)
+		h.Set(webhook.HeaderWebhookSignature, sig)
+		err := webhook.VerifyStandard([]string{stdSecret}, h, body, now, 0)
+		known := false
+		for _, e := range []error{webhook.ErrMissingStandardHeaders, webhook.ErrMalformedStandardHeader,
+			webhook.ErrTimestampOutOfTolerance, webhook.ErrStandardSignatureMismatch} {
+			known = known || errors.Is(err, e)
+		}
+		if err != nil && !known {
+			t.Fatalf("unexpected error %v", err)
+		}
+
+		// The oracle: what a correct receiver accepts.
+		id, ts = strings.TrimSpace(id), strings.TrimSpace(ts)
+		unix, perr := strconv.ParseUint(ts, 10, 63)
+		if id == "" || ts == "" || strings.TrimSpace(sig) == "" || perr != nil || strings.ContainsAny(ts, "+-") {
+			if err == nil {
+				t.Fatalf("accepted id %q, timestamp %q, signature %q", id, ts, sig)
+			}
+			return
+		}
+		fresh := now.Sub(time.Unix(int64(unix), 0)).Abs() <= webhook.DefaultTolerance
+		mac := hmac.New(sha256.New, key)
+		fmt.Fprintf(mac, "%s.%d.", id, unix)
+		mac.Write(body)
+		want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+		if (err == nil) != (fresh && slices.Contains(strings.Fields(sig), want)) {
+			t.Fatalf("id %q, timestamp %q, signature %q: error %v, fresh %v, want signature %s", id, ts, sig, err, fresh, want)
+		}
+		if fresh {
+			h.Set(webhook.HeaderWebhookSignature, sig+" "+want)
+			if err := webhook.VerifyStandard([]string{stdSecret}, h, body, now, 0); err != nil {
+				t.Fatalf("with the right signature added: %v", err)
+			}
 		}
 	})
 }

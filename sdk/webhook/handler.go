@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
@@ -105,9 +106,11 @@ type MessageFunc func(ctx context.Context, e whatsapp.MessageEvent) error
 //     403 (400 when hub.challenge is missing).
 //   - POST is an event delivery. A body larger than MaxBodyBytes is 413. When
 //     AppSecret is set, a missing or wrong X-Hub-Signature-256 is 401 and no
-//     callback runs. A body that is not a notification is 400. Otherwise the
-//     callbacks run for each event, and the answer is 200, at the moment Mode
-//     says.
+//     callback runs. When SigningSecret is set, so are missing, stale or
+//     wrongly signed Standard Webhooks headers (see VerifyStandard); when
+//     both are set, both checks must pass. A 401's text is the error. A
+//     body that is not a notification is 400. Otherwise the callbacks run
+//     for each event, and the answer is 200, at the moment Mode says.
 //   - Any other method is 405.
 //
 // For each status, OnStatus runs. For each message, OnMessage runs, then the
@@ -132,6 +135,25 @@ type Handler struct {
 	// PreviousAppSecrets are also accepted, for a rotation: keep the old
 	// secret here until Bahasha signs with the new one.
 	PreviousAppSecrets []string
+	// SigningSecret is the endpoint's Standard Webhooks signing secret
+	// ("whsec_…"). When set (or when PreviousSigningSecrets is), every POST
+	// must also carry webhook-id, webhook-timestamp and webhook-signature
+	// headers that VerifyStandard accepts: a v1 signature with one of the
+	// signing secrets over the id, the timestamp and the body, and a
+	// timestamp within Tolerance of Now. A secret that does not decode
+	// makes every POST 401 with ErrInvalidSigningSecret.
+	SigningSecret string
+	// PreviousSigningSecrets are also accepted, for a rotation. While one
+	// lasts Bahasha sends a signature per secret, and either one passes.
+	PreviousSigningSecrets []string
+	// Tolerance is how far webhook-timestamp may be from Now, either way,
+	// for the Standard Webhooks check; 0 means DefaultTolerance. It bounds
+	// how long a captured delivery can be replayed; Seen suppresses the
+	// replays within it.
+	Tolerance time.Duration
+	// Now returns the current time for the timestamp check; nil means
+	// time.Now. Set it in tests.
+	Now func() time.Time
 	// MaxBodyBytes caps a POST body; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 
@@ -179,9 +201,9 @@ type Handler struct {
 	// SeenSet failure. nil logs them with slog.Default().
 	OnError func(err error)
 
-	once sync.Once
-	keys *keyring
-	bufs sync.Pool
+	once   sync.Once
+	checks *checks
+	bufs   sync.Pool
 
 	mu     sync.RWMutex // guards closed and sends on queue
 	closed bool
@@ -191,7 +213,8 @@ type Handler struct {
 
 func (h *Handler) init() {
 	h.once.Do(func() {
-		h.keys = newKeyring(append([]string{h.AppSecret}, h.PreviousAppSecrets...))
+		h.checks = newChecks(append([]string{h.AppSecret}, h.PreviousAppSecrets...),
+			append([]string{h.SigningSecret}, h.PreviousSigningSecrets...), h.Tolerance, h.Now)
 		h.bufs.New = func() any { return new(bytes.Buffer) }
 		if h.Mode == Async {
 			size := h.QueueSize
@@ -307,13 +330,13 @@ func (h *Handler) serveEvent(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "could not read the request body", http.StatusBadRequest)
 		return
 	}
-	n, err := verifyAndParse(h.keys, buf.Bytes(), r.Header.Get(SignatureHeader), false)
-	switch {
-	case errors.Is(err, whatsapp.ErrInvalidNotification):
-		http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
-		return
-	case err != nil:
+	if err := h.checks.verify(r.Header, buf.Bytes(), false); err != nil {
 		http.Error(w, "unauthorized: "+err.Error(), http.StatusUnauthorized)
+		return
+	}
+	n, err := whatsapp.Parse(buf.Bytes())
+	if err != nil {
+		http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
 		return
 	}
 	switch h.Mode {

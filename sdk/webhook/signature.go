@@ -60,21 +60,15 @@ func VerifySignatureAny(appSecrets []string, body []byte, header string) error {
 }
 
 // Parse verifies body's signature (header is its X-Hub-Signature-256) with
-// any of appSecrets, then parses it: the Handler's checks, for a receiver
-// that serves its own HTTP. It returns the notification, or an error that
-// is one of VerifySignature's or wraps whatsapp.ErrInvalidNotification.
+// any of appSecrets, then parses it: the Handler's X-Hub-Signature-256
+// check, for a receiver that serves its own HTTP. It returns the
+// notification, or an error that is one of VerifySignature's or wraps
+// whatsapp.ErrInvalidNotification. It does not look at the Standard
+// Webhooks headers; to check them too (or instead), use a [Verifier] and
+// its Parse method, which take the whole http.Header.
 func Parse(body []byte, header string, appSecrets ...string) (*whatsapp.Notification, error) {
-	return verifyAndParse(newKeyring(appSecrets), body, header, true)
-}
-
-// verifyAndParse is the one path from a received body to a notification:
-// the signature checked with keys (unless it holds none and required is
-// false: a handler without an app secret), then the body parsed.
-func verifyAndParse(keys *keyring, body []byte, header string, required bool) (*whatsapp.Notification, error) {
-	if required || len(keys.macs) > 0 {
-		if err := keys.verify(body, header); err != nil {
-			return nil, err
-		}
+	if err := newKeyring(appSecrets).verify(body, header); err != nil {
+		return nil, err
 	}
 	return whatsapp.Parse(body)
 }

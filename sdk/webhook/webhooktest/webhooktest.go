@@ -10,9 +10,11 @@ package webhooktest
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/bahasha/bahasha/sdk/webhook"
 	"github.com/bahasha/bahasha/sdk/whatsapp"
@@ -53,6 +55,33 @@ func NewRequestBody(target string, body []byte, appSecret string) *http.Request 
 	r.Header.Set("User-Agent", "Bahasha-Webhooks-Test")
 	if appSecret != "" {
 		r.Header.Set(webhook.SignatureHeader, webhook.Sign(appSecret, body))
+	}
+	return r
+}
+
+// SignStandard adds to r the Standard Webhooks headers Bahasha sends
+// (webhook-id msgID, webhook-timestamp the Unix seconds of timestamp, and
+// webhook-signature, with one v1 signature per signing secret, joined by
+// spaces for a rotation) and returns r. It signs the body of r, which must
+// be re-readable, as that of NewRequest and NewRequestBody is. Like them, it
+// panics on bad input: an invalid secret or msgID, or no secret.
+//
+//	r := webhooktest.SignStandard(webhooktest.NewRequest("/webhook", n, "app-secret"), "msg_1", time.Now(), "whsec_…")
+func SignStandard(r *http.Request, msgID string, timestamp time.Time, signingSecrets ...string) *http.Request {
+	if r.GetBody == nil {
+		panic("webhooktest: SignStandard needs a request whose body can be read again (GetBody)")
+	}
+	rc, err := r.GetBody()
+	if err != nil {
+		panic("webhooktest: " + err.Error())
+	}
+	body, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		panic("webhooktest: " + err.Error())
+	}
+	if err := webhook.SetStandardHeaders(r.Header, signingSecrets, msgID, timestamp, body); err != nil {
+		panic("webhooktest: " + err.Error())
 	}
 	return r
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/bahasha/bahasha/sdk/webhook"
 	"github.com/bahasha/bahasha/sdk/webhook/webhooktest"
@@ -116,4 +118,35 @@ func ExampleNewRequest() {
 	fmt.Println(rec.Code, got)
 	// Output:
 	// 200 [Jane Smith: Habari]
+}
+
+func TestSignStandard(t *testing.T) {
+	const signing = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	now := time.Unix(webhooktest.Timestamp, 0)
+	h := &webhook.Handler{AppSecret: "s", SigningSecret: signing, Now: func() time.Time { return now }}
+	r := webhooktest.SignStandard(webhooktest.NewRequest("/webhook", webhooktest.Text("1", "x"), "s"), "msg_1", now, signing)
+	if r.Header.Get(webhook.HeaderWebhookID) != "msg_1" || r.Header.Get(webhook.HeaderWebhookTimestamp) != "1700000001" {
+		t.Fatalf("headers %v", r.Header)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != 200 {
+		t.Fatalf("signed both ways: %d %s", rec.Code, rec.Body)
+	}
+	// Two secrets, as during a rotation: two signatures.
+	r = webhooktest.SignStandard(webhooktest.NewRequest("/webhook", webhooktest.Text("1", "x"), "s"), "msg_1", now, "whsec_b2xkLXNpZ25pbmcta2V5", signing)
+	if n := len(strings.Fields(r.Header.Get(webhook.HeaderWebhookSignature))); n != 2 {
+		t.Fatalf("%d signatures for two secrets", n)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != 200 {
+		t.Fatalf("signed with two secrets: %d %s", rec.Code, rec.Body)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic for a request signed with no secret")
+		}
+	}()
+	webhooktest.SignStandard(webhooktest.NewRequest("/webhook", webhooktest.Text("1", "x"), "s"), "msg_1", now)
 }
