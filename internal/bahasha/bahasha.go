@@ -15,6 +15,8 @@ package bahasha
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -44,8 +46,10 @@ type PhoneNumber struct {
 	CreatedAt time.Time
 }
 
-// Endpoint is an account's webhook: the URL Bahasha POSTs events to, once
-// it has passed the verification handshake.
+// Endpoint is one of an account's webhooks: the URL Bahasha POSTs events
+// to, once it has passed the verification handshake, with what it receives
+// (Scope and Events, see Route) and how (Headers, RateLimit). Each endpoint
+// is a lane of its own: its retries, breaker and ordering are its own.
 type Endpoint struct {
 	ID          int64
 	AccountID   string
@@ -53,6 +57,30 @@ type Endpoint struct {
 	VerifyToken string
 	VerifiedAt  time.Time
 	CreatedAt   time.Time
+	// Scope is the part of the account whose events it receives.
+	Scope Scope
+	// Events filters what it receives by EventFilter names; empty means
+	// everything.
+	Events []string
+	// Headers are sent with every POST (e.g. an API gateway's key). Their
+	// values are secrets: shown masked, never logged.
+	Headers map[string]string
+	// RateLimit caps the events per second sent to it; 0 is no cap.
+	RateLimit int
+	// Disabled endpoints receive no new events, and their pending
+	// deliveries wait (they are not attempted) until enabled again.
+	Disabled bool
+	// Primary marks the account-scope endpoint of PUT /v1/webhook (at most
+	// one per account).
+	Primary bool
+	// Description is the business's own label for it.
+	Description string
+	// Secret is the endpoint's Standard Webhooks signing secret
+	// ("whsec_…"). During a rotation PreviousSecret signs too, until
+	// PreviousSecretUntil.
+	Secret              string
+	PreviousSecret      string
+	PreviousSecretUntil time.Time
 	// ConsecutiveFailures counts the POSTs that failed since the last
 	// success. At the breaker's threshold the endpoint is probed: one
 	// request at a time, at ProbeAt.
@@ -64,9 +92,39 @@ type Endpoint struct {
 	// healthy).
 	FailingSince time.Time
 	// PausedUntil is when the endpoint may be sent to again after it asked
-	// for a pause (a 429 or 503 with Retry-After); zero or past when not
-	// paused.
+	// for a pause (a 429 or 503 with Retry-After) or its rate limit was
+	// reached; zero or past when not paused.
 	PausedUntil time.Time
+}
+
+// PublicID is the endpoint's id in the API and dashboard: "wh_" and its
+// number.
+func (e Endpoint) PublicID() string { return EndpointPrefix + strconv.FormatInt(e.ID, 10) }
+
+// EndpointPrefix starts every endpoint's public id.
+const EndpointPrefix = "wh_"
+
+// ParseEndpointID reads a public endpoint id ("wh_12"); false when it is
+// not one.
+func ParseEndpointID(s string) (int64, bool) {
+	rest, ok := strings.CutPrefix(s, EndpointPrefix)
+	if !ok || rest == "" || len(rest) > 18 {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != rest {
+		return 0, false
+	}
+	return id, true
+}
+
+// SigningSecrets are the secrets that sign a POST at now: the current one,
+// and the previous one while its rotation overlap lasts.
+func (e Endpoint) SigningSecrets(now time.Time) []string {
+	if e.PreviousSecret != "" && now.Before(e.PreviousSecretUntil) {
+		return []string{e.Secret, e.PreviousSecret}
+	}
+	return []string{e.Secret}
 }
 
 // Probing reports whether the endpoint's breaker is open.
@@ -202,6 +260,8 @@ const MaxResponseExcerpt = 4 << 10
 type Replay struct {
 	ID        int64
 	AccountID string
+	// EndpointID is the endpoint it re-sends to.
+	EndpointID int64
 	// From and To bound the events' ingest time: From ≤ created_at < To.
 	From, To time.Time
 	// OnlyFailed limits the replay to events whose delivery failed.

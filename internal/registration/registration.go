@@ -13,6 +13,7 @@ import (
 	"github.com/bahasha/bahasha/internal/handshake"
 	"github.com/bahasha/bahasha/internal/problem"
 	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/sdk/webhook"
 )
 
 // MaxVerifyTokenLength caps the verification token.
@@ -52,9 +53,13 @@ func (s *Service) Register(ctx context.Context, p Params) (bahasha.Endpoint, han
 	if !res.OK {
 		return bahasha.Endpoint{}, res, nil
 	}
+	secret, err := webhook.NewSigningSecret(nil)
+	if err != nil {
+		return bahasha.Endpoint{}, res, err
+	}
 	now := s.Now()
 	e, err := s.Store.PutEndpoint(ctx, store.PutEndpointParams{AccountID: p.AccountID, URL: p.URL, VerifyToken: p.VerifyToken,
-		VerifiedAt: now, Now: now})
+		VerifiedAt: now, Secret: secret, Now: now})
 	if err != nil {
 		return bahasha.Endpoint{}, res, err
 	}

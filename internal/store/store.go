@@ -28,6 +28,8 @@ var (
 	// ErrUnavailable: the database cannot be reached right now (a server
 	// database that is down or unreachable); retrying later may succeed.
 	ErrUnavailable = errors.New("store: database unavailable")
+	// ErrTooMany: the account already has as many endpoints as it may.
+	ErrTooMany = errors.New("store: too many endpoints")
 )
 
 // Store is the platform's durable state. Every method is safe for concurrent
@@ -55,18 +57,51 @@ type Store interface {
 	// (also when the number belongs to another account).
 	PhoneNumber(ctx context.Context, p GetPhoneNumberParams) (bahasha.PhoneNumber, error)
 
-	// Endpoint returns an account's webhook endpoint, or ErrNotFound.
+	// AddPhoneNumber adds a phone number to an account. ErrNotFound if
+	// there is no such account; ErrConflict if the number's id exists or
+	// its WABA is another account's.
+	AddPhoneNumber(ctx context.Context, n bahasha.PhoneNumber) error
+
+	// Endpoint returns an account's primary endpoint (the one PUT
+	// /v1/webhook manages), or ErrNotFound.
 	Endpoint(ctx context.Context, accountID string) (bahasha.Endpoint, error)
-	// PutEndpoint creates or replaces an account's verified endpoint.
-	// Deliveries still pending go to the new URL.
+	// PutEndpoint creates or replaces an account's verified primary
+	// endpoint, at account scope. Deliveries still pending go to the new
+	// URL. Secret is its signing secret when it is created (a replaced one
+	// keeps its own).
 	PutEndpoint(ctx context.Context, p PutEndpointParams) (bahasha.Endpoint, error)
-	// DeleteEndpoint removes an account's endpoint and marks its pending
-	// deliveries failed with the given reason. ErrNotFound if it has none.
+	// DeleteEndpoint removes an account's primary endpoint and marks its
+	// pending deliveries failed with the given reason. ErrNotFound if it
+	// has none.
 	DeleteEndpoint(ctx context.Context, p DeleteEndpointParams) error
 
+	// Endpoints lists an account's endpoints, oldest first.
+	Endpoints(ctx context.Context, accountID string) ([]bahasha.Endpoint, error)
+	// EndpointByID returns one of an account's endpoints, or ErrNotFound
+	// (also when it is another account's).
+	EndpointByID(ctx context.Context, p GetEndpointParams) (bahasha.Endpoint, error)
+	// CreateEndpoint adds a verified endpoint (not primary) with the
+	// configuration of p.Endpoint. ErrTooMany if the account has Max
+	// endpoints already; ErrNotFound if there is no such account, or the
+	// scope names a WABA or phone number the account does not have.
+	CreateEndpoint(ctx context.Context, p CreateEndpointParams) (bahasha.Endpoint, error)
+	// UpdateEndpoint replaces the configuration of one of an account's
+	// endpoints (URL, VerifyToken, VerifiedAt, Scope, Events, Headers,
+	// RateLimit, Disabled, Description and the secrets of p.Endpoint; the
+	// lane's state is kept, and its breaker reset when the URL changes).
+	// Pending deliveries go to the new URL; a disabled endpoint's wait and
+	// flow again, in order, once it is enabled. ErrNotFound as for
+	// CreateEndpoint, or if the endpoint is not the account's.
+	UpdateEndpoint(ctx context.Context, p UpdateEndpointParams) (bahasha.Endpoint, error)
+	// RemoveEndpoint deletes one of an account's endpoints (the primary
+	// one too) and marks its pending deliveries failed with Reason.
+	// ErrNotFound if it is not the account's.
+	RemoveEndpoint(ctx context.Context, p RemoveEndpointParams) error
+
 	// InsertEvents durably stores events of one account, in order, in one
-	// transaction, and for each new event creates a pending delivery to the
-	// account's endpoint if it has one, due at the event's AvailableAt. An
+	// transaction, and for each new event creates a pending delivery to
+	// each endpoint bahasha.Route sends it to, due at the event's
+	// AvailableAt (one event row, however many deliveries). An
 	// event whose (account, producer id) exists is not stored again: its
 	// result has Duplicate set and the existing id. When InsertEvents
 	// returns nil, the events are on disk.
@@ -121,17 +156,20 @@ type Store interface {
 	// retry window, whatever its state, and ends the endpoint's pause and
 	// open breaker's wait (a manual retry is sent at once). It keeps
 	// counting for the ordering rule what it did (a retried status is sent
-	// again, the earlier statuses of its message stay superseded).
-	// ErrNotFound if it is not the account's, or the account has no
-	// endpoint.
+	// again, the earlier statuses of its message stay superseded). It goes
+	// to its own endpoint, or when that was removed, to the account's
+	// primary endpoint. ErrNotFound if it is not the account's, or neither
+	// endpoint exists.
 	RetryDelivery(ctx context.Context, p RetryDeliveryParams) (bahasha.Delivery, error)
 
 	// CountReplay returns how many events a replay with these parameters
-	// would cover now.
+	// would cover now, at most: the events with a delivery to the
+	// endpoint that qualifies, and the account's events with no delivery
+	// to it (of which the replay queues those routed to it).
 	CountReplay(ctx context.Context, p ReplayParams) (int, error)
 	// CreateReplay records a replay (Total counted now; To is capped at
 	// Now) for AdvanceReplays to queue. ErrNotFound if the account has no
-	// endpoint.
+	// such endpoint (no primary one, for EndpointID 0).
 	CreateReplay(ctx context.Context, p ReplayParams) (bahasha.Replay, error)
 	// Replay returns one of an account's replays with its progress, or
 	// ErrNotFound.
@@ -141,12 +179,12 @@ type Store interface {
 	Replays(ctx context.Context, p ListReplaysParams) ([]bahasha.Replay, error)
 	// AdvanceReplays queues up to Limit more events of the replays still
 	// queuing, oldest replay first, in ingest order: each covered event's
-	// delivery becomes pending, due at Now, with a fresh retry window and
-	// the account's current endpoint, and no longer counts as having
-	// reached it (DeliveredRanks: a replay re-sends a message's statuses in
-	// order); an event without a delivery gets a new one. It returns how
-	// many it queued. A replay whose account no
-	// longer has an endpoint ends its queuing.
+	// delivery to the replay's endpoint becomes pending, due at Now, with a
+	// fresh retry window, and no longer counts as having reached it
+	// (DeliveredRanks: a replay re-sends a message's statuses in order); an
+	// event without a delivery to it that bahasha.Route would send to it
+	// now gets a new one. It returns how many it queued. A replay whose
+	// endpoint was removed ends its queuing.
 	AdvanceReplays(ctx context.Context, p AdvanceReplaysParams) (int, error)
 
 	// Stats returns an account's delivery statistics per minute for the
@@ -184,7 +222,46 @@ type PutEndpointParams struct {
 	URL         string
 	VerifyToken string
 	VerifiedAt  time.Time
-	Now         time.Time
+	// Secret is the Standard Webhooks secret of a new primary endpoint.
+	Secret string
+	Now    time.Time
+}
+
+// MaxEndpoints is how many endpoints an account may have.
+const MaxEndpoints = 50
+
+// GetEndpointParams are the arguments of EndpointByID.
+type GetEndpointParams struct {
+	AccountID  string
+	EndpointID int64
+}
+
+// CreateEndpointParams are the arguments of CreateEndpoint.
+type CreateEndpointParams struct {
+	// Endpoint is the new endpoint's configuration: AccountID, URL,
+	// VerifyToken, VerifiedAt, Scope, Events, Headers, RateLimit,
+	// Disabled, Description and Secret.
+	Endpoint bahasha.Endpoint
+	// Max is how many endpoints the account may have (MaxEndpoints).
+	Max int
+	Now time.Time
+}
+
+// UpdateEndpointParams are the arguments of UpdateEndpoint. Endpoint.ID
+// and Endpoint.AccountID name the endpoint.
+type UpdateEndpointParams struct {
+	Endpoint bahasha.Endpoint
+	Now      time.Time
+}
+
+// RemoveEndpointParams are the arguments of RemoveEndpoint.
+type RemoveEndpointParams struct {
+	AccountID  string
+	EndpointID int64
+	// Reason is recorded as the last error of the pending deliveries
+	// failed.
+	Reason string
+	Now    time.Time
 }
 
 // InsertEventsParams are the arguments of InsertEvents. Every event's
@@ -199,9 +276,11 @@ type InsertEventsParams struct {
 type InsertResult struct {
 	EventID   int64
 	Duplicate bool
-	// DeliveryID is the delivery created, 0 when none (a duplicate, or no
-	// endpoint).
-	DeliveryID int64
+	// DeliveryIDs are the deliveries created, one per endpoint the event
+	// was routed to, in endpoint order; none for a duplicate, or when no
+	// endpoint takes it. DeliveryID is the first, 0 when none.
+	DeliveryIDs []int64
+	DeliveryID  int64
 }
 
 // ClaimParams are the arguments of ClaimLanes. A lane whose breaker is open
@@ -332,7 +411,10 @@ const ReplayChunk = 1000
 
 // ReplayParams are the arguments of CountReplay and CreateReplay.
 type ReplayParams struct {
-	AccountID  string
+	AccountID string
+	// EndpointID is the endpoint the replay re-sends to; 0 is the
+	// account's primary endpoint.
+	EndpointID int64
 	From, To   time.Time
 	OnlyFailed bool
 	Now        time.Time
@@ -350,6 +432,8 @@ type Session struct {
 // ListDeliveriesParams are the arguments of Deliveries.
 type ListDeliveriesParams struct {
 	AccountID string
+	// EndpointID, when not 0, keeps one endpoint's deliveries.
+	EndpointID int64
 	// State filters by state when not empty.
 	State bahasha.DeliveryState
 	// Before is a cursor: only deliveries with a smaller id (0: from the

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/store/sqlstore"
 )
 
 // CreateAccount implements store.Store.
@@ -126,12 +127,32 @@ func (s *Store) PhoneNumber(ctx context.Context, p store.GetPhoneNumberParams) (
 	return n, s.translate(err)
 }
 
+// AddPhoneNumber implements store.Store.
+func (s *Store) AddPhoneNumber(ctx context.Context, n bahasha.PhoneNumber) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		// Two accounts cannot take one new WABA at once.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "waba:"+n.WABAID); err != nil {
+			return err
+		}
+		var other bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM phone_numbers WHERE waba_id = $1 AND account_id <> $2)`, n.WABAID, n.AccountID).Scan(&other); err != nil {
+			return err
+		}
+		if other {
+			return store.ErrConflict
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO phone_numbers (id, account_id, waba_id, display_phone_number, sandbox, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			n.ID, n.AccountID, n.WABAID, n.DisplayPhoneNumber, n.Sandbox, ms(n.CreatedAt))
+		return err
+	})
+}
+
 // Endpoint implements store.Store.
 func (s *Store) Endpoint(ctx context.Context, accountID string) (bahasha.Endpoint, error) {
 	if s.isClosed() {
 		return bahasha.Endpoint{}, store.ErrClosed
 	}
-	e, err := scanEndpoint(s.pool.QueryRow(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE account_id = $1`, accountID))
+	e, err := scanEndpoint(s.pool.QueryRow(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE account_id = $1 AND is_primary`, accountID))
 	return e, s.translate(err)
 }
 
@@ -141,11 +162,11 @@ func (s *Store) PutEndpoint(ctx context.Context, p store.PutEndpointParams) (bah
 	var e bahasha.Endpoint
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		var err error
-		e, err = scanEndpoint(tx.QueryRow(ctx, `INSERT INTO endpoints (account_id, url, verify_token, verified_at, created_at)
-			VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (account_id) DO UPDATE SET url = excluded.url, verify_token = excluded.verify_token, verified_at = excluded.verified_at,
-				consecutive_failures = 0, probe_at = 0, failing_since = 0
-			RETURNING `+endpointColumns, p.AccountID, p.URL, p.VerifyToken, ms(p.VerifiedAt), ms(p.Now)))
+		e, err = scanEndpoint(tx.QueryRow(ctx, `INSERT INTO endpoints (account_id, url, verify_token, verified_at, created_at, is_primary, secret)
+			VALUES ($1, $2, $3, $4, $5, TRUE, $6)
+			ON CONFLICT (account_id) WHERE is_primary DO UPDATE SET url = excluded.url, verify_token = excluded.verify_token,
+				verified_at = excluded.verified_at, consecutive_failures = 0, probe_at = 0, failing_since = 0
+			RETURNING `+endpointColumns, p.AccountID, p.URL, p.VerifyToken, ms(p.VerifiedAt), ms(p.Now), p.Secret))
 		return err
 	})
 	return e, err
@@ -153,14 +174,145 @@ func (s *Store) PutEndpoint(ctx context.Context, p store.PutEndpointParams) (bah
 
 // DeleteEndpoint implements store.Store.
 func (s *Store) DeleteEndpoint(ctx context.Context, p store.DeleteEndpointParams) error {
-	accountID, now, reason := p.AccountID, p.Now, p.Reason
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		var id int64
-		if err := tx.QueryRow(ctx, `DELETE FROM endpoints WHERE account_id = $1 RETURNING id`, accountID).Scan(&id); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT id FROM endpoints WHERE account_id = $1 AND is_primary FOR UPDATE`, p.AccountID).Scan(&id); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'failed', next_attempt_at = NULL, last_error = $1, updated_at = $2
-			WHERE endpoint_id = $3 AND state = 'pending'`, reason, ms(now), id)
+		return removeEndpoint(ctx, tx, id, p.Reason, ms(p.Now))
+	})
+}
+
+// removeEndpoint deletes an endpoint (locked by the caller) and fails its
+// pending deliveries.
+func removeEndpoint(ctx context.Context, tx pgx.Tx, id int64, reason string, now int64) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM endpoints WHERE id = $1`, id); err != nil {
 		return err
+	}
+	_, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'failed', next_attempt_at = NULL, last_error = $1, updated_at = $2
+		WHERE endpoint_id = $3 AND state = 'pending'`, reason, now, id)
+	return err
+}
+
+// Endpoints implements store.Store.
+func (s *Store) Endpoints(ctx context.Context, accountID string) ([]bahasha.Endpoint, error) {
+	if s.isClosed() {
+		return nil, store.ErrClosed
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE account_id = $1 ORDER BY id`, accountID)
+	if err != nil {
+		return nil, s.translate(err)
+	}
+	defer rows.Close()
+	var out []bahasha.Endpoint
+	for rows.Next() {
+		e, err := scanEndpoint(rows)
+		if err != nil {
+			return nil, s.translate(err)
+		}
+		out = append(out, e)
+	}
+	return out, s.translate(rows.Err())
+}
+
+// EndpointByID implements store.Store.
+func (s *Store) EndpointByID(ctx context.Context, p store.GetEndpointParams) (bahasha.Endpoint, error) {
+	if s.isClosed() {
+		return bahasha.Endpoint{}, store.ErrClosed
+	}
+	e, err := scanEndpoint(s.pool.QueryRow(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE id = $1 AND account_id = $2`, p.EndpointID, p.AccountID))
+	return e, s.translate(err)
+}
+
+// checkScope returns ErrNotFound unless the scope is the account's.
+func checkScope(ctx context.Context, tx pgx.Tx, accountID string, sc bahasha.Scope) error {
+	var q string
+	switch sc.Kind {
+	case bahasha.ScopeAccount:
+		return nil
+	case bahasha.ScopeWABA:
+		q = `SELECT EXISTS (SELECT 1 FROM phone_numbers WHERE waba_id = $1 AND account_id = $2)`
+	case bahasha.ScopePhoneNumber:
+		q = `SELECT EXISTS (SELECT 1 FROM phone_numbers WHERE id = $1 AND account_id = $2)`
+	default:
+		return store.ErrNotFound
+	}
+	var ok bool
+	if err := tx.QueryRow(ctx, q, sc.ID, accountID).Scan(&ok); err != nil {
+		return err
+	}
+	if !ok {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// CreateEndpoint implements store.Store.
+func (s *Store) CreateEndpoint(ctx context.Context, p store.CreateEndpointParams) (bahasha.Endpoint, error) {
+	c := p.Endpoint
+	c.Scope = c.Scope.OrAccount()
+	var e bahasha.Endpoint
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		// The account's row, locked: concurrent creations count one at a
+		// time.
+		var id string
+		if err := tx.QueryRow(ctx, `SELECT id FROM accounts WHERE id = $1 FOR UPDATE`, c.AccountID).Scan(&id); err != nil {
+			return err
+		}
+		if err := checkScope(ctx, tx, c.AccountID, c.Scope); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM endpoints WHERE account_id = $1`, c.AccountID).Scan(&n); err != nil {
+			return err
+		}
+		if n >= p.Max {
+			return store.ErrTooMany
+		}
+		events, headers := sqlstore.EndpointJSON(c)
+		var err error
+		e, err = scanEndpoint(tx.QueryRow(ctx, `INSERT INTO endpoints (account_id, url, verify_token, verified_at, created_at,
+			scope_kind, scope_id, events, headers, rate_limit, enabled, description, secret)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING `+endpointColumns,
+			c.AccountID, c.URL, c.VerifyToken, ms(c.VerifiedAt), ms(p.Now), string(c.Scope.Kind), c.Scope.ID, events, headers,
+			c.RateLimit, !c.Disabled, c.Description, c.Secret))
+		return err
+	})
+	return e, err
+}
+
+// UpdateEndpoint implements store.Store.
+func (s *Store) UpdateEndpoint(ctx context.Context, p store.UpdateEndpointParams) (bahasha.Endpoint, error) {
+	c := p.Endpoint
+	c.Scope = c.Scope.OrAccount()
+	var e bahasha.Endpoint
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		if err := checkScope(ctx, tx, c.AccountID, c.Scope); err != nil {
+			return err
+		}
+		events, headers := sqlstore.EndpointJSON(c)
+		var err error
+		e, err = scanEndpoint(tx.QueryRow(ctx, `UPDATE endpoints SET
+			consecutive_failures = CASE WHEN url = $1 THEN consecutive_failures ELSE 0 END,
+			probe_at = CASE WHEN url = $1 THEN probe_at ELSE 0 END,
+			failing_since = CASE WHEN url = $1 THEN failing_since ELSE 0 END,
+			url = $1, verify_token = $2, verified_at = $3, scope_kind = $4, scope_id = $5, events = $6, headers = $7, rate_limit = $8,
+			enabled = $9, description = $10, secret = $11, prev_secret = $12, prev_secret_until = $13
+			WHERE id = $14 AND account_id = $15 RETURNING `+endpointColumns,
+			c.URL, c.VerifyToken, ms(c.VerifiedAt), string(c.Scope.Kind), c.Scope.ID, events, headers, c.RateLimit,
+			!c.Disabled, c.Description, c.Secret, c.PreviousSecret, ms(c.PreviousSecretUntil), c.ID, c.AccountID))
+		return err
+	})
+	return e, err
+}
+
+// RemoveEndpoint implements store.Store.
+func (s *Store) RemoveEndpoint(ctx context.Context, p store.RemoveEndpointParams) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		var id int64
+		if err := tx.QueryRow(ctx, `SELECT id FROM endpoints WHERE id = $1 AND account_id = $2 FOR UPDATE`, p.EndpointID, p.AccountID).Scan(&id); err != nil {
+			return err
+		}
+		return removeEndpoint(ctx, tx, id, p.Reason, ms(p.Now))
 	})
 }

@@ -32,6 +32,10 @@ func (s *Store) Deliveries(ctx context.Context, p store.ListDeliveriesParams) ([
 	}
 	q := `SELECT ` + deliveryColumns + ` FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.account_id = $1`
 	args := []any{p.AccountID}
+	if p.EndpointID != 0 {
+		args = append(args, p.EndpointID)
+		q += ` AND d.endpoint_id = $` + strconv.Itoa(len(args))
+	}
 	if p.State != "" {
 		args = append(args, string(p.State))
 		q += ` AND d.state = $` + strconv.Itoa(len(args))
@@ -98,18 +102,28 @@ func (s *Store) RetryDelivery(ctx context.Context, p store.RetryDeliveryParams) 
 	at := ms(now)
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		// Lock the lane before its deliveries (the order every writer keeps).
-		var endpointID int64
-		if err := tx.QueryRow(ctx, `SELECT id FROM endpoints WHERE account_id = $1 FOR NO KEY UPDATE`, accountID).Scan(&endpointID); err != nil {
+		// Its own endpoint, or when that was removed, the account's
+		// primary endpoint.
+		var endpointID *int64
+		if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT e.id FROM endpoints e WHERE e.id = d.endpoint_id),
+			(SELECT e.id FROM endpoints e WHERE e.account_id = d.account_id AND e.is_primary))
+			FROM deliveries d WHERE d.id = $1 AND d.account_id = $2`, deliveryID, accountID).Scan(&endpointID); err != nil {
+			return err
+		}
+		if endpointID == nil {
+			return store.ErrNotFound
+		}
+		if err := tx.QueryRow(ctx, `SELECT id FROM endpoints WHERE id = $1 FOR NO KEY UPDATE`, *endpointID).Scan(endpointID); err != nil {
 			return err
 		}
 		tag, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'pending', endpoint_id = $1, next_attempt_at = $2, window_start = $2, updated_at = $2
-			WHERE id = $3 AND account_id = $4`, endpointID, at, deliveryID, accountID)
+			WHERE id = $3 AND account_id = $4`, *endpointID, at, deliveryID, accountID)
 		if err := affected(tag, err); err != nil {
 			return err
 		}
 		// A manual retry is also an immediate probe of an open breaker.
 		_, err = tx.Exec(ctx, `UPDATE endpoints SET lane_due_at = LEAST(coalesce(lane_due_at, $1), $1),
-			probe_at = CASE WHEN probe_at > $1 THEN $1 ELSE probe_at END, retry_requested_at = $1, paused_until = 0 WHERE id = $2`, at, endpointID)
+			probe_at = CASE WHEN probe_at > $1 THEN $1 ELSE probe_at END, retry_requested_at = $1, paused_until = 0 WHERE id = $2`, at, *endpointID)
 		return err
 	})
 	if err != nil {

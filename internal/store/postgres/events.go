@@ -66,12 +66,11 @@ func (s *Store) InsertEvents(ctx context.Context, p store.InsertEventsParams) ([
 	}
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		clear(results)
-		// KEY SHARE: the endpoint cannot be deleted while its deliveries are
-		// being created, and claimers (NO KEY UPDATE) are not held up.
-		var endpointID int64
-		switch err := tx.QueryRow(ctx, `SELECT id FROM endpoints WHERE account_id = $1 FOR KEY SHARE`, p.AccountID).Scan(&endpointID); {
-		case err == nil, errors.Is(err, pgx.ErrNoRows):
-		default:
+		// KEY SHARE: the endpoints cannot be deleted while their
+		// deliveries are being created, and claimers (NO KEY UPDATE) are
+		// not held up.
+		endpoints, err := routeEndpoints(ctx, tx, p.AccountID, "FOR KEY SHARE")
+		if err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, `INSERT INTO events (account_id, producer_id, kind, waba_id, phone_number_id, display_phone_number,
@@ -115,52 +114,45 @@ func (s *Store) InsertEvents(ctx context.Context, p store.InsertEventsParams) ([
 		if !sqlstore.ResolveDuplicates(p.Events, first, inserted, stored, results) {
 			return errors.New("postgres: an event is neither stored nor new after its insert")
 		}
-		if endpointID == 0 {
+		plan, earliest := sqlstore.PlanDeliveries(endpoints, p.Events, results, available)
+		if len(plan) == 0 {
 			return nil
 		}
-		var eventIDs, dues []int64
-		var dwamids []string
-		var ranks []int32
-		var order []int
-		var earliest int64
-		for i, e := range p.Events {
-			r := results[i]
-			if r.Duplicate {
-				continue
-			}
-			rank := 0
-			if e.Kind == bahasha.KindStatus {
-				rank = bahasha.StatusRank(e.Status)
-			}
-			a := available(e)
-			eventIDs, dwamids, ranks, dues = append(eventIDs, r.EventID), append(dwamids, e.WAMID), append(ranks, int32(rank)), append(dues, a)
-			order = append(order, i)
-			if earliest == 0 || a < earliest {
-				earliest = a
-			}
-		}
-		if len(order) == 0 {
-			return nil
+		endpointIDs, eventIDs, dues := make([]int64, len(plan)), make([]int64, len(plan)), make([]int64, len(plan))
+		dwamids, ranks := make([]string, len(plan)), make([]int32, len(plan))
+		for k, d := range plan {
+			endpointIDs[k], eventIDs[k], dues[k] = d.EndpointID, results[d.Index].EventID, d.Due
+			dwamids[k], ranks[k] = p.Events[d.Index].WAMID, int32(d.Rank)
 		}
 		rows, err = tx.Query(ctx, `INSERT INTO deliveries (account_id, endpoint_id, event_id, wamid, status_rank, state, next_attempt_at,
 				window_start, created_at, updated_at)
-			SELECT $1, $2, u.event_id, u.wamid, u.status_rank, 'pending', u.due, u.due, $3, $3
-			FROM unnest($4::bigint[], $5::text[], $6::integer[], $7::bigint[]) WITH ORDINALITY AS u(event_id, wamid, status_rank, due, ord)
+			SELECT $1, u.endpoint_id, u.event_id, u.wamid, u.status_rank, 'pending', u.due, u.due, $2, $2
+			FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::integer[], $7::bigint[]) WITH ORDINALITY
+				AS u(endpoint_id, event_id, wamid, status_rank, due, ord)
 			ORDER BY u.ord
-			RETURNING id, event_id`, p.AccountID, endpointID, now, eventIDs, dwamids, ranks, dues)
+			RETURNING id, event_id, endpoint_id`, p.AccountID, now, endpointIDs, eventIDs, dwamids, ranks, dues)
 		if err != nil {
 			return err
 		}
-		byEvent := make(map[int64]int64, len(order))
-		var id, ev int64
-		if _, err := pgx.ForEachRow(rows, []any{&id, &ev}, func() error { byEvent[ev] = id; return nil }); err != nil {
+		type key struct{ event, endpoint int64 }
+		byKey := make(map[key]int64, len(plan))
+		var id, ev, ep int64
+		if _, err := pgx.ForEachRow(rows, []any{&id, &ev, &ep}, func() error { byKey[key{ev, ep}] = id; return nil }); err != nil {
 			return err
 		}
-		for _, i := range order {
-			results[i].DeliveryID = byEvent[results[i].EventID]
+		ids := make([]int64, len(plan))
+		for k := range plan {
+			if ids[k] = byKey[key{eventIDs[k], endpointIDs[k]}]; ids[k] == 0 {
+				return fmt.Errorf("postgres: delivery of event %d to endpoint %d not inserted", eventIDs[k], endpointIDs[k])
+			}
 		}
-		_, err = tx.Exec(ctx, `UPDATE endpoints SET lane_due_at = LEAST(coalesce(lane_due_at, $1), $1) WHERE id = $2`, earliest, endpointID)
-		return err
+		sqlstore.AssignDeliveries(results, plan, ids)
+		for endpointID, due := range earliest {
+			if _, err := tx.Exec(ctx, `UPDATE endpoints SET lane_due_at = LEAST(coalesce(lane_due_at, $1), $1) WHERE id = $2`, due, endpointID); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -174,4 +166,23 @@ func pairs(rows pgx.Rows, fn func(int64, string)) error {
 	var s string
 	_, err := pgx.ForEachRow(rows, []any{&id, &s}, func() error { fn(id, s); return nil })
 	return err
+}
+
+// routeEndpoints returns an account's enabled endpoints as routing needs
+// them (sqlstore.ScanRoute), in id order, locked with lock.
+func routeEndpoints(ctx context.Context, tx pgx.Tx, accountID, lock string) ([]bahasha.Endpoint, error) {
+	rows, err := tx.Query(ctx, `SELECT `+sqlstore.RouteColumns+` FROM endpoints WHERE account_id = $1 AND enabled ORDER BY id `+lock, accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var endpoints []bahasha.Endpoint
+	for rows.Next() {
+		e, err := sqlstore.ScanRoute(rows)
+		if err != nil {
+			return nil, err
+		}
+		endpoints = append(endpoints, e)
+	}
+	return endpoints, rows.Err()
 }

@@ -23,7 +23,7 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 		rows, err := tx.Query(ctx, `SELECT `+endpointColumns+`, (SELECT app_secret FROM accounts a WHERE a.id = endpoints.account_id),
 			lane_leased_until, claim_last_due, claim_last_event
 			FROM endpoints
-			WHERE lane_due_at IS NOT NULL AND lane_due_at <= $1 AND lane_leased_until <= $1 AND probe_at <= $1 AND paused_until <= $1
+			WHERE lane_due_at IS NOT NULL AND lane_due_at <= $1 AND lane_leased_until <= $1 AND probe_at <= $1 AND paused_until <= $1 AND enabled
 			ORDER BY last_served_at, id LIMIT $2
 			FOR NO KEY UPDATE SKIP LOCKED`, now, limit(p.MaxLanes))
 		if err != nil {
@@ -60,10 +60,7 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 		index := make(map[int64]int, len(claimed))
 		for i, l := range claimed {
 			ids[i], index[l.Endpoint.ID] = l.Endpoint.ID, i
-			limits[i] = limit(p.MaxPerLane)
-			if l.Endpoint.Probing() {
-				limits[i] = 1 // an open breaker lets one request through at a time
-			}
+			limits[i] = int64(sqlstore.LaneLimit(l.Endpoint, int(limit(p.MaxPerLane))))
 		}
 		rows, err = tx.Query(ctx, `SELECT `+sqlstore.ClaimColumns+`
 			FROM unnest($1::bigint[], $2::bigint[]) AS l(endpoint_id, lim)
@@ -324,7 +321,7 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 // NextDue implements store.Store.
 func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var next *int64
-	if err := s.queryRow(ctx, `SELECT min(GREATEST(lane_due_at, lane_leased_until, probe_at, paused_until)) FROM endpoints WHERE lane_due_at IS NOT NULL`, nil, &next); err != nil {
+	if err := s.queryRow(ctx, `SELECT min(GREATEST(lane_due_at, lane_leased_until, probe_at, paused_until)) FROM endpoints WHERE lane_due_at IS NOT NULL AND enabled`, nil, &next); err != nil {
 		return time.Time{}, false, err
 	}
 	if next == nil {

@@ -141,7 +141,7 @@ func (s *Store) migrate(ctx context.Context) error {
 				return fmt.Errorf("migration %s: %w", m.Name, err)
 			}
 		}
-		return nil
+		return sqlstore.BackfillSecrets(ctx, pgSecrets{tx})
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
@@ -250,4 +250,20 @@ func limit(n int) int64 {
 		return math.MaxInt64
 	}
 	return int64(n)
+}
+
+// pgSecrets is sqlstore.SecretBackfill in PostgreSQL's dialect.
+type pgSecrets struct{ tx pgx.Tx }
+
+func (b pgSecrets) Missing(ctx context.Context) ([]int64, error) {
+	rows, err := b.tx.Query(ctx, `SELECT id FROM endpoints WHERE secret = ''`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+func (b pgSecrets) Set(ctx context.Context, id int64, secret string) error {
+	_, err := b.tx.Exec(ctx, `UPDATE endpoints SET secret = $1 WHERE id = $2 AND secret = ''`, secret, id)
+	return err
 }

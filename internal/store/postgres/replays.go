@@ -23,9 +23,9 @@ func replayRange(ctx context.Context, q queryRower, p store.ReplayParams) (first
 		to = p.Now
 	}
 	err = q.QueryRow(ctx, `SELECT coalesce(min(e.id), 0), coalesce(max(e.id), 0), count(*)
-		FROM events e LEFT JOIN deliveries d ON d.event_id = e.id
+		FROM events e LEFT JOIN deliveries d ON d.event_id = e.id AND d.endpoint_id = $4
 		WHERE e.account_id = $1 AND e.created_at >= $2 AND e.created_at < $3 AND `+sqlstore.ReplayQualifies(p.OnlyFailed),
-		p.AccountID, ms(p.From), ms(to)).Scan(&first, &last, &n)
+		p.AccountID, ms(p.From), ms(to), p.EndpointID).Scan(&first, &last, &n)
 	return first, last, n, err
 }
 
@@ -33,6 +33,13 @@ func replayRange(ctx context.Context, q queryRower, p store.ReplayParams) (first
 func (s *Store) CountReplay(ctx context.Context, p store.ReplayParams) (int, error) {
 	if s.isClosed() {
 		return 0, store.ErrClosed
+	}
+	if p.EndpointID == 0 {
+		switch err := s.pool.QueryRow(ctx, `SELECT id FROM endpoints WHERE account_id = $1 AND is_primary`, p.AccountID).Scan(&p.EndpointID); {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return 0, s.translate(err)
+		}
 	}
 	_, _, n, err := replayRange(ctx, s.pool, p)
 	return n, s.translate(err)
@@ -46,17 +53,17 @@ func (s *Store) CreateReplay(ctx context.Context, p store.ReplayParams) (bahasha
 	}
 	var id int64
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		var endpointID int64
-		if err := tx.QueryRow(ctx, `SELECT id FROM endpoints WHERE account_id = $1`, p.AccountID).Scan(&endpointID); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT id FROM endpoints WHERE account_id = $1 AND (id = $2 OR ($2 = 0 AND is_primary))`,
+			p.AccountID, p.EndpointID).Scan(&p.EndpointID); err != nil {
 			return err
 		}
 		first, last, n, err := replayRange(ctx, tx, p)
 		if err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, `INSERT INTO replays (account_id, from_at, to_at, only_failed, first_event_id, last_event_id, cursor,
-			total, queuing_done, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-			p.AccountID, ms(p.From), ms(to), p.OnlyFailed, first, last, first-1, n, n == 0, ms(p.Now)).Scan(&id)
+		return tx.QueryRow(ctx, `INSERT INTO replays (account_id, endpoint_id, from_at, to_at, only_failed, first_event_id, last_event_id, cursor,
+			total, queuing_done, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+			p.AccountID, p.EndpointID, ms(p.From), ms(to), p.OnlyFailed, first, last, first-1, n, n == 0, ms(p.Now)).Scan(&id)
 	})
 	if err != nil {
 		return bahasha.Replay{}, err
@@ -145,9 +152,9 @@ type replayQueue struct {
 
 func (q *replayQueue) Next(ctx context.Context) (sqlstore.QueuingReplay, bool, error) {
 	var r sqlstore.QueuingReplay
-	err := q.tx.QueryRow(ctx, `SELECT id, account_id, from_at, to_at, only_failed, last_event_id, cursor
+	err := q.tx.QueryRow(ctx, `SELECT id, account_id, endpoint_id, from_at, to_at, only_failed, last_event_id, cursor
 		FROM replays WHERE NOT queuing_done AND id <> ALL($1::bigint[]) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`, q.skip).
-		Scan(&r.ID, &r.AccountID, &r.From, &r.To, &r.OnlyFailed, &r.Last, &r.Cursor)
+		Scan(&r.ID, &r.AccountID, &r.EndpointID, &r.From, &r.To, &r.OnlyFailed, &r.Last, &r.Cursor)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, false, nil
 	}
@@ -158,14 +165,18 @@ func (q *replayQueue) Next(ctx context.Context) (sqlstore.QueuingReplay, bool, e
 	return r, true, nil
 }
 
-func (q *replayQueue) Endpoint(ctx context.Context, accountID string) (int64, bool, error) {
+func (q *replayQueue) Endpoint(ctx context.Context, r sqlstore.QueuingReplay) ([]bahasha.Endpoint, bool, error) {
 	// The lane before its deliveries (the order every writer keeps).
 	var id int64
-	err := q.tx.QueryRow(ctx, `SELECT id FROM endpoints WHERE account_id = $1 FOR NO KEY UPDATE`, accountID).Scan(&id)
+	err := q.tx.QueryRow(ctx, `SELECT id FROM endpoints WHERE id = $1 AND account_id = $2 FOR NO KEY UPDATE`, r.EndpointID, r.AccountID).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, false, nil
+		return nil, false, nil
 	}
-	return id, err == nil, err
+	if err != nil {
+		return nil, false, err
+	}
+	routes, err := routeEndpoints(ctx, q.tx, r.AccountID, "")
+	return routes, err == nil, err
 }
 
 func (q *replayQueue) End(ctx context.Context, replayID int64) error {
@@ -173,8 +184,8 @@ func (q *replayQueue) End(ctx context.Context, replayID int64) error {
 	return err
 }
 
-func (q *replayQueue) Chunk(ctx context.Context, r sqlstore.QueuingReplay, endpointID, now int64, limit int) (int, int64, error) {
-	return replayChunk(ctx, q.tx, r.ID, r.AccountID, endpointID, r.From, r.To, r.Cursor, r.Last, r.OnlyFailed, now, limit)
+func (q *replayQueue) Chunk(ctx context.Context, r sqlstore.QueuingReplay, routes []bahasha.Endpoint, now int64, limit int) (int, int, int64, error) {
+	return replayChunk(ctx, q.tx, r, routes, now, limit)
 }
 
 func (q *replayQueue) Advance(ctx context.Context, replayID, cursor int64, n int, done bool) error {
@@ -188,43 +199,46 @@ func (q *replayQueue) Due(ctx context.Context, endpointID, now int64) error {
 	return err
 }
 
-// replayChunk queues up to limit events of a replay after cursor and
-// returns how many it queued and the new cursor (last when the replay's
-// range is exhausted).
-func replayChunk(ctx context.Context, tx pgx.Tx, replayID int64, account string, endpointID, from, to, cursor, last int64,
-	onlyFailed bool, now int64, limit int) (int, int64, error) {
-	rows, err := tx.Query(ctx, `SELECT e.id, e.kind, e.wamid, e.status, coalesce(d.id, 0) FROM events e
-		LEFT JOIN deliveries d ON d.event_id = e.id
-		WHERE e.account_id = $1 AND e.id > $2 AND e.id <= $3 AND e.created_at >= $4 AND e.created_at < $5 AND `+sqlstore.ReplayQualifies(onlyFailed)+`
-		ORDER BY e.id LIMIT $6`, account, cursor, last, from, to, limit)
+// replayChunk queues the events of a replay's next chunk (see
+// sqlstore.ReplayQueue.Chunk).
+func replayChunk(ctx context.Context, tx pgx.Tx, r sqlstore.QueuingReplay, routes []bahasha.Endpoint, now int64, limit int) (int, int, int64, error) {
+	rows, err := tx.Query(ctx, `SELECT e.id, e.kind, e.wamid, e.status, e.waba_id, e.phone_number_id, coalesce(d.id, 0) FROM events e
+		LEFT JOIN deliveries d ON d.event_id = e.id AND d.endpoint_id = $7
+		WHERE e.account_id = $1 AND e.id > $2 AND e.id <= $3 AND e.created_at >= $4 AND e.created_at < $5 AND `+sqlstore.ReplayQualifies(r.OnlyFailed)+`
+		ORDER BY e.id LIMIT $6`, r.AccountID, r.Cursor, r.Last, r.From, r.To, limit, r.EndpointID)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	var events, existing []int64
-	var newEvents []int64
+	var existing, newEvents []int64
 	var newWamids []string
 	var newRanks []int32
-	var ev, dl int64
-	var kind, wamid, status string
-	if _, err := pgx.ForEachRow(rows, []any{&ev, &kind, &wamid, &status, &dl}, func() error {
-		events = append(events, ev)
+	var ev bahasha.Event
+	var dl int64
+	var kind string
+	seen := 0
+	if _, err := pgx.ForEachRow(rows, []any{&ev.ID, &kind, &ev.WAMID, &ev.Status, &ev.WABAID, &ev.PhoneNumberID, &dl}, func() error {
+		seen++
+		ev.Kind = bahasha.EventKind(kind)
 		if dl != 0 {
 			existing = append(existing, dl)
 			return nil
 		}
-		rank := 0
-		if bahasha.EventKind(kind) == bahasha.KindStatus {
-			rank = bahasha.StatusRank(status)
+		if !sqlstore.RoutesTo(routes, ev, r.EndpointID) {
+			return nil
 		}
-		newEvents, newWamids, newRanks = append(newEvents, ev), append(newWamids, wamid), append(newRanks, int32(rank))
+		rank := 0
+		if ev.Kind == bahasha.KindStatus {
+			rank = bahasha.StatusRank(ev.Status)
+		}
+		newEvents, newWamids, newRanks = append(newEvents, ev.ID), append(newWamids, ev.WAMID), append(newRanks, int32(rank))
 		return nil
 	}); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	if len(existing) > 0 {
-		if _, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'pending', reached_rank = 0, endpoint_id = $1, next_attempt_at = $2, window_start = $2,
-			updated_at = $2, replay_id = $3 WHERE id = ANY($4::bigint[]) AND state <> 'pending'`, endpointID, now, replayID, existing); err != nil {
-			return 0, 0, err
+		if _, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'pending', reached_rank = 0, next_attempt_at = $1, window_start = $1,
+			updated_at = $1, replay_id = $2 WHERE id = ANY($3::bigint[]) AND state <> 'pending'`, now, r.ID, existing); err != nil {
+			return 0, 0, 0, err
 		}
 	}
 	if len(newEvents) > 0 {
@@ -232,12 +246,13 @@ func replayChunk(ctx context.Context, tx pgx.Tx, replayID int64, account string,
 			window_start, created_at, updated_at, replay_id)
 			SELECT $1, $2, u.event_id, u.wamid, u.rank, 'pending', $3, $3, $3, $3, $4
 			FROM unnest($5::bigint[], $6::text[], $7::int[]) WITH ORDINALITY AS u(event_id, wamid, rank, ord) ORDER BY u.ord`,
-			account, endpointID, now, replayID, newEvents, newWamids, newRanks); err != nil {
-			return 0, 0, err
+			r.AccountID, r.EndpointID, now, r.ID, newEvents, newWamids, newRanks); err != nil {
+			return 0, 0, 0, err
 		}
 	}
-	if len(events) < limit {
-		return len(events), last, nil
+	queued := len(existing) + len(newEvents)
+	if seen < limit {
+		return queued, seen, r.Last, nil
 	}
-	return len(events), events[len(events)-1], nil
+	return queued, seen, ev.ID, nil
 }

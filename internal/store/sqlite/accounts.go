@@ -6,6 +6,7 @@ import (
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/store/sqlstore"
 )
 
 // CreateAccount implements store.Store.
@@ -95,9 +96,25 @@ func (s *Store) PhoneNumber(ctx context.Context, p store.GetPhoneNumberParams) (
 	return scanPhone(s.rdb.QueryRowContext(ctx, `SELECT `+phoneColumns+` FROM phone_numbers WHERE id = ? AND account_id = ?`, phoneNumberID, accountID))
 }
 
+// AddPhoneNumber implements store.Store.
+func (s *Store) AddPhoneNumber(ctx context.Context, n bahasha.PhoneNumber) error {
+	return s.write(ctx, func(tx *wtx) error {
+		var other int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM phone_numbers WHERE waba_id = ? AND account_id != ?`, n.WABAID, n.AccountID).Scan(&other); err != nil {
+			return err
+		}
+		if other > 0 {
+			return store.ErrConflict
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO phone_numbers (id, account_id, waba_id, display_phone_number, sandbox, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			n.ID, n.AccountID, n.WABAID, n.DisplayPhoneNumber, n.Sandbox, ms(n.CreatedAt))
+		return err
+	})
+}
+
 // Endpoint implements store.Store.
 func (s *Store) Endpoint(ctx context.Context, accountID string) (bahasha.Endpoint, error) {
-	return scanEndpoint(s.rdb.QueryRowContext(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE account_id = ?`, accountID))
+	return scanEndpoint(s.rdb.QueryRowContext(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE account_id = ? AND is_primary = 1`, accountID))
 }
 
 // PutEndpoint implements store.Store.
@@ -105,11 +122,11 @@ func (s *Store) PutEndpoint(ctx context.Context, p store.PutEndpointParams) (bah
 	var e bahasha.Endpoint
 	err := s.write(ctx, func(tx *wtx) error {
 		var err error
-		e, err = scanEndpoint(tx.QueryRowContext(ctx, `INSERT INTO endpoints (account_id, url, verify_token, verified_at, created_at)
-			VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (account_id) DO UPDATE SET url = excluded.url, verify_token = excluded.verify_token, verified_at = excluded.verified_at,
-				consecutive_failures = 0, probe_at = 0, failing_since = 0
-			RETURNING `+endpointColumns, p.AccountID, p.URL, p.VerifyToken, ms(p.VerifiedAt), ms(p.Now)))
+		e, err = scanEndpoint(tx.QueryRowContext(ctx, `INSERT INTO endpoints (account_id, url, verify_token, verified_at, created_at, is_primary, secret)
+			VALUES (?, ?, ?, ?, ?, 1, ?)
+			ON CONFLICT (account_id) WHERE is_primary = 1 DO UPDATE SET url = excluded.url, verify_token = excluded.verify_token,
+				verified_at = excluded.verified_at, consecutive_failures = 0, probe_at = 0, failing_since = 0
+			RETURNING `+endpointColumns, p.AccountID, p.URL, p.VerifyToken, ms(p.VerifiedAt), ms(p.Now), p.Secret))
 		return err
 	})
 	return e, err
@@ -117,14 +134,137 @@ func (s *Store) PutEndpoint(ctx context.Context, p store.PutEndpointParams) (bah
 
 // DeleteEndpoint implements store.Store.
 func (s *Store) DeleteEndpoint(ctx context.Context, p store.DeleteEndpointParams) error {
-	accountID, now, reason := p.AccountID, p.Now, p.Reason
 	return s.write(ctx, func(tx *wtx) error {
 		var id int64
-		if err := tx.QueryRowContext(ctx, `DELETE FROM endpoints WHERE account_id = ? RETURNING id`, accountID).Scan(&id); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM endpoints WHERE account_id = ? AND is_primary = 1`, p.AccountID).Scan(&id); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'failed', next_attempt_at = NULL, last_error = ?, updated_at = ?
-			WHERE endpoint_id = ? AND state = 'pending'`, reason, ms(now), id)
+		return removeEndpoint(ctx, tx, id, p.Reason, ms(p.Now))
+	})
+}
+
+// removeEndpoint deletes an endpoint and fails its pending deliveries.
+func removeEndpoint(ctx context.Context, tx *wtx, id int64, reason string, now int64) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM endpoints WHERE id = ?`, id); err != nil {
 		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'failed', next_attempt_at = NULL, last_error = ?, updated_at = ?
+		WHERE endpoint_id = ? AND state = 'pending'`, reason, now, id)
+	return err
+}
+
+// Endpoints implements store.Store.
+func (s *Store) Endpoints(ctx context.Context, accountID string) ([]bahasha.Endpoint, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE account_id = ? ORDER BY id`, accountID)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []bahasha.Endpoint
+	for rows.Next() {
+		e, err := scanEndpoint(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, translate(rows.Err())
+}
+
+// EndpointByID implements store.Store.
+func (s *Store) EndpointByID(ctx context.Context, p store.GetEndpointParams) (bahasha.Endpoint, error) {
+	return scanEndpoint(s.rdb.QueryRowContext(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE id = ? AND account_id = ?`, p.EndpointID, p.AccountID))
+}
+
+// checkScope returns ErrNotFound unless the scope is the account's.
+func checkScope(ctx context.Context, tx *wtx, accountID string, sc bahasha.Scope) error {
+	var q string
+	switch sc.Kind {
+	case bahasha.ScopeAccount:
+		return nil
+	case bahasha.ScopeWABA:
+		q = `SELECT count(*) FROM phone_numbers WHERE waba_id = ? AND account_id = ?`
+	case bahasha.ScopePhoneNumber:
+		q = `SELECT count(*) FROM phone_numbers WHERE id = ? AND account_id = ?`
+	default:
+		return store.ErrNotFound
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, q, sc.ID, accountID).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// CreateEndpoint implements store.Store.
+func (s *Store) CreateEndpoint(ctx context.Context, p store.CreateEndpointParams) (bahasha.Endpoint, error) {
+	c := p.Endpoint
+	c.Scope = c.Scope.OrAccount()
+	var e bahasha.Endpoint
+	err := s.write(ctx, func(tx *wtx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM accounts WHERE id = ?`, c.AccountID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return store.ErrNotFound
+		}
+		if err := checkScope(ctx, tx, c.AccountID, c.Scope); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM endpoints WHERE account_id = ?`, c.AccountID).Scan(&n); err != nil {
+			return err
+		}
+		if n >= p.Max {
+			return store.ErrTooMany
+		}
+		events, headers := sqlstore.EndpointJSON(c)
+		var err error
+		e, err = scanEndpoint(tx.QueryRowContext(ctx, `INSERT INTO endpoints (account_id, url, verify_token, verified_at, created_at,
+			scope_kind, scope_id, events, headers, rate_limit, enabled, description, secret)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+endpointColumns,
+			c.AccountID, c.URL, c.VerifyToken, ms(c.VerifiedAt), ms(p.Now), string(c.Scope.Kind), c.Scope.ID, events, headers,
+			c.RateLimit, !c.Disabled, c.Description, c.Secret))
+		return err
+	})
+	return e, err
+}
+
+// UpdateEndpoint implements store.Store.
+func (s *Store) UpdateEndpoint(ctx context.Context, p store.UpdateEndpointParams) (bahasha.Endpoint, error) {
+	c := p.Endpoint
+	c.Scope = c.Scope.OrAccount()
+	var e bahasha.Endpoint
+	err := s.write(ctx, func(tx *wtx) error {
+		if err := checkScope(ctx, tx, c.AccountID, c.Scope); err != nil {
+			return err
+		}
+		events, headers := sqlstore.EndpointJSON(c)
+		var err error
+		e, err = scanEndpoint(tx.QueryRowContext(ctx, `UPDATE endpoints SET
+			consecutive_failures = CASE WHEN url = ? THEN consecutive_failures ELSE 0 END,
+			probe_at = CASE WHEN url = ? THEN probe_at ELSE 0 END,
+			failing_since = CASE WHEN url = ? THEN failing_since ELSE 0 END,
+			url = ?, verify_token = ?, verified_at = ?, scope_kind = ?, scope_id = ?, events = ?, headers = ?, rate_limit = ?,
+			enabled = ?, description = ?, secret = ?, prev_secret = ?, prev_secret_until = ?
+			WHERE id = ? AND account_id = ? RETURNING `+endpointColumns,
+			c.URL, c.URL, c.URL, c.URL, c.VerifyToken, ms(c.VerifiedAt), string(c.Scope.Kind), c.Scope.ID, events, headers, c.RateLimit,
+			!c.Disabled, c.Description, c.Secret, c.PreviousSecret, ms(c.PreviousSecretUntil), c.ID, c.AccountID))
+		return err
+	})
+	return e, err
+}
+
+// RemoveEndpoint implements store.Store.
+func (s *Store) RemoveEndpoint(ctx context.Context, p store.RemoveEndpointParams) error {
+	return s.write(ctx, func(tx *wtx) error {
+		var id int64
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM endpoints WHERE id = ? AND account_id = ?`, p.EndpointID, p.AccountID).Scan(&id); err != nil {
+			return err
+		}
+		return removeEndpoint(ctx, tx, id, p.Reason, ms(p.Now))
 	})
 }

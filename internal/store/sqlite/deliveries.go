@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
@@ -13,6 +14,10 @@ import (
 func (s *Store) Deliveries(ctx context.Context, p store.ListDeliveriesParams) ([]bahasha.Delivery, error) {
 	q := `SELECT ` + deliveryColumns + ` FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.account_id = ?`
 	args := []any{p.AccountID}
+	if p.EndpointID != 0 {
+		q += ` AND d.endpoint_id = ?`
+		args = append(args, p.EndpointID)
+	}
 	if p.State != "" {
 		q += ` AND d.state = ?`
 		args = append(args, string(p.State))
@@ -81,23 +86,33 @@ func (s *Store) Delivery(ctx context.Context, p store.GetDeliveryParams) (bahash
 	return d, sqlstore.WithRowAttempt(d, attempts), nil
 }
 
+// retryEndpointQuery is the endpoint a manual retry of a delivery goes
+// to: its own, or when that was removed, the account's primary endpoint
+// (NULL when neither exists).
+const retryEndpointQuery = `SELECT coalesce((SELECT e.id FROM endpoints e WHERE e.id = d.endpoint_id),
+	(SELECT e.id FROM endpoints e WHERE e.account_id = d.account_id AND e.is_primary = 1))
+	FROM deliveries d WHERE d.id = ? AND d.account_id = ?`
+
 // RetryDelivery implements store.Store.
 func (s *Store) RetryDelivery(ctx context.Context, p store.RetryDeliveryParams) (bahasha.Delivery, error) {
 	accountID, deliveryID, now := p.AccountID, p.DeliveryID, p.Now
 	err := s.write(ctx, func(tx *wtx) error {
-		var endpointID int64
-		if err := tx.QueryRowContext(ctx, `SELECT id FROM endpoints WHERE account_id = ?`, accountID).Scan(&endpointID); err != nil {
+		var endpointID sql.NullInt64
+		if err := tx.QueryRowContext(ctx, retryEndpointQuery, deliveryID, accountID).Scan(&endpointID); err != nil {
 			return err
 		}
+		if !endpointID.Valid {
+			return store.ErrNotFound
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', endpoint_id = ?, next_attempt_at = ?, window_start = ?, updated_at = ?
-			WHERE id = ? AND account_id = ?`, endpointID, ms(now), ms(now), ms(now), deliveryID, accountID)
+			WHERE id = ? AND account_id = ?`, endpointID.Int64, ms(now), ms(now), ms(now), deliveryID, accountID)
 		if err := affected(res, err); err != nil {
 			return err
 		}
 		// A manual retry is also an immediate probe of an open breaker.
 		_, err = tx.ExecContext(ctx, `UPDATE endpoints SET lane_due_at = min(coalesce(lane_due_at, ?), ?),
 			probe_at = CASE WHEN probe_at > ? THEN ? ELSE probe_at END, retry_requested_at = ?, paused_until = 0 WHERE id = ?`,
-			ms(now), ms(now), ms(now), ms(now), ms(now), endpointID)
+			ms(now), ms(now), ms(now), ms(now), ms(now), endpointID.Int64)
 		return err
 	})
 	if err != nil {

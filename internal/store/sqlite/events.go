@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 
@@ -28,30 +27,13 @@ func (s *Store) InsertEvents(ctx context.Context, p store.InsertEventsParams) ([
 	}
 	err := s.write(ctx, func(tx *wtx) error {
 		clear(results)
-		var endpointID int64
-		switch err := tx.QueryRowContext(ctx, `SELECT id FROM endpoints WHERE account_id = ?`, p.AccountID).Scan(&endpointID); err {
-		case nil, sql.ErrNoRows:
-		default:
-			return err
-		}
-		var earliest int64
 		for start := 0; start < len(p.Events); start += insertChunk {
 			end := min(start+insertChunk, len(p.Events))
-			e, err := insertEventChunk(ctx, tx, p, now, endpointID, start, end, results)
-			if err != nil {
-				return err
-			}
-			if e != 0 && (earliest == 0 || e < earliest) {
-				earliest = e
-			}
-		}
-		if earliest != 0 {
-			if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET lane_due_at = min(coalesce(lane_due_at, ?), ?) WHERE id = ?`,
-				earliest, earliest, endpointID); err != nil {
+			if err := insertEventChunk(ctx, tx, p, now, start, end, results); err != nil {
 				return err
 			}
 		}
-		return nil
+		return insertDeliveries(ctx, tx, p, now, results)
 	})
 	if err != nil {
 		return nil, err
@@ -59,9 +41,72 @@ func (s *Store) InsertEvents(ctx context.Context, p store.InsertEventsParams) ([
 	return results, nil
 }
 
-// insertEventChunk inserts events [start, end) and their deliveries, fills
-// their results, and returns the earliest due time of the deliveries made.
-func insertEventChunk(ctx context.Context, tx *wtx, p store.InsertEventsParams, now, endpointID int64, start, end int, results []store.InsertResult) (int64, error) {
+// deliveryChunk caps the rows of one multi-row INSERT of deliveries (9
+// parameters each).
+const deliveryChunk = 3000
+
+// insertDeliveries routes the batch's new events over the account's
+// enabled endpoints, inserts their deliveries, fills their results, and
+// makes the endpoints' lanes due.
+func insertDeliveries(ctx context.Context, tx *wtx, p store.InsertEventsParams, now int64, results []store.InsertResult) error {
+	endpoints, err := routeEndpoints(ctx, tx, p.AccountID)
+	if err != nil {
+		return err
+	}
+	plan, earliest := sqlstore.PlanDeliveries(endpoints, p.Events, results, func(e bahasha.Event) int64 {
+		if a := ms(e.AvailableAt); a != 0 {
+			return a
+		}
+		return now
+	})
+	if len(plan) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(plan))
+	var q strings.Builder
+	args := make([]any, 0, min(len(plan), deliveryChunk)*9)
+	for start := 0; start < len(plan); start += deliveryChunk {
+		chunk := plan[start:min(start+deliveryChunk, len(plan))]
+		q.Reset()
+		q.WriteString(`INSERT INTO deliveries (account_id, endpoint_id, event_id, wamid, status_rank, state, next_attempt_at,
+			window_start, created_at, updated_at) VALUES `)
+		args = args[:0]
+		for k, d := range chunk {
+			if k > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString("(?,?,?,?,?,'pending',?,?,?,?)")
+			args = append(args, p.AccountID, d.EndpointID, results[d.Index].EventID, p.Events[d.Index].WAMID, d.Rank, d.Due, d.Due, now, now)
+		}
+		res, err := tx.ExecContext(ctx, q.String(), args...)
+		if err != nil {
+			return err
+		}
+		// The deliveries table has no unique constraint: every row went
+		// in, numbered in VALUES order, so this statement's last insert is
+		// its last row.
+		last, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(len(chunk)) {
+			return fmt.Errorf("sqlite: %d deliveries inserted of %d (%v)", n, len(chunk), err)
+		}
+		for k := range chunk {
+			ids[start+k] = last - int64(len(chunk)) + 1 + int64(k)
+		}
+	}
+	sqlstore.AssignDeliveries(results, plan, ids)
+	for id, due := range earliest {
+		if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET lane_due_at = min(coalesce(lane_due_at, ?), ?) WHERE id = ?`, due, due, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertEventChunk inserts events [start, end) and fills their results.
+func insertEventChunk(ctx context.Context, tx *wtx, p store.InsertEventsParams, now int64, start, end int, results []store.InsertResult) error {
 	events := p.Events[start:end]
 	available := func(e bahasha.Event) int64 {
 		if a := ms(e.AvailableAt); a != 0 {
@@ -105,15 +150,15 @@ func insertEventChunk(ctx context.Context, tx *wtx, p store.InsertEventsParams, 
 	// inserted last, in any table.
 	var before int64
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&before); err != nil {
-		return 0, err
+		return err
 	}
 	res, err := tx.ExecContext(ctx, q.String(), args...)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, err
+		return err
 	}
 	// Usually every row was new: they are before+1 up to before+rows, in
 	// VALUES order. Otherwise the ids are looked up.
@@ -154,62 +199,13 @@ func insertEventChunk(ctx context.Context, tx *wtx, p store.InsertEventsParams, 
 				}
 			})
 		if err != nil {
-			return 0, err
+			return err
 		}
 		if !sqlstore.ResolveDuplicates(events, first, added, stored, results[start:end]) {
-			return 0, fmt.Errorf("sqlite: an event is neither stored nor new after its insert")
+			return fmt.Errorf("sqlite: an event is neither stored nor new after its insert")
 		}
 	}
-	if endpointID == 0 {
-		return 0, nil
-	}
-	q.Reset()
-	q.WriteString(`INSERT INTO deliveries (account_id, endpoint_id, event_id, wamid, status_rank, state, next_attempt_at,
-		window_start, created_at, updated_at) VALUES `)
-	args = args[:0]
-	var earliest int64
-	var order []int
-	for i, e := range events {
-		r := &results[start+i]
-		if r.Duplicate {
-			continue
-		}
-		if len(order) > 0 {
-			q.WriteByte(',')
-		}
-		q.WriteString("(?,?,?,?,?,'pending',?,?,?,?)")
-		order = append(order, start+i)
-		rank := 0
-		if e.Kind == bahasha.KindStatus {
-			rank = bahasha.StatusRank(e.Status)
-		}
-		a := available(e)
-		args = append(args, p.AccountID, endpointID, r.EventID, e.WAMID, rank, a, a, now, now)
-		if earliest == 0 || a < earliest {
-			earliest = a
-		}
-	}
-	if len(order) == 0 {
-		return 0, nil
-	}
-	res, err = tx.ExecContext(ctx, q.String(), args...)
-	if err != nil {
-		return 0, err
-	}
-	// The deliveries table has no unique constraint: every row went in,
-	// numbered in VALUES order as the events above, so this statement's
-	// last insert is its last row.
-	last, err := res.LastInsertId()
-	if err != nil {
-		return 0, err
-	}
-	if n, err := res.RowsAffected(); err != nil || n != int64(len(order)) {
-		return 0, fmt.Errorf("sqlite: %d deliveries inserted of %d (%v)", n, len(order), err)
-	}
-	for k, i := range order {
-		results[i].DeliveryID = last - int64(len(order)) + 1 + int64(k)
-	}
-	return earliest, nil
+	return nil
 }
 
 // queryPairs runs a query returning (id, text) rows.
@@ -228,4 +224,23 @@ func queryPairs(ctx context.Context, tx *wtx, q string, args []any, fn func(int6
 		fn(id, s)
 	}
 	return rows.Err()
+}
+
+// routeEndpoints returns an account's enabled endpoints as routing needs
+// them (sqlstore.ScanRoute), in id order.
+func routeEndpoints(ctx context.Context, tx *wtx, accountID string) ([]bahasha.Endpoint, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+sqlstore.RouteColumns+` FROM endpoints WHERE account_id = ? AND enabled = 1 ORDER BY id`, accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var endpoints []bahasha.Endpoint
+	for rows.Next() {
+		e, err := sqlstore.ScanRoute(rows)
+		if err != nil {
+			return nil, err
+		}
+		endpoints = append(endpoints, e)
+	}
+	return endpoints, rows.Err()
 }

@@ -28,7 +28,7 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 		rows, err := tx.QueryContext(ctx, `SELECT `+endpointColumns+`, lane_leased_until, claim_last_due, claim_last_event,
 			(SELECT app_secret FROM accounts a WHERE a.id = endpoints.account_id)
 			FROM endpoints INDEXED BY endpoints_lane_fair
-			WHERE lane_due_at IS NOT NULL AND lane_due_at <= ? AND lane_leased_until <= ? AND probe_at <= ? AND paused_until <= ?
+			WHERE lane_due_at IS NOT NULL AND lane_due_at <= ? AND lane_leased_until <= ? AND probe_at <= ? AND paused_until <= ? AND enabled = 1
 			ORDER BY last_served_at, id LIMIT ?`, now, now, now, now, p.MaxLanes)
 		if err != nil {
 			return err
@@ -162,10 +162,7 @@ const (
 
 // laneLimit is how many deliveries a claim of the lane takes.
 func laneLimit(l store.Lane, maxPerLane int) int {
-	if l.Endpoint.Probing() {
-		return 1 // an open breaker lets one request through at a time
-	}
-	return maxPerLane
+	return sqlstore.LaneLimit(l.Endpoint, maxPerLane)
 }
 
 // readLanes fills the claimed lanes' due deliveries and delivered ranks,
@@ -458,7 +455,7 @@ func markReached(ctx context.Context, tx *wtx, results []store.DeliveryResult) e
 // NextDue implements store.Store.
 func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var next sql.NullInt64
-	err := s.rdb.QueryRowContext(ctx, `SELECT min(max(lane_due_at, lane_leased_until, probe_at, paused_until)) FROM endpoints WHERE lane_due_at IS NOT NULL`).Scan(&next)
+	err := s.rdb.QueryRowContext(ctx, `SELECT min(max(lane_due_at, lane_leased_until, probe_at, paused_until)) FROM endpoints WHERE lane_due_at IS NOT NULL AND enabled = 1`).Scan(&next)
 	if err != nil {
 		return time.Time{}, false, translate(err)
 	}

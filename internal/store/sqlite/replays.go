@@ -20,9 +20,9 @@ func replayRange(ctx context.Context, q interface {
 		to = p.Now
 	}
 	err = q.QueryRowContext(ctx, `SELECT coalesce(min(e.id), 0), coalesce(max(e.id), 0), count(*)
-		FROM events e LEFT JOIN deliveries d ON d.event_id = e.id
+		FROM events e LEFT JOIN deliveries d ON d.event_id = e.id AND d.endpoint_id = ?
 		WHERE e.account_id = ? AND e.created_at >= ? AND e.created_at < ? AND `+sqlstore.ReplayQualifies(p.OnlyFailed),
-		p.AccountID, ms(p.From), ms(to)).Scan(&first, &last, &n)
+		p.EndpointID, p.AccountID, ms(p.From), ms(to)).Scan(&first, &last, &n)
 	return first, last, n, err
 }
 
@@ -30,6 +30,13 @@ func replayRange(ctx context.Context, q interface {
 func (s *Store) CountReplay(ctx context.Context, p store.ReplayParams) (int, error) {
 	if s.isClosed() {
 		return 0, store.ErrClosed
+	}
+	if p.EndpointID == 0 {
+		switch err := s.rdb.QueryRowContext(ctx, `SELECT id FROM endpoints WHERE account_id = ? AND is_primary = 1`, p.AccountID).Scan(&p.EndpointID); {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return 0, translate(err)
+		}
 	}
 	_, _, n, err := replayRange(ctx, s.rdb, p)
 	return n, translate(err)
@@ -43,8 +50,15 @@ func (s *Store) CreateReplay(ctx context.Context, p store.ReplayParams) (bahasha
 	}
 	var id int64
 	err := s.write(ctx, func(tx *wtx) error {
-		var endpointID int64
-		if err := tx.QueryRowContext(ctx, `SELECT id FROM endpoints WHERE account_id = ?`, p.AccountID).Scan(&endpointID); err != nil {
+		q, arg := `SELECT id FROM endpoints WHERE account_id = ? AND is_primary = 1`, any(nil)
+		if p.EndpointID != 0 {
+			q, arg = `SELECT id FROM endpoints WHERE account_id = ? AND id = ?`, p.EndpointID
+		}
+		args := []any{p.AccountID}
+		if arg != nil {
+			args = append(args, arg)
+		}
+		if err := tx.QueryRowContext(ctx, q, args...).Scan(&p.EndpointID); err != nil {
 			return err
 		}
 		first, last, n, err := replayRange(ctx, tx, p)
@@ -52,9 +66,9 @@ func (s *Store) CreateReplay(ctx context.Context, p store.ReplayParams) (bahasha
 			return err
 		}
 		done := n == 0
-		return tx.QueryRowContext(ctx, `INSERT INTO replays (account_id, from_at, to_at, only_failed, first_event_id, last_event_id, cursor,
-			total, queuing_done, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			p.AccountID, ms(p.From), ms(to), p.OnlyFailed, first, last, first-1, n, done, ms(p.Now)).Scan(&id)
+		return tx.QueryRowContext(ctx, `INSERT INTO replays (account_id, endpoint_id, from_at, to_at, only_failed, first_event_id, last_event_id, cursor,
+			total, queuing_done, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			p.AccountID, p.EndpointID, ms(p.From), ms(to), p.OnlyFailed, first, last, first-1, n, done, ms(p.Now)).Scan(&id)
 	})
 	if err != nil {
 		return bahasha.Replay{}, err
@@ -150,21 +164,21 @@ type replayQueue struct{ tx *wtx }
 
 func (q replayQueue) Next(ctx context.Context) (sqlstore.QueuingReplay, bool, error) {
 	var r sqlstore.QueuingReplay
-	err := q.tx.QueryRowContext(ctx, `SELECT id, account_id, from_at, to_at, only_failed, last_event_id, cursor
-		FROM replays WHERE queuing_done = 0 ORDER BY id LIMIT 1`).Scan(&r.ID, &r.AccountID, &r.From, &r.To, &r.OnlyFailed, &r.Last, &r.Cursor)
+	err := q.tx.QueryRowContext(ctx, `SELECT id, account_id, endpoint_id, from_at, to_at, only_failed, last_event_id, cursor
+		FROM replays WHERE queuing_done = 0 ORDER BY id LIMIT 1`).Scan(&r.ID, &r.AccountID, &r.EndpointID, &r.From, &r.To, &r.OnlyFailed, &r.Last, &r.Cursor)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, false, nil
 	}
 	return r, err == nil, err
 }
 
-func (q replayQueue) Endpoint(ctx context.Context, accountID string) (int64, bool, error) {
-	var id int64
-	err := q.tx.QueryRowContext(ctx, `SELECT id FROM endpoints WHERE account_id = ?`, accountID).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, false, nil
+func (q replayQueue) Endpoint(ctx context.Context, r sqlstore.QueuingReplay) ([]bahasha.Endpoint, bool, error) {
+	var n int
+	if err := q.tx.QueryRowContext(ctx, `SELECT count(*) FROM endpoints WHERE id = ? AND account_id = ?`, r.EndpointID, r.AccountID).Scan(&n); err != nil || n == 0 {
+		return nil, false, err
 	}
-	return id, err == nil, err
+	routes, err := routeEndpoints(ctx, q.tx, r.AccountID)
+	return routes, err == nil, err
 }
 
 func (q replayQueue) End(ctx context.Context, replayID int64) error {
@@ -172,8 +186,8 @@ func (q replayQueue) End(ctx context.Context, replayID int64) error {
 	return err
 }
 
-func (q replayQueue) Chunk(ctx context.Context, r sqlstore.QueuingReplay, endpointID, now int64, limit int) (int, int64, error) {
-	return replayChunk(ctx, q.tx, r.ID, r.AccountID, endpointID, r.From, r.To, r.Cursor, r.Last, r.OnlyFailed, now, limit)
+func (q replayQueue) Chunk(ctx context.Context, r sqlstore.QueuingReplay, routes []bahasha.Endpoint, now int64, limit int) (int, int, int64, error) {
+	return replayChunk(ctx, q.tx, r, routes, now, limit)
 }
 
 func (q replayQueue) Advance(ctx context.Context, replayID, cursor int64, n int, done bool) error {
@@ -187,55 +201,61 @@ func (q replayQueue) Due(ctx context.Context, endpointID, now int64) error {
 	return err
 }
 
-// replayChunk queues up to limit events of a replay after cursor and
-// returns how many it queued and the new cursor (last when the replay's
-// range is exhausted).
-func replayChunk(ctx context.Context, tx *wtx, replayID int64, account string, endpointID, from, to, cursor, last int64,
-	onlyFailed bool, now int64, limit int) (int, int64, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT e.id, e.kind, e.wamid, e.status, coalesce(d.id, 0) FROM events e
-		LEFT JOIN deliveries d ON d.event_id = e.id
-		WHERE e.account_id = ? AND e.id > ? AND e.id <= ? AND e.created_at >= ? AND e.created_at < ? AND `+sqlstore.ReplayQualifies(onlyFailed)+`
-		ORDER BY e.id LIMIT ?`, account, cursor, last, from, to, limit)
+// replayChunk queues the events of a replay's next chunk (see
+// sqlstore.ReplayQueue.Chunk).
+func replayChunk(ctx context.Context, tx *wtx, r sqlstore.QueuingReplay, routes []bahasha.Endpoint, now int64, limit int) (int, int, int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT e.id, e.kind, e.wamid, e.status, e.waba_id, e.phone_number_id, coalesce(d.id, 0) FROM events e
+		LEFT JOIN deliveries d ON d.event_id = e.id AND d.endpoint_id = ?
+		WHERE e.account_id = ? AND e.id > ? AND e.id <= ? AND e.created_at >= ? AND e.created_at < ? AND `+sqlstore.ReplayQualifies(r.OnlyFailed)+`
+		ORDER BY e.id LIMIT ?`, r.EndpointID, r.AccountID, r.Cursor, r.Last, r.From, r.To, limit)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	type item struct {
-		event, delivery     int64
-		kind, wamid, status string
+		ev       bahasha.Event
+		delivery int64
 	}
 	var items []item
 	for rows.Next() {
 		var it item
-		if err := rows.Scan(&it.event, &it.kind, &it.wamid, &it.status, &it.delivery); err != nil {
+		var kind string
+		if err := rows.Scan(&it.ev.ID, &kind, &it.ev.WAMID, &it.ev.Status, &it.ev.WABAID, &it.ev.PhoneNumberID, &it.delivery); err != nil {
 			rows.Close()
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
+		it.ev.Kind = bahasha.EventKind(kind)
 		items = append(items, it)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
+	queued := 0
 	for _, it := range items {
 		if it.delivery != 0 {
-			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', reached_rank = 0, endpoint_id = ?, next_attempt_at = ?, window_start = ?,
-				updated_at = ?, replay_id = ? WHERE id = ?`, endpointID, now, now, now, replayID, it.delivery); err != nil {
-				return 0, 0, err
+			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', reached_rank = 0, next_attempt_at = ?, window_start = ?,
+				updated_at = ?, replay_id = ? WHERE id = ?`, now, now, now, r.ID, it.delivery); err != nil {
+				return 0, 0, 0, err
 			}
+			queued++
+			continue
+		}
+		if !sqlstore.RoutesTo(routes, it.ev, r.EndpointID) {
 			continue
 		}
 		rank := 0
-		if bahasha.EventKind(it.kind) == bahasha.KindStatus {
-			rank = bahasha.StatusRank(it.status)
+		if it.ev.Kind == bahasha.KindStatus {
+			rank = bahasha.StatusRank(it.ev.Status)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (account_id, endpoint_id, event_id, wamid, status_rank, state, next_attempt_at,
 			window_start, created_at, updated_at, replay_id) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
-			account, endpointID, it.event, it.wamid, rank, now, now, now, now, replayID); err != nil {
-			return 0, 0, err
+			r.AccountID, r.EndpointID, it.ev.ID, it.ev.WAMID, rank, now, now, now, now, r.ID); err != nil {
+			return 0, 0, 0, err
 		}
+		queued++
 	}
 	if len(items) < limit {
-		return len(items), last, nil
+		return queued, len(items), r.Last, nil
 	}
-	return len(items), items[len(items)-1].event, nil
+	return queued, len(items), items[len(items)-1].ev.ID, nil
 }

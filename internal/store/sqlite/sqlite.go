@@ -212,10 +212,38 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 		}
 	}
+	if err := sqlstore.BackfillSecrets(ctx, sqliteSecrets{tx}); err != nil {
+		return fmt.Errorf("sqlite: migrate %s: %w", s.cfg.Path, err)
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: migrate %s: %w", s.cfg.Path, err)
 	}
 	return nil
+}
+
+// sqliteSecrets is sqlstore.SecretBackfill in SQLite's dialect.
+type sqliteSecrets struct{ tx *sql.Tx }
+
+func (b sqliteSecrets) Missing(ctx context.Context) ([]int64, error) {
+	rows, err := b.tx.QueryContext(ctx, `SELECT id FROM endpoints WHERE secret = ''`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func (b sqliteSecrets) Set(ctx context.Context, id int64, secret string) error {
+	_, err := b.tx.ExecContext(ctx, `UPDATE endpoints SET secret = ? WHERE id = ? AND secret = ''`, secret, id)
+	return err
 }
 
 // write runs fn in a write transaction shared with concurrent writes, and

@@ -1,6 +1,9 @@
 package sqlstore
 
 import (
+	"encoding/json"
+	"fmt"
+
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/store"
 )
@@ -73,4 +76,92 @@ func ResolveDuplicates(events []bahasha.Event, first []bool, added, stored map[s
 		results[i] = store.InsertResult{EventID: id, Duplicate: true}
 	}
 	return true
+}
+
+// RouteColumns selects what routing needs of an endpoints row: ScanRoute
+// reads them.
+const RouteColumns = `id, scope_kind, scope_id, events`
+
+// ScanRoute reads RouteColumns: an enabled endpoint's id, scope and event
+// filter.
+func ScanRoute(row Scanner) (bahasha.Endpoint, error) {
+	var e bahasha.Endpoint
+	var kind, events string
+	if err := row.Scan(&e.ID, &kind, &e.Scope.ID, &events); err != nil {
+		return e, err
+	}
+	e.Scope.Kind = bahasha.ScopeKind(kind)
+	if events != "[]" {
+		if err := json.Unmarshal([]byte(events), &e.Events); err != nil {
+			return e, fmt.Errorf("endpoint %d: its events column: %w", e.ID, err)
+		}
+	}
+	return e, nil
+}
+
+// NewDelivery is a delivery InsertEvents creates: of the batch's event at
+// Index, to EndpointID, due at Due, with the event's status rank.
+type NewDelivery struct {
+	Index      int
+	EndpointID int64
+	Rank       int
+	Due        int64
+}
+
+// PlanDeliveries routes the batch's new events (those results does not
+// mark duplicate) over the account's enabled endpoints with bahasha.Route,
+// and returns their deliveries in event order, then endpoint order, with
+// the earliest due time of each endpoint that gets one.
+func PlanDeliveries(endpoints []bahasha.Endpoint, events []bahasha.Event, results []store.InsertResult, due func(bahasha.Event) int64) ([]NewDelivery, map[int64]int64) {
+	if len(endpoints) == 0 {
+		return nil, nil
+	}
+	plan := make([]NewDelivery, 0, len(events))
+	earliest := make(map[int64]int64, len(endpoints))
+	var to []bahasha.Endpoint
+	for i, e := range events {
+		if results[i].Duplicate {
+			continue
+		}
+		rank := 0
+		if e.Kind == bahasha.KindStatus {
+			rank = bahasha.StatusRank(e.Status)
+		}
+		a := due(e)
+		to = bahasha.Route(to[:0], endpoints, e)
+		for _, ep := range to {
+			plan = append(plan, NewDelivery{Index: i, EndpointID: ep.ID, Rank: rank, Due: a})
+			if d, ok := earliest[ep.ID]; !ok || a < d {
+				earliest[ep.ID] = a
+			}
+		}
+	}
+	return plan, earliest
+}
+
+// AssignDeliveries fills the results' DeliveryIDs (and DeliveryID) with
+// ids, the ids of plan's deliveries in its order.
+func AssignDeliveries(results []store.InsertResult, plan []NewDelivery, ids []int64) {
+	for k := 0; k < len(plan); {
+		i, j := plan[k].Index, k
+		for j < len(plan) && plan[j].Index == i {
+			j++
+		}
+		results[i].DeliveryIDs = ids[k:j:j]
+		results[i].DeliveryID = ids[k]
+		k = j
+	}
+}
+
+// LaneLimit is how many deliveries a claim of an endpoint's lane takes: one
+// while its breaker is open (one request at a time), at most its rate
+// limit's second's worth, else maxPerLane.
+func LaneLimit(e bahasha.Endpoint, maxPerLane int) int {
+	if e.Probing() {
+		return 1
+	}
+	if e.RateLimit > 0 {
+		return min(maxPerLane, e.RateLimit)
+	}
+	return maxPerLane
 }

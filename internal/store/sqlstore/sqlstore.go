@@ -5,6 +5,8 @@
 package sqlstore
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/sdk/webhook"
 )
 
 // Scanner is a row: *sql.Row, *sql.Rows, pgx.Row and pgx.Rows all are.
@@ -23,7 +26,8 @@ type Scanner interface{ Scan(dest ...any) error }
 const (
 	AccountColumns  = `a.id, a.name, a.app_secret, a.created_at`
 	PhoneColumns    = `id, account_id, waba_id, display_phone_number, sandbox, created_at`
-	EndpointColumns = `id, account_id, url, verify_token, verified_at, created_at, consecutive_failures, probe_at, failing_since, paused_until`
+	EndpointColumns = `id, account_id, url, verify_token, verified_at, created_at, consecutive_failures, probe_at, failing_since, paused_until,
+	scope_kind, scope_id, events, headers, rate_limit, enabled, is_primary, description, secret, prev_secret, prev_secret_until`
 	// DeliveryColumns selects a delivery joined with its event (d, e).
 	DeliveryColumns = `d.id, d.account_id, d.endpoint_id, d.event_id, d.state, d.attempts, coalesce(d.next_attempt_at, 0),
 	d.window_start, d.last_status_code, d.last_error, d.last_attempt_at, d.last_duration_us, d.last_response,
@@ -78,14 +82,43 @@ func ScanPhone(row Scanner) (bahasha.PhoneNumber, error) {
 // ScanEndpoint reads EndpointColumns, then any extra columns into extra.
 func ScanEndpoint(row Scanner, extra ...any) (bahasha.Endpoint, error) {
 	var e bahasha.Endpoint
-	var verified, created, probe, failing, paused int64
-	dest := append([]any{&e.ID, &e.AccountID, &e.URL, &e.VerifyToken, &verified, &created, &e.ConsecutiveFailures, &probe, &failing, &paused}, extra...)
+	var verified, created, probe, failing, paused, prevUntil int64
+	var kind, events, headers string
+	var enabled bool
+	dest := append([]any{&e.ID, &e.AccountID, &e.URL, &e.VerifyToken, &verified, &created, &e.ConsecutiveFailures, &probe, &failing, &paused,
+		&kind, &e.Scope.ID, &events, &headers, &e.RateLimit, &enabled, &e.Primary, &e.Description, &e.Secret, &e.PreviousSecret, &prevUntil}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return bahasha.Endpoint{}, err
 	}
 	e.VerifiedAt, e.CreatedAt, e.ProbeAt, e.FailingSince = FromMS(verified), FromMS(created), FromMS(probe), FromMS(failing)
-	e.PausedUntil = FromMS(paused)
+	e.PausedUntil, e.PreviousSecretUntil = FromMS(paused), FromMS(prevUntil)
+	e.Scope.Kind, e.Disabled = bahasha.ScopeKind(kind), !enabled
+	if err := json.Unmarshal([]byte(events), &e.Events); err != nil {
+		return bahasha.Endpoint{}, fmt.Errorf("endpoint %d: its events column: %w", e.ID, err)
+	}
+	if err := json.Unmarshal([]byte(headers), &e.Headers); err != nil {
+		return bahasha.Endpoint{}, fmt.Errorf("endpoint %d: its headers column: %w", e.ID, err)
+	}
+	if len(e.Events) == 0 {
+		e.Events = nil
+	}
+	if len(e.Headers) == 0 {
+		e.Headers = nil
+	}
 	return e, nil
+}
+
+// EndpointJSON encodes an endpoint's events and headers columns.
+func EndpointJSON(e bahasha.Endpoint) (events, headers string) {
+	ev, _ := json.Marshal(e.Events)
+	if e.Events == nil {
+		ev = []byte("[]")
+	}
+	h, _ := json.Marshal(e.Headers)
+	if e.Headers == nil {
+		h = []byte("{}")
+	}
+	return string(ev), string(h)
 }
 
 // ScanDelivery reads DeliveryColumns.
@@ -166,4 +199,34 @@ func Migrations(fsys fs.FS) ([]Migration, error) {
 		out = append(out, Migration{Version: version, Name: name, SQL: string(body)})
 	}
 	return out, nil
+}
+
+// SecretBackfill is what BackfillSecrets needs of a driver's migration
+// transaction.
+type SecretBackfill interface {
+	// Missing returns the endpoints that have no signing secret.
+	Missing(ctx context.Context) ([]int64, error)
+	// Set gives one its secret.
+	Set(ctx context.Context, id int64, secret string) error
+}
+
+// BackfillSecrets draws a Standard Webhooks signing secret for every
+// endpoint that has none: the endpoints a database written before they
+// existed holds (SQL has no source of secure randomness to draw them in a
+// migration).
+func BackfillSecrets(ctx context.Context, b SecretBackfill) error {
+	ids, err := b.Missing(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		secret, err := webhook.NewSigningSecret(nil)
+		if err != nil {
+			return err
+		}
+		if err := b.Set(ctx, id, secret); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -70,13 +70,13 @@ func ScanStats(row Scanner) (bahasha.DeliveryStats, error) {
 
 // ReplayColumns selects a replays row (r) in the order ScanReplay reads
 // it; the progress counts are filled in separately.
-const ReplayColumns = `r.id, r.account_id, r.from_at, r.to_at, r.only_failed, r.total, r.queued, r.queuing_done, r.created_at`
+const ReplayColumns = `r.id, r.account_id, r.endpoint_id, r.from_at, r.to_at, r.only_failed, r.total, r.queued, r.queuing_done, r.created_at`
 
 // ScanReplay reads ReplayColumns.
 func ScanReplay(row Scanner) (bahasha.Replay, error) {
 	var r bahasha.Replay
 	var from, to, created int64
-	if err := row.Scan(&r.ID, &r.AccountID, &from, &to, &r.OnlyFailed, &r.Total, &r.Queued, &r.QueuingDone, &created); err != nil {
+	if err := row.Scan(&r.ID, &r.AccountID, &r.EndpointID, &from, &to, &r.OnlyFailed, &r.Total, &r.Queued, &r.QueuingDone, &created); err != nil {
 		return bahasha.Replay{}, err
 	}
 	r.From, r.To, r.CreatedAt = FromMS(from), FromMS(to), FromMS(created)

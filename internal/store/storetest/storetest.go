@@ -61,6 +61,10 @@ func Run(t *testing.T, open Opener) {
 		{"Pause", testPause},
 		{"RetryKeepsRank", testRetryKeepsRank},
 		{"References", testReferences},
+		{"EndpointCRUD", testEndpointCRUD},
+		{"Routing", testRouting},
+		{"RateLimitedClaim", testRateLimitedClaim},
+		{"ReplayToEndpoint", testReplayToEndpoint},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,349 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/store"
+)
+
+// numbers gives account a two more phone numbers: pn2-a in the same WABA
+// as pn-a, pn3-a in a WABA of its own (waba3-a).
+func numbers(t *testing.T, s store.Store, a string) {
+	t.Helper()
+	for _, n := range []bahasha.PhoneNumber{
+		{ID: "pn2-" + a, AccountID: a, WABAID: "waba-" + a, DisplayPhoneNumber: "+254700000002", Sandbox: true, CreatedAt: t0},
+		{ID: "pn3-" + a, AccountID: a, WABAID: "waba3-" + a, DisplayPhoneNumber: "+254700000003", Sandbox: true, CreatedAt: t0},
+	} {
+		if err := s.AddPhoneNumber(context.Background(), n); err != nil {
+			t.Fatalf("AddPhoneNumber(%s): %v", n.ID, err)
+		}
+	}
+}
+
+func create(t *testing.T, s store.Store, e bahasha.Endpoint) bahasha.Endpoint {
+	t.Helper()
+	if e.URL == "" {
+		e.URL = "https://example.com/" + e.Scope.String()
+	}
+	e.VerifyToken, e.VerifiedAt, e.Secret = "tok", t0, "whsec_c2VjcmV0"
+	got, err := s.CreateEndpoint(context.Background(), store.CreateEndpointParams{Endpoint: e, Max: store.MaxEndpoints, Now: t0})
+	if err != nil {
+		t.Fatalf("CreateEndpoint(%+v): %v", e, err)
+	}
+	return got
+}
+
+// routed is an event of the account's phone number pn (of waba), of kind.
+func routed(a, producerID, pn, waba string, kind bahasha.EventKind) bahasha.Event {
+	e := event(a, producerID, t0)
+	e.PhoneNumberID, e.WABAID, e.Kind = pn, waba, kind
+	if kind == bahasha.KindMessage {
+		e.Status, e.MessageType = "", "text"
+		e.Payload, _ = json.Marshal(map[string]string{"id": "wamid." + producerID, "type": "text"})
+	}
+	return e
+}
+
+// byEndpoint lists the producer ids of each endpoint's deliveries, oldest
+// first.
+func byEndpoint(t *testing.T, s store.Store, a string) map[int64][]string {
+	t.Helper()
+	ds, err := s.Deliveries(context.Background(), store.ListDeliveriesParams{AccountID: a, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int64][]string{}
+	for _, d := range slices.Backward(ds) {
+		out[d.EndpointID] = append(out[d.EndpointID], d.Event.ProducerID)
+	}
+	return out
+}
+
+func testEndpointCRUD(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a, b := account(t, s, "a"), account(t, s, "b")
+	numbers(t, s, a)
+	primary := endpoint(t, s, a)
+	if !primary.Primary || primary.Scope.Kind != bahasha.ScopeAccount {
+		t.Fatalf("PutEndpoint made %+v, want the primary endpoint at account scope", primary)
+	}
+	num := create(t, s, bahasha.Endpoint{AccountID: a, Scope: bahasha.Scope{Kind: bahasha.ScopePhoneNumber, ID: "pn2-a"},
+		Events: []string{"messages"}, Headers: map[string]string{"X-Api-Key": "k1"}, RateLimit: 5, Description: "bot"})
+	if num.Primary || num.Scope.ID != "pn2-a" || !slices.Equal(num.Events, []string{"messages"}) || num.Headers["X-Api-Key"] != "k1" ||
+		num.RateLimit != 5 || num.Description != "bot" || num.Secret != "whsec_c2VjcmV0" || num.Disabled {
+		t.Fatalf("CreateEndpoint = %+v", num)
+	}
+	waba := create(t, s, bahasha.Endpoint{AccountID: a, Scope: bahasha.Scope{Kind: bahasha.ScopeWABA, ID: "waba3-a"}})
+	if got, err := s.EndpointByID(ctx, store.GetEndpointParams{AccountID: a, EndpointID: num.ID}); err != nil || got.URL != num.URL ||
+		!maps.Equal(got.Headers, num.Headers) {
+		t.Fatalf("EndpointByID = %+v, %v", got, err)
+	}
+	list, err := s.Endpoints(ctx, a)
+	if err != nil || len(list) != 3 || list[0].ID != primary.ID || list[1].ID != num.ID || list[2].ID != waba.ID {
+		t.Fatalf("Endpoints = %+v, %v", list, err)
+	}
+	if e, err := s.Endpoint(ctx, a); err != nil || e.ID != primary.ID {
+		t.Fatalf("Endpoint (the primary) = %+v, %v", e, err)
+	}
+	// PUT again replaces the primary only.
+	if e := endpoint(t, s, a); e.ID != primary.ID {
+		t.Fatalf("PutEndpoint again made endpoint %d, want %d", e.ID, primary.ID)
+	}
+
+	// Tenancy and scopes.
+	if _, err := s.EndpointByID(ctx, store.GetEndpointParams{AccountID: b, EndpointID: num.ID}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another account's endpoint: %v, want ErrNotFound", err)
+	}
+	for _, sc := range []bahasha.Scope{{Kind: bahasha.ScopePhoneNumber, ID: "pn-b"}, {Kind: bahasha.ScopeWABA, ID: "waba-b"},
+		{Kind: bahasha.ScopePhoneNumber, ID: "nope"}, {Kind: "planet", ID: "x"}} {
+		e := bahasha.Endpoint{AccountID: a, URL: "https://example.com/x", Scope: sc}
+		if _, err := s.CreateEndpoint(ctx, store.CreateEndpointParams{Endpoint: e, Max: store.MaxEndpoints, Now: t0}); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("CreateEndpoint with scope %v: %v, want ErrNotFound", sc, err)
+		}
+	}
+	if _, err := s.CreateEndpoint(ctx, store.CreateEndpointParams{Endpoint: bahasha.Endpoint{AccountID: "nobody", URL: "https://x"}, Max: 5, Now: t0}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("CreateEndpoint for no account: %v, want ErrNotFound", err)
+	}
+	if _, err := s.CreateEndpoint(ctx, store.CreateEndpointParams{Endpoint: bahasha.Endpoint{AccountID: a, URL: "https://x"}, Max: 3, Now: t0}); !errors.Is(err, store.ErrTooMany) {
+		t.Fatalf("a fourth endpoint with Max 3: %v, want ErrTooMany", err)
+	}
+	if err := s.RemoveEndpoint(ctx, store.RemoveEndpointParams{AccountID: b, EndpointID: num.ID, Now: t0}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("RemoveEndpoint of another account's: %v, want ErrNotFound", err)
+	}
+	other := num
+	other.AccountID = b
+	if _, err := s.UpdateEndpoint(ctx, store.UpdateEndpointParams{Endpoint: other, Now: t0}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("UpdateEndpoint of another account's: %v, want ErrNotFound", err)
+	}
+	// Phone numbers: another account's WABA is not to be taken.
+	if err := s.AddPhoneNumber(ctx, bahasha.PhoneNumber{ID: "pn9", AccountID: b, WABAID: "waba-a", DisplayPhoneNumber: "+1", CreatedAt: t0}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("AddPhoneNumber in another account's WABA: %v, want ErrConflict", err)
+	}
+	if err := s.AddPhoneNumber(ctx, bahasha.PhoneNumber{ID: "pn2-a", AccountID: b, WABAID: "waba9", DisplayPhoneNumber: "+1", CreatedAt: t0}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("AddPhoneNumber with an existing id: %v, want ErrConflict", err)
+	}
+
+	// Update: a new URL resets the breaker; the configuration round-trips.
+	res := insert(t, s, a, t0, "m1") // pn-a: the primary's
+	l := claim(t, s, t0, 10, 10)
+	if len(l) != 1 || l[0].Endpoint.ID != primary.ID {
+		t.Fatalf("claim = %+v", l)
+	}
+	fail := deliver(l[0], t0, bahasha.DeliveryPending, t0.Add(time.Minute))
+	fail.Breaker = store.BreakerUpdate{Turn: store.TurnFailed, ProbeAt: t0.Add(time.Minute)}
+	if err := s.CompleteLane(ctx, fail); err != nil {
+		t.Fatal(err)
+	}
+	upd := num
+	upd.URL, upd.Events, upd.Headers, upd.RateLimit, upd.Disabled = "https://example.com/new", nil, nil, 0, true
+	upd.Scope = bahasha.AccountScope
+	upd.PreviousSecret, upd.PreviousSecretUntil, upd.Secret = num.Secret, t0.Add(24*time.Hour), "whsec_bmV3"
+	got, err := s.UpdateEndpoint(ctx, store.UpdateEndpointParams{Endpoint: upd, Now: t0})
+	if err != nil || got.URL != upd.URL || got.Events != nil || got.Headers != nil || !got.Disabled || got.Scope != bahasha.AccountScope ||
+		got.Secret != "whsec_bmV3" || got.PreviousSecret != num.Secret || !got.PreviousSecretUntil.Equal(upd.PreviousSecretUntil) {
+		t.Fatalf("UpdateEndpoint = %+v, %v", got, err)
+	}
+	if s := got.SigningSecrets(t0); len(s) != 2 {
+		t.Fatalf("SigningSecrets during the overlap = %v", s)
+	}
+	p, _ := s.Endpoint(ctx, a)
+	if !p.Probing() {
+		t.Fatalf("the primary's breaker: %+v, want open", p)
+	}
+	p.URL = "https://example.com/moved"
+	if p, err = s.UpdateEndpoint(ctx, store.UpdateEndpointParams{Endpoint: p, Now: t0}); err != nil || p.Probing() || p.ConsecutiveFailures != 0 {
+		t.Fatalf("after moving the primary: %+v, %v; want the breaker reset", p, err)
+	}
+	// Remove fails the endpoint's pending deliveries.
+	if err := s.RemoveEndpoint(ctx, store.RemoveEndpointParams{AccountID: a, EndpointID: primary.ID, Reason: "removed", Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if d, _, err := s.Delivery(ctx, store.GetDeliveryParams{AccountID: a, DeliveryID: res[0].DeliveryID}); err != nil || d.State != bahasha.DeliveryFailed || d.LastError != "removed" {
+		t.Fatalf("after RemoveEndpoint: %+v, %v", d, err)
+	}
+	if _, err := s.Endpoint(ctx, a); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Endpoint after removing the primary: %v, want ErrNotFound", err)
+	}
+}
+
+func testRouting(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := account(t, s, "a")
+	numbers(t, s, a)
+	acct := endpoint(t, s, a)
+	statuses := create(t, s, bahasha.Endpoint{AccountID: a, URL: "https://example.com/analytics", Events: []string{"statuses"}})
+	pn2 := create(t, s, bahasha.Endpoint{AccountID: a, Scope: bahasha.Scope{Kind: bahasha.ScopePhoneNumber, ID: "pn2-a"}})
+	pn2bot := create(t, s, bahasha.Endpoint{AccountID: a, URL: "https://example.com/bot", Scope: bahasha.Scope{Kind: bahasha.ScopePhoneNumber, ID: "pn2-a"},
+		Events: []string{"messages"}})
+	waba3 := create(t, s, bahasha.Endpoint{AccountID: a, Scope: bahasha.Scope{Kind: bahasha.ScopeWABA, ID: "waba3-a"}, Events: []string{"messages"}})
+
+	evs := []bahasha.Event{
+		routed(a, "s1", "pn-a", "waba-a", bahasha.KindStatus),    // account: acct + statuses
+		routed(a, "m1", "pn-a", "waba-a", bahasha.KindMessage),   // account: acct
+		routed(a, "s2", "pn2-a", "waba-a", bahasha.KindStatus),   // number: pn2
+		routed(a, "m2", "pn2-a", "waba-a", bahasha.KindMessage),  // number: pn2 + pn2bot
+		routed(a, "s3", "pn3-a", "waba3-a", bahasha.KindStatus),  // waba3 takes messages only: account
+		routed(a, "m3", "pn3-a", "waba3-a", bahasha.KindMessage), // waba: waba3
+	}
+	res, err := s.InsertEvents(ctx, store.InsertEventsParams{AccountID: a, Events: evs, Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFan := []int{2, 1, 1, 2, 2, 1}
+	for i, r := range res {
+		if len(r.DeliveryIDs) != wantFan[i] || r.DeliveryID != r.DeliveryIDs[0] {
+			t.Fatalf("event %s: deliveries %v (first %d), want %d", evs[i].ProducerID, r.DeliveryIDs, r.DeliveryID, wantFan[i])
+		}
+	}
+	want := map[int64][]string{
+		acct.ID:     {"s1", "m1", "s3"},
+		statuses.ID: {"s1", "s3"},
+		pn2.ID:      {"s2", "m2"},
+		pn2bot.ID:   {"m2"},
+		waba3.ID:    {"m3"},
+	}
+	if got := byEndpoint(t, s, a); !maps.EqualFunc(got, want, slices.Equal) {
+		t.Fatalf("deliveries by endpoint = %v, want %v", got, want)
+	}
+	// Narrowed to one endpoint.
+	ds, err := s.Deliveries(ctx, store.ListDeliveriesParams{AccountID: a, EndpointID: pn2.ID, Limit: 10})
+	if err != nil || len(ds) != 2 || ds[0].Event.ProducerID != "m2" {
+		t.Fatalf("Deliveries of pn2 = %+v, %v", ds, err)
+	}
+	// Each endpoint is a lane of its own.
+	lanes := claim(t, s, t0, 10, 10)
+	got := map[int64][]string{}
+	for _, l := range lanes {
+		got[l.Endpoint.ID] = producerIDs(l)
+		if l.AppSecret != "secret-a" || l.Endpoint.Secret == "" && l.Endpoint.ID != acct.ID {
+			t.Fatalf("lane %d: app secret %q, signing secret %q", l.Endpoint.ID, l.AppSecret, l.Endpoint.Secret)
+		}
+		if err := s.CompleteLane(ctx, deliver(l, t0, bahasha.DeliveryDelivered, time.Time{})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !maps.EqualFunc(got, want, slices.Equal) {
+		t.Fatalf("claimed lanes = %v, want %v", got, want)
+	}
+
+	// A disabled endpoint gets no new events (its scope falls back), and
+	// its pending deliveries wait until it is enabled again.
+	insert(t, s, a, t0, "x1") // pn-a status: acct + statuses
+	statuses.Disabled = true
+	if _, err := s.UpdateEndpoint(ctx, store.UpdateEndpointParams{Endpoint: statuses, Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	pn2.Disabled = true
+	if _, err := s.UpdateEndpoint(ctx, store.UpdateEndpointParams{Endpoint: pn2, Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if r := insertOne(t, s, routed(a, "s4", "pn2-a", "waba-a", bahasha.KindStatus)); len(r.DeliveryIDs) != 1 {
+		t.Fatalf("a status of pn2 with its endpoint disabled: %d deliveries, want 1 (to the account's)", len(r.DeliveryIDs))
+	}
+	got = map[int64][]string{}
+	for _, l := range claim(t, s, t0, 10, 10) {
+		got[l.Endpoint.ID] = producerIDs(l)
+		if err := s.CompleteLane(ctx, deliver(l, t0, bahasha.DeliveryDelivered, time.Time{})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := map[int64][]string{acct.ID: {"x1", "s4"}}; !maps.EqualFunc(got, want, slices.Equal) {
+		t.Fatalf("claimed with two endpoints disabled = %v, want %v", got, want)
+	}
+	if next, ok, err := s.NextDue(ctx); err != nil || ok {
+		t.Fatalf("NextDue with only a disabled lane pending = %v, %v, %v; want none", next, ok, err)
+	}
+	statuses.Disabled = false
+	if _, err := s.UpdateEndpoint(ctx, store.UpdateEndpointParams{Endpoint: statuses, Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	lanes = claim(t, s, t0, 10, 10)
+	if len(lanes) != 1 || lanes[0].Endpoint.ID != statuses.ID || !slices.Equal(producerIDs(lanes[0]), []string{"x1"}) {
+		t.Fatalf("claim after enabling = %+v", lanes)
+	}
+}
+
+// insertOne inserts one event.
+func insertOne(t *testing.T, s store.Store, e bahasha.Event) store.InsertResult {
+	t.Helper()
+	res, err := s.InsertEvents(context.Background(), store.InsertEventsParams{AccountID: e.AccountID, Events: []bahasha.Event{e}, Now: t0})
+	if err != nil {
+		t.Fatalf("InsertEvents: %v", err)
+	}
+	return res[0]
+}
+
+func testRateLimitedClaim(t *testing.T, s store.Store) {
+	a := account(t, s, "a")
+	slow := create(t, s, bahasha.Endpoint{AccountID: a, RateLimit: 3})
+	insert(t, s, a, t0, "1", "2", "3", "4", "5")
+	lanes := claim(t, s, t0, 10, 100)
+	if len(lanes) != 1 || lanes[0].Endpoint.ID != slow.ID || len(lanes[0].Deliveries) != 3 {
+		t.Fatalf("claim of a lane limited to 3/s = %+v", lanes)
+	}
+}
+
+func testReplayToEndpoint(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := account(t, s, "a")
+	numbers(t, s, a)
+	acct := endpoint(t, s, a)
+	pn2 := create(t, s, bahasha.Endpoint{AccountID: a, Scope: bahasha.Scope{Kind: bahasha.ScopePhoneNumber, ID: "pn2-a"}})
+	// Before bot existed: events of pn-a and pn2-a.
+	if _, err := s.InsertEvents(ctx, store.InsertEventsParams{AccountID: a, Now: t0, Events: []bahasha.Event{
+		routed(a, "s1", "pn-a", "waba-a", bahasha.KindStatus), routed(a, "s2", "pn2-a", "waba-a", bahasha.KindStatus),
+		routed(a, "m1", "pn-a", "waba-a", bahasha.KindMessage)}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range claim(t, s, t0, 10, 10) {
+		if err := s.CompleteLane(ctx, deliver(l, t0, bahasha.DeliveryDelivered, time.Time{})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A new account-scope endpoint for messages: a replay to it sends it
+	// what it would have received (m1), not pn2's events (routed to pn2)
+	// nor statuses.
+	bot := create(t, s, bahasha.Endpoint{AccountID: a, URL: "https://example.com/bot", Events: []string{"messages"}})
+	now := t0.Add(time.Minute)
+	r, err := s.CreateReplay(ctx, store.ReplayParams{AccountID: a, EndpointID: bot.ID, From: t0, To: now, Now: now})
+	if err != nil || r.EndpointID != bot.ID {
+		t.Fatalf("CreateReplay to bot = %+v, %v", r, err)
+	}
+	if _, err := s.AdvanceReplays(ctx, store.AdvanceReplaysParams{Now: now, Limit: store.ReplayChunk}); err != nil {
+		t.Fatal(err)
+	}
+	lanes := claim(t, s, now, 10, 10)
+	if len(lanes) != 1 || lanes[0].Endpoint.ID != bot.ID || !slices.Equal(producerIDs(lanes[0]), []string{"m1"}) {
+		t.Fatalf("after the replay to bot: %+v", lanes)
+	}
+	if err := s.CompleteLane(ctx, deliver(lanes[0], now, bahasha.DeliveryDelivered, time.Time{})); err != nil {
+		t.Fatal(err)
+	}
+	// A replay to pn2 re-sends its own delivery only.
+	r, err = s.CreateReplay(ctx, store.ReplayParams{AccountID: a, EndpointID: pn2.ID, From: t0, To: now, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AdvanceReplays(ctx, store.AdvanceReplaysParams{Now: now, Limit: store.ReplayChunk}); err != nil {
+		t.Fatal(err)
+	}
+	lanes = claim(t, s, now, 10, 10)
+	if len(lanes) != 1 || lanes[0].Endpoint.ID != pn2.ID || !slices.Equal(producerIDs(lanes[0]), []string{"s2"}) {
+		t.Fatalf("after the replay to pn2: %+v", lanes)
+	}
+	// No endpoint id: the primary, as before endpoints were many.
+	r, err = s.CreateReplay(ctx, store.ReplayParams{AccountID: a, From: t0, To: now, Now: now})
+	if err != nil || r.EndpointID != acct.ID {
+		t.Fatalf("CreateReplay without an endpoint = %+v, %v; want the primary", r, err)
+	}
+	if _, err := s.CreateReplay(ctx, store.ReplayParams{AccountID: "nobody", EndpointID: pn2.ID, From: t0, To: now, Now: now}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("CreateReplay to another account's endpoint: %v, want ErrNotFound", err)
+	}
+}
