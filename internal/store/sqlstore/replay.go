@@ -10,8 +10,8 @@ import (
 // cursor its loop works with.
 type QueuingReplay struct {
 	ID, EndpointID, From, To, Last, Cursor int64
-	AccountID                  string
-	OnlyFailed                 bool
+	AccountID                              string
+	OnlyFailed                             bool
 }
 
 // ReplayQueue is what AdvanceReplays needs of a driver's write
