@@ -3,6 +3,8 @@ package delivery
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -162,6 +164,9 @@ func (e *Engine) serveLane(ctx context.Context, lane store.Lane) {
 	case anyOK:
 		breaker.Turn = store.TurnSucceeded
 	}
+	if until := rateLimitUntil(lane, results); until.After(breaker.PauseUntil) {
+		breaker.PauseUntil = until
+	}
 	// Record even while shutting down: the attempts happened.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -169,6 +174,28 @@ func (e *Engine) serveLane(ctx context.Context, lane store.Lane) {
 		LeasedUntil: lane.LeasedUntil, ClaimedAt: lane.ClaimedAt, AccountID: lane.Endpoint.AccountID, Stats: laneStats(lane, results)}); err != nil {
 		e.log.Error("recording delivery attempts; they will be retried when the lane's lease expires", "endpoint", lane.Endpoint.ID, "err", err)
 	}
+}
+
+// rateLimitUntil is when a rate-limited endpoint may be sent to again
+// after this turn: its claim took at most a second's worth of its
+// deliveries (store.Lane), and the lane pauses until that second, counted
+// from the claim, is over for the events attempted. The rest of its
+// backlog waits in the store.
+func rateLimitUntil(lane store.Lane, results []store.DeliveryResult) time.Time {
+	limit := lane.Endpoint.RateLimit
+	if limit <= 0 {
+		return time.Time{}
+	}
+	sent := 0
+	for _, r := range results {
+		if r.Attempt.Number > 0 {
+			sent++
+		}
+	}
+	if sent == 0 {
+		return time.Time{}
+	}
+	return lane.ClaimedAt.Add(time.Duration(sent) * time.Second / time.Duration(limit))
 }
 
 // laneStats counts a lane turn's outcomes for the account's statistics.
@@ -292,19 +319,29 @@ func (e *Engine) post(ctx context.Context, lane store.Lane, target *url.URL, url
 		return outcome(bahasha.DeliveryFailed, 0, "", "the webhook URL is not valid: "+urlErr.Error(), 0)
 	}
 	idList := strings.Join(ids, ",")
+	header := make(http.Header, 8+len(lane.Endpoint.Headers))
+	// The endpoint's own headers first: Bahasha's below cannot be
+	// overridden (registration refuses their names anyway).
+	for k, v := range lane.Endpoint.Headers {
+		header.Set(k, v)
+	}
+	header["Content-Type"] = []string{"application/json"}
+	header[webhook.SignatureHeader] = []string{webhook.Sign(lane.AppSecret, body)}
+	header[HeaderDeliveryID] = []string{idList}
+	// With GetBody, it lets net/http send the POST again on a new
+	// connection when a kept-alive one the endpoint had closed answers
+	// nothing.
+	header[HeaderIdempotencyKey] = []string{idList}
+	header[HeaderAttempt] = []string{strconv.Itoa(attempt)}
+	if lane.Endpoint.Secret != "" {
+		if err := webhook.SetStandardHeaders(header, lane.Endpoint.SigningSecrets(started), messageID(ids, idList), started, body); err != nil {
+			return outcome(bahasha.DeliveryFailed, 0, "", "the endpoint's signing secret is not valid ("+err.Error()+"); rotate it", 0)
+		}
+	}
 	req := (&http.Request{
 		Method: http.MethodPost, URL: target, Host: target.Host,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: http.Header{
-			"Content-Type":          {"application/json"},
-			webhook.SignatureHeader: {webhook.Sign(lane.AppSecret, body)},
-			HeaderDeliveryID:        {idList},
-			// With GetBody, it lets net/http send the POST again on a new
-			// connection when a kept-alive one the endpoint had closed
-			// answers nothing.
-			HeaderIdempotencyKey: {idList},
-			HeaderAttempt:        {strconv.Itoa(attempt)},
-		},
+		Header:        header,
 		Body:          io.NopCloser(bytes.NewReader(body)),
 		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
 		ContentLength: int64(len(body)),
@@ -346,6 +383,17 @@ func (e *Engine) post(ctx context.Context, lane store.Lane, target *url.URL, url
 		return outcome(bahasha.DeliveryPending, resp.StatusCode, text, describe(rerr, true, e.cfg.Timeout), 0)
 	}
 	return outcome(bahasha.DeliveryDelivered, resp.StatusCode, text, "", 0)
+}
+
+// messageID is a POST's webhook-id: the same on every attempt of the same
+// deliveries, as Standard Webhooks asks. One delivery's is its id
+// ("dlv_12"); a batch's, a digest of its ids' list.
+func messageID(ids []string, idList string) string {
+	if len(ids) == 1 {
+		return ids[0]
+	}
+	sum := sha256.Sum256([]byte(idList))
+	return "msg_" + hex.EncodeToString(sum[:16])
 }
 
 // chunkRetry is when a failed POST's deliveries are next due: one time for
