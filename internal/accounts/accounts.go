@@ -149,3 +149,48 @@ func digits(r io.Reader, n int) (string, error) {
 	}
 	return sb.String(), nil
 }
+
+// AddNumberParams are the arguments of AddSandboxNumber.
+type AddNumberParams struct {
+	AccountID string
+	// WABAID puts the number in one of the account's WABAs; empty draws a
+	// new WABA.
+	WABAID string
+	Now    time.Time
+	// Rand is the randomness of the ids (crypto/rand when nil).
+	Rand io.Reader
+}
+
+// AddSandboxNumber adds a sandbox phone number to an account, with random
+// ids, and returns it. The caller checks that WABAID is the account's;
+// the store refuses another account's (store.ErrConflict).
+func AddSandboxNumber(ctx context.Context, s store.Store, p AddNumberParams) (bahasha.PhoneNumber, error) {
+	r := p.Rand
+	if r == nil {
+		r = rand.Reader
+	}
+	for attempt := 0; ; attempt++ {
+		waba := p.WABAID
+		if waba == "" {
+			w, err := digits(r, 15)
+			if err != nil {
+				return bahasha.PhoneNumber{}, err
+			}
+			waba = w
+		}
+		pnid, err := digits(r, 15)
+		if err != nil {
+			return bahasha.PhoneNumber{}, err
+		}
+		local, err := digits(r, 7)
+		if err != nil {
+			return bahasha.PhoneNumber{}, err
+		}
+		n := bahasha.PhoneNumber{ID: pnid, AccountID: p.AccountID, WABAID: waba, DisplayPhoneNumber: "+25470" + local, Sandbox: true, CreatedAt: p.Now}
+		err = s.AddPhoneNumber(ctx, n)
+		if errors.Is(err, store.ErrConflict) && attempt < 3 {
+			continue // a random id collided: draw again
+		}
+		return n, err
+	}
+}

@@ -91,6 +91,15 @@ func (a *API) routes(mux *http.ServeMux) {
 		mux.Handle(pattern, a.authenticated(h))
 	}
 	v1("GET /v1/phone_numbers", a.listPhoneNumbers)
+	v1("POST /v1/phone_numbers", a.addPhoneNumber)
+	v1("GET /v1/webhooks", a.listEndpoints)
+	v1("POST /v1/webhooks", a.createEndpoint)
+	v1("GET /v1/webhooks/{id}", a.getEndpoint)
+	v1("PATCH /v1/webhooks/{id}", a.patchEndpoint)
+	v1("DELETE /v1/webhooks/{id}", a.deleteEndpoint)
+	v1("POST /v1/webhooks/{id}/verify", a.verifyEndpoint)
+	v1("GET /v1/webhooks/{id}/secret", a.getEndpointSecret)
+	v1("POST /v1/webhooks/{id}/secret/rotate", a.rotateEndpointSecret)
 	v1("GET /v1/webhook", a.getWebhook)
 	v1("PUT /v1/webhook", a.putWebhook)
 	v1("DELETE /v1/webhook", a.deleteWebhook)
@@ -123,7 +132,7 @@ func (a *API) routes(mux *http.ServeMux) {
 // other than the catch-all, so that a wrong method gets 405, not 404.
 func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 	var allowed []string
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		if m == r.Method {
 			continue
 		}

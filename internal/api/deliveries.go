@@ -33,6 +33,7 @@ func parseDeliveryID(s string) (int64, bool) {
 type deliveryJSON struct {
 	ID             string          `json:"id"`
 	EventID        string          `json:"event_id"`
+	EndpointID     string          `json:"endpoint_id"`
 	Kind           string          `json:"kind"`
 	WAMID          string          `json:"wamid"`
 	Status         string          `json:"status,omitempty"`
@@ -67,7 +68,7 @@ func timePtr(t time.Time) *time.Time {
 }
 
 func toDeliveryJSON(d bahasha.Delivery) deliveryJSON {
-	out := deliveryJSON{ID: deliveryID(d.ID), EventID: eventID(d.EventID), Kind: string(d.Event.Kind), WAMID: d.Event.WAMID,
+	out := deliveryJSON{ID: deliveryID(d.ID), EventID: eventID(d.EventID), EndpointID: bahasha.Endpoint{ID: d.EndpointID}.PublicID(), Kind: string(d.Event.Kind), WAMID: d.Event.WAMID,
 		Status: d.Event.Status, MessageType: d.Event.MessageType, PhoneNumberID: d.Event.PhoneNumberID, State: string(d.State),
 		Attempts: d.Attempts, LastStatusCode: d.LastStatusCode, LastError: d.LastError, CreatedAt: d.CreatedAt,
 		DeliveredAt: timePtr(d.DeliveredAt), Payload: bahasha.ValidUTF8(d.Event.Payload)}
@@ -83,6 +84,16 @@ func toDeliveryJSON(d bahasha.Delivery) deliveryJSON {
 func (a *API) listDeliveries(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
 	q := r.URL.Query()
 	p := store.ListDeliveriesParams{AccountID: acc.ID, Limit: 50}
+	if s := q.Get("endpoint"); s != "" {
+		id, ok := bahasha.ParseEndpointID(s)
+		if !ok {
+			return problem.Invalid(`"endpoint" must be an endpoint id such as wh_12 (GET /v1/webhooks lists them)`)
+		}
+		if _, err := a.svc.Registration.Get(r.Context(), acc.ID, id); err != nil {
+			return err
+		}
+		p.EndpointID = id
+	}
 	if s := q.Get("state"); s != "" {
 		if !bahasha.ValidDeliveryState(bahasha.DeliveryState(s)) {
 			return problem.Invalid(`"state" must be pending, delivered, failed or superseded`)

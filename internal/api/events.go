@@ -194,11 +194,18 @@ func (a *API) ingestEvents(w http.ResponseWriter, r *http.Request, acc bahasha.A
 		EventID    string  `json:"event_id"`
 		Duplicate  bool    `json:"duplicate"`
 		DeliveryID *string `json:"delivery_id"`
+		// DeliveryIDs lists one delivery per endpoint the event was
+		// routed to (DeliveryID is the first).
+		DeliveryIDs []string `json:"delivery_ids"`
 	}
 	out := make([]resultJSON, len(results))
 	dups := 0
 	for i, res := range results {
-		out[i] = resultJSON{ID: events[i].ProducerID, EventID: eventID(res.EventID), Duplicate: res.Duplicate, DeliveryID: deliveryIDOrNil(res.DeliveryID)}
+		out[i] = resultJSON{ID: events[i].ProducerID, EventID: eventID(res.EventID), Duplicate: res.Duplicate, DeliveryID: deliveryIDOrNil(res.DeliveryID),
+			DeliveryIDs: make([]string, len(res.DeliveryIDs))}
+		for k, id := range res.DeliveryIDs {
+			out[i].DeliveryIDs[k] = deliveryID(id)
+		}
 		if res.Duplicate {
 			dups++
 		}

@@ -16,6 +16,9 @@ import (
 func replayID(id int64) string { return "rpl_" + strconv.FormatInt(id, 10) }
 
 type replayRequest struct {
+	// EndpointID is the endpoint to re-send to ("wh_12"); absent, the
+	// primary one.
+	EndpointID string `json:"endpoint_id"`
 	From       string `json:"from"`
 	To         string `json:"to"`
 	OnlyFailed bool   `json:"only_failed"`
@@ -24,6 +27,7 @@ type replayRequest struct {
 
 type replayJSON struct {
 	ID         string    `json:"id"`
+	EndpointID string    `json:"endpoint_id"`
 	From       time.Time `json:"from"`
 	To         time.Time `json:"to"`
 	OnlyFailed bool      `json:"only_failed"`
@@ -41,7 +45,7 @@ type replayJSON struct {
 }
 
 func toReplayJSON(r bahasha.Replay) replayJSON {
-	return replayJSON{ID: replayID(r.ID), From: r.From, To: r.To, OnlyFailed: r.OnlyFailed, Status: replay.Status(r),
+	return replayJSON{ID: replayID(r.ID), EndpointID: bahasha.Endpoint{ID: r.EndpointID}.PublicID(), From: r.From, To: r.To, OnlyFailed: r.OnlyFailed, Status: replay.Status(r),
 		Total: r.Total, Queued: r.Queued, Done: r.Done(), Pending: r.Pending, Delivered: r.Delivered, Failed: r.Failed,
 		Progress: replay.Progress(r), CreatedAt: r.CreatedAt}
 }
@@ -73,6 +77,13 @@ func (a *API) replay(w http.ResponseWriter, r *http.Request, acc bahasha.Account
 		}
 	}
 	p := replay.Params{AccountID: acc.ID, From: from, To: to, OnlyFailed: req.OnlyFailed}
+	if req.EndpointID != "" {
+		id, ok := bahasha.ParseEndpointID(req.EndpointID)
+		if !ok {
+			return problem.Invalid(`"endpoint_id" must be an endpoint id such as wh_12 (GET /v1/webhooks lists them)`)
+		}
+		p.EndpointID = id
+	}
 	if req.DryRun {
 		n, from, to, err := a.svc.Replay.Count(r.Context(), p)
 		if err != nil {

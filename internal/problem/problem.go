@@ -66,6 +66,8 @@ func Classify(err error) *Error {
 		return New(http.StatusNotFound, "not_found", "no such resource for this account; check the id")
 	case errors.Is(err, store.ErrConflict):
 		return New(http.StatusConflict, "conflict", "that already exists")
+	case errors.Is(err, store.ErrTooMany):
+		return New(http.StatusConflict, "too_many_endpoints", "this account has %d endpoints, the most it may have; remove one first", store.MaxEndpoints)
 	case errors.Is(err, store.ErrClosed):
 		return New(http.StatusServiceUnavailable, "unavailable", "Bahasha is shutting down; retry in a moment")
 	case errors.Is(err, store.ErrUnavailable):

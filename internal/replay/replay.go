@@ -30,6 +30,9 @@ type Service struct {
 // Params are the arguments of Count and Start.
 type Params struct {
 	AccountID string
+	// EndpointID is the endpoint to re-send to; 0 is the primary one (PUT
+	// /v1/webhook).
+	EndpointID int64
 	// From is required; To defaults to now, and a To in the future is now.
 	From, To time.Time
 	// OnlyFailed covers only the events whose delivery failed.
@@ -58,7 +61,7 @@ func (s *Service) params(p Params) (store.ReplayParams, error) {
 	if err != nil {
 		return store.ReplayParams{}, err
 	}
-	return store.ReplayParams{AccountID: p.AccountID, From: from, To: to, OnlyFailed: p.OnlyFailed, Now: now}, nil
+	return store.ReplayParams{AccountID: p.AccountID, EndpointID: p.EndpointID, From: from, To: to, OnlyFailed: p.OnlyFailed, Now: now}, nil
 }
 
 // Count returns how many events a replay with p would cover now, and the
@@ -74,13 +77,16 @@ func (s *Service) Count(ctx context.Context, p Params) (n int, from, to time.Tim
 
 // Start creates a replay, queues its first chunk at once and wakes the
 // engine (whose maintenance queues the rest). problem.ErrNoWebhook when the
-// account has no webhook.
+// account has no webhook (no such endpoint, for an EndpointID).
 func (s *Service) Start(ctx context.Context, p Params) (bahasha.Replay, error) {
 	sp, err := s.params(p)
 	if err != nil {
 		return bahasha.Replay{}, err
 	}
 	rp, err := s.Store.CreateReplay(ctx, sp)
+	if errors.Is(err, store.ErrNotFound) && p.EndpointID != 0 {
+		return bahasha.Replay{}, problem.NotFound("not_found", "this account has no endpoint %s%d; GET /v1/webhooks lists them", bahasha.EndpointPrefix, p.EndpointID)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return bahasha.Replay{}, problem.ErrNoWebhook
 	}
