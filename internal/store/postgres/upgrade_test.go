@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"context"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,4 +64,61 @@ func TestUpgradeFromFirstRelease(t *testing.T) {
 	}
 	defer s.Close()
 	storetest.CheckUpgraded(t, s, time.UnixMilli(t0))
+}
+
+// A database of the release before endpoints were many (migration 5)
+// keeps its endpoint, as the primary one, and its pending work.
+func TestUpgradeToManyEndpoints(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob("migrations/000[1-5]_*.sql")
+	if err != nil || len(files) != 5 {
+		t.Fatalf("migrations 1-5: %v, %v", files, err)
+	}
+	for i, f := range files {
+		sql, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, string(sql)); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if _, err := conn.Exec(ctx, `INSERT INTO schema_migrations VALUES ($1, 0)`, i+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC).UnixMilli()
+	for _, q := range []string{
+		`INSERT INTO accounts VALUES ('a', 'Acme', 'secret', 0)`,
+		`INSERT INTO phone_numbers VALUES ('p', 'a', 'w', '+1', true, 0)`,
+		`INSERT INTO endpoints (id, account_id, url, verify_token, verified_at, created_at, lane_due_at) VALUES (1, 'a', 'https://example.com/h', 't', 0, 0, $1)`,
+		`INSERT INTO events (id, account_id, producer_id, kind, waba_id, phone_number_id, display_phone_number, wamid, status, message_type, payload, created_at, available_at)
+			VALUES (3, 'a', 'e3', 'status', 'w', 'p', '+1', 'wamid.3', 'sent', '', '{"id":"wamid.3","status":"sent"}', $1, $1)`,
+		`INSERT INTO deliveries (id, account_id, endpoint_id, event_id, wamid, status_rank, state, next_attempt_at, window_start, created_at, updated_at)
+			VALUES (12, 'a', 1, 3, 'wamid.3', 1, 'pending', $1, $1, $1, $1)`,
+		`SELECT setval(pg_get_serial_sequence('events', 'id'), 3), setval(pg_get_serial_sequence('deliveries', 'id'), 12),
+			setval(pg_get_serial_sequence('endpoints', 'id'), 1)`,
+	} {
+		var args []any
+		if strings.Contains(q, "$1") {
+			args = append(args, t0)
+		}
+		if _, err := conn.Exec(ctx, q, args...); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	conn.Close(ctx)
+	s, err := postgres.Open(ctx, postgres.Config{URL: url})
+	if err != nil {
+		t.Fatalf("opening a migration-5 database: %v", err)
+	}
+	defer s.Close()
+	storetest.CheckEndpointsUpgraded(t, s, time.UnixMilli(t0))
 }

@@ -147,3 +147,35 @@ func TestUpgradeRefusesOrphans(t *testing.T) {
 	}
 	s.Close()
 }
+
+// A database of the release before endpoints were many (migration 6)
+// keeps its endpoint, as the primary one, and its pending work.
+func TestUpgradeToManyEndpoints(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v6.db")
+	raw := migratedBefore(t, path, 7)
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC).UnixMilli()
+	for _, q := range []string{
+		`INSERT INTO accounts VALUES ('a', 'Acme', 'secret', 0)`,
+		`INSERT INTO phone_numbers VALUES ('p', 'a', 'w', '+1', 1, 0)`,
+		`INSERT INTO endpoints (id, account_id, url, verify_token, verified_at, created_at, lane_due_at) VALUES (1, 'a', 'https://example.com/h', 't', 0, 0, ?)`,
+		`INSERT INTO events VALUES (3, 'a', 'e3', 'status', 'w', 'p', '+1', 'wamid.3', 'sent', '', CAST('{"id":"wamid.3","status":"sent"}' AS BLOB), NULL, ?, ?)`,
+		`INSERT INTO deliveries (id, account_id, endpoint_id, event_id, wamid, status_rank, state, next_attempt_at, window_start, created_at, updated_at)
+			VALUES (12, 'a', 1, 3, 'wamid.3', 1, 'pending', ?, ?, ?, ?)`,
+	} {
+		var args []any
+		for range countParams(q) {
+			args = append(args, t0)
+		}
+		if _, err := raw.Exec(q, args...); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	raw.Close()
+	s, err := Open(ctx, Config{Path: path})
+	if err != nil {
+		t.Fatalf("opening a migration-6 database: %v", err)
+	}
+	defer s.Close()
+	storetest.CheckEndpointsUpgraded(t, s, time.UnixMilli(t0))
+}

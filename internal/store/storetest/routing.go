@@ -347,3 +347,47 @@ func testReplayToEndpoint(t *testing.T, s store.Store) {
 		t.Fatalf("CreateReplay to another account's endpoint: %v, want ErrNotFound", err)
 	}
 }
+
+// CheckEndpointsUpgraded checks a store opened over a database written
+// before endpoints were many, holding account "a" (phone number "p" in
+// WABA "w"), its one endpoint 1, and a pending delivery 12 of event 3
+// (wamid.3) due at at: the endpoint is now the account's primary one, at
+// account scope, with a signing secret of its own; the pending delivery is
+// claimed from it; and a second endpoint for the number takes the
+// number's new events while the primary keeps its old work.
+func CheckEndpointsUpgraded(t *testing.T, s store.Store, at time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	e, err := s.Endpoint(ctx, "a")
+	if err != nil || e.ID != 1 || !e.Primary || e.Scope.OrAccount() != bahasha.AccountScope || e.Disabled ||
+		len(e.Secret) < len("whsec_")+16 || e.Secret[:6] != "whsec_" {
+		t.Fatalf("the endpoint after the upgrade: %+v, %v", e, err)
+	}
+	if es, err := s.Endpoints(ctx, "a"); err != nil || len(es) != 1 {
+		t.Fatalf("Endpoints after the upgrade: %+v, %v", es, err)
+	}
+	lanes, err := s.ClaimLanes(ctx, store.ClaimParams{Now: at, MaxLanes: 10, MaxPerLane: 10, LeaseFor: time.Minute})
+	if err != nil || len(lanes) != 1 || lanes[0].Endpoint.ID != 1 || len(lanes[0].Deliveries) != 1 || lanes[0].Deliveries[0].ID != 12 ||
+		lanes[0].Endpoint.Secret != e.Secret {
+		t.Fatalf("claim of the pending work after the upgrade: %+v, %v", lanes, err)
+	}
+	if err := s.CompleteLane(ctx, deliver(lanes[0], at, bahasha.DeliveryDelivered, time.Time{})); err != nil {
+		t.Fatal(err)
+	}
+	n := e
+	n.Scope, n.URL, n.Secret = bahasha.Scope{Kind: bahasha.ScopePhoneNumber, ID: "p"}, "https://example.com/number", "whsec_bnVtYmVy"
+	n, err = s.CreateEndpoint(ctx, store.CreateEndpointParams{Endpoint: n, Max: store.MaxEndpoints, Now: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := statusEventOf("a", "e4", "wamid.4", "sent", at)
+	ev.WABAID, ev.PhoneNumberID = "w", "p"
+	res := insertEvents(t, s, "a", at, ev)
+	if len(res[0].DeliveryIDs) != 1 {
+		t.Fatalf("a new event after the upgrade: deliveries %v, want one (to the number's endpoint)", res[0].DeliveryIDs)
+	}
+	d, _, err := s.Delivery(ctx, store.GetDeliveryParams{AccountID: "a", DeliveryID: res[0].DeliveryID})
+	if err != nil || d.EndpointID != n.ID {
+		t.Fatalf("the new event's delivery: %+v, %v; want it to endpoint %d", d, err, n.ID)
+	}
+}
