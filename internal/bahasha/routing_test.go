@@ -87,3 +87,19 @@ func TestParseEndpointID(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseEndpointID: an id parses only as the one PublicID prints.
+func FuzzParseEndpointID(f *testing.F) {
+	for _, s := range []string{"wh_1", "wh_012", "wh_", "wh_-1", "wh_9223372036854775807", "wh_9223372036854775808"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, ok := bahasha.ParseEndpointID(s)
+		if !ok {
+			return
+		}
+		if id <= 0 || (bahasha.Endpoint{ID: id}).PublicID() != s {
+			t.Fatalf("%q parsed as %d", s, id)
+		}
+	})
+}
