@@ -102,7 +102,18 @@ func (a *API) replay(w http.ResponseWriter, r *http.Request, acc bahasha.Account
 }
 
 func (a *API) listReplays(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
-	rs, err := a.store.Replays(r.Context(), store.ListReplaysParams{AccountID: acc.ID, Limit: 50})
+	p := store.ListReplaysParams{AccountID: acc.ID, Limit: 50}
+	if s := r.URL.Query().Get("endpoint"); s != "" {
+		id, ok := bahasha.ParseEndpointID(s)
+		if !ok {
+			return problem.Invalid(`"endpoint" must be an endpoint id such as wh_12 (GET /v1/webhooks lists them)`)
+		}
+		if _, err := a.svc.Registration.Get(r.Context(), acc.ID, id); err != nil {
+			return err
+		}
+		p.EndpointID = id
+	}
+	rs, err := a.store.Replays(r.Context(), p)
 	if err != nil {
 		return err
 	}

@@ -489,6 +489,8 @@ type GetReplayParams struct {
 // ListReplaysParams are the arguments of Replays.
 type ListReplaysParams struct {
 	AccountID string
+	// EndpointID, when not 0, keeps the replays to one endpoint.
+	EndpointID int64
 	// Limit caps the result (1..100).
 	Limit int
 }

@@ -113,8 +113,8 @@ func (s *Store) Replays(ctx context.Context, p store.ListReplaysParams) ([]bahas
 		return nil, store.ErrClosed
 	}
 	limit = max(1, min(limit, 100))
-	rows, err := s.pool.Query(ctx, `SELECT `+sqlstore.ReplayColumns+` FROM replays r WHERE r.account_id = $1 ORDER BY r.id DESC LIMIT $2`,
-		accountID, limit)
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlstore.ReplayColumns+` FROM replays r WHERE r.account_id = $1 AND ($3 = 0 OR r.endpoint_id = $3)
+		ORDER BY r.id DESC LIMIT $2`, accountID, limit, p.EndpointID)
 	if err != nil {
 		return nil, s.translate(err)
 	}

@@ -121,8 +121,8 @@ func (s *Store) Replays(ctx context.Context, p store.ListReplaysParams) ([]bahas
 		return nil, store.ErrClosed
 	}
 	limit = max(1, min(limit, 100))
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+sqlstore.ReplayColumns+` FROM replays r WHERE r.account_id = ? ORDER BY r.id DESC LIMIT ?`,
-		accountID, limit)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+sqlstore.ReplayColumns+` FROM replays r WHERE r.account_id = ? AND (? = 0 OR r.endpoint_id = ?)
+		ORDER BY r.id DESC LIMIT ?`, accountID, p.EndpointID, p.EndpointID, limit)
 	if err != nil {
 		return nil, translate(err)
 	}

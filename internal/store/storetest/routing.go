@@ -343,6 +343,12 @@ func testReplayToEndpoint(t *testing.T, s store.Store) {
 	if err != nil || r.EndpointID != acct.ID {
 		t.Fatalf("CreateReplay without an endpoint = %+v, %v; want the primary", r, err)
 	}
+	if rs, err := s.Replays(ctx, store.ListReplaysParams{AccountID: a, EndpointID: pn2.ID, Limit: 10}); err != nil || len(rs) != 1 || rs[0].EndpointID != pn2.ID {
+		t.Fatalf("Replays of pn2 = %+v, %v", rs, err)
+	}
+	if rs, err := s.Replays(ctx, store.ListReplaysParams{AccountID: a, Limit: 10}); err != nil || len(rs) != 3 {
+		t.Fatalf("Replays = %+v, %v", rs, err)
+	}
 	if _, err := s.CreateReplay(ctx, store.ReplayParams{AccountID: "nobody", EndpointID: pn2.ID, From: t0, To: now, Now: now}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("CreateReplay to another account's endpoint: %v, want ErrNotFound", err)
 	}
