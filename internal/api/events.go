@@ -202,10 +202,7 @@ func (a *API) ingestEvents(w http.ResponseWriter, r *http.Request, acc bahasha.A
 	dups := 0
 	for i, res := range results {
 		out[i] = resultJSON{ID: events[i].ProducerID, EventID: eventID(res.EventID), Duplicate: res.Duplicate, DeliveryID: deliveryIDOrNil(res.DeliveryID),
-			DeliveryIDs: make([]string, len(res.DeliveryIDs))}
-		for k, id := range res.DeliveryIDs {
-			out[i].DeliveryIDs[k] = deliveryID(id)
-		}
+			DeliveryIDs: deliveryIDs(res.DeliveryIDs)}
 		if res.Duplicate {
 			dups++
 		}

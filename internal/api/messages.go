@@ -253,6 +253,15 @@ func (a *API) sandboxInbound(w http.ResponseWriter, r *http.Request, acc bahasha
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"message": map[string]string{"id": in.WAMID, "type": in.Type, "from": in.From},
-		"event_id": eventID(in.EventID), "delivery_id": deliveryIDOrNil(in.DeliveryID)})
+		"event_id": eventID(in.EventID), "delivery_id": deliveryIDOrNil(in.DeliveryID), "delivery_ids": deliveryIDs(in.DeliveryIDs)})
 	return nil
+}
+
+// deliveryIDs are the public ids of deliveries, [] for none.
+func deliveryIDs(ids []int64) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = deliveryID(id)
+	}
+	return out
 }

@@ -122,8 +122,10 @@ type InboundParams struct {
 type Received struct {
 	WAMID, Type, From string
 	EventID           int64
-	// DeliveryID is 0 when the account has no webhook.
-	DeliveryID int64
+	// DeliveryIDs are its deliveries, one per endpoint it was routed to;
+	// DeliveryID is the first, 0 when no endpoint takes it.
+	DeliveryID  int64
+	DeliveryIDs []int64
 }
 
 // Inbound ingests a customer's reply to one of the account's numbers as
@@ -159,7 +161,8 @@ func (s *Service) Inbound(ctx context.Context, p InboundParams) (Received, error
 		return Received{}, err
 	}
 	s.Waker.Wake()
-	return Received{WAMID: m.ID, Type: string(m.Type), From: from, EventID: res[0].EventID, DeliveryID: res[0].DeliveryID}, nil
+	return Received{WAMID: m.ID, Type: string(m.Type), From: from, EventID: res[0].EventID, DeliveryID: res[0].DeliveryID,
+		DeliveryIDs: res[0].DeliveryIDs}, nil
 }
 
 // checkReply checks that a simulated reply has a known type and that
