@@ -17,7 +17,8 @@ import (
 )
 
 // ErrLost is returned by Run, after the report is printed, when some
-// acknowledged events never reached their healthy endpoint.
+// acknowledged events never reached a healthy endpoint of theirs (any of
+// its Fanout webhook endpoints).
 var ErrLost = errors.New("events were lost")
 
 // Result is what a run measured. Its JSON form is what --json prints.
@@ -26,8 +27,11 @@ type Result struct {
 	Figures
 	// CPUSPer1k is the platform processes' CPU seconds (user + system,
 	// summed over the nodes) during ingest and delivery, per 1,000
-	// delivered events.
-	CPUSPer1k float64 `json:"cpu_s_per_1k"`
+	// deliveries (Delivered: delivered events when Fanout is 1);
+	// CPUSPer1kEvents is the same CPU per 1,000 events delivered to every
+	// endpoint of their account (EventsDelivered), ingest included.
+	CPUSPer1k       float64 `json:"cpu_s_per_1k"`
+	CPUSPer1kEvents float64 `json:"cpu_s_per_1k_events"`
 	// PlatformCPUS is that CPU time in seconds; BenchCPUS the bench's own.
 	PlatformCPUS float64 `json:"platform_cpu_s"`
 	BenchCPUS    float64 `json:"bench_cpu_s"`
@@ -44,8 +48,10 @@ type Result struct {
 	CeilingPostsPerS float64 `json:"ceiling_posts_per_s"`
 	CeilingCPUSPer1k float64 `json:"ceiling_cpu_s_per_1k"`
 
-	// The scenario.
+	// The scenario. Endpoints is the accounts, each with Fanout webhook
+	// endpoints (Sinks in the figures).
 	Endpoints        int     `json:"endpoints"`
+	Fanout           int     `json:"fanout"`
 	SlowEndpoints    int     `json:"slow_endpoints"`
 	HangingEndpoints int     `json:"hanging_endpoints"`
 	FailingEndpoints int     `json:"failing_endpoints"`
@@ -69,12 +75,22 @@ type Result struct {
 	// delivery after it took.
 	IngestS float64 `json:"ingest_s"`
 	DrainS  float64 `json:"drain_s"`
-	// BacklogPeak is the most events acknowledged but not yet received seen
-	// by the progress sampling (every 100 ms, and at the end of ingest).
+	// IngestAckP50MS and IngestAckP99MS are the times of the ingest POSTs
+	// (one per IngestBatch events, whatever Fanout) from sending to their
+	// 202, retries included, in milliseconds.
+	IngestAckP50MS float64 `json:"ingest_ack_p50_ms"`
+	IngestAckP99MS float64 `json:"ingest_ack_p99_ms"`
+	// BacklogPeak is the most deliveries (events × Fanout) acknowledged but
+	// not yet received seen by the progress sampling (every 100 ms, and at
+	// the end of ingest).
 	BacklogPeak int64 `json:"backlog_peak"`
-	// DrainPerS is the events first received during the drain phase over
-	// its duration.
+	// DrainPerS is the deliveries first received during the drain phase
+	// over its duration.
 	DrainPerS float64 `json:"drain_per_s"`
+	// DeliveredPerCopy is, for each k < Fanout, how many acknowledged
+	// events the k-th webhook endpoints of the accounts received (the
+	// first is the primary, PUT /v1/webhook; the others POST /v1/webhooks).
+	DeliveredPerCopy []int64 `json:"delivered_per_copy"`
 	// SinkPosts counts the delivery POSTs the healthy sinks received;
 	// EventsPerPost is their events (duplicates included) per POST.
 	SinkPosts     int64   `json:"sink_posts"`
@@ -122,7 +138,7 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ Result, e
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) }
 	cls := classes(cfg)
 	nSlow, nHanging, nFailing := cfg.classCounts()
-	res := Result{Endpoints: cfg.Endpoints, SlowEndpoints: nSlow, HangingEndpoints: nHanging, FailingEndpoints: nFailing,
+	res := Result{Endpoints: cfg.Endpoints, Fanout: cfg.Fanout, SlowEndpoints: nSlow, HangingEndpoints: nHanging, FailingEndpoints: nFailing,
 		Rate: cfg.Rate, DurationS: cfg.Duration.Seconds(), EventsLimit: cfg.Events, IngestBatch: cfg.ingestBatch(),
 		Producers: cfg.Producers, Database: "sqlite", Nodes: cfg.Nodes, CPUs: runtime.NumCPU(), LoadAvgBefore: loadAverage(),
 		Hold: cfg.Hold, AttemptTimeoutS: cfg.ServeAttemptTimeout().Seconds()}
@@ -185,7 +201,7 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ Result, e
 		clients[i] = newAPIClient(p.addr, cfg.Producers)
 	}
 	origin := time.Now()
-	t := newTracker(origin, cfg.Events, res.IngestBatch, cls)
+	t := newTracker(origin, cfg.Events, res.IngestBatch, cfg.Fanout, cls)
 	var holdMax time.Duration
 	if cfg.Hold {
 		// Answer a held POST before serve's attempt timeout ends it, should
@@ -208,8 +224,12 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ Result, e
 			c.close()
 		}
 	}()
-	logf("creating %d accounts and registering their webhooks…", cfg.Endpoints)
-	accounts, err := setup(ctx, clients, adminKey, cls, s, t)
+	if cfg.Fanout > 1 {
+		logf("creating %d accounts and registering %d webhook endpoints each…", cfg.Endpoints, cfg.Fanout)
+	} else {
+		logf("creating %d accounts and registering their webhooks…", cfg.Endpoints)
+	}
+	accounts, err := setup(ctx, clients, adminKey, cls, cfg.Fanout, s, t)
 	if err != nil {
 		if perr := ps.exited(); perr != nil {
 			err = perr
@@ -285,10 +305,15 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ Result, e
 		if res.Delivered > 0 {
 			res.CPUSPer1k = round4(cpu.Seconds() / float64(res.Delivered) * 1000)
 		}
+		if res.EventsDelivered > 0 {
+			res.CPUSPer1kEvents = round4(cpu.Seconds() / float64(res.EventsDelivered) * 1000)
+		}
 	} else {
 		logf("note: cannot read the platform's CPU and memory from /proc: %v", errors.Join(procErr, procErr2))
 	}
 	res.BenchCPUS = round3((benchAfter.CPU - benchBefore.CPU).Seconds())
+	res.DeliveredPerCopy = t.deliveredPerCopy()
+	res.IngestAckP50MS, res.IngestAckP99MS = t.ingestAckMS()
 	res.SinkPosts = t.postsHealthy.Load()
 	if res.SinkPosts > 0 {
 		res.EventsPerPost = round3(float64(t.evHealthy.Load()) / float64(res.SinkPosts))
@@ -300,9 +325,13 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ Result, e
 		return res, err
 	}
 	if res.Lost > 0 {
-		fmt.Fprintf(stderr, "\n!!! LOST %d EVENTS: the platform acknowledged them (202) but no healthy endpoint received them within --drain %s !!!\n\n",
-			res.Lost, cfg.Drain)
-		return res, fmt.Errorf("%w: %d acknowledged events never reached their healthy endpoint within --drain %s", ErrLost, res.Lost, cfg.Drain)
+		what := "EVENTS"
+		if cfg.Fanout > 1 {
+			what = fmt.Sprintf("DELIVERIES (of %d events × %d endpoints)", res.Events, cfg.Fanout)
+		}
+		fmt.Fprintf(stderr, "\n!!! LOST %d %s: the platform acknowledged them (202) but no healthy endpoint received them within --drain %s !!!\n\n",
+			res.Lost, what, cfg.Drain)
+		return res, fmt.Errorf("%w: %d deliveries of acknowledged events never reached their healthy endpoint within --drain %s", ErrLost, res.Lost, cfg.Drain)
 	}
 	if res.Misrouted > 0 || res.Rejected > 0 || res.Unexpected > 0 {
 		return res, fmt.Errorf("the sinks saw %d misrouted events, %d rejected POSTs and %d unexpected receipts; all must be 0", res.Misrouted, res.Rejected, res.Unexpected)
@@ -311,13 +340,14 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ Result, e
 }
 
 // drain waits until the healthy sinks received every acknowledged event of
-// theirs, or limit passes (the report then counts the missing as lost).
+// theirs (each of an account's sinks its copy), or limit passes (the report
+// then counts the missing as lost).
 func drain(ctx context.Context, t *tracker, ps cluster, limit time.Duration) error {
 	deadline := time.NewTimer(limit)
 	defer deadline.Stop()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	for t.recvHealthy.Load() < t.ackedHealthy.Load() {
+	for t.recvHealthy.Load() < t.expectHealthy.Load() {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -359,10 +389,10 @@ func startProgress(w io.Writer, t *tracker, pids []int) *progress {
 
 func (p *progress) setPhase(s string) { p.phase.Store(s) }
 
-// sample records the backlog (events acknowledged but not yet received) if
-// it is the largest seen.
+// sample records the backlog (deliveries acknowledged but not yet received)
+// if it is the largest seen.
 func (p *progress) sample() {
-	backlog := p.t.acked.Load() - p.t.received.Load()
+	backlog := p.t.pending()
 	for {
 		cur := p.peak.Load()
 		if backlog <= cur || p.peak.CompareAndSwap(cur, backlog) {
@@ -402,10 +432,10 @@ func (p *progress) run() {
 		}
 		now := time.Now()
 		dt := now.Sub(lastAt).Seconds()
-		acked, recv := p.t.acked.Load(), p.t.received.Load()
+		acked, recv, backlog := p.t.acked.Load(), p.t.received.Load(), p.t.pending()
 		line := fmt.Sprintf("%4.0fs %-6s acked %9d (%6.0f/s)  delivered %9d (%6.0f/s)  backlog %8d  dup %d",
 			now.Sub(p.start).Seconds(), p.phase.Load().(string), acked, float64(acked-lastAcked)/dt,
-			recv, float64(recv-lastRecv)/dt, acked-recv, p.t.duplicates.Load())
+			recv, float64(recv-lastRecv)/dt, backlog, p.t.duplicates.Load())
 		if all, err := readProcs(p.pids); err == nil {
 			cur := sumProcs(all)
 			line += fmt.Sprintf("  platform cpu %3.0f%% rss %4.0f MB", (cur.CPU-last.CPU).Seconds()/dt*100, float64(cur.RSS)/(1<<20))

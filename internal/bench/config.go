@@ -10,11 +10,16 @@ import (
 
 // Limits of the Config fields.
 const (
-	// MaxEvents caps Config.Events: the bench keeps three words of state per
-	// event (about 200 MB at the cap).
+	// MaxEvents caps Config.Events, and Config.Events × Config.Fanout (the
+	// deliveries): the bench keeps about 20 bytes of state per delivery
+	// (about 200 MB at the cap).
 	MaxEvents = 10_000_000
-	// MaxEndpoints caps Config.Endpoints.
+	// MaxEndpoints caps Config.Endpoints, and Config.Endpoints ×
+	// Config.Fanout (the sink servers, each with its own listener).
 	MaxEndpoints = 10_000
+	// MaxFanout caps Config.Fanout: the most webhook endpoints the platform
+	// gives one account (store.MaxEndpoints).
+	MaxFanout = 50
 	// MaxNodes caps Config.Nodes.
 	MaxNodes = 64
 	// MaxIngestBatch is the most events the platform accepts in one POST
@@ -40,13 +45,24 @@ type Config struct {
 	// BAHASHA_MAX_LANES and the like reach the platform.
 	Env []string
 
-	// Endpoints is how many accounts, each with its own webhook endpoint
-	// and sink server, share the load. Default 10. Flag --endpoints.
+	// Endpoints is how many accounts share the load. Each has Fanout
+	// webhook endpoints, each with its own sink server; the figures'
+	// "endpoints" count the accounts, their "sinks" the webhook endpoints
+	// (Endpoints × Fanout). Default 10. Flag --endpoints.
 	Endpoints int
+	// Fanout is how many webhook endpoints each account has, every one
+	// with its own sink server (its own port; the account's app secret):
+	// the first registered with PUT /v1/webhook, the others with POST
+	// /v1/webhooks, all of account scope without an event filter, so that
+	// the platform delivers every event Fanout times, once to each. Ingest
+	// is unchanged: one POST /v1/events per batch. Between 1 and MaxFanout.
+	// Default 1. Flag --fanout.
+	Fanout int
 	// Slow, Hanging and Failing are the fractions of Endpoints that answer
 	// after SlowDelay, never answer (until the platform's attempt timeout),
-	// and answer 500. Each is rounded to a whole number of endpoints; at
-	// least one endpoint must stay healthy. Default 0. Flags --slow,
+	// and answer 500. Each is rounded to a whole number of endpoints, that
+	// is of accounts: with Fanout > 1 all the sinks of an account answer
+	// alike. At least one endpoint must stay healthy. Default 0. Flags --slow,
 	// --hanging, --failing.
 	Slow, Hanging, Failing float64
 
@@ -117,6 +133,7 @@ type Config struct {
 func Default() Config {
 	return Config{
 		Endpoints:      10,
+		Fanout:         1,
 		Nodes:          1,
 		AttemptTimeout: 10 * time.Second,
 		Duration:       10 * time.Second,
@@ -133,6 +150,7 @@ func Default() Config {
 func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Binary, "binary", c.Binary, "bahasha executable to benchmark (env BAHASHA_BENCH_BINARY; default: this program)")
 	fs.IntVar(&c.Endpoints, "endpoints", c.Endpoints, "accounts, each with its own webhook endpoint and sink")
+	fs.IntVar(&c.Fanout, "fanout", c.Fanout, fmt.Sprintf("webhook endpoints per account, each with its own sink: every event is delivered this many times (1 to %d)", MaxFanout))
 	fs.Float64Var(&c.Slow, "slow", c.Slow, "fraction of endpoints that answer after 100ms")
 	fs.Float64Var(&c.Hanging, "hanging", c.Hanging, "fraction of endpoints that never answer (until --attempt-timeout)")
 	fs.Float64Var(&c.Failing, "failing", c.Failing, "fraction of endpoints that answer 500")
@@ -164,6 +182,10 @@ func (c Config) Validate() error {
 	switch {
 	case c.Endpoints < 1 || c.Endpoints > MaxEndpoints:
 		return fmt.Errorf("--endpoints must be between 1 and %d (it is %d)", MaxEndpoints, c.Endpoints)
+	case c.Fanout < 1 || c.Fanout > MaxFanout:
+		return fmt.Errorf("--fanout must be between 1 and %d (it is %d): the platform gives an account at most %d webhook endpoints", MaxFanout, c.Fanout, MaxFanout)
+	case c.Endpoints*c.Fanout > MaxEndpoints:
+		return fmt.Errorf("--endpoints %d × --fanout %d makes %d sinks, more than %d; lower one of them", c.Endpoints, c.Fanout, c.Endpoints*c.Fanout, MaxEndpoints)
 	case fraction("slow", c.Slow) != nil:
 		return fraction("slow", c.Slow)
 	case fraction("hanging", c.Hanging) != nil:
@@ -184,6 +206,8 @@ func (c Config) Validate() error {
 		return errors.New("--duration must be between 1ms and 24h")
 	case c.Events < 1 || c.Events > MaxEvents:
 		return fmt.Errorf("--events must be between 1 and %d", MaxEvents)
+	case c.Events*c.Fanout > MaxEvents:
+		return fmt.Errorf("--events %d × --fanout %d makes %d deliveries to track, more than %d; lower --events", c.Events, c.Fanout, c.Events*c.Fanout, MaxEvents)
 	case c.IngestBatch < 0 || c.IngestBatch > MaxIngestBatch:
 		return fmt.Errorf("--ingest-batch must be between 1 and %d (0 chooses)", MaxIngestBatch)
 	case c.Producers < 1 || c.Producers > 1024:

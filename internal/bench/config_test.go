@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bahasha/bahasha/internal/store"
 )
 
 func TestValidate(t *testing.T) {
@@ -49,6 +51,19 @@ func TestValidate(t *testing.T) {
 		{"two nodes without database", func(c *Config) { c.Nodes = 2 }, "--database"},
 		{"no nodes", func(c *Config) { c.Nodes, c.Database = 0, "postgres://db" }, "--nodes"},
 		{"too many nodes", func(c *Config) { c.Nodes, c.Database = MaxNodes+1, "postgres://db" }, "--nodes"},
+		{"fanout 1", func(c *Config) { c.Fanout = 1 }, ""},
+		{"fanout 3", func(c *Config) { c.Fanout = 3 }, ""},
+		{"fanout at the platform's limit", func(c *Config) { c.Fanout = MaxFanout }, ""},
+		{"no fanout", func(c *Config) { c.Fanout = 0 }, "--fanout must be between 1 and 50"},
+		{"negative fanout", func(c *Config) { c.Fanout = -2 }, "--fanout"},
+		{"fanout above the platform's limit", func(c *Config) { c.Fanout = MaxFanout + 1 }, "--fanout must be between 1 and 50"},
+		{"too many sinks", func(c *Config) { c.Endpoints, c.Fanout = MaxEndpoints/10+1, 10 }, "--fanout 10 makes 10010 sinks"},
+		{"sinks at the cap", func(c *Config) { c.Endpoints, c.Fanout = MaxEndpoints/10, 10 }, ""},
+		{"too many deliveries", func(c *Config) { c.Events, c.Fanout = MaxEvents/2, 3 }, "--events"},
+		{"deliveries at the cap", func(c *Config) { c.Events, c.Fanout = MaxEvents/50, 50 }, ""},
+		{"fanout with mixed endpoints", func(c *Config) { c.Fanout, c.Endpoints, c.Slow, c.Hanging, c.Failing = 3, 10, 0.1, 0.1, 0.1 }, ""},
+		{"fanout with hold", func(c *Config) { c.Fanout, c.Hold = 5, true }, ""},
+		{"fanout leaves no healthy endpoint", func(c *Config) { c.Fanout, c.Endpoints, c.Failing = 3, 1, 1 }, "no healthy endpoint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,19 +85,19 @@ func TestFlags(t *testing.T) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	c.Flags(fs)
-	err := fs.Parse([]string{"--endpoints", "100", "--hanging", "0.1", "--failing=0.1", "--rate", "2000",
+	err := fs.Parse([]string{"--endpoints", "100", "--fanout", "5", "--hanging", "0.1", "--failing=0.1", "--rate", "2000",
 		"--duration", "3s", "--events", "5000", "--max-batch", "1", "--json", "--hold", "--binary", "/x/bahasha", "--database", "postgres://db"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Endpoints != 100 || c.Hanging != 0.1 || c.Failing != 0.1 || c.Rate != 2000 || c.Duration != 3*time.Second ||
+	if c.Endpoints != 100 || c.Fanout != 5 || c.Hanging != 0.1 || c.Failing != 0.1 || c.Rate != 2000 || c.Duration != 3*time.Second ||
 		c.Events != 5000 || c.MaxBatch != 1 || !c.JSON || !c.Hold || c.Binary != "/x/bahasha" || c.Database != "postgres://db" {
 		t.Fatalf("parsed %+v", c)
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	for _, bad := range [][]string{{"--endpoints", "many"}, {"--duration", "10"}, {"--rate", "fast"}, {"--nope"}} {
+	for _, bad := range [][]string{{"--endpoints", "many"}, {"--duration", "10"}, {"--rate", "fast"}, {"--fanout", "all"}, {"--fanout", "1.5"}, {"--nope"}} {
 		fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
 		c := Default()
@@ -90,6 +105,46 @@ func TestFlags(t *testing.T) {
 		if err := fs.Parse(bad); err == nil {
 			t.Errorf("Parse(%q) = nil, want an error", bad)
 		}
+	}
+}
+
+func TestFanoutFlag(t *testing.T) {
+	parse := func(args ...string) (Config, error) {
+		c := Default()
+		fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		c.Flags(fs)
+		return c, fs.Parse(args)
+	}
+	c, err := parse()
+	if err != nil || c.Fanout != 1 {
+		t.Fatalf("default: fanout %d, %v; want 1", c.Fanout, err)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string // part of Validate's error; "" for valid
+	}{
+		{[]string{"--fanout", "20"}, ""},
+		{[]string{"--fanout=50"}, ""},
+		{[]string{"--fanout", "0"}, "--fanout must be between 1 and 50 (it is 0)"},
+		{[]string{"--fanout", "51"}, "--fanout must be between 1 and 50 (it is 51)"},
+		{[]string{"--fanout", "3", "--endpoints", "4000"}, "--endpoints 4000 × --fanout 3"},
+		{[]string{"--fanout", "3", "--events", "5000000"}, "--events 5000000 × --fanout 3"},
+	} {
+		c, err := parse(tt.args...)
+		if err != nil {
+			t.Fatalf("%q: %v", tt.args, err)
+		}
+		err = c.Validate()
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%q: Validate() = %v, want nil", tt.args, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n")):
+			t.Errorf("%q: Validate() = %v, want a one-line error with %q", tt.args, err, tt.want)
+		}
+	}
+	if MaxFanout != store.MaxEndpoints {
+		t.Errorf("MaxFanout %d, but the platform allows %d endpoints per account", MaxFanout, store.MaxEndpoints)
 	}
 }
 

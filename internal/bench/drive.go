@@ -5,6 +5,7 @@ import (
 	crand "crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -20,10 +21,11 @@ type account struct {
 }
 
 // setup creates one account per endpoint through the admin API, starts its
-// sink with the account's app secret, and registers the sink as the
-// account's webhook (the platform's handshake calls the sink). Account i is
-// set up through node i % len(clients).
-func setup(ctx context.Context, clients []*apiClient, adminKey string, cls []class, s *sinks, t *tracker) ([]account, error) {
+// fanout sinks with the account's app secret, and registers them as the
+// account's webhook endpoints (the platform's handshake calls each sink):
+// the first with PUT /v1/webhook, the others with POST /v1/webhooks. Account
+// i is set up through node i % len(clients).
+func setup(ctx context.Context, clients []*apiClient, adminKey string, cls []class, fanout int, s *sinks, t *tracker) ([]account, error) {
 	accounts := make([]account, len(cls))
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -36,7 +38,7 @@ func setup(ctx context.Context, clients []*apiClient, adminKey string, cls []cla
 				if i >= len(cls) || ctx.Err() != nil {
 					return
 				}
-				a, err := setupOne(ctx, clients[i%len(clients)], adminKey, i, cls[i], s, t)
+				a, err := setupOne(ctx, clients[i%len(clients)], adminKey, i, cls[i], fanout, s, t)
 				if err != nil {
 					cancel(fmt.Errorf("setting up endpoint %d: %w", i, err))
 					return
@@ -52,7 +54,7 @@ func setup(ctx context.Context, clients []*apiClient, adminKey string, cls []cla
 	return accounts, nil
 }
 
-func setupOne(ctx context.Context, c *apiClient, adminKey string, i int, cls class, s *sinks, t *tracker) (account, error) {
+func setupOne(ctx context.Context, c *apiClient, adminKey string, i int, cls class, fanout int, s *sinks, t *tracker) (account, error) {
 	var created struct {
 		PhoneNumber struct {
 			ID string `json:"id"`
@@ -72,13 +74,31 @@ func setupOne(ctx context.Context, c *apiClient, adminKey string, i int, cls cla
 	if err := c.call(ctx, http.MethodGet, "/v1/webhook/secret", created.APIKey, nil, &secret, http.StatusOK); err != nil {
 		return account{}, err
 	}
-	token := randomHex(16)
-	url, err := s.start(i, cls, token, secret.Secret, t)
-	if err != nil {
-		return account{}, fmt.Errorf("starting its sink: %w", err)
-	}
-	if err := c.call(ctx, http.MethodPut, "/v1/webhook", created.APIKey, map[string]string{"url": url, "verify_token": token}, nil, http.StatusOK); err != nil {
-		return account{}, err
+	for k := range fanout {
+		token := randomHex(16)
+		url, err := s.start(i, k, cls, token, secret.Secret, t)
+		if err != nil {
+			return account{}, fmt.Errorf("starting the sink of its webhook endpoint %d: %w", k+1, err)
+		}
+		body := map[string]string{"url": url, "verify_token": token}
+		if k == 0 {
+			err = c.call(ctx, http.MethodPut, "/v1/webhook", created.APIKey, body, nil, http.StatusOK)
+		} else {
+			// Account scope, no event filter: every event of the account.
+			var ep struct {
+				ID string `json:"id"`
+			}
+			err = c.call(ctx, http.MethodPost, "/v1/webhooks", created.APIKey, body, &ep, http.StatusCreated)
+			if err == nil && ep.ID == "" {
+				err = errors.New("POST /v1/webhooks answered no endpoint id")
+			}
+		}
+		if err != nil {
+			if k > 0 {
+				err = fmt.Errorf("webhook endpoint %d of %d (--fanout): %w", k+1, fanout, err)
+			}
+			return account{}, err
+		}
 	}
 	phone, _ := json.Marshal(created.PhoneNumber.ID)
 	return account{apiKey: created.APIKey, phoneID: phone}, nil
@@ -168,11 +188,13 @@ func produce(ctx context.Context, cfg Config, clients []*apiClient, accounts []a
 				ep := b % len(accounts)
 				c := clients[nodeFor(b, len(accounts), len(clients))]
 				body = appendBatch(body[:0], lo, hi, accounts[ep].phoneID, time.Now().Unix())
+				sent := time.Now()
 				if err := c.ingest(ctx, accounts[ep].apiKey, body); err != nil {
 					once.Do(func() { firstErr = err })
 					cancel()
 					return
 				}
+				t.ingestTook(b, time.Since(sent))
 				t.acknowledged(lo, hi, ep)
 			}
 		})

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,7 +60,8 @@ func TestEndToEnd(t *testing.T) {
 	bin := buildBahasha(t)
 
 	t.Run("bad flags exit 2", func(t *testing.T) {
-		for _, args := range [][]string{{"bench", "--endpoints", "0"}, {"bench", "--failing", "2"}, {"bench", "--nope"}, {"bench", "--hold", "--duration", "6m"}, {"bench", "--nodes", "2"}} {
+		for _, args := range [][]string{{"bench", "--endpoints", "0"}, {"bench", "--failing", "2"}, {"bench", "--nope"}, {"bench", "--hold", "--duration", "6m"}, {"bench", "--nodes", "2"},
+			{"bench", "--fanout", "0"}, {"bench", "--fanout", "51"}} {
 			var stderr bytes.Buffer
 			cmd := exec.Command(bin, args...)
 			cmd.Stderr = &stderr
@@ -132,9 +135,111 @@ func TestEndToEnd(t *testing.T) {
 	if res.MaxBatch < 1 {
 		t.Errorf("max_batch %d", res.MaxBatch)
 	}
+	if res.Fanout != 1 || res.EventsDelivered != res.Delivered || res.EventsPerS != res.DeliveredPerS || !slices.Equal(res.DeliveredPerCopy, []int64{h.Delivered}) {
+		t.Errorf("fanout %d: events_delivered %d events_per_s %v delivered_per_copy %v, want those of delivered (%d, %v)",
+			res.Fanout, res.EventsDelivered, res.EventsPerS, res.DeliveredPerCopy, res.Delivered, res.DeliveredPerS)
+	}
 
+	t.Run("fanout", func(t *testing.T) { testFanout(t, bin) })
+	t.Run("fanout mixed", func(t *testing.T) { testFanoutMixed(t, bin) })
 	t.Run("hold", func(t *testing.T) { testHold(t, bin) })
 	t.Run("two nodes", func(t *testing.T) { testTwoNodes(t, bin) })
+}
+
+// testFanout runs a tiny bench with --fanout 3: 2 accounts with 3 webhook
+// endpoints each, 3,000 events, each of which every one of its account's 3
+// sinks must receive exactly once.
+func testFanout(t *testing.T, bin string) {
+	cfg := Default()
+	cfg.Binary = bin
+	cfg.Endpoints, cfg.Fanout = 2, 3
+	cfg.Events, cfg.Duration = 3000, 5*time.Second
+	cfg.Ceiling = 500 * time.Millisecond
+	cfg.Drain = 20 * time.Second
+	cfg.JSON = true
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	res, err := Run(ctx, cfg, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("Run: %v\nstderr:\n%s", err, stderr.String())
+	}
+	t.Logf("stdout: %s", stdout.String())
+	var got map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatalf("stdout is not JSON: %v", err)
+	}
+	for _, key := range []string{"events_per_s", "events_delivered", "sinks", "complete_p50_ms", "complete_p99_ms",
+		"delivered_per_copy", "cpu_s_per_1k_events", "ingest_ack_p50_ms", "ingest_ack_p99_ms"} {
+		if _, ok := got[key]; !ok {
+			t.Errorf("the JSON has no %q", key)
+		}
+	}
+	if got["fanout"] != float64(3) || got["endpoints"] != float64(2) || got["sinks"] != float64(6) {
+		t.Errorf("fanout %v endpoints %v sinks %v, want 3, 2, 6", got["fanout"], got["endpoints"], got["sinks"])
+	}
+	// Every event at all 3 sinks of its account, exactly once each.
+	if res.Events != 3000 || res.Delivered != 3*res.Events || res.EventsDelivered != res.Events || res.Duplicates != 0 || res.Lost != 0 {
+		t.Errorf("events %d delivered %d events_delivered %d duplicates %d lost %d; want 3000, 9000, 3000, 0, 0",
+			res.Events, res.Delivered, res.EventsDelivered, res.Duplicates, res.Lost)
+	}
+	if !slices.Equal(res.DeliveredPerCopy, []int64{3000, 3000, 3000}) {
+		t.Errorf("delivered_per_copy %v, want 3000 at each of the 3 endpoints", res.DeliveredPerCopy)
+	}
+	if res.Misrouted+res.Unexpected+res.Rejected != 0 {
+		t.Errorf("misrouted %d unexpected %d rejected %d", res.Misrouted, res.Unexpected, res.Rejected)
+	}
+	// Deliveries and events end with the same receipt: 3 deliveries an event.
+	if res.EventsPerS <= 0 || math.Abs(res.DeliveredPerS-3*res.EventsPerS) > 3 {
+		t.Errorf("delivered_per_s %v, events_per_s %v; want 3 deliveries per event", res.DeliveredPerS, res.EventsPerS)
+	}
+	if res.CPUSPer1k <= 0 || math.Abs(res.CPUSPer1kEvents-3*res.CPUSPer1k) > 0.001 {
+		t.Errorf("cpu_s_per_1k %v, cpu_s_per_1k_events %v; want 3 deliveries per event", res.CPUSPer1k, res.CPUSPer1kEvents)
+	}
+	if res.CompleteP50MS < res.P50MS || res.CompleteP99MS < res.P99MS || res.P99MS < res.P50MS {
+		t.Errorf("copies p50 %v p99 %v, last copy p50 %v p99 %v", res.P50MS, res.P99MS, res.CompleteP50MS, res.CompleteP99MS)
+	}
+	if res.IngestAckP50MS <= 0 || res.IngestAckP99MS < res.IngestAckP50MS {
+		t.Errorf("ingest ack p50 %v p99 %v", res.IngestAckP50MS, res.IngestAckP99MS)
+	}
+	if res.SinkPosts <= 0 || res.EventsPerPost <= 0 {
+		t.Errorf("sink_posts %d events_per_post %v", res.SinkPosts, res.EventsPerPost)
+	}
+}
+
+// testFanoutMixed runs a tiny mixed bench with --fanout 2: 2 accounts, one
+// failing at both its endpoints; the healthy one's 2 sinks must receive
+// each of its 1,000 events once.
+func testFanoutMixed(t *testing.T, bin string) {
+	cfg := Default()
+	cfg.Binary = bin
+	cfg.Endpoints, cfg.Fanout, cfg.Failing = 2, 2, 0.5
+	cfg.Events, cfg.Duration = 2000, 5*time.Second
+	cfg.Ceiling = 500 * time.Millisecond
+	cfg.Drain = 20 * time.Second
+	cfg.JSON = true
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	res, err := Run(ctx, cfg, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("Run: %v\nstderr:\n%s", err, stderr.String())
+	}
+	t.Logf("stdout: %s", stdout.String())
+	h := res.Healthy
+	if h == nil {
+		t.Fatal("a mixed scenario has no healthy figures")
+	}
+	if res.Events != 2000 || h.Events != 1000 || h.Delivered != 2000 || h.EventsDelivered != 1000 || h.Lost != 0 || h.Duplicates != 0 {
+		t.Errorf("events %d, healthy: events %d delivered %d events_delivered %d lost %d duplicates %d; want 2000, 1000, 2000, 1000, 0, 0",
+			res.Events, h.Events, h.Delivered, h.EventsDelivered, h.Lost, h.Duplicates)
+	}
+	if res.Delivered != h.Delivered || h.Sinks != 2 || res.Sinks != 4 || res.FailingEndpoints != 1 {
+		t.Errorf("delivered %d (healthy %d), sinks %d (healthy %d), failing %d; want none of the failing account's", res.Delivered, h.Delivered, res.Sinks, h.Sinks, res.FailingEndpoints)
+	}
+	if res.Misrouted+res.Unexpected+res.Rejected != 0 {
+		t.Errorf("misrouted %d unexpected %d rejected %d", res.Misrouted, res.Unexpected, res.Rejected)
+	}
 }
 
 // testTwoNodes runs a tiny bench on two nodes sharing one PostgreSQL: 2

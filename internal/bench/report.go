@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -26,8 +27,12 @@ func report(w io.Writer, cfg Config, res Result) error {
 		database += fmt.Sprintf(", %d nodes", res.Nodes)
 	}
 	healthyN := res.Endpoints - res.SlowEndpoints - res.HangingEndpoints - res.FailingEndpoints
-	fmt.Fprintf(&b, "bahasha bench: %d endpoints (%d healthy, %d slow, %d hanging, %d failing), max-batch %d, %s, %gs / ≤%d events, %s\n",
-		res.Endpoints, healthyN, res.SlowEndpoints, res.HangingEndpoints, res.FailingEndpoints, res.MaxBatch, rate, res.DurationS, res.EventsLimit, database)
+	fanout := ""
+	if res.Fanout > 1 {
+		fanout = fmt.Sprintf(", fan-out %d (%d webhook endpoints per account, each event delivered to all)", res.Fanout, res.Fanout)
+	}
+	fmt.Fprintf(&b, "bahasha bench: %d endpoints (%d healthy, %d slow, %d hanging, %d failing)%s, max-batch %d, %s, %gs / ≤%d events, %s\n",
+		res.Endpoints, healthyN, res.SlowEndpoints, res.HangingEndpoints, res.FailingEndpoints, fanout, res.MaxBatch, rate, res.DurationS, res.EventsLimit, database)
 	if res.Note != "" {
 		fmt.Fprintf(&b, "note: %s\n", res.Note)
 	}
@@ -47,25 +52,54 @@ func report(w io.Writer, cfg Config, res Result) error {
 		}
 		fmt.Fprintln(tw)
 	}
+	fan := res.Fanout > 1
 	row("events acknowledged", func(f Figures) string { return thousands(float64(f.Events)) })
-	row("events delivered", func(f Figures) string { return thousands(float64(f.Delivered)) })
+	if fan {
+		row("deliveries (event copies)", func(f Figures) string { return thousands(float64(f.Delivered)) })
+		row(fmt.Sprintf("events delivered to all %d", res.Fanout), func(f Figures) string { return thousands(float64(f.EventsDelivered)) })
+	} else {
+		row("events delivered", func(f Figures) string { return thousands(float64(f.Delivered)) })
+	}
 	row("ingest events/s", func(f Figures) string {
 		return fmt.Sprintf("%s (%.2f× ceiling)", thousands(f.IngestPerS), f.IngestRatio)
 	})
-	row("delivered events/s", func(f Figures) string {
-		return fmt.Sprintf("%s (%.2f× ceiling)", thousands(f.DeliveredPerS), f.DeliveredRatio)
-	})
-	row("delivered per endpoint/s", func(f Figures) string {
-		return fmt.Sprintf("%s (%d endpoints)", thousands(f.DeliveredPerEndpointPerS), f.Endpoints)
-	})
+	if fan {
+		row("deliveries/s", func(f Figures) string {
+			return fmt.Sprintf("%s (%.2f× ceiling)", thousands(f.DeliveredPerS), f.DeliveredRatio)
+		})
+		row(fmt.Sprintf("events delivered to all %d/s", res.Fanout), func(f Figures) string { return thousands(f.EventsPerS) })
+		row("deliveries per webhook endpoint/s", func(f Figures) string {
+			accounts := "accounts"
+			if f.Endpoints == 1 {
+				accounts = "account"
+			}
+			return fmt.Sprintf("%s (%d endpoints of %d %s)", thousands(f.DeliveredPerEndpointPerS), f.Sinks, f.Endpoints, accounts)
+		})
+	} else {
+		row("delivered events/s", func(f Figures) string {
+			return fmt.Sprintf("%s (%.2f× ceiling)", thousands(f.DeliveredPerS), f.DeliveredRatio)
+		})
+		row("delivered per endpoint/s", func(f Figures) string {
+			return fmt.Sprintf("%s (%d endpoints)", thousands(f.DeliveredPerEndpointPerS), f.Endpoints)
+		})
+	}
 	held := ""
 	if res.Hold {
 		held = " (held: not delivery latency)"
 	}
-	row("latency p50 / p95 / p99", func(f Figures) string {
+	latency := "latency"
+	if fan {
+		latency = "latency of every copy"
+	}
+	row(latency+" p50 / p95 / p99", func(f Figures) string {
 		return fmt.Sprintf("%s / %s / %s ms%s", ms(f.P50MS), ms(f.P95MS), ms(f.P99MS), held)
 	})
-	row("latency max", func(f Figures) string { return ms(f.MaxMS) + " ms" + held })
+	row(latency+" max", func(f Figures) string { return ms(f.MaxMS) + " ms" + held })
+	if fan {
+		row("latency to the last copy p50 / p99", func(f Figures) string {
+			return fmt.Sprintf("%s / %s ms%s", ms(f.CompleteP50MS), ms(f.CompleteP99MS), held)
+		})
+	}
 	row("duplicates", func(f Figures) string { return thousands(float64(f.Duplicates)) })
 	row("lost", func(f Figures) string {
 		if f.Lost > 0 {
@@ -76,7 +110,13 @@ func report(w io.Writer, cfg Config, res Result) error {
 	tw.Flush()
 	b.WriteString("\n")
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "platform CPU\t%.4f s per 1,000 delivered events (%.1f s in all; the bench itself used %.1f s)\n", res.CPUSPer1k, res.PlatformCPUS, res.BenchCPUS)
+	if fan {
+		fmt.Fprintf(tw, "platform CPU\t%.4f s per 1,000 deliveries, %.4f s per 1,000 events (%.1f s in all; the bench itself used %.1f s)\n",
+			res.CPUSPer1k, res.CPUSPer1kEvents, res.PlatformCPUS, res.BenchCPUS)
+		fmt.Fprintf(tw, "per webhook endpoint\t%s\n", perCopy(res.DeliveredPerCopy))
+	} else {
+		fmt.Fprintf(tw, "platform CPU\t%.4f s per 1,000 delivered events (%.1f s in all; the bench itself used %.1f s)\n", res.CPUSPer1k, res.PlatformCPUS, res.BenchCPUS)
+	}
 	if res.Nodes > 1 {
 		fmt.Fprintf(tw, "CPU per node\t%s s\n", joinFloats(res.NodeCPUS, "%.1f"))
 		fmt.Fprintf(tw, "platform peak RSS\t%.1f MB, the largest node's (nodes: %s MB)\n", res.PeakRSSMB, joinFloats(res.NodePeakRSSMB, "%.1f"))
@@ -86,7 +126,12 @@ func report(w io.Writer, cfg Config, res Result) error {
 	fmt.Fprintf(tw, "loopback ceiling\t%s POSTs/s (%.4f CPU s per 1,000), measured in this run\n", thousands(res.CeilingPostsPerS), res.CeilingCPUSPer1k)
 	fmt.Fprintf(tw, "healthy sinks\t%s POSTs, %.2f events per POST\n", thousands(float64(res.SinkPosts)), res.EventsPerPost)
 	fmt.Fprintf(tw, "phases\tingest %.1f s (%d producers, %d events per POST), drain %.1f s\n", res.IngestS, res.Producers, res.IngestBatch, res.DrainS)
-	fmt.Fprintf(tw, "backlog\tpeak %s events pending; the drain phase delivered %s events/s\n", thousands(float64(res.BacklogPeak)), thousands(res.DrainPerS))
+	fmt.Fprintf(tw, "ingest POSTs\t%s / %s ms to the 202, p50 / p99\n", ms(res.IngestAckP50MS), ms(res.IngestAckP99MS))
+	if fan {
+		fmt.Fprintf(tw, "backlog\tpeak %s deliveries pending; the drain phase delivered %s/s\n", thousands(float64(res.BacklogPeak)), thousands(res.DrainPerS))
+	} else {
+		fmt.Fprintf(tw, "backlog\tpeak %s events pending; the drain phase delivered %s events/s\n", thousands(float64(res.BacklogPeak)), thousands(res.DrainPerS))
+	}
 	fmt.Fprintf(tw, "machine\t%d CPUs, load average %s before, %s after\n", res.CPUs, res.LoadAvgBefore, res.LoadAvgAfter)
 	if res.Misrouted+res.Unexpected+res.Rejected > 0 {
 		fmt.Fprintf(tw, "ERRORS\t%d misrouted, %d unexpected, %d rejected by the SDK\n", res.Misrouted, res.Unexpected, res.Rejected)
@@ -122,6 +167,24 @@ func thousands(x float64) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+// perCopy says how many events the k-th webhook endpoints of the accounts
+// received, for each k: every figure when there are few, else the least and
+// the most.
+func perCopy(xs []int64) string {
+	if len(xs) == 0 {
+		return "none"
+	}
+	if len(xs) > 8 {
+		lo, hi := slices.Min(xs), slices.Max(xs)
+		return fmt.Sprintf("endpoints no. 1 to %d of the accounts (summed over them) received %s to %s events each", len(xs), thousands(float64(lo)), thousands(float64(hi)))
+	}
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = thousands(float64(x))
+	}
+	return fmt.Sprintf("endpoints no. 1 to %d of the accounts (summed over them) received %s events", len(xs), strings.Join(parts, " / "))
 }
 
 // joinFloats formats xs with format, separated by " / ".

@@ -29,8 +29,8 @@ func parseWAMID(id string) (uint64, bool) {
 	return seq, err == nil
 }
 
-// sinks are the loopback webhook receivers, one server per endpoint, as each
-// business has its own host.
+// sinks are the loopback webhook receivers, one server per webhook endpoint
+// (Config.Fanout per account), as each business has its own host.
 type sinks struct {
 	mu      sync.Mutex
 	servers []*http.Server
@@ -92,10 +92,12 @@ func (s *sinks) hold(r *http.Request) bool {
 	return r.Context().Err() == nil
 }
 
-// start starts endpoint ep's sink and returns its webhook URL. The sink
-// verifies the handshake with token and every delivery's signature with
-// secret, through the public SDK, and records the events it receives.
-func (s *sinks) start(ep int, cls class, token, secret string, t *tracker) (string, error) {
+// start starts the sink of endpoint ep's webhook endpoint k (0 is the
+// primary one; there are Config.Fanout of them) and returns its webhook URL.
+// The sink verifies the handshake with token and every delivery's signature
+// with secret, through the public SDK, and records the events it receives
+// as copy k's.
+func (s *sinks) start(ep, k int, cls class, token, secret string, t *tracker) (string, error) {
 	h := &webhook.Handler{VerifyToken: token, AppSecret: secret, Mode: webhook.AckFirst,
 		OnStatus: func(_ context.Context, e whatsapp.StatusEvent) error {
 			seq, ok := parseWAMID(e.Status.ID)
@@ -103,7 +105,7 @@ func (s *sinks) start(ep int, cls class, token, secret string, t *tracker) (stri
 				t.unexpected.Add(1)
 				return nil
 			}
-			t.receivedBy(ep, seq)
+			t.receivedBy(ep, k, seq)
 			return nil
 		},
 		OnMessage: func(context.Context, whatsapp.MessageEvent) error {

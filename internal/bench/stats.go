@@ -74,20 +74,31 @@ func Latency(acked, received time.Duration) time.Duration {
 	return max(received-acked, 0)
 }
 
-// tracker records, per event, when its ingest was acknowledged and when a
-// sink first received it, and counts receipts. Event seq of ingest batch b
-// (seq/batch) belongs to endpoint b mod endpoints, so no table maps events to
-// endpoints. Times are offsets from origin plus 1ns, so that 0 means never.
+// tracker records, per event, when its ingest was acknowledged and, per
+// copy of it (one per webhook endpoint of its account: fanout of them), when
+// that copy's sink first received it, and counts receipts. Event seq of
+// ingest batch b (seq/batch) belongs to endpoint b mod endpoints, so no table
+// maps events to endpoints; copy k of event seq is slot seq*fanout+k. Times
+// are offsets from origin plus 1ns, so that 0 means never.
 type tracker struct {
 	origin  time.Time
 	batch   int
+	fanout  int
 	classes []class
 
-	ack   []atomic.Int64
-	recv  []atomic.Int64
-	count []atomic.Int32
+	ack   []atomic.Int64 // per event
+	recv  []atomic.Int64 // per copy
+	count []atomic.Int32 // per copy
+	// ackLat is each ingest POST's time to its 202 in microseconds, per
+	// batch; each is written by the one producer that sent the batch and
+	// read after they all ended.
+	ackLat []int32
 
-	acked, ackedHealthy     atomic.Int64
+	// acked counts events; expectHealthy the copies the healthy sinks are
+	// to receive (their accounts' acknowledged events × fanout); received
+	// and recvHealthy the copies first received (by any sink, by healthy
+	// ones).
+	acked, expectHealthy    atomic.Int64
 	received, recvHealthy   atomic.Int64
 	duplicates, misrouted   atomic.Int64
 	unexpected              atomic.Int64
@@ -95,9 +106,10 @@ type tracker struct {
 	postsHealthy, evHealthy atomic.Int64 // POSTs and events received by healthy sinks
 }
 
-func newTracker(origin time.Time, events, batch int, classes []class) *tracker {
-	return &tracker{origin: origin, batch: batch, classes: classes,
-		ack: make([]atomic.Int64, events), recv: make([]atomic.Int64, events), count: make([]atomic.Int32, events)}
+func newTracker(origin time.Time, events, batch, fanout int, classes []class) *tracker {
+	return &tracker{origin: origin, batch: batch, fanout: fanout, classes: classes,
+		ack: make([]atomic.Int64, events), recv: make([]atomic.Int64, events*fanout), count: make([]atomic.Int32, events*fanout),
+		ackLat: make([]int32, (events+batch-1)/batch)}
 }
 
 // now is the current time as a tracker offset (never 0).
@@ -113,62 +125,98 @@ func (t *tracker) acknowledged(lo, hi, ep int) {
 	}
 	t.acked.Add(int64(hi - lo))
 	if t.classes[ep] == healthy {
-		t.ackedHealthy.Add(int64(hi - lo))
+		t.expectHealthy.Add(int64(hi-lo) * int64(t.fanout))
 	}
 }
 
-// receivedBy records that endpoint ep's sink received event seq.
-func (t *tracker) receivedBy(ep int, seq uint64) {
+// ingestTook records how long the ingest POST of batch b took to its 202.
+func (t *tracker) ingestTook(b int, d time.Duration) {
+	t.ackLat[b] = int32(min(d.Microseconds(), math.MaxInt32))
+}
+
+// pending is the copies acknowledged but not yet received, by any sink.
+func (t *tracker) pending() int64 {
+	return t.acked.Load()*int64(t.fanout) - t.received.Load()
+}
+
+// receivedBy records that the sink of copy k of endpoint ep received event
+// seq. An event of another endpoint (account) is misrouted: counted as such
+// and not as a receipt of that endpoint's copy.
+func (t *tracker) receivedBy(ep, k int, seq uint64) {
 	if t.classes[ep] == healthy {
 		t.evHealthy.Add(1)
 	}
-	if seq >= uint64(len(t.count)) {
+	if seq >= uint64(len(t.ack)) {
 		t.unexpected.Add(1)
 		return
 	}
-	if t.count[seq].Add(1) > 1 {
+	if t.endpointOf(int(seq)) != ep {
+		t.misrouted.Add(1)
+		return
+	}
+	slot := int(seq)*t.fanout + k
+	if t.count[slot].Add(1) > 1 {
 		t.duplicates.Add(1)
 		return
 	}
-	t.recv[seq].Store(t.now())
+	t.recv[slot].Store(t.now())
 	t.received.Add(1)
 	if t.classes[ep] == healthy {
 		t.recvHealthy.Add(1)
 	}
-	if t.endpointOf(int(seq)) != ep {
-		t.misrouted.Add(1)
-	}
 }
 
-// Figures are the measurements of a set of endpoints.
+// Figures are the measurements of a set of endpoints. With fanout 1 a
+// delivery is an event; with fanout N each event makes N deliveries (one
+// copy to each webhook endpoint of its account), and the counts, rates and
+// latencies below without "events" in their name are of deliveries.
 type Figures struct {
 	// Events is how many events were acknowledged by the ingest API.
 	Events int64 `json:"events"`
-	// Delivered is how many of them a sink received (at least once).
+	// Delivered is how many deliveries (event copies) a sink received, at
+	// least once: at most Events × fanout.
 	Delivered int64 `json:"delivered"`
-	// Duplicates counts receipts beyond an event's first.
+	// EventsDelivered is how many events all the webhook endpoints of
+	// their account received (Delivered when fanout is 1).
+	EventsDelivered int64 `json:"events_delivered"`
+	// Duplicates counts receipts beyond a copy's first by its sink.
 	Duplicates int64 `json:"duplicates"`
-	// Lost counts acknowledged events of healthy endpoints never received.
+	// Lost counts deliveries of acknowledged events to healthy sinks that
+	// were never received.
 	Lost int64 `json:"lost"`
 	// IngestPerS is Events over the ingest phase.
 	IngestPerS float64 `json:"ingest_per_s"`
 	// DeliveredPerS is Delivered over the time from the first
-	// acknowledgement to the last receipt.
+	// acknowledgement to the last receipt: deliveries per second.
 	DeliveredPerS float64 `json:"delivered_per_s"`
-	// Latencies from acknowledgement to first receipt, in milliseconds.
+	// EventsPerS is EventsDelivered over the time from the first
+	// acknowledgement to the last receipt that completed an event: events
+	// delivered to every endpoint of their account per second
+	// (DeliveredPerS when fanout is 1).
+	EventsPerS float64 `json:"events_per_s"`
+	// Latencies from an event's acknowledgement to the first receipt of
+	// each copy, over every copy, in milliseconds.
 	P50MS float64 `json:"p50_ms"`
 	P95MS float64 `json:"p95_ms"`
 	P99MS float64 `json:"p99_ms"`
 	MaxMS float64 `json:"max_ms"`
+	// CompleteP50MS and CompleteP99MS are latencies from an event's
+	// acknowledgement to the receipt of its last copy, over the events
+	// EventsDelivered counts (P50MS and P99MS when fanout is 1).
+	CompleteP50MS float64 `json:"complete_p50_ms"`
+	CompleteP99MS float64 `json:"complete_p99_ms"`
 	// IngestRatio and DeliveredRatio are IngestPerS and DeliveredPerS over
 	// the loopback POST ceiling.
 	IngestRatio    float64 `json:"ingest_ratio"`
 	DeliveredRatio float64 `json:"delivered_ratio"`
-	// Endpoints is how many endpoints these figures cover, and
-	// DeliveredPerEndpointPerS is DeliveredPerS over them: the figure to
-	// compare between runs whose producer spreads events over different
-	// numbers of endpoints (e.g. the healthy ones of a mixed run).
+	// Endpoints is how many endpoints (accounts) these figures cover, and
+	// Sinks how many webhook endpoints: Endpoints × fanout.
+	// DeliveredPerEndpointPerS is DeliveredPerS over Sinks, what one
+	// webhook endpoint received per second: the figure to compare between
+	// runs whose producer spreads events over different numbers of
+	// endpoints (e.g. the healthy ones of a mixed run).
 	Endpoints                int     `json:"endpoints"`
+	Sinks                    int     `json:"sinks"`
 	DeliveredPerEndpointPerS float64 `json:"delivered_per_endpoint_per_s"`
 }
 
@@ -181,14 +229,19 @@ func (t *tracker) figures(include func(ep int) bool, ingestStart int64, ceiling 
 			f.Endpoints++
 		}
 	}
-	var lats []time.Duration
-	var firstAck, lastAck, lastRecv int64 = math.MaxInt64, 0, 0
+	f.Sinks = f.Endpoints * t.fanout
+	var lats, complete []time.Duration
+	var firstAck, lastAck, lastRecv, lastComplete int64 = math.MaxInt64, 0, 0, 0
 	for seq := range t.ack {
-		if !include(t.endpointOf(seq)) {
+		ep := t.endpointOf(seq)
+		if !include(ep) {
 			continue
 		}
-		if c := t.count[seq].Load(); c > 1 {
-			f.Duplicates += int64(c - 1)
+		copies := seq * t.fanout
+		for k := range t.fanout {
+			if c := t.count[copies+k].Load(); c > 1 {
+				f.Duplicates += int64(c - 1)
+			}
 		}
 		a := t.ack[seq].Load()
 		if a == 0 {
@@ -196,16 +249,28 @@ func (t *tracker) figures(include func(ep int) bool, ingestStart int64, ceiling 
 		}
 		f.Events++
 		firstAck, lastAck = min(firstAck, a), max(lastAck, a)
-		r := t.recv[seq].Load()
-		if r == 0 {
-			if t.classes[t.endpointOf(seq)] == healthy {
-				f.Lost++
+		whole, last := true, int64(0) // every copy received; the last receipt
+		for k := range t.fanout {
+			r := t.recv[copies+k].Load()
+			if r == 0 {
+				if t.classes[ep] == healthy {
+					f.Lost++
+				}
+				whole = false
+				continue
 			}
-			continue
+			f.Delivered++
+			lastRecv = max(lastRecv, r)
+			lats = append(lats, Latency(time.Duration(a), time.Duration(r)))
+			last = max(last, r)
 		}
-		f.Delivered++
-		lastRecv = max(lastRecv, r)
-		lats = append(lats, Latency(time.Duration(a), time.Duration(r)))
+		if whole {
+			f.EventsDelivered++
+			lastComplete = max(lastComplete, last)
+			if t.fanout > 1 {
+				complete = append(complete, Latency(time.Duration(a), time.Duration(last)))
+			}
+		}
 	}
 	if f.Events == 0 {
 		return f
@@ -214,18 +279,59 @@ func (t *tracker) figures(include func(ep int) bool, ingestStart int64, ceiling 
 	if f.Delivered > 0 {
 		f.DeliveredPerS = PerSecond(f.Delivered, time.Duration(lastRecv-firstAck))
 	}
+	if f.EventsDelivered > 0 {
+		f.EventsPerS = PerSecond(f.EventsDelivered, time.Duration(lastComplete-firstAck))
+	}
 	slices.Sort(lats)
 	ms := func(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
 	f.P50MS, f.P95MS, f.P99MS = ms(Percentile(lats, 50)), ms(Percentile(lats, 95)), ms(Percentile(lats, 99))
 	if len(lats) > 0 {
 		f.MaxMS = ms(lats[len(lats)-1])
 	}
-	f.IngestRatio, f.DeliveredRatio = round3(Ratio(f.IngestPerS, ceiling)), round3(Ratio(f.DeliveredPerS, ceiling))
-	if f.Endpoints > 0 {
-		f.DeliveredPerEndpointPerS = math.Round(f.DeliveredPerS/float64(f.Endpoints)*10) / 10
+	if t.fanout > 1 {
+		slices.Sort(complete)
+		f.CompleteP50MS, f.CompleteP99MS = ms(Percentile(complete, 50)), ms(Percentile(complete, 99))
+	} else {
+		f.CompleteP50MS, f.CompleteP99MS = f.P50MS, f.P99MS
 	}
-	f.IngestPerS, f.DeliveredPerS = math.Round(f.IngestPerS), math.Round(f.DeliveredPerS)
+	f.IngestRatio, f.DeliveredRatio = round3(Ratio(f.IngestPerS, ceiling)), round3(Ratio(f.DeliveredPerS, ceiling))
+	if f.Sinks > 0 {
+		f.DeliveredPerEndpointPerS = math.Round(f.DeliveredPerS/float64(f.Sinks)*10) / 10
+	}
+	f.IngestPerS, f.DeliveredPerS, f.EventsPerS = math.Round(f.IngestPerS), math.Round(f.DeliveredPerS), math.Round(f.EventsPerS)
 	return f
+}
+
+// deliveredPerCopy counts, for each copy k (the k-th webhook endpoint of
+// every account: 0 is the primary), the acknowledged events its sinks
+// received.
+func (t *tracker) deliveredPerCopy() []int64 {
+	out := make([]int64, t.fanout)
+	for seq := range t.ack {
+		if t.ack[seq].Load() == 0 {
+			continue
+		}
+		for k := range t.fanout {
+			if t.recv[seq*t.fanout+k].Load() != 0 {
+				out[k]++
+			}
+		}
+	}
+	return out
+}
+
+// ingestAckMS is the p50 and p99 of the ingest POSTs' times to their 202,
+// in milliseconds, over the batches acknowledged.
+func (t *tracker) ingestAckMS() (p50, p99 float64) {
+	var lats []time.Duration
+	for b, us := range t.ackLat {
+		if t.ack[b*t.batch].Load() != 0 {
+			lats = append(lats, time.Duration(us)*time.Microsecond)
+		}
+	}
+	slices.Sort(lats)
+	ms := func(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
+	return ms(Percentile(lats, 50)), ms(Percentile(lats, 99))
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }

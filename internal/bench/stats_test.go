@@ -3,6 +3,7 @@ package bench
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -73,7 +74,7 @@ func TestRatioPerSecondLatency(t *testing.T) {
 // TestTrackerFigures checks the figures on a hand-made run: 2 endpoints
 // (the second failing), batches of 2 events.
 func TestTrackerFigures(t *testing.T) {
-	tr := newTracker(time.Now(), 8, 2, []class{healthy, failing})
+	tr := newTracker(time.Now(), 8, 2, 1, []class{healthy, failing})
 	ms := func(n int) int64 { return int64(n)*int64(time.Millisecond) + 1 }
 	// Events 0,1 and 4,5 belong to endpoint 0; 2,3 and 6,7 to endpoint 1.
 	for seq, ack := range []int{10, 10, 10, 10, 20, 20, 0, 0} { // 6 and 7 were never acknowledged
@@ -88,10 +89,10 @@ func TestTrackerFigures(t *testing.T) {
 	}
 	tr.count[0].Store(3) // two duplicates
 	f := tr.figures(func(int) bool { return true }, ms(0), 100)
-	want := Figures{Events: 6, Delivered: 3, Duplicates: 2, Lost: 1,
-		IngestPerS: 300, DeliveredPerS: 150, // 6 events by 20ms; 3 from 10ms to 30ms
-		P50MS: 2, P95MS: 10, P99MS: 10, MaxMS: 10, IngestRatio: 3, DeliveredRatio: 1.5,
-		Endpoints: 2, DeliveredPerEndpointPerS: 75}
+	want := Figures{Events: 6, Delivered: 3, EventsDelivered: 3, Duplicates: 2, Lost: 1,
+		IngestPerS: 300, DeliveredPerS: 150, EventsPerS: 150, // 6 events by 20ms; 3 from 10ms to 30ms
+		P50MS: 2, P95MS: 10, P99MS: 10, MaxMS: 10, CompleteP50MS: 2, CompleteP99MS: 10, IngestRatio: 3, DeliveredRatio: 1.5,
+		Endpoints: 2, Sinks: 2, DeliveredPerEndpointPerS: 75}
 	if f != want {
 		t.Fatalf("figures\n got %+v\nwant %+v", f, want)
 	}
@@ -105,16 +106,79 @@ func TestTrackerFigures(t *testing.T) {
 }
 
 func TestReceivedBy(t *testing.T) {
-	tr := newTracker(time.Now(), 4, 1, []class{healthy, slow})
-	tr.receivedBy(0, 0)
-	tr.receivedBy(0, 0) // duplicate
-	tr.receivedBy(0, 1) // event 1 belongs to endpoint 1: misrouted
-	tr.receivedBy(1, 3)
-	tr.receivedBy(0, 99) // not a bench event
-	if tr.received.Load() != 3 || tr.recvHealthy.Load() != 2 || tr.duplicates.Load() != 1 ||
+	tr := newTracker(time.Now(), 4, 1, 1, []class{healthy, slow})
+	tr.receivedBy(0, 0, 0)
+	tr.receivedBy(0, 0, 0) // duplicate
+	tr.receivedBy(0, 0, 1) // event 1 belongs to endpoint 1: misrouted, not a receipt
+	tr.receivedBy(1, 0, 3)
+	tr.receivedBy(0, 0, 99) // not a bench event
+	if tr.received.Load() != 2 || tr.recvHealthy.Load() != 1 || tr.duplicates.Load() != 1 ||
 		tr.misrouted.Load() != 1 || tr.unexpected.Load() != 1 {
 		t.Fatalf("received %d healthy %d dup %d misrouted %d unexpected %d", tr.received.Load(), tr.recvHealthy.Load(),
 			tr.duplicates.Load(), tr.misrouted.Load(), tr.unexpected.Load())
+	}
+}
+
+// TestTrackerFanout checks the figures of a hand-made run with fanout 3: 2
+// endpoints (the second failing), batches of 1 event, so events 0 and 2
+// belong to endpoint 0, 1 and 3 to endpoint 1.
+func TestTrackerFanout(t *testing.T) {
+	tr := newTracker(time.Now(), 4, 1, 3, []class{healthy, failing})
+	ms := func(n int) int64 { return int64(n)*int64(time.Millisecond) + 1 }
+	for seq := range 4 {
+		tr.ack[seq].Store(ms(10))
+	}
+	for slot, at := range map[int]int{
+		0*3 + 0: 11, 0*3 + 1: 12, 0*3 + 2: 15, // event 0 at all 3 sinks: complete at 15ms
+		2*3 + 0: 20, 2*3 + 1: 30, // event 2's third copy is lost
+		1*3 + 0: 14, // event 1, failing endpoint: one copy got through
+	} {
+		tr.recv[slot].Store(ms(at))
+		tr.count[slot].Store(1)
+	}
+	tr.count[0*3+1].Store(2) // event 0 twice at the second sink
+	f := tr.figures(func(int) bool { return true }, ms(0), 100)
+	want := Figures{Events: 4, Delivered: 6, EventsDelivered: 1, Duplicates: 1, Lost: 1,
+		IngestPerS: 400, DeliveredPerS: 300, EventsPerS: 200, // 4 events by 10ms; 6 copies from 10 to 30ms; 1 event from 10 to 15ms
+		P50MS: 4, P95MS: 20, P99MS: 20, MaxMS: 20, // copies' latencies 1, 2, 4, 5, 10, 20 ms
+		CompleteP50MS: 5, CompleteP99MS: 5, IngestRatio: 4, DeliveredRatio: 3,
+		Endpoints: 2, Sinks: 6, DeliveredPerEndpointPerS: 50}
+	if f != want {
+		t.Fatalf("figures\n got %+v\nwant %+v", f, want)
+	}
+	h := tr.figures(func(ep int) bool { return ep == 0 }, ms(0), 100)
+	if h.Events != 2 || h.Delivered != 5 || h.EventsDelivered != 1 || h.Lost != 1 || h.Duplicates != 1 || h.Sinks != 3 {
+		t.Fatalf("healthy figures %+v", h)
+	}
+	if got, want := tr.deliveredPerCopy(), []int64{3, 2, 1}; !slices.Equal(got, want) {
+		t.Fatalf("deliveredPerCopy = %v, want %v", got, want)
+	}
+
+	// Receipts: per copy, so the same event at two sinks of its account is
+	// no duplicate.
+	tr = newTracker(time.Now(), 4, 1, 3, []class{healthy, healthy})
+	tr.acknowledged(0, 1, 0)
+	for k := range 3 {
+		tr.receivedBy(0, k, 0)
+	}
+	tr.receivedBy(0, 1, 0) // the second sink again: a duplicate
+	tr.receivedBy(1, 0, 0) // event 0 at endpoint 1's sink: misrouted
+	if tr.received.Load() != 3 || tr.recvHealthy.Load() != 3 || tr.expectHealthy.Load() != 3 || tr.pending() != 0 ||
+		tr.duplicates.Load() != 1 || tr.misrouted.Load() != 1 {
+		t.Fatalf("received %d healthy %d of %d, pending %d, dup %d misrouted %d", tr.received.Load(), tr.recvHealthy.Load(),
+			tr.expectHealthy.Load(), tr.pending(), tr.duplicates.Load(), tr.misrouted.Load())
+	}
+}
+
+func TestIngestAck(t *testing.T) {
+	tr := newTracker(time.Now(), 10, 2, 1, []class{healthy})
+	for b, d := range []time.Duration{3 * time.Millisecond, time.Millisecond, 2 * time.Millisecond, 40 * time.Millisecond} {
+		tr.ingestTook(b, d)
+		tr.acknowledged(2*b, 2*b+2, 0)
+	}
+	tr.ingestTook(4, time.Hour) // never acknowledged: not counted
+	if p50, p99 := tr.ingestAckMS(); p50 != 2 || p99 != 40 {
+		t.Fatalf("ingestAckMS = %v, %v; want 2, 40", p50, p99)
 	}
 }
 
