@@ -82,3 +82,49 @@ func BenchmarkDeliveryCycle(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIngestFanout measures InsertEvents of 100 events for an account
+// with N account-scope endpoints: one event row and N delivery rows each.
+// Reported per event and per delivery made.
+func BenchmarkIngestFanout(b *testing.B) {
+	for _, n := range []int{1, 5, 20} {
+		b.Run(fmt.Sprintf("endpoints-%d", n), func(b *testing.B) {
+			ctx := context.Background()
+			s, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(b.TempDir(), "b.db")})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+			if err := s.CreateAccount(ctx, store.CreateAccountParams{Account: bahasha.Account{ID: "a", Name: "a", AppSecret: "s", CreatedAt: t0},
+				APIKeyHash: []byte("k"), PhoneNumbers: []bahasha.PhoneNumber{{ID: "p", AccountID: "a", WABAID: "w", CreatedAt: t0}}}); err != nil {
+				b.Fatal(err)
+			}
+			for i := range n {
+				e := bahasha.Endpoint{AccountID: "a", URL: fmt.Sprintf("https://example.com/%d", i), VerifyToken: "t", VerifiedAt: t0, Secret: "whsec_c2VjcmV0"}
+				if _, err := s.CreateEndpoint(ctx, store.CreateEndpointParams{Endpoint: e, Max: store.MaxEndpoints, Now: t0}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			const batch = 100
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				now := t0.Add(time.Duration(i) * time.Second)
+				evs := make([]bahasha.Event, batch)
+				for j := range evs {
+					id := fmt.Sprintf("e%d-%d", i, j)
+					evs[j] = bahasha.Event{AccountID: "a", ProducerID: id, Kind: bahasha.KindStatus, WABAID: "w", PhoneNumberID: "p",
+						WAMID: "wamid." + id, Status: "sent", Payload: []byte(`{"id":"wamid.` + id + `","status":"sent"}`), CreatedAt: now, AvailableAt: now}
+				}
+				res, err := s.InsertEvents(ctx, store.InsertEventsParams{AccountID: "a", Events: evs, Now: now})
+				if err != nil || len(res[0].DeliveryIDs) != n {
+					b.Fatalf("InsertEvents: %v", err)
+				}
+			}
+			us := float64(b.Elapsed().Nanoseconds()) / 1e3 / float64(b.N*batch)
+			b.ReportMetric(us, "µs/event")
+			b.ReportMetric(us/float64(n), "µs/delivery")
+		})
+	}
+}
