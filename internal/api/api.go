@@ -114,22 +114,35 @@ func (a *API) routes(mux *http.ServeMux) {
 	v1("POST /v1/events", a.ingestEvents)
 	v1("POST /v1/{phone_number_id}/messages", a.sendMessage)
 	v1("POST /v1/{phone_number_id}/sandbox/inbound", a.sandboxInbound)
-	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
-		if allowed := allowedMethods(mux, r); len(allowed) > 0 {
-			w.Header().Set("Allow", strings.Join(allowed, ", "))
-			writeError(w, r, a.log, problem.New(http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allowed, " or ")))
-			return
-		}
-		writeError(w, r, a.log, problem.New(http.StatusNotFound, "not_found", "no such API route: %s %s; see the README for the routes", r.Method, r.URL.Path))
-	})
+	// The Graph API's webhook overrides (graph.go). GET /v1/{waba_id}/{edge}
+	// stands for GET /v1/{waba_id}/subscribed_apps, which would conflict
+	// with GET /v1/webhooks/{id}.
+	v1("GET /v1/{phone_number_id}", a.graph(a.getNumberNode))
+	v1("POST /v1/{phone_number_id}", a.graph(a.setNumberOverride))
+	v1("GET /v1/{waba_id}/{edge}", a.graph(a.getSubscribedApps))
+	v1("POST /v1/{waba_id}/subscribed_apps", a.graph(a.setWABAOverride))
+	mux.HandleFunc("/v1/", a.noRoute)
 	mux.Handle("POST /admin/v1/accounts", a.admin(a.createAccount))
 	mux.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, problem.New(http.StatusNotFound, "not_found", "no such admin route: %s %s", r.Method, r.URL.Path))
 	})
 }
 
+// noRoute answers a /v1/ request no route serves: 405 with Allow when the
+// path has routes for other methods, else 404.
+func (a *API) noRoute(w http.ResponseWriter, r *http.Request) {
+	if allowed := allowedMethods(a.mux, r); len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		writeError(w, r, a.log, problem.New(http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allowed, " or ")))
+		return
+	}
+	writeError(w, r, a.log, problem.New(http.StatusNotFound, "not_found", "no such API route: %s %s; see the README for the routes", r.Method, r.URL.Path))
+}
+
 // allowedMethods lists the methods for which mux has a route at r's path
-// other than the catch-all, so that a wrong method gets 405, not 404.
+// other than the catch-all (and other than a Graph route whose pattern
+// matches the path but does not serve it, see serves), so that a wrong
+// method gets 405, not 404.
 func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 	var allowed []string
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
@@ -138,7 +151,7 @@ func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 		}
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/v1/" {
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/v1/" && serves(pattern, probe) {
 			allowed = append(allowed, m)
 		}
 	}

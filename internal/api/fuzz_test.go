@@ -50,6 +50,8 @@ func FuzzRequestBodies(f *testing.F) {
 		{"POST", "/v1/" + pn + "/messages"},
 		{"POST", "/v1/" + pn + "/sandbox/inbound"},
 		{"PUT", "/v1/webhook"},
+		{"POST", "/v1/" + c.PhoneNumber.WABAID + "/subscribed_apps"},
+		{"POST", "/v1/" + pn},
 	}
 	for _, seed := range []string{
 		`{"events":[{"id":"a","phone_number_id":"` + pn + `","status":{"id":"w","status":"sent","recipient_id":"1"}}]}`,
@@ -63,6 +65,11 @@ func FuzzRequestBodies(f *testing.F) {
 		`[]`, `null`, `{"events":{}}`, `{"a":1} x`, "\xff", `{"events":[{"id":1}]}`,
 		`{"events":[{"id":"c","phone_number_id":"` + pn + `","status":{"id":"w","status":"sent","recipient_id":"1\xff"}}]}`,
 		`{"from":"254712345678","type":"text","text":{"body":"\ud800"}}`,
+		`{"override_callback_uri":"http://10.0.0.1/x","verify_token":"t"}`,
+		`{"override_callback_uri":"","verify_token":"t"}`,
+		`{"webhook_configuration":{"override_callback_uri":"https://127.0.0.1/x","verify_token":"t"}}`,
+		`{"webhook_configuration":{"override_callback_uri":""}}`,
+		`{"webhook_configuration":null}`, `{"webhook_configuration":{"verify_token":5}}`, "", " \r\n",
 	} {
 		for i := range routes {
 			f.Add(uint8(i), []byte(seed))
