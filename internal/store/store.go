@@ -188,12 +188,16 @@ type Store interface {
 	AdvanceReplays(ctx context.Context, p AdvanceReplaysParams) (int, error)
 
 	// Stats returns an account's delivery statistics per minute for the
-	// minutes starting in [Since, Until), oldest first; minutes with nothing
-	// recorded are absent. CompleteLane and ExpireDeliveries record them.
+	// minutes starting in [Since, Until), oldest first, or with EndpointID
+	// one of its endpoints'; minutes with nothing recorded are absent.
+	// CompleteLane and ExpireDeliveries record them.
 	Stats(ctx context.Context, p StatsParams) ([]bahasha.DeliveryStats, error)
 	// Backlog counts an account's pending deliveries (all of which are
-	// its endpoint's: removing the endpoint fails them).
+	// its endpoints': removing an endpoint fails its own).
 	Backlog(ctx context.Context, accountID string) (int, error)
+	// EndpointBacklog counts one of an account's endpoints' pending
+	// deliveries (0 for another account's).
+	EndpointBacklog(ctx context.Context, p GetEndpointParams) (int, error)
 
 	// CreateSession stores a dashboard session.
 	CreateSession(ctx context.Context, s Session) error
@@ -505,7 +509,9 @@ type AdvanceReplaysParams struct {
 // StatsParams are the arguments of Stats: the minutes starting in
 // [Since, Until).
 type StatsParams struct {
-	AccountID    string
+	AccountID string
+	// EndpointID, when not 0, narrows them to one endpoint.
+	EndpointID   int64
 	Since, Until time.Time
 }
 

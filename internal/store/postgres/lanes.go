@@ -308,6 +308,9 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 			if _, err := tx.Exec(ctx, statsUpsert, sqlstore.StatsArgs(p.AccountID, p.Now, p.Stats)...); err != nil {
 				return err
 			}
+			if _, err := tx.Exec(ctx, endpointStatsUpsert, sqlstore.EndpointStatsArgs(p.EndpointID, p.AccountID, p.Now, p.Stats)...); err != nil {
+				return err
+			}
 		}
 		// Release the lease only if it is still this claim's.
 		_, err := tx.Exec(ctx, `UPDATE endpoints SET

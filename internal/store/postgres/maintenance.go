@@ -42,18 +42,29 @@ func (s *Store) ExpireDeliveries(ctx context.Context, p store.ExpireParams) (int
 			return err
 		}
 		rows, err = tx.Query(ctx, `UPDATE deliveries SET state = 'failed', next_attempt_at = NULL, last_error = $1, updated_at = $2
-			WHERE id = ANY($3::bigint[]) AND state = 'pending' RETURNING account_id`, p.Reason, ms(p.Now), ids)
+			WHERE id = ANY($3::bigint[]) AND state = 'pending' RETURNING account_id, endpoint_id`, p.Reason, ms(p.Now), ids)
 		if err != nil {
 			return err
 		}
 		failed := map[string]int{}
+		type lane struct {
+			account string
+			id      int64
+		}
+		failedAt := map[lane]int{}
 		var account string
-		if _, err := pgx.ForEachRow(rows, []any{&account}, func() error {
+		if _, err := pgx.ForEachRow(rows, []any{&account, &endpoint}, func() error {
 			failed[account]++
+			failedAt[lane{account, endpoint}]++
 			n++
 			return nil
 		}); err != nil {
 			return err
+		}
+		for l, k := range failedAt {
+			if _, err := tx.Exec(ctx, endpointStatsUpsert, sqlstore.EndpointStatsArgs(l.id, l.account, p.Now, bahasha.DeliveryStats{Failed: k})...); err != nil {
+				return err
+			}
 		}
 		for account, k := range failed {
 			if _, err := tx.Exec(ctx, statsUpsert, sqlstore.StatsArgs(account, p.Now, bahasha.DeliveryStats{Failed: k})...); err != nil {
@@ -120,6 +131,10 @@ func pruneOther(ctx context.Context, tx pgx.Tx, p store.PruneParams) error {
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM delivery_stats WHERE (account_id, minute) IN (
 		SELECT account_id, minute FROM delivery_stats WHERE minute < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, ms(p.Before), limit(p.Limit)); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM endpoint_stats WHERE (endpoint_id, minute) IN (
+		SELECT endpoint_id, minute FROM endpoint_stats WHERE minute < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, ms(p.Before), limit(p.Limit)); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM replays WHERE id IN (

@@ -17,8 +17,13 @@ func (s *Store) Stats(ctx context.Context, p store.StatsParams) ([]bahasha.Deliv
 	if s.isClosed() {
 		return nil, store.ErrClosed
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+sqlstore.StatsColumns+` FROM delivery_stats
-		WHERE account_id = $1 AND minute >= $2 AND minute < $3 ORDER BY minute`, accountID, ms(since), ms(until))
+	q := `SELECT ` + sqlstore.StatsColumns + ` FROM delivery_stats
+		WHERE account_id = $1 AND minute >= $2 AND minute < $3 AND $4::bigint = 0 ORDER BY minute`
+	if p.EndpointID != 0 {
+		q = `SELECT ` + sqlstore.StatsColumns + ` FROM endpoint_stats
+			WHERE account_id = $1 AND minute >= $2 AND minute < $3 AND endpoint_id = $4 ORDER BY minute`
+	}
+	rows, err := s.pool.Query(ctx, q, accountID, ms(since), ms(until), p.EndpointID)
 	if err != nil {
 		return nil, s.translate(err)
 	}
@@ -30,8 +35,19 @@ func (s *Store) Stats(ctx context.Context, p store.StatsParams) ([]bahasha.Deliv
 func (s *Store) Backlog(ctx context.Context, accountID string) (int, error) {
 	var n int
 	err := s.queryRow(ctx, `SELECT count(*) FROM deliveries
-		WHERE endpoint_id = (SELECT id FROM endpoints WHERE account_id = $1) AND state = 'pending'`, []any{accountID}, &n)
+		WHERE endpoint_id IN (SELECT id FROM endpoints WHERE account_id = $1) AND state = 'pending'`, []any{accountID}, &n)
 	return n, err
 }
 
-var statsUpsert = sqlstore.StatsUpsert(func(i int) string { return "$" + strconv.Itoa(i) })
+// EndpointBacklog implements store.Store.
+func (s *Store) EndpointBacklog(ctx context.Context, p store.GetEndpointParams) (int, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT count(*) FROM deliveries
+		WHERE endpoint_id = (SELECT id FROM endpoints WHERE id = $1 AND account_id = $2) AND state = 'pending'`, []any{p.EndpointID, p.AccountID}, &n)
+	return n, err
+}
+
+var (
+	statsUpsert         = sqlstore.StatsUpsert(func(i int) string { return "$" + strconv.Itoa(i) })
+	endpointStatsUpsert = sqlstore.EndpointStatsUpsert(func(i int) string { return "$" + strconv.Itoa(i) })
+)

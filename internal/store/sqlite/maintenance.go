@@ -19,8 +19,9 @@ func (s *Store) ExpireDeliveries(ctx context.Context, p store.ExpireParams) (int
 		if err != nil {
 			return err
 		}
-		endpoints := map[int64]bool{}
+		endpoints := map[int64]string{} // their accounts
 		failed := map[string]int{}
+		failedAt := map[int64]int{}
 		n = 0
 		for rows.Next() {
 			var id int64
@@ -29,8 +30,9 @@ func (s *Store) ExpireDeliveries(ctx context.Context, p store.ExpireParams) (int
 				rows.Close()
 				return err
 			}
-			endpoints[id] = true
+			endpoints[id] = account
 			failed[account]++
+			failedAt[id]++
 			n++
 		}
 		rows.Close()
@@ -39,6 +41,11 @@ func (s *Store) ExpireDeliveries(ctx context.Context, p store.ExpireParams) (int
 		}
 		for account, k := range failed {
 			if _, err := tx.ExecContext(ctx, statsUpsert, sqlstore.StatsArgs(account, p.Now, bahasha.DeliveryStats{Failed: k})...); err != nil {
+				return err
+			}
+		}
+		for id, k := range failedAt {
+			if _, err := tx.ExecContext(ctx, endpointStatsUpsert, sqlstore.EndpointStatsArgs(id, endpoints[id], p.Now, bahasha.DeliveryStats{Failed: k})...); err != nil {
 				return err
 			}
 		}
@@ -117,6 +124,10 @@ func pruneOther(ctx context.Context, tx *wtx, p store.PruneParams) error {
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM delivery_stats WHERE (account_id, minute) IN (
 		SELECT account_id, minute FROM delivery_stats WHERE minute < ? LIMIT ?)`, ms(p.Before), p.Limit); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM endpoint_stats WHERE (endpoint_id, minute) IN (
+		SELECT endpoint_id, minute FROM endpoint_stats WHERE minute < ? LIMIT ?)`, ms(p.Before), p.Limit); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM replays WHERE id IN (

@@ -14,8 +14,13 @@ func (s *Store) Stats(ctx context.Context, p store.StatsParams) ([]bahasha.Deliv
 	if s.isClosed() {
 		return nil, store.ErrClosed
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+sqlstore.StatsColumns+` FROM delivery_stats
-		WHERE account_id = ? AND minute >= ? AND minute < ? ORDER BY minute`, accountID, ms(since), ms(until))
+	q, args := `SELECT `+sqlstore.StatsColumns+` FROM delivery_stats
+		WHERE account_id = ? AND minute >= ? AND minute < ? ORDER BY minute`, []any{accountID, ms(since), ms(until)}
+	if p.EndpointID != 0 {
+		q, args = `SELECT `+sqlstore.StatsColumns+` FROM endpoint_stats
+			WHERE endpoint_id = ? AND account_id = ? AND minute >= ? AND minute < ? ORDER BY minute`, []any{p.EndpointID, accountID, ms(since), ms(until)}
+	}
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -38,8 +43,22 @@ func (s *Store) Backlog(ctx context.Context, accountID string) (int, error) {
 	}
 	var n int
 	err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM deliveries
-		WHERE endpoint_id = (SELECT id FROM endpoints WHERE account_id = ?) AND state = 'pending'`, accountID).Scan(&n)
+		WHERE endpoint_id IN (SELECT id FROM endpoints WHERE account_id = ?) AND state = 'pending'`, accountID).Scan(&n)
 	return n, translate(err)
 }
 
-var statsUpsert = sqlstore.StatsUpsert(func(int) string { return "?" })
+// EndpointBacklog implements store.Store.
+func (s *Store) EndpointBacklog(ctx context.Context, p store.GetEndpointParams) (int, error) {
+	if s.isClosed() {
+		return 0, store.ErrClosed
+	}
+	var n int
+	err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM deliveries INDEXED BY deliveries_due
+		WHERE endpoint_id = (SELECT id FROM endpoints WHERE id = ? AND account_id = ?) AND state = 'pending'`, p.EndpointID, p.AccountID).Scan(&n)
+	return n, translate(err)
+}
+
+var (
+	statsUpsert         = sqlstore.StatsUpsert(func(int) string { return "?" })
+	endpointStatsUpsert = sqlstore.EndpointStatsUpsert(func(int) string { return "?" })
+)

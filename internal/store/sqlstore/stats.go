@@ -21,21 +21,32 @@ var StatsColumns = func() string {
 // account's delivery_stats row (creating it), with placeholders made by
 // ph(1..n); StatsArgs gives its arguments. Both SQL dialects accept it.
 func StatsUpsert(ph func(i int) string) string {
+	return statsUpsert("delivery_stats", []string{"account_id"}, ph)
+}
+
+// EndpointStatsUpsert is StatsUpsert for one endpoint's row of
+// endpoint_stats; EndpointStatsArgs gives its arguments.
+func EndpointStatsUpsert(ph func(i int) string) string {
+	return statsUpsert("endpoint_stats", []string{"endpoint_id", "account_id"}, ph)
+}
+
+// statsUpsert adds to table's row keyed by keys[0] and the minute.
+func statsUpsert(table string, keys []string, ph func(i int) string) string {
 	cols := strings.Split(StatsColumns, ", ")
 	var b strings.Builder
-	b.WriteString("INSERT INTO delivery_stats (account_id, " + StatsColumns + ") VALUES (")
-	for i := range len(cols) + 1 {
+	b.WriteString("INSERT INTO " + table + " (" + strings.Join(keys, ", ") + ", " + StatsColumns + ") VALUES (")
+	for i := range len(cols) + len(keys) {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString(ph(i + 1))
 	}
-	b.WriteString(") ON CONFLICT (account_id, minute) DO UPDATE SET ")
+	b.WriteString(") ON CONFLICT (" + keys[0] + ", minute) DO UPDATE SET ")
 	for i, c := range cols[1:] {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%s = delivery_stats.%s + excluded.%s", c, c, c)
+		fmt.Fprintf(&b, "%s = %s.%s + excluded.%s", c, table, c, c)
 	}
 	return b.String()
 }
@@ -48,6 +59,11 @@ func StatsArgs(accountID string, now time.Time, s bahasha.DeliveryStats) []any {
 		args = append(args, n)
 	}
 	return args
+}
+
+// EndpointStatsArgs are the arguments of EndpointStatsUpsert.
+func EndpointStatsArgs(endpointID int64, accountID string, now time.Time, s bahasha.DeliveryStats) []any {
+	return append([]any{endpointID}, StatsArgs(accountID, now, s)...)
 }
 
 // Minute is the start of now's minute in Unix milliseconds.

@@ -397,3 +397,68 @@ func CheckEndpointsUpgraded(t *testing.T, s store.Store, at time.Time) {
 		t.Fatalf("the new event's delivery: %+v, %v; want it to endpoint %d", d, err, n.ID)
 	}
 }
+
+// testEndpointStats: statistics and backlog per endpoint, beside the
+// account's.
+func testEndpointStats(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := account(t, s, "a")
+	b := account(t, s, "b")
+	one := endpoint(t, s, a)
+	two := create(t, s, bahasha.Endpoint{AccountID: a, URL: "https://example.com/two"})
+	insert(t, s, a, t0, "1", "2", "3") // to both
+	if n, err := s.Backlog(ctx, a); err != nil || n != 6 {
+		t.Fatalf("Backlog with two endpoints = %d, %v; want 6", n, err)
+	}
+	lanes := claim(t, s, t0, 10, 10)
+	for _, l := range lanes {
+		p := deliver(l, t0, bahasha.DeliveryDelivered, time.Time{})
+		p.AccountID = a
+		p.Stats = bahasha.DeliveryStats{Delivered: len(l.Deliveries), AttemptsOK: len(l.Deliveries)}
+		if l.Endpoint.ID == two.ID {
+			// two fails its last one and stays with it pending.
+			p.Results[2].State, p.Results[2].NextAttemptAt = bahasha.DeliveryPending, t0.Add(time.Hour)
+			p.Stats = bahasha.DeliveryStats{Delivered: 2, AttemptsOK: 2, AttemptsFailed: 1}
+		}
+		if err := s.CompleteLane(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		endpoint                  int64
+		backlog, delivered, fails int
+	}{{one.ID, 0, 3, 0}, {two.ID, 1, 2, 1}} {
+		if n, err := s.EndpointBacklog(ctx, store.GetEndpointParams{AccountID: a, EndpointID: c.endpoint}); err != nil || n != c.backlog {
+			t.Fatalf("EndpointBacklog(%d) = %d, %v; want %d", c.endpoint, n, err, c.backlog)
+		}
+		st, err := s.Stats(ctx, store.StatsParams{AccountID: a, EndpointID: c.endpoint, Since: t0.Add(-time.Hour), Until: t0.Add(time.Hour)})
+		if err != nil || len(st) != 1 || st[0].Delivered != c.delivered || st[0].AttemptsFailed != c.fails {
+			t.Fatalf("Stats of endpoint %d = %+v, %v", c.endpoint, st, err)
+		}
+		if st, err := s.Stats(ctx, store.StatsParams{AccountID: b, EndpointID: c.endpoint, Since: t0.Add(-time.Hour), Until: t0.Add(time.Hour)}); err != nil || len(st) != 0 {
+			t.Fatalf("another account's view of endpoint %d's stats = %+v, %v", c.endpoint, st, err)
+		}
+		if n, err := s.EndpointBacklog(ctx, store.GetEndpointParams{AccountID: b, EndpointID: c.endpoint}); err != nil || n != 0 {
+			t.Fatalf("another account's EndpointBacklog(%d) = %d, %v", c.endpoint, n, err)
+		}
+	}
+	st, err := s.Stats(ctx, store.StatsParams{AccountID: a, Since: t0.Add(-time.Hour), Until: t0.Add(time.Hour)})
+	if err != nil || len(st) != 1 || st[0].Delivered != 5 {
+		t.Fatalf("the account's Stats = %+v, %v; want 5 delivered", st, err)
+	}
+	// Expiry counts per endpoint too.
+	if n, err := s.ExpireDeliveries(ctx, store.ExpireParams{Now: t0, Before: t0.Add(time.Second), Limit: 10, Reason: "too old"}); err != nil || n != 1 {
+		t.Fatalf("ExpireDeliveries = %d, %v", n, err)
+	}
+	st, err = s.Stats(ctx, store.StatsParams{AccountID: a, EndpointID: two.ID, Since: t0.Add(-time.Hour), Until: t0.Add(time.Hour)})
+	if err != nil || len(st) != 1 || st[0].Failed != 1 {
+		t.Fatalf("Stats of endpoint two after expiry = %+v, %v; want 1 failed", st, err)
+	}
+	// Pruned with the account's.
+	if _, err := s.Prune(ctx, store.PruneParams{Before: t0.Add(2 * time.Hour), Limit: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.Stats(ctx, store.StatsParams{AccountID: a, EndpointID: one.ID, Since: t0.Add(-time.Hour), Until: t0.Add(time.Hour)}); err != nil || len(st) != 0 {
+		t.Fatalf("endpoint stats after Prune = %+v, %v", st, err)
+	}
+}

@@ -65,6 +65,7 @@ func Run(t *testing.T, open Opener) {
 		{"Routing", testRouting},
 		{"RateLimitedClaim", testRateLimitedClaim},
 		{"ReplayToEndpoint", testReplayToEndpoint},
+		{"EndpointStats", testEndpointStats},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
