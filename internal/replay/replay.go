@@ -88,6 +88,9 @@ func (s *Service) Start(ctx context.Context, p Params) (bahasha.Replay, error) {
 		return bahasha.Replay{}, problem.NotFound("not_found", "this account has no endpoint %s%d; GET /v1/webhooks lists them", bahasha.EndpointPrefix, p.EndpointID)
 	}
 	if errors.Is(err, store.ErrNotFound) {
+		if es, lerr := s.Store.Endpoints(ctx, p.AccountID); lerr == nil && len(es) > 0 {
+			return bahasha.Replay{}, problem.NotFound("no_webhook", "this account has no primary webhook (PUT /v1/webhook); name the endpoint to replay to with \"endpoint_id\" (GET /v1/webhooks lists them)")
+		}
 		return bahasha.Replay{}, problem.ErrNoWebhook
 	}
 	if err != nil {
