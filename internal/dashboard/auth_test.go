@@ -123,9 +123,11 @@ func TestUnknownPage(t *testing.T) {
 			t.Errorf("404 page without the CSP: %v", r.Header)
 		}
 	}
-	// The API keeps its own JSON 404.
-	if r := f.get("/v1/nope", ""); r.Status != http.StatusNotFound || !strings.Contains(r.Body, `"not_found"`) {
-		t.Errorf("GET /v1/nope: %d %s", r.Status, r.Body)
+	// The API keeps its own JSON 404. (A path of three segments: GET
+	// /v1/{phone_number_id} and /v1/{waba_id}/{edge} are Graph API routes,
+	// which ask for an API key first.)
+	if r := f.get("/v1/no/such/route", ""); r.Status != http.StatusNotFound || !strings.Contains(r.Body, `"not_found"`) {
+		t.Errorf("GET /v1/no/such/route: %d %s", r.Status, r.Body)
 	}
 }
 

@@ -143,29 +143,7 @@ func TestBrowser(t *testing.T) {
 		t.Helper()
 		browsertest.Get(t, ctx, chromedp.Poll[bool](js))
 	}
-	// Every page shown is also checked for what keyboard and screen-reader
-	// users need: each form control has a label, nothing focusable is
-	// taken out of the tab order, and the first Tab lands on a link or
-	// control (the navigation).
-	accessible := func(name string) {
-		t.Helper()
-		unlabelled := browsertest.Get(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
-			.filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))
-			.map(e => e.name || e.id || e.outerHTML.slice(0, 60))`))
-		if len(unlabelled) > 0 {
-			t.Errorf("%s: form controls without a label: %v", name, unlabelled)
-		}
-		untabbable := browsertest.Get(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('a[href], button, input, select, textarea')]
-			.filter(e => e.tabIndex < 0 && e.type !== 'hidden').map(e => e.id || e.name || e.outerHTML.slice(0, 60))`))
-		if len(untabbable) > 0 {
-			t.Errorf("%s: focusable elements out of the tab order: %v", name, untabbable)
-		}
-		run(chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`))
-		run(chromedp.KeyEvent("\t"))
-		if tag := browsertest.Get(t, ctx, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.tagName : ''`)); tag != "A" && tag != "BUTTON" && tag != "INPUT" {
-			t.Errorf("%s: the first Tab focuses %q, want a link or a control", name, tag)
-		}
-	}
+	accessible := func(name string) { t.Helper(); checkAccessible(t, ctx, name) }
 	shot := func(name string) { t.Helper(); browsertest.Screenshot(t, ctx, name); accessible(name) }
 
 	// Sign in: a signed-out visit goes to the sign-in page, then back.
@@ -231,7 +209,9 @@ func TestBrowser(t *testing.T) {
 	url := browsertest.Get(t, ctx, chromedp.Location())
 	// The detail page is live: the failed attempt appears without a reload.
 	waitFor(`document.querySelector('#attempts tr[data-status-code="500"]') !== null`)
-	if got := text("#attempts"); !strings.Contains(got, "receiver down: cannot reach the orders database") {
+	// Read in one evaluation: the live stream may replace the table
+	// between finding a node and reading it.
+	if got := browsertest.Get(t, ctx, chromedp.Evaluate[string](`document.querySelector('#attempts').textContent`)); !strings.Contains(got, "receiver down: cannot reach the orders database") {
 		t.Errorf("attempts table = %q, want the response body", got)
 	}
 	shot("dashboard-delivery-failed")
@@ -281,7 +261,122 @@ func TestBrowser(t *testing.T) {
 	}
 }
 
+// checkAccessible checks the page shown for what keyboard and
+// screen-reader users need: each form control has a label, nothing
+// focusable is taken out of the tab order, and the first Tab lands on a
+// link or control (the navigation).
+func checkAccessible(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	run := func(actions ...chromedp.Action[chromedp.Void]) { t.Helper(); browsertest.Run(t, ctx, actions...) }
+	unlabelled := browsertest.Get(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+		.filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))
+		.map(e => e.name || e.id || e.outerHTML.slice(0, 60))`))
+	if len(unlabelled) > 0 {
+		t.Errorf("%s: form controls without a label: %v", name, unlabelled)
+	}
+	untabbable := browsertest.Get(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('a[href], button, input, select, textarea')]
+		.filter(e => e.tabIndex < 0 && e.type !== 'hidden').map(e => e.id || e.name || e.outerHTML.slice(0, 60))`))
+	if len(untabbable) > 0 {
+		t.Errorf("%s: focusable elements out of the tab order: %v", name, untabbable)
+	}
+	run(chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`))
+	run(chromedp.KeyEvent("\t"))
+	if tag := browsertest.Get(t, ctx, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.tagName : ''`)); tag != "A" && tag != "BUTTON" && tag != "INPUT" {
+		t.Errorf("%s: the first Tab focuses %q, want a link or a control", name, tag)
+	}
+}
+
 func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// TestBrowserEndpoints: Settings → Webhooks in the browser, for an
+// endpoint of one phone number: add it with an events filter and a custom
+// header, see it listed under its number with the header's value masked,
+// disable it, enable it, remove it.
+func TestBrowserEndpoints(t *testing.T) {
+	p := newPlatform(t)
+	rcv := newTestReceiver(t, "number-token")
+	num := p.acc.PhoneNumber
+	const headerValue = "gw-key-0123456789-abcdefWXYZ"
+	ctx := browsertest.New(t)
+	console := browsertest.WatchConsole(t, ctx)
+	run := func(actions ...chromedp.Action[chromedp.Void]) { t.Helper(); browsertest.Run(t, ctx, actions...) }
+	eval := func(js string) string { t.Helper(); return browsertest.Get(t, ctx, chromedp.Evaluate[string](js)) }
+	waitFor := func(js string) { t.Helper(); browsertest.Get(t, ctx, chromedp.Poll[bool](js)) }
+
+	run(chromedp.Navigate(p.srv.URL+"/settings/webhooks"),
+		chromedp.WaitVisible(chromedp.CSS("#api-key")),
+		chromedp.SendKeys(chromedp.CSS("#api-key"), p.acc.APIKey),
+		chromedp.Click(chromedp.CSS("#signin")),
+		chromedp.WaitVisible(chromedp.CSS("#add-endpoint-form")))
+	if got := eval(`document.querySelector('#no-endpoints') ? 'none' : 'some'`); got != "none" {
+		t.Errorf("a new account lists endpoints")
+	}
+
+	// Add: the number's scope, messages only, an API gateway key.
+	run(chromedp.SendKeys(chromedp.CSS("#ep-url"), rcv.srv.URL+"/number"),
+		chromedp.SendKeys(chromedp.CSS("#ep-token"), "number-token"),
+		chromedp.SetValue(chromedp.CSS("#ep-scope"), "phone_number:"+num.ID),
+		chromedp.Click(chromedp.CSS("#ep-events-messages")),
+		chromedp.SendKeys(chromedp.CSS("#ep-headers"), "X-Api-Key: "+headerValue),
+		chromedp.SendKeys(chromedp.CSS("#ep-rate"), "20"),
+		chromedp.SendKeys(chromedp.CSS("#ep-description"), "Support inbox"),
+		chromedp.Click(chromedp.CSS("#add-endpoint-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#endpoint")))
+	id := eval(`document.querySelector('#endpoint').dataset.id`)
+	if !strings.HasPrefix(id, "wh_") {
+		t.Fatalf("endpoint page for %q", id)
+	}
+	if got := eval(`document.querySelector('#flash').textContent`); !strings.Contains(got, "Verified and added") {
+		t.Errorf("flash = %q", got)
+	}
+	if got := eval(`document.querySelector('#endpoint-headers').textContent`); got != "X-Api-Key: ••••WXYZ" {
+		t.Errorf("headers shown = %q", got)
+	}
+	browsertest.Screenshot(t, ctx, "dashboard-endpoint")
+	checkAccessible(t, ctx, "dashboard-endpoint")
+
+	// Listed under its number, the header masked.
+	row := "#scope-phone_number-" + num.ID + " tr#" + id
+	run(chromedp.Navigate(p.srv.URL+"/settings/webhooks"), chromedp.WaitVisible(chromedp.CSS(row)))
+	if got := eval(`document.querySelector('#scope-phone_number-` + num.ID + ` h3').textContent`); got != num.DisplayPhoneNumber {
+		t.Errorf("the group's title = %q, want the display number %s", got, num.DisplayPhoneNumber)
+	}
+	rowText := eval(`document.querySelector(` + jsString(row) + `).textContent`)
+	for _, want := range []string{rcv.srv.URL + "/number", "Support inbox", "messages", "X-Api-Key: ••••WXYZ", "20/s", "verified", "healthy"} {
+		if !strings.Contains(rowText, want) {
+			t.Errorf("the row does not show %q: %q", want, rowText)
+		}
+	}
+	if strings.Contains(eval(`document.documentElement.outerHTML`), headerValue[:12]) {
+		t.Error("the page holds the header's value")
+	}
+	browsertest.Screenshot(t, ctx, "dashboard-settings-endpoints")
+	checkAccessible(t, ctx, "dashboard-settings-endpoints")
+
+	// Disable, then enable, from the list.
+	run(chromedp.Click(chromedp.CSS("#disable-"+id)), chromedp.WaitVisible(chromedp.CSS(row+`[data-status="disabled"]`)))
+	if got := eval(`document.querySelector('#flash').textContent`); !strings.Contains(got, id+" was disabled") {
+		t.Errorf("flash = %q", got)
+	}
+	run(chromedp.Click(chromedp.CSS("#enable-"+id)), chromedp.WaitVisible(chromedp.CSS(row+`[data-status="verified"]`)))
+	waitFor(`document.querySelector('#flash').textContent.includes(` + jsString(id+" was enabled") + `)`)
+
+	// Remove: a confirm step, then gone.
+	run(chromedp.Click(chromedp.CSS("#remove-"+id)),
+		chromedp.WaitVisible(chromedp.CSS("#confirm-remove-endpoint")),
+		chromedp.Click(chromedp.CSS("#remove-endpoint-confirm")),
+		chromedp.WaitVisible(chromedp.CSS("#no-endpoints")))
+	if got := eval(`document.querySelector('#flash').textContent`); !strings.Contains(got, id+" was removed") {
+		t.Errorf("flash = %q", got)
+	}
+	if got := eval(`document.querySelector('#endpoints tr[data-id]') ? 'listed' : 'gone'`); got != "gone" {
+		t.Error("the removed endpoint is still listed")
+	}
+	if n := len(browsertest.Get(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#endpoints tr[data-id]')].map(r => r.id)`))); n != 0 {
+		t.Errorf("%d endpoints listed after removal", n)
+	}
+	console.NoErrors(t)
 }

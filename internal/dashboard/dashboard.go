@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -174,6 +175,19 @@ func (d *Dashboard) routes(mux *http.ServeMux) {
 	page("POST /settings/webhooks/secret", d.revealSecret)
 	page("POST /settings/webhooks/secret/rotate", d.rotateSecret)
 	page("POST /settings/webhooks/remove", d.removeWebhook)
+	page("POST /settings/webhooks/endpoints", d.createEndpoint)
+	page("GET /settings/webhooks/endpoints", func(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
+		http.Redirect(w, r, "/settings/webhooks#endpoints", http.StatusSeeOther)
+		return nil
+	})
+	page("GET /settings/webhooks/endpoints/{id}", d.endpointPage)
+	page("POST /settings/webhooks/endpoints/{id}", d.saveEndpoint)
+	page("POST /settings/webhooks/endpoints/{id}/verify", d.verifyEndpoint)
+	page("POST /settings/webhooks/endpoints/{id}/disable", d.disableEndpoint)
+	page("POST /settings/webhooks/endpoints/{id}/enable", d.enableEndpoint)
+	page("POST /settings/webhooks/endpoints/{id}/remove", d.removeEndpoint)
+	page("POST /settings/webhooks/endpoints/{id}/secret", d.revealEndpointSecret)
+	page("POST /settings/webhooks/endpoints/{id}/secret/rotate", d.rotateEndpointSecret)
 	page("GET /deliveries", d.deliveries)
 	mux.Handle("GET /deliveries/stream", d.protect(d.streamAuthed(d.deliveriesStream)))
 	page("GET /deliveries/{id}", d.delivery)
@@ -351,7 +365,7 @@ func loadAssets() map[string]asset {
 
 // pageNames are the page templates; each is parsed with the layout and the
 // partials.
-var pageNames = []string{"signin", "error", "overview", "settings", "deliveries", "delivery", "replays", "replay", "sandbox"}
+var pageNames = []string{"signin", "error", "overview", "settings", "endpoint", "deliveries", "delivery", "replays", "replay", "sandbox"}
 
 func parseTemplates(funcs template.FuncMap) map[string]*template.Template {
 	base := template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html"))
@@ -383,6 +397,8 @@ func (d *Dashboard) funcs() template.FuncMap {
 		"pct":  func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + " %" },
 		"f1":   func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
 		"list": func(v ...any) []any { return v },
+		"wh":   func(id int64) string { return bahasha.EndpointPrefix + strconv.FormatInt(id, 10) },
+		"has":  func(list []string, s string) bool { return slices.Contains(list, s) },
 	}
 }
 

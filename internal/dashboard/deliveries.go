@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,8 @@ import (
 // deliveryFilter is the deliveries page's filter form, as entered.
 type deliveryFilter struct {
 	State string
+	// Endpoint is an endpoint's public id ("wh_12"), "" for all.
+	Endpoint string
 	// Range is "", "1h", "24h", "7d" or "custom" (Since/Until).
 	Range        string
 	Since, Until string
@@ -32,8 +35,15 @@ var ranges = map[string]time.Duration{"1h": time.Hour, "24h": 24 * time.Hour, "7
 // parseDeliveryFilter reads the filter of q and turns it into the store's
 // parameters at now.
 func parseDeliveryFilter(q url.Values, accountID string, limit int, now time.Time) (deliveryFilter, store.ListDeliveriesParams, error) {
-	f := deliveryFilter{State: q.Get("state"), Range: q.Get("range"), Since: q.Get("since"), Until: q.Get("until")}
+	f := deliveryFilter{State: q.Get("state"), Endpoint: q.Get("endpoint"), Range: q.Get("range"), Since: q.Get("since"), Until: q.Get("until")}
 	p := store.ListDeliveriesParams{AccountID: accountID, Limit: limit}
+	if f.Endpoint != "" {
+		id, ok := bahasha.ParseEndpointID(f.Endpoint)
+		if !ok {
+			return f, p, badInput("The endpoint filter %q is not an endpoint id such as wh_12; choose an endpoint from the list.", clip(f.Endpoint))
+		}
+		p.EndpointID = id
+	}
 	if f.State != "" {
 		if !bahasha.ValidDeliveryState(bahasha.DeliveryState(f.State)) {
 			return f, p, badInput("The state filter %q is not one Bahasha knows; choose pending, delivered, failed or superseded.", clip(f.State))
@@ -76,6 +86,9 @@ func (f deliveryFilter) query() url.Values {
 	v := url.Values{}
 	if f.State != "" {
 		v.Set("state", f.State)
+	}
+	if f.Endpoint != "" {
+		v.Set("endpoint", f.Endpoint)
 	}
 	if f.Range != "" {
 		v.Set("range", f.Range)
@@ -153,15 +166,48 @@ type deliveriesData struct {
 	Newest string
 	// Stream is the live updates' URL, "" when the page does not update
 	// (an older page).
-	Stream   string
-	States   []string
-	Endpoint bool
+	Stream string
+	States []string
+	// Endpoints are the account's, for the endpoint filter.
+	Endpoints []endpointOption
+}
+
+// endpointOption is an endpoint in a select: its public id, and the id
+// with its URL.
+type endpointOption struct{ ID, Label string }
+
+func endpointOptions(es []bahasha.Endpoint) []endpointOption {
+	out := make([]endpointOption, len(es))
+	for i, e := range es {
+		out[i] = endpointOption{e.PublicID(), e.PublicID() + " — " + e.URL}
+		if e.Description != "" {
+			out[i].Label += " (" + e.Description + ")"
+		}
+	}
+	return out
+}
+
+// checkEndpointFilter refuses a filter naming an endpoint the account
+// does not have (another account's among them).
+func checkEndpointFilter(p store.ListDeliveriesParams, es []bahasha.Endpoint) error {
+	if p.EndpointID == 0 || slices.ContainsFunc(es, func(e bahasha.Endpoint) bool { return e.ID == p.EndpointID }) {
+		return nil
+	}
+	return notFound("This account has no endpoint %s%d; choose an endpoint from the list.", bahasha.EndpointPrefix, p.EndpointID)
 }
 
 func (d *Dashboard) deliveries(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
 	data := deliveriesData{States: []string{"pending", "delivered", "failed", "superseded"}}
+	es, err := d.store.Endpoints(r.Context(), acc.ID)
+	if err != nil {
+		return err
+	}
+	data.Endpoints = endpointOptions(es)
 	f, p, err := parseDeliveryFilter(r.URL.Query(), acc.ID, d.cfg.PageSize, d.now())
 	data.Filter = f
+	if err == nil {
+		err = checkEndpointFilter(p, es)
+	}
 	if err != nil {
 		status, msg := classify(err)
 		d.render(w, r, status, "deliveries", page{Title: "Deliveries", Nav: "deliveries", Account: &acc, Data: data, Problem: msg})
@@ -169,11 +215,6 @@ func (d *Dashboard) deliveries(w http.ResponseWriter, r *http.Request, acc bahas
 	}
 	ds, err := d.store.Deliveries(r.Context(), p)
 	if err != nil {
-		return err
-	}
-	if _, err := d.store.Endpoint(r.Context(), acc.ID); err == nil {
-		data.Endpoint = true
-	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	data.Rows = toRows(ds)
@@ -196,8 +237,18 @@ func (d *Dashboard) deliveries(w http.ResponseWriter, r *http.Request, acc bahas
 func (d *Dashboard) deliveriesStream(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
 	q := r.URL.Query()
 	q.Del("before")
-	if _, _, err := parseDeliveryFilter(q, acc.ID, d.cfg.PageSize, d.now()); err != nil {
+	_, p, err := parseDeliveryFilter(q, acc.ID, d.cfg.PageSize, d.now())
+	if err != nil {
 		return err
+	}
+	if p.EndpointID != 0 {
+		es, err := d.store.Endpoints(r.Context(), acc.ID)
+		if err != nil {
+			return err
+		}
+		if err := checkEndpointFilter(p, es); err != nil {
+			return err
+		}
 	}
 	d.stream(w, r, acc, func(ctx context.Context) ([]byte, bool, error) {
 		_, p, err := parseDeliveryFilter(q, acc.ID, d.cfg.PageSize, d.now())
@@ -222,7 +273,11 @@ type deliveryData struct {
 	// same indented for reading.
 	Body, Pretty string
 	Headers      []headerView
+	// Endpoint is where a retry goes: the delivery's own endpoint, or
+	// when that was removed (EndpointGone) the primary webhook, nil when
+	// there is none.
 	Endpoint     *bahasha.Endpoint
+	EndpointGone bool
 }
 
 func (d *Dashboard) deliveryID(r *http.Request) (int64, error) {
@@ -283,14 +338,11 @@ func (d *Dashboard) deliveryPage(ctx context.Context, acc bahasha.Account, id in
 		return deliveryData{}, err
 	}
 	data := deliveryData{deliveryRow: toRows([]bahasha.Delivery{dl})[0], AttemptLog: attempts}
-	e, err := d.store.Endpoint(ctx, acc.ID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
+	e, gone, err := d.retryTarget(ctx, acc, dl)
+	if err != nil {
 		return data, err
-	default:
-		data.Endpoint = &e
 	}
+	data.Endpoint, data.EndpointGone = e, gone
 	body, err := delivery.Envelope([]bahasha.Event{dl.Event})
 	if err != nil {
 		// A stored event that cannot be rendered is shown as stored.
@@ -310,7 +362,32 @@ func (d *Dashboard) deliveryPage(ctx context.Context, acc bahasha.Account, id in
 		{delivery.HeaderIdempotencyKey, "dlv_" + strconv.FormatInt(dl.ID, 10)},
 		{delivery.HeaderAttempt, strconv.Itoa(max(dl.Attempts, 1))},
 	}
+	if e != nil && !gone {
+		// Its endpoint's custom headers, masked: their values are secrets.
+		data.Headers = append(data.Headers, maskedHeaders(e.Headers)...)
+	}
 	return data, nil
+}
+
+// retryTarget is the endpoint a retry of dl goes to: its own, or when that
+// was removed (gone) the account's primary webhook; nil when neither
+// exists.
+func (d *Dashboard) retryTarget(ctx context.Context, acc bahasha.Account, dl bahasha.Delivery) (e *bahasha.Endpoint, gone bool, err error) {
+	own, err := d.store.EndpointByID(ctx, store.GetEndpointParams{AccountID: acc.ID, EndpointID: dl.EndpointID})
+	switch {
+	case err == nil:
+		return &own, false, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, false, err
+	}
+	primary, err := d.store.Endpoint(ctx, acc.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, true, nil
+	case err != nil:
+		return nil, true, err
+	}
+	return &primary, true, nil
 }
 
 // retry makes a delivery due now and goes back to it.
@@ -319,13 +396,16 @@ func (d *Dashboard) retry(w http.ResponseWriter, r *http.Request, acc bahasha.Ac
 	if err != nil {
 		return err
 	}
-	if _, err := d.store.Endpoint(r.Context(), acc.ID); errors.Is(err, store.ErrNotFound) {
-		if _, _, err := d.store.Delivery(r.Context(), store.GetDeliveryParams{AccountID: acc.ID, DeliveryID: id}); errors.Is(err, store.ErrNotFound) {
-			return notFound("There is no delivery dlv_%d in this account.", id)
-		}
-		return noWebhook("No webhook is registered, so there is nowhere to deliver to. Register one in Settings → Webhooks, then retry.")
+	dl, _, err := d.store.Delivery(r.Context(), store.GetDeliveryParams{AccountID: acc.ID, DeliveryID: id})
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("There is no delivery dlv_%d in this account.", id)
 	} else if err != nil {
 		return err
+	}
+	if e, _, err := d.retryTarget(r.Context(), acc, dl); err != nil {
+		return err
+	} else if e == nil {
+		return noWebhook("No webhook is registered, so there is nowhere to deliver to. Register one in Settings → Webhooks, then retry.")
 	}
 	_, err = d.store.RetryDelivery(r.Context(), store.RetryDeliveryParams{AccountID: acc.ID, DeliveryID: id, Now: d.now()})
 	if errors.Is(err, store.ErrNotFound) {

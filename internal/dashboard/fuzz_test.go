@@ -34,6 +34,9 @@ var fuzzRoutes = []struct{ method, path string }{
 	{"POST", "/settings/webhooks/remove"},
 	{"POST", "/signin"},
 	{"GET", "/signin"},
+	{"GET", "/settings/webhooks/endpoints/"},
+	{"POST", "/settings/webhooks/endpoints/remove/"},
+	{"POST", "/settings/webhooks/endpoints/disable/"},
 }
 
 // FuzzForms sends arbitrary queries, path ids and form bodies to every
@@ -74,6 +77,9 @@ func FuzzForms(f *testing.F) {
 	f.Add(uint8(7), "", "", "phone_number_id="+phone+"&from=254712345678&name=Jane&type=interactive&reply_kind=list_reply&reply_id=a&reply_title=b")
 	f.Add(uint8(7), "", "", "phone_number_id="+phone+"&from=254712345678&type=location&latitude=abc&longitude=1e999")
 	f.Add(uint8(9), "next=//evil.example", "", "api_key="+strings.Repeat("k", 5000))
+	f.Add(uint8(11), "flash=created", "wh_1", "")
+	f.Add(uint8(12), "", "wh_99999999999999999999", "confirm=yes")
+	f.Add(uint8(13), "", "wh_1", "return=endpoint")
 	f.Fuzz(func(t *testing.T, route uint8, query, id, body string) {
 		rt := fuzzRoutes[int(route)%len(fuzzRoutes)]
 		path := rt.path
@@ -82,6 +88,9 @@ func FuzzForms(f *testing.F) {
 		}
 		if rt.path == "/deliveries/retry/" {
 			path = "/deliveries/" + id + "/retry"
+		}
+		if action, ok := strings.CutPrefix(rt.path, "/settings/webhooks/endpoints/"); ok && action != "" {
+			path = "/settings/webhooks/endpoints/" + id + "/" + strings.TrimSuffix(action, "/")
 		}
 		req, err := http.NewRequest(rt.method, "http://dashboard.test"+path, strings.NewReader(body))
 		if err != nil {

@@ -1,10 +1,10 @@
 package dashboard
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -67,43 +67,81 @@ type overviewData struct {
 	Hour, Day summary
 	Backlog   int
 	Health    health
+	// Endpoints are every endpoint of the account with its health and
+	// pending deliveries.
+	Endpoints []overviewEndpoint
+	// Endpoint is the endpoint the page is narrowed to ("wh_12"), ""
+	// for all; Options are the choices of its select.
+	Endpoint string
+	Options  []endpointOption
 	// Empty: nothing happened in the last day and nothing is pending.
 	Empty bool
 }
 
 // overview shows the last hour and day: deliveries, success rate,
-// latency, backlog and the endpoint's health, with charts.
+// latency, backlog and the endpoints' health, with charts; all of the
+// account's endpoints together, or with ?endpoint=wh_12 one of them.
 func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
 	now := d.now().UTC()
+	es, err := d.store.Endpoints(r.Context(), acc.ID)
+	if err != nil {
+		return err
+	}
+	var ep *bahasha.Endpoint
+	if s := r.URL.Query().Get("endpoint"); s != "" {
+		id, ok := bahasha.ParseEndpointID(s)
+		if !ok {
+			return badInput("The endpoint %q is not an endpoint id such as wh_12; choose an endpoint from the list.", clip(s))
+		}
+		i := slices.IndexFunc(es, func(e bahasha.Endpoint) bool { return e.ID == id })
+		if i < 0 {
+			return notFound("This account has no endpoint %s%d; choose an endpoint from the list.", bahasha.EndpointPrefix, id)
+		}
+		ep = &es[i]
+	}
 	// The last 60 minutes, and the last 96 quarters of an hour, each
 	// including the current one.
 	hourStart := now.Truncate(time.Minute).Add(-59 * time.Minute)
 	dayStart := now.Truncate(15 * time.Minute).Add(-95 * 15 * time.Minute)
 	until := now.Truncate(time.Minute).Add(time.Minute)
-	stats, err := d.store.Stats(r.Context(), store.StatsParams{AccountID: acc.ID, Since: dayStart, Until: until})
+	sp := store.StatsParams{AccountID: acc.ID, Since: dayStart, Until: until}
+	if ep != nil {
+		sp.EndpointID = ep.ID
+	}
+	stats, err := d.store.Stats(r.Context(), sp)
 	if err != nil {
 		return err
 	}
-	backlog, err := d.store.Backlog(r.Context(), acc.ID)
+	var backlog int
+	if ep != nil {
+		backlog, err = d.store.EndpointBacklog(r.Context(), store.GetEndpointParams{AccountID: acc.ID, EndpointID: ep.ID})
+	} else {
+		backlog, err = d.store.Backlog(r.Context(), acc.ID)
+	}
 	if err != nil {
 		return err
-	}
-	var ep *bahasha.Endpoint
-	e, err := d.store.Endpoint(r.Context(), acc.ID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
-		return err
-	default:
-		ep = &e
 	}
 	data := overviewData{
 		Hour:    summarise("Last hour", bucket(stats, hourStart, time.Minute, 60), time.Minute),
 		Day:     summarise("Last day", bucket(stats, dayStart, 15*time.Minute, 96), 15*time.Minute),
 		Backlog: backlog,
-		Health:  endpointHealth(ep),
+		Options: endpointOptions(es),
 	}
-	data.Empty = data.Day.Stats.Empty() && backlog == 0
+	if ep != nil {
+		data.Endpoint, data.Health = ep.PublicID(), endpointHealth(ep)
+	} else {
+		// The primary webhook's health.
+		i := slices.IndexFunc(es, func(e bahasha.Endpoint) bool { return e.Primary })
+		if i >= 0 {
+			data.Health = endpointHealth(&es[i])
+		} else {
+			data.Health = endpointHealth(nil)
+		}
+		data.Empty = data.Day.Stats.Empty() && backlog == 0
+	}
+	if data.Endpoints, err = d.overviewEndpoints(r, acc, es); err != nil {
+		return err
+	}
 	d.render(w, r, http.StatusOK, "overview", page{Title: "Overview", Nav: "overview", Account: &acc, Data: data})
 	return nil
 }
@@ -276,4 +314,30 @@ func latencyLines(label string, buckets []bahasha.DeliveryStats, size time.Durat
 	}
 	flush()
 	return c
+}
+
+// overviewEndpoint is a row of the overview's endpoints table.
+type overviewEndpoint struct {
+	endpointView
+	// Backlog counts its pending deliveries.
+	Backlog int
+}
+
+func (d *Dashboard) overviewEndpoints(r *http.Request, acc bahasha.Account, es []bahasha.Endpoint) ([]overviewEndpoint, error) {
+	if len(es) == 0 {
+		return nil, nil
+	}
+	b, err := d.scopeBook(r.Context(), acc.ID)
+	if err != nil {
+		return nil, err
+	}
+	now := d.now()
+	out := make([]overviewEndpoint, len(es))
+	for i, e := range es {
+		out[i].endpointView = b.view(e, now)
+		if out[i].Backlog, err = d.store.EndpointBacklog(r.Context(), store.GetEndpointParams{AccountID: acc.ID, EndpointID: e.ID}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

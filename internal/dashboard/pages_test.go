@@ -336,6 +336,8 @@ func TestStoreErrorsAreFriendly(t *testing.T) {
 		{"GET", "/"}, {"GET", "/deliveries"}, {"GET", "/deliveries/dlv_" + itoa(ids[0])}, {"GET", "/replay"},
 		{"GET", "/sandbox"}, {"GET", "/settings/webhooks"}, {"POST", "/signin"}, {"POST", "/settings/webhooks/secret/rotate"},
 		{"POST", "/deliveries/dlv_" + itoa(ids[0]) + "/retry"},
+		{"GET", "/settings/webhooks/endpoints/wh_1"}, {"POST", "/settings/webhooks/endpoints"}, {"POST", "/settings/webhooks/endpoints/wh_1/disable"},
+		{"GET", "/deliveries?endpoint=wh_1"},
 	} {
 		var r *resp
 		if p.method == "GET" {

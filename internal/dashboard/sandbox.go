@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/messaging"
-	"github.com/bahasha/bahasha/internal/store"
 	"github.com/bahasha/bahasha/sdk/whatsapp"
 )
 
@@ -99,11 +97,13 @@ func (d *Dashboard) sandboxPage(r *http.Request, acc bahasha.Account, data *sand
 	if len(data.Numbers) > 0 {
 		data.Send.Phone, data.Reply.Phone = data.Numbers[0].ID, data.Numbers[0].ID
 	}
-	if _, err := d.store.Endpoint(r.Context(), acc.ID); err == nil {
-		data.Endpoint = true
-	} else if !errors.Is(err, store.ErrNotFound) {
+	// Any endpoint: a number's own receives its events without a
+	// primary webhook.
+	es, err := d.store.Endpoints(r.Context(), acc.ID)
+	if err != nil {
 		return err
 	}
+	data.Endpoint = len(es) > 0
 	return nil
 }
 

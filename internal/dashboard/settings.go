@@ -28,6 +28,16 @@ type settingsData struct {
 	// ConfirmRemove asks to confirm removing the webhook.
 	ConfirmRemove bool
 	MaxToken      int
+
+	// Groups are the account's endpoints (the primary one too) by scope.
+	Groups []scopeGroup
+	// Count of the account's endpoints, and the most it may have.
+	Count, Max int
+	// Add is the "Add an endpoint" form; AddResult the outcome of its
+	// handshake, nil before.
+	Add       endpointForm
+	AddResult *verifyView
+	book      scopeBook
 }
 
 // verifyView is a handshake's outcome as the page shows it.
@@ -45,13 +55,16 @@ type verifyView struct {
 	Expected   string
 	Got        string
 	Duration   time.Duration
+	// Saved is said after a passed handshake, Kept after a failed one.
+	Saved, Kept string
 }
 
 type headerView struct{ Name, Value string }
 
 func toVerifyView(res handshake.Result) *verifyView {
 	v := &verifyView{OK: res.OK, Reason: string(res.Reason), Message: res.Message, Expected: res.Expected,
-		StatusCode: res.StatusCode, StatusText: http.StatusText(res.StatusCode), Got: res.Got, Duration: res.Duration}
+		StatusCode: res.StatusCode, StatusText: http.StatusText(res.StatusCode), Got: res.Got, Duration: res.Duration,
+		Saved: "The webhook is saved; events start flowing to it now.", Kept: "Any webhook registered before stays in force."}
 	if res.Request.Method != "" {
 		v.Sent, v.Method, v.URL = true, res.Request.Method, res.Request.URL
 		for k := range res.Request.Header {
@@ -66,7 +79,7 @@ func toVerifyView(res handshake.Result) *verifyView {
 // settingsPage loads what every variant of the Settings → Webhooks page
 // shows.
 func (d *Dashboard) settingsPage(r *http.Request, acc bahasha.Account) (settingsData, error) {
-	data := settingsData{MaxToken: registration.MaxVerifyTokenLength}
+	data := settingsData{MaxToken: registration.MaxVerifyTokenLength, Max: store.MaxEndpoints}
 	e, err := d.store.Endpoint(r.Context(), acc.ID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -75,6 +88,14 @@ func (d *Dashboard) settingsPage(r *http.Request, acc bahasha.Account) (settings
 	default:
 		data.Endpoint, data.URL = &e, e.URL
 	}
+	if data.book, err = d.scopeBook(r.Context(), acc.ID); err != nil {
+		return data, err
+	}
+	es, err := d.store.Endpoints(r.Context(), acc.ID)
+	if err != nil {
+		return data, err
+	}
+	data.Groups, data.Count, data.Add = data.book.groups(es, d.now()), len(es), data.book.newForm()
 	return data, nil
 }
 
@@ -92,7 +113,7 @@ func (d *Dashboard) settings(w http.ResponseWriter, r *http.Request, acc bahasha
 	if err != nil {
 		return err
 	}
-	d.showSettings(w, r, acc, http.StatusOK, data, settingsFlashes[r.URL.Query().Get("flash")], "")
+	d.showSettings(w, r, acc, http.StatusOK, data, settingsFlash(r.URL.Query()), "")
 	return nil
 }
 
@@ -128,13 +149,14 @@ func (d *Dashboard) verifyAndSave(w http.ResponseWriter, r *http.Request, acc ba
 	}
 	data.Result = toVerifyView(res)
 	if !res.OK {
-		status := http.StatusUnprocessableEntity
-		if res.Reason == handshake.InvalidURL || res.Reason == handshake.InvalidToken {
-			status = http.StatusBadRequest
-		}
-		d.showSettings(w, r, acc, status, data, "", "")
+		d.showSettings(w, r, acc, handshakeStatus(res), data, "", "")
 		return nil
 	}
+	// The list shows the new primary webhook too.
+	if data, err = d.settingsPage(r, acc); err != nil {
+		return err
+	}
+	data.Result = toVerifyView(res)
 	data.Endpoint, data.URL = &e, e.URL
 	d.showSettings(w, r, acc, http.StatusOK, data, "", "")
 	return nil
