@@ -696,3 +696,37 @@ func TestEndpointFormsRefuseCrossOrigin(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayToEndpoint replays to an endpoint chosen in the form: its
+// events go to it, not to the primary webhook.
+func TestReplayToEndpoint(t *testing.T) {
+	f := newFixture(t)
+	acc := f.acc.Account.ID
+	f.putEndpoint(acc, "http://127.0.0.1:1/primary")
+	f.send(f.acc, "254712345678")
+	f.failDue()
+	extra := f.createEndpoint(bahasha.Endpoint{AccountID: acc, URL: "http://127.0.0.1:1/extra"})
+	f.clock.Advance(time.Minute) // the events are before "now"
+	token := f.signin(f.acc.APIKey)
+	from := f.clock.Now().Add(-time.Hour).UTC().Format("2006-01-02T15:04")
+
+	page := f.get("/replay?preview=1&from="+from+"&endpoint="+extra.PublicID(), token)
+	expect(t, page, http.StatusOK, `<option value="`+extra.PublicID()+`" selected>`, `name="endpoint" value="`+extra.PublicID()+`"`,
+		`data-count="3"`) // the message's three statuses, which the routing rule sends to it too
+	r := f.post("/replay", token, url.Values{"from": {from}, "endpoint": {extra.PublicID()}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("replay: %d %s", r.Status, excerpt(r.Body))
+	}
+	rs, err := f.st.Replays(context.Background(), store.ListReplaysParams{AccountID: acc, Limit: 5})
+	if err != nil || len(rs) != 1 || rs[0].EndpointID != extra.ID {
+		t.Fatalf("replays: %+v, %v; want one to %s", rs, err, extra.PublicID())
+	}
+	pending, err := f.st.Deliveries(context.Background(), store.ListDeliveriesParams{AccountID: acc, EndpointID: extra.ID, State: bahasha.DeliveryPending, Limit: 10})
+	if err != nil || len(pending) == 0 {
+		t.Fatalf("the replay queued nothing for %s: %v", extra.PublicID(), err)
+	}
+	expect(t, f.get("/replay", token), http.StatusOK, "<td>"+extra.PublicID()+"</td>")
+	expect(t, f.post("/replay", token, url.Values{"from": {from}, "endpoint": {"nope"}}), http.StatusBadRequest, "Choose one of the listed endpoints")
+	other := f.createEndpoint(bahasha.Endpoint{AccountID: f.other.Account.ID, URL: "http://127.0.0.1:1/other"})
+	expect(t, f.post("/replay", token, url.Values{"from": {from}, "endpoint": {other.PublicID()}}), http.StatusNotFound)
+}

@@ -18,6 +18,15 @@ import (
 type replayForm struct {
 	From, To   string
 	OnlyFailed bool
+	// Endpoint is the public id of the endpoint to replay to; "" is the
+	// primary webhook.
+	Endpoint string
+}
+
+// replayTarget is an endpoint the form offers.
+type replayTarget struct {
+	ID, URL string
+	Primary bool
 }
 
 // replayView is a replay with its progress, as the page shows it.
@@ -46,14 +55,23 @@ type replaysData struct {
 	Preview  bool
 	Count    int
 	Endpoint bool
-	Replays  []replayView
+	// Targets are the account's endpoints, for the form's select.
+	Targets []replayTarget
+	Replays []replayView
 }
 
 // parseReplayForm reads the form's range.
 func parseReplayForm(v url.Values, now time.Time) (replayForm, replay.Params, error) {
-	f := replayForm{From: v.Get("from"), To: v.Get("to"), OnlyFailed: v.Get("only_failed") != ""}
+	f := replayForm{From: v.Get("from"), To: v.Get("to"), OnlyFailed: v.Get("only_failed") != "", Endpoint: v.Get("endpoint")}
 	p := replay.Params{OnlyFailed: f.OnlyFailed}
 	var err error
+	if f.Endpoint != "" {
+		id, ok := bahasha.ParseEndpointID(f.Endpoint)
+		if !ok {
+			return f, p, badInput("Choose one of the listed endpoints to replay to.")
+		}
+		p.EndpointID = id
+	}
 	if f.From == "" {
 		return f, p, badInput("Choose where the range starts (\"from\").")
 	}
@@ -76,11 +94,14 @@ func parseReplayForm(v url.Values, now time.Time) (replayForm, replay.Params, er
 }
 
 func (d *Dashboard) replaysPage(ctx context.Context, acc bahasha.Account, data *replaysData) error {
-	if _, err := d.store.Endpoint(ctx, acc.ID); err == nil {
-		data.Endpoint = true
-	} else if !errors.Is(err, store.ErrNotFound) {
+	es, err := d.store.Endpoints(ctx, acc.ID)
+	if err != nil {
 		return err
 	}
+	for _, e := range es {
+		data.Targets = append(data.Targets, replayTarget{ID: e.PublicID(), URL: e.URL, Primary: e.Primary})
+	}
+	data.Endpoint = len(es) > 0
 	rps, err := d.store.Replays(ctx, store.ListReplaysParams{AccountID: acc.ID, Limit: 20})
 	if err != nil {
 		return err
