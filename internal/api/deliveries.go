@@ -84,16 +84,11 @@ func toDeliveryJSON(d bahasha.Delivery) deliveryJSON {
 func (a *API) listDeliveries(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
 	q := r.URL.Query()
 	p := store.ListDeliveriesParams{AccountID: acc.ID, Limit: 50}
-	if s := q.Get("endpoint"); s != "" {
-		id, ok := bahasha.ParseEndpointID(s)
-		if !ok {
-			return problem.Invalid(`"endpoint" must be an endpoint id such as wh_12 (GET /v1/webhooks lists them)`)
-		}
-		if _, err := a.svc.Registration.Get(r.Context(), acc.ID, id); err != nil {
-			return err
-		}
-		p.EndpointID = id
+	id, err := a.endpointQuery(r, acc.ID)
+	if err != nil {
+		return err
 	}
+	p.EndpointID = id
 	if s := q.Get("state"); s != "" {
 		if !bahasha.ValidDeliveryState(bahasha.DeliveryState(s)) {
 			return problem.Invalid(`"state" must be pending, delivered, failed or superseded`)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -201,6 +202,23 @@ func (a *API) listEndpoints(w http.ResponseWriter, r *http.Request, acc bahasha.
 	return nil
 }
 
+// endpointQuery reads the ?endpoint= filter of a listing: 0 when absent,
+// a problem when it is not one of the account's endpoints.
+func (a *API) endpointQuery(r *http.Request, accountID string) (int64, error) {
+	s := r.URL.Query().Get("endpoint")
+	if s == "" {
+		return 0, nil
+	}
+	id, ok := bahasha.ParseEndpointID(s)
+	if !ok {
+		return 0, problem.Invalid(`"endpoint" must be an endpoint id such as wh_12 (GET /v1/webhooks lists them)`)
+	}
+	if _, err := a.svc.Registration.Get(r.Context(), accountID, id); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
 // endpointParam reads the {id} of a /v1/webhooks/{id} route.
 func endpointParam(r *http.Request) (int64, error) {
 	s := r.PathValue("id")
@@ -218,17 +236,35 @@ func truncate(s string, n int) string {
 	return s
 }
 
-func (a *API) getEndpoint(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
-	id, err := endpointParam(r)
-	if err != nil {
-		return err
+// endpointRoute serves a /v1/webhooks/{id} route: op on the account's
+// endpoint, answered as view shows the endpoint it returns.
+func (a *API) endpointRoute(op func(ctx context.Context, accountID string, id int64) (bahasha.Endpoint, error),
+	view func(e bahasha.Endpoint, now time.Time) any) func(http.ResponseWriter, *http.Request, bahasha.Account) error {
+	return func(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
+		id, err := endpointParam(r)
+		if err != nil {
+			return err
+		}
+		e, err := op(r.Context(), acc.ID, id)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, view(e, a.now()))
+		return nil
 	}
-	e, err := a.svc.Registration.Get(r.Context(), acc.ID, id)
-	if err != nil {
-		return err
+}
+
+func endpointView(e bahasha.Endpoint, now time.Time) any { return toEndpointJSON(e, now, false) }
+
+func secretView(e bahasha.Endpoint, now time.Time) any { return toSigningSecretJSON(e, now) }
+
+// reverify is Registration.Reverify with a failed handshake as its error.
+func (a *API) reverify(ctx context.Context, accountID string, id int64) (bahasha.Endpoint, error) {
+	e, res, err := a.svc.Registration.Reverify(ctx, accountID, id)
+	if err == nil && !res.OK {
+		err = verificationFailed(res)
 	}
-	writeJSON(w, http.StatusOK, toEndpointJSON(e, a.now(), false))
-	return nil
+	return e, err
 }
 
 func (a *API) patchEndpoint(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
@@ -262,22 +298,6 @@ func (a *API) patchEndpoint(w http.ResponseWriter, r *http.Request, acc bahasha.
 	return nil
 }
 
-func (a *API) verifyEndpoint(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
-	id, err := endpointParam(r)
-	if err != nil {
-		return err
-	}
-	e, res, err := a.svc.Registration.Reverify(r.Context(), acc.ID, id)
-	if err != nil {
-		return err
-	}
-	if !res.OK {
-		return verificationFailed(res)
-	}
-	writeJSON(w, http.StatusOK, toEndpointJSON(e, a.now(), false))
-	return nil
-}
-
 func (a *API) deleteEndpoint(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
 	id, err := endpointParam(r)
 	if err != nil {
@@ -304,32 +324,6 @@ func toSigningSecretJSON(e bahasha.Endpoint, now time.Time) signingSecretJSON {
 		out.PreviousSecret, out.PreviousSecretExpiresAt = e.PreviousSecret, timePtr(e.PreviousSecretUntil)
 	}
 	return out
-}
-
-func (a *API) getEndpointSecret(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
-	id, err := endpointParam(r)
-	if err != nil {
-		return err
-	}
-	e, err := a.svc.Registration.Get(r.Context(), acc.ID, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, toSigningSecretJSON(e, a.now()))
-	return nil
-}
-
-func (a *API) rotateEndpointSecret(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
-	id, err := endpointParam(r)
-	if err != nil {
-		return err
-	}
-	e, err := a.svc.Registration.RotateSecret(r.Context(), acc.ID, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, toSigningSecretJSON(e, a.now()))
-	return nil
 }
 
 type addNumberRequest struct {

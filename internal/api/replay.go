@@ -103,16 +103,11 @@ func (a *API) replay(w http.ResponseWriter, r *http.Request, acc bahasha.Account
 
 func (a *API) listReplays(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
 	p := store.ListReplaysParams{AccountID: acc.ID, Limit: 50}
-	if s := r.URL.Query().Get("endpoint"); s != "" {
-		id, ok := bahasha.ParseEndpointID(s)
-		if !ok {
-			return problem.Invalid(`"endpoint" must be an endpoint id such as wh_12 (GET /v1/webhooks lists them)`)
-		}
-		if _, err := a.svc.Registration.Get(r.Context(), acc.ID, id); err != nil {
-			return err
-		}
-		p.EndpointID = id
+	id, err := a.endpointQuery(r, acc.ID)
+	if err != nil {
+		return err
 	}
+	p.EndpointID = id
 	rs, err := a.store.Replays(r.Context(), p)
 	if err != nil {
 		return err

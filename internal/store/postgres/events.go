@@ -176,13 +176,5 @@ func routeEndpoints(ctx context.Context, tx pgx.Tx, accountID, lock string) ([]b
 		return nil, err
 	}
 	defer rows.Close()
-	var endpoints []bahasha.Endpoint
-	for rows.Next() {
-		e, err := sqlstore.ScanRoute(rows)
-		if err != nil {
-			return nil, err
-		}
-		endpoints = append(endpoints, e)
-	}
-	return endpoints, rows.Err()
+	return sqlstore.CollectRoutes(rows)
 }

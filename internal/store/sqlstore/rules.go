@@ -99,6 +99,27 @@ func ScanRoute(row Scanner) (bahasha.Endpoint, error) {
 	return e, nil
 }
 
+// Rows is a query's rows: *sql.Rows and pgx.Rows both are.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// CollectRoutes reads rows of RouteColumns with ScanRoute. The caller
+// closes rows.
+func CollectRoutes(rows Rows) ([]bahasha.Endpoint, error) {
+	var endpoints []bahasha.Endpoint
+	for rows.Next() {
+		e, err := ScanRoute(rows)
+		if err != nil {
+			return nil, err
+		}
+		endpoints = append(endpoints, e)
+	}
+	return endpoints, rows.Err()
+}
+
 // NewDelivery is a delivery InsertEvents creates: of the batch's event at
 // Index, to EndpointID, due at Due, with the event's status rank.
 type NewDelivery struct {
