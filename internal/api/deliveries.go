@@ -172,13 +172,11 @@ func (a *API) retryDelivery(w http.ResponseWriter, r *http.Request, acc bahasha.
 	if err != nil {
 		return err
 	}
-	if _, err := a.store.Endpoint(r.Context(), acc.ID); errors.Is(err, store.ErrNotFound) {
-		return problem.ErrNoWebhook
-	} else if err != nil {
-		return err
-	}
 	d, err := a.store.RetryDelivery(r.Context(), store.RetryDeliveryParams{AccountID: acc.ID, DeliveryID: id, Now: a.now()})
 	if errors.Is(err, store.ErrNotFound) {
+		if _, _, gerr := a.store.Delivery(r.Context(), store.GetDeliveryParams{AccountID: acc.ID, DeliveryID: id}); gerr == nil {
+			return problem.NotFound("endpoint_removed", "the endpoint of delivery %s was removed, so it cannot be retried; replay its time range to another endpoint (POST /v1/webhook/replay with endpoint_id)", deliveryID(id))
+		}
 		return problem.New(http.StatusNotFound, "not_found", "no delivery %s in this account", deliveryID(id))
 	}
 	if err != nil {

@@ -209,6 +209,26 @@ func TestEndpointsRouting(t *testing.T) {
 	if r := s.Do("GET", "/v1/webhooks", nil); r.Len("data") != 2 {
 		t.Fatalf("after DELETE: %s", r)
 	}
+	// Without a primary webhook, a delivery is retried to its own
+	// endpoint; one whose endpoint was removed is refused with what to do.
+	var ofPrimary, ofSupport string
+	for _, d := range s.Deliveries(s.Key, "") {
+		switch id := d["endpoint_id"]; {
+		case id == supportID:
+			ofSupport = d["id"].(string)
+		case id != analyticsID:
+			ofPrimary = d["id"].(string)
+		}
+	}
+	if r := s.Do("DELETE", "/v1/webhook", nil); r.Status != 204 {
+		t.Fatalf("DELETE /v1/webhook: %s", r)
+	}
+	if r := s.Do("POST", "/v1/webhook/deliveries/"+ofSupport+"/retry", nil); r.Status != 202 || r.Str("endpoint_id") != supportID {
+		t.Fatalf("retry of %s without a primary webhook: %s", ofSupport, r)
+	}
+	if r := s.Do("POST", "/v1/webhook/deliveries/"+ofPrimary+"/retry", nil); r.Status != 404 || r.Str("error.code") != "endpoint_removed" {
+		t.Fatalf("retry of %s, whose endpoint was removed: %s", ofPrimary, r)
+	}
 	for _, rcv := range []*receiver{primary, support, analytics} {
 		if errs := rcv.Errs(); len(errs) > 0 {
 			t.Fatalf("receiver errors: %v", errs)

@@ -273,9 +273,8 @@ type deliveryData struct {
 	// same indented for reading.
 	Body, Pretty string
 	Headers      []headerView
-	// Endpoint is where a retry goes: the delivery's own endpoint, or
-	// when that was removed (EndpointGone) the primary webhook, nil when
-	// there is none.
+	// Endpoint is where a retry goes: the delivery's own endpoint; nil
+	// when it was removed (EndpointGone).
 	Endpoint     *bahasha.Endpoint
 	EndpointGone bool
 }
@@ -369,25 +368,17 @@ func (d *Dashboard) deliveryPage(ctx context.Context, acc bahasha.Account, id in
 	return data, nil
 }
 
-// retryTarget is the endpoint a retry of dl goes to: its own, or when that
-// was removed (gone) the account's primary webhook; nil when neither
-// exists.
+// retryTarget is the endpoint a retry of dl goes to: its own; nil and
+// gone when it was removed (a replay then re-sends the event to another).
 func (d *Dashboard) retryTarget(ctx context.Context, acc bahasha.Account, dl bahasha.Delivery) (e *bahasha.Endpoint, gone bool, err error) {
 	own, err := d.store.EndpointByID(ctx, store.GetEndpointParams{AccountID: acc.ID, EndpointID: dl.EndpointID})
 	switch {
 	case err == nil:
 		return &own, false, nil
-	case !errors.Is(err, store.ErrNotFound):
-		return nil, false, err
-	}
-	primary, err := d.store.Endpoint(ctx, acc.ID)
-	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, true, nil
-	case err != nil:
-		return nil, true, err
 	}
-	return &primary, true, nil
+	return nil, false, err
 }
 
 // retry makes a delivery due now and goes back to it.
@@ -405,7 +396,7 @@ func (d *Dashboard) retry(w http.ResponseWriter, r *http.Request, acc bahasha.Ac
 	if e, _, err := d.retryTarget(r.Context(), acc, dl); err != nil {
 		return err
 	} else if e == nil {
-		return noWebhook("No webhook is registered, so there is nowhere to deliver to. Register one in Settings → Webhooks, then retry.")
+		return noWebhook("This delivery's endpoint was removed, so it cannot be retried. Replay its time range to another endpoint instead.")
 	}
 	_, err = d.store.RetryDelivery(r.Context(), store.RetryDeliveryParams{AccountID: acc.ID, DeliveryID: id, Now: d.now()})
 	if errors.Is(err, store.ErrNotFound) {

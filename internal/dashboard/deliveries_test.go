@@ -158,12 +158,12 @@ func TestDeliveryDetailAndRetry(t *testing.T) {
 		expect(t, f.post("/deliveries/"+bad+"/retry", token, nil), http.StatusNotFound, `id="problem"`)
 	}
 
-	// Without a webhook, Retry says what to do.
+	// Its endpoint removed, Retry says what to do.
 	f.failDue()
 	if err := f.st.DeleteEndpoint(context.Background(), store.DeleteEndpointParams{AccountID: f.acc.Account.ID, Now: f.clock.Now(), Reason: "gone"}); err != nil {
 		t.Fatal(err)
 	}
-	expect(t, f.post("/deliveries/"+id+"/retry", token, nil), http.StatusNotFound, "No webhook is registered")
+	expect(t, f.post("/deliveries/"+id+"/retry", token, nil), http.StatusNotFound, "endpoint was removed", "Replay its time range")
 }
 
 func TestTenancy(t *testing.T) {

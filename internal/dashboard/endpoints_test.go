@@ -631,15 +631,14 @@ func TestDeliveriesEndpointFilter(t *testing.T) {
 	expectU(t, r, http.StatusOK, `<dd id="delivery-endpoint"><a href="/settings/webhooks/endpoints/`+second.PublicID()+`"><code>`+second.PublicID()+`</code></a></dd>`,
 		"X-Api-Key: ••••WXYZ", "Delivers again now to <code>http://127.0.0.1:1/second</code>")
 	noSecrets(t, "the delivery's page", r.Body)
-	// Its endpoint removed, a retry goes to the primary webhook.
+	// Its endpoint removed, a retry cannot go anywhere: the page says to
+	// replay instead, and a retry is refused.
 	if err := f.st.RemoveEndpoint(context.Background(), store.RemoveEndpointParams{AccountID: f.acc.Account.ID, EndpointID: second.ID, Now: f.clock.Now(), Reason: "gone"}); err != nil {
 		t.Fatal(err)
 	}
 	r = f.get("/deliveries/dlv_"+itoa(dl.ID), token)
-	expectU(t, r, http.StatusOK, second.PublicID()+"</code> (removed)", "Delivers again now to <code>http://127.0.0.1:1/primary</code> (the primary webhook: "+second.PublicID()+" was removed)")
-	if loc := location(t, f.post("/deliveries/dlv_"+itoa(dl.ID)+"/retry", token, nil)); !strings.HasSuffix(loc, "?flash=queued") {
-		t.Errorf("retry: %q", loc)
-	}
+	expectU(t, r, http.StatusOK, second.PublicID()+"</code> (removed)", "Its endpoint "+second.PublicID()+" was removed")
+	expect(t, f.post("/deliveries/dlv_"+itoa(dl.ID)+"/retry", token, nil), http.StatusNotFound, "endpoint was removed")
 	for _, p := range []string{"/", "/deliveries", "/settings/webhooks"} {
 		noSecrets(t, p, f.get(p, token).Body)
 	}

@@ -157,9 +157,8 @@ type Store interface {
 	// open breaker's wait (a manual retry is sent at once). It keeps
 	// counting for the ordering rule what it did (a retried status is sent
 	// again, the earlier statuses of its message stay superseded). It goes
-	// to its own endpoint, or when that was removed, to the account's
-	// primary endpoint. ErrNotFound if it is not the account's, or neither
-	// endpoint exists.
+	// to its own endpoint: ErrNotFound if it is not the account's, or its
+	// endpoint was removed (a replay re-sends its event to another).
 	RetryDelivery(ctx context.Context, p RetryDeliveryParams) (bahasha.Delivery, error)
 
 	// CountReplay returns how many events a replay with these parameters

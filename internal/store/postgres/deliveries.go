@@ -102,18 +102,16 @@ func (s *Store) RetryDelivery(ctx context.Context, p store.RetryDeliveryParams) 
 	at := ms(now)
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		// Lock the lane before its deliveries (the order every writer keeps).
-		// Its own endpoint, or when that was removed, the account's
-		// primary endpoint.
+		// Its own endpoint, while it exists.
 		var endpointID *int64
-		if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT e.id FROM endpoints e WHERE e.id = d.endpoint_id),
-			(SELECT e.id FROM endpoints e WHERE e.account_id = d.account_id AND e.is_primary))
+		if err := tx.QueryRow(ctx, `SELECT (SELECT e.id FROM endpoints e WHERE e.id = d.endpoint_id AND e.account_id = d.account_id)
 			FROM deliveries d WHERE d.id = $1 AND d.account_id = $2`, deliveryID, accountID).Scan(&endpointID); err != nil {
 			return err
 		}
 		if endpointID == nil {
 			return store.ErrNotFound
 		}
-		if err := tx.QueryRow(ctx, `SELECT id FROM endpoints WHERE id = $1 FOR NO KEY UPDATE`, *endpointID).Scan(endpointID); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT id FROM endpoints WHERE id = $1 AND account_id = $2 FOR NO KEY UPDATE`, *endpointID, accountID).Scan(endpointID); err != nil {
 			return err
 		}
 		tag, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'pending', endpoint_id = $1, next_attempt_at = $2, window_start = $2, updated_at = $2

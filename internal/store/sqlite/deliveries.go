@@ -87,10 +87,8 @@ func (s *Store) Delivery(ctx context.Context, p store.GetDeliveryParams) (bahash
 }
 
 // retryEndpointQuery is the endpoint a manual retry of a delivery goes
-// to: its own, or when that was removed, the account's primary endpoint
-// (NULL when neither exists).
-const retryEndpointQuery = `SELECT coalesce((SELECT e.id FROM endpoints e WHERE e.id = d.endpoint_id),
-	(SELECT e.id FROM endpoints e WHERE e.account_id = d.account_id AND e.is_primary = 1))
+// to: its own, while it exists (NULL once it was removed).
+const retryEndpointQuery = `SELECT (SELECT e.id FROM endpoints e WHERE e.id = d.endpoint_id AND e.account_id = d.account_id)
 	FROM deliveries d WHERE d.id = ? AND d.account_id = ?`
 
 // RetryDelivery implements store.Store.

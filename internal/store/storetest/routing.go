@@ -462,3 +462,33 @@ func testEndpointStats(t *testing.T, s store.Store) {
 		t.Fatalf("endpoint stats after Prune = %+v, %v", st, err)
 	}
 }
+
+// testEndpointIDsNotReused: a removed endpoint's id is never another's, so
+// nothing of it (deliveries, statistics, ordering) passes to a new one,
+// nor a retry of its deliveries to another account's.
+func testEndpointIDsNotReused(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a, b := account(t, s, "a"), account(t, s, "b")
+	endpoint(t, s, a)
+	gone := create(t, s, bahasha.Endpoint{AccountID: a, URL: "https://example.com/gone"})
+	res := insert(t, s, a, t0, "x")
+	if err := s.RemoveEndpoint(ctx, store.RemoveEndpointParams{AccountID: a, EndpointID: gone.ID, Reason: "removed", Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	fresh := create(t, s, bahasha.Endpoint{AccountID: b, URL: "https://example.com/b"})
+	if fresh.ID == gone.ID {
+		t.Fatalf("a new endpoint of another account took the removed endpoint's id %d", gone.ID)
+	}
+	var onGone int64
+	for _, id := range res[0].DeliveryIDs {
+		if d, _, _ := s.Delivery(ctx, store.GetDeliveryParams{AccountID: a, DeliveryID: id}); d.EndpointID == gone.ID {
+			onGone = id
+		}
+	}
+	if _, err := s.RetryDelivery(ctx, store.RetryDeliveryParams{AccountID: a, DeliveryID: onGone, Now: t0}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("retry of a removed endpoint's delivery: %v, want ErrNotFound", err)
+	}
+	if ds, err := s.Deliveries(ctx, store.ListDeliveriesParams{AccountID: b, Limit: 10}); err != nil || len(ds) != 0 {
+		t.Fatalf("account b's deliveries: %+v, %v", ds, err)
+	}
+}

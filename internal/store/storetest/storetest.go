@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -66,6 +67,7 @@ func Run(t *testing.T, open Opener) {
 		{"RateLimitedClaim", testRateLimitedClaim},
 		{"ReplayToEndpoint", testReplayToEndpoint},
 		{"EndpointStats", testEndpointStats},
+		{"EndpointIDsNotReused", testEndpointIDsNotReused},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -573,12 +575,22 @@ func testDeleteEndpoint(t *testing.T, s store.Store) {
 	if _, err := s.RetryDelivery(ctx, store.RetryDeliveryParams{AccountID: "a", DeliveryID: res[0].DeliveryID, Now: t0}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("retry without an endpoint: %v", err)
 	}
+	// A new endpoint is not the removed one: a retry does not move the
+	// delivery to it (it could hold that event already); a replay sends
+	// the event to it.
 	endpoint(t, s, "a")
-	if _, err := s.RetryDelivery(ctx, store.RetryDeliveryParams{AccountID: "a", DeliveryID: res[0].DeliveryID, Now: t0}); err != nil {
-		t.Fatalf("retry after re-registering: %v", err)
+	if _, err := s.RetryDelivery(ctx, store.RetryDeliveryParams{AccountID: "a", DeliveryID: res[0].DeliveryID, Now: t0}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("retry after re-registering: %v, want ErrNotFound", err)
 	}
-	if l := claim(t, s, t0, 10, 10); len(l) != 1 {
-		t.Fatal("the retried delivery did not move to the new endpoint")
+	now := t0.Add(time.Minute)
+	if _, err := s.CreateReplay(ctx, store.ReplayParams{AccountID: "a", From: t0, To: now, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AdvanceReplays(ctx, store.AdvanceReplaysParams{Now: now, Limit: store.ReplayChunk}); err != nil {
+		t.Fatal(err)
+	}
+	if l := claim(t, s, now, 10, 10); len(l) != 1 || !slices.Equal(producerIDs(l[0]), []string{"p1"}) {
+		t.Fatalf("the replay did not send the event to the new endpoint: %+v", l)
 	}
 }
 

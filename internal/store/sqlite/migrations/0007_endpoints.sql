@@ -11,7 +11,7 @@
 -- headers. rate_limit is events per second (0 for none). secret signs the
 -- Standard Webhooks headers; prev_secret too, until prev_secret_until.
 CREATE TABLE endpoints_new (
-	id                    INTEGER PRIMARY KEY,
+	id                    INTEGER PRIMARY KEY AUTOINCREMENT,
 	account_id            TEXT NOT NULL REFERENCES accounts(id),
 	url                   TEXT NOT NULL,
 	verify_token          TEXT NOT NULL,
