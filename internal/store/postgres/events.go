@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -147,8 +149,10 @@ func (s *Store) InsertEvents(ctx context.Context, p store.InsertEventsParams) ([
 			}
 		}
 		sqlstore.AssignDeliveries(results, plan, ids)
-		for endpointID, due := range earliest {
-			if _, err := tx.Exec(ctx, `UPDATE endpoints SET lane_due_at = LEAST(coalesce(lane_due_at, $1), $1) WHERE id = $2`, due, endpointID); err != nil {
+		// In id order, as every writer locks lanes: two ingests for one
+		// account's endpoints never wait for each other in a cycle.
+		for _, endpointID := range slices.Sorted(maps.Keys(earliest)) {
+			if _, err := tx.Exec(ctx, `UPDATE endpoints SET lane_due_at = LEAST(coalesce(lane_due_at, $1), $1) WHERE id = $2`, earliest[endpointID], endpointID); err != nil {
 				return err
 			}
 		}

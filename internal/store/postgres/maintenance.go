@@ -1,7 +1,10 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
+	"maps"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -61,13 +64,15 @@ func (s *Store) ExpireDeliveries(ctx context.Context, p store.ExpireParams) (int
 		}); err != nil {
 			return err
 		}
-		for l, k := range failedAt {
-			if _, err := tx.Exec(ctx, endpointStatsUpsert, sqlstore.EndpointStatsArgs(l.id, l.account, p.Now, bahasha.DeliveryStats{Failed: k})...); err != nil {
+		// Statistics rows in key order, as lanes: no cycle with another
+		// node's expiry.
+		for _, account := range slices.Sorted(maps.Keys(failed)) {
+			if _, err := tx.Exec(ctx, statsUpsert, sqlstore.StatsArgs(account, p.Now, bahasha.DeliveryStats{Failed: failed[account]})...); err != nil {
 				return err
 			}
 		}
-		for account, k := range failed {
-			if _, err := tx.Exec(ctx, statsUpsert, sqlstore.StatsArgs(account, p.Now, bahasha.DeliveryStats{Failed: k})...); err != nil {
+		for _, l := range slices.SortedFunc(maps.Keys(failedAt), func(a, b lane) int { return cmp.Compare(a.id, b.id) }) {
+			if _, err := tx.Exec(ctx, endpointStatsUpsert, sqlstore.EndpointStatsArgs(l.id, l.account, p.Now, bahasha.DeliveryStats{Failed: failedAt[l]})...); err != nil {
 				return err
 			}
 		}
