@@ -52,8 +52,18 @@ func (a *API) getWebhook(w http.ResponseWriter, r *http.Request, acc bahasha.Acc
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, webhookJSON{URL: e.URL, Status: "verified", VerifiedAt: e.VerifiedAt})
+	writeJSON(w, http.StatusOK, toWebhookJSON(e))
 	return nil
+}
+
+// toWebhookJSON is the primary endpoint as GET and PUT /v1/webhook show it:
+// status verified, or disabled (PATCH /v1/webhooks/{id}).
+func toWebhookJSON(e bahasha.Endpoint) webhookJSON {
+	status := "verified"
+	if e.Disabled {
+		status = "disabled"
+	}
+	return webhookJSON{URL: e.URL, Status: status, VerifiedAt: e.VerifiedAt}
 }
 
 type putWebhookRequest struct {
@@ -82,7 +92,7 @@ func (a *API) putWebhook(w http.ResponseWriter, r *http.Request, acc bahasha.Acc
 	if !res.OK {
 		return verificationFailed(res)
 	}
-	writeJSON(w, http.StatusOK, webhookJSON{URL: e.URL, Status: "verified", VerifiedAt: e.VerifiedAt})
+	writeJSON(w, http.StatusOK, toWebhookJSON(e))
 	return nil
 }
 

@@ -92,8 +92,8 @@ func TestCustomHeadersAndStandardSignatures(t *testing.T) {
 
 	// A rotation: both secrets sign during the overlap.
 	fresh, _ := webhook.NewSigningSecret(nil)
-	ep.PreviousSecret, ep.PreviousSecretUntil, ep.Secret = old, time.Now().Add(24*time.Hour), fresh
-	if _, err := f.store.UpdateEndpoint(context.Background(), store.UpdateEndpointParams{Endpoint: ep, Now: time.Now()}); err != nil {
+	if _, err := f.store.RotateEndpointSecret(context.Background(), store.RotateSecretParams{AccountID: "a", EndpointID: ep.ID, Secret: fresh,
+		PreviousUntil: time.Now().Add(24 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	f.ingest(t, "a", "w2")

@@ -331,9 +331,8 @@ func (s *Service) RotateSecret(ctx context.Context, accountID string, id int64) 
 	if err != nil {
 		return e, fmt.Errorf("registration: %w", err)
 	}
-	now := s.Now()
-	e.PreviousSecret, e.PreviousSecretUntil, e.Secret = e.Secret, now.Add(RotationOverlap), secret
-	e, err = s.Store.UpdateEndpoint(ctx, store.UpdateEndpointParams{Endpoint: e, Now: now})
+	e, err = s.Store.RotateEndpointSecret(ctx, store.RotateSecretParams{AccountID: accountID, EndpointID: id, Secret: secret,
+		PreviousUntil: s.Now().Add(RotationOverlap)})
 	if errors.Is(err, store.ErrNotFound) {
 		return e, noEndpoint(id)
 	}

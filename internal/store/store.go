@@ -66,8 +66,8 @@ type Store interface {
 	// /v1/webhook manages), or ErrNotFound.
 	Endpoint(ctx context.Context, accountID string) (bahasha.Endpoint, error)
 	// PutEndpoint creates or replaces an account's verified primary
-	// endpoint, at account scope. Deliveries still pending go to the new
-	// URL. Secret is its signing secret when it is created (a replaced one
+	// endpoint, at account scope, and enables it. Deliveries still pending
+	// go to the new URL. Secret is its signing secret when it is created (a replaced one
 	// keeps its own).
 	PutEndpoint(ctx context.Context, p PutEndpointParams) (bahasha.Endpoint, error)
 	// DeleteEndpoint removes an account's primary endpoint and marks its
@@ -87,12 +87,18 @@ type Store interface {
 	CreateEndpoint(ctx context.Context, p CreateEndpointParams) (bahasha.Endpoint, error)
 	// UpdateEndpoint replaces the configuration of one of an account's
 	// endpoints (URL, VerifyToken, VerifiedAt, Scope, Events, Headers,
-	// RateLimit, Disabled, Description and the secrets of p.Endpoint; the
-	// lane's state is kept, and its breaker reset when the URL changes).
+	// RateLimit, Disabled and Description of p.Endpoint — not its secrets,
+	// see RotateEndpointSecret; the lane's state is kept, and its breaker
+	// reset when the URL changes).
 	// Pending deliveries go to the new URL; a disabled endpoint's wait and
 	// flow again, in order, once it is enabled. ErrNotFound as for
 	// CreateEndpoint, or if the endpoint is not the account's.
 	UpdateEndpoint(ctx context.Context, p UpdateEndpointParams) (bahasha.Endpoint, error)
+	// RotateEndpointSecret makes Secret the endpoint's signing secret, in
+	// one write: the secret it replaces keeps signing too until
+	// PreviousUntil (a rotation within another's overlap retires the
+	// oldest at once). ErrNotFound if it is not the account's.
+	RotateEndpointSecret(ctx context.Context, p RotateSecretParams) (bahasha.Endpoint, error)
 	// RemoveEndpoint deletes one of an account's endpoints (the primary
 	// one too) and marks its pending deliveries failed with Reason.
 	// ErrNotFound if it is not the account's.
@@ -255,6 +261,14 @@ type CreateEndpointParams struct {
 type UpdateEndpointParams struct {
 	Endpoint bahasha.Endpoint
 	Now      time.Time
+}
+
+// RotateSecretParams are the arguments of RotateEndpointSecret.
+type RotateSecretParams struct {
+	AccountID     string
+	EndpointID    int64
+	Secret        string
+	PreviousUntil time.Time
 }
 
 // RemoveEndpointParams are the arguments of RemoveEndpoint.

@@ -165,7 +165,7 @@ func (s *Store) PutEndpoint(ctx context.Context, p store.PutEndpointParams) (bah
 		e, err = scanEndpoint(tx.QueryRow(ctx, `INSERT INTO endpoints (account_id, url, verify_token, verified_at, created_at, is_primary, secret)
 			VALUES ($1, $2, $3, $4, $5, TRUE, $6)
 			ON CONFLICT (account_id) WHERE is_primary DO UPDATE SET url = excluded.url, verify_token = excluded.verify_token,
-				verified_at = excluded.verified_at, consecutive_failures = 0, probe_at = 0, failing_since = 0
+				verified_at = excluded.verified_at, consecutive_failures = 0, probe_at = 0, failing_since = 0, enabled = TRUE
 			RETURNING `+endpointColumns, p.AccountID, p.URL, p.VerifyToken, ms(p.VerifiedAt), ms(p.Now), p.Secret))
 		return err
 	})
@@ -297,10 +297,22 @@ func (s *Store) UpdateEndpoint(ctx context.Context, p store.UpdateEndpointParams
 			probe_at = CASE WHEN url = $1 THEN probe_at ELSE 0 END,
 			failing_since = CASE WHEN url = $1 THEN failing_since ELSE 0 END,
 			url = $1, verify_token = $2, verified_at = $3, scope_kind = $4, scope_id = $5, events = $6, headers = $7, rate_limit = $8,
-			enabled = $9, description = $10, secret = $11, prev_secret = $12, prev_secret_until = $13
-			WHERE id = $14 AND account_id = $15 RETURNING `+endpointColumns,
+			enabled = $9, description = $10
+			WHERE id = $11 AND account_id = $12 RETURNING `+endpointColumns,
 			c.URL, c.VerifyToken, ms(c.VerifiedAt), string(c.Scope.Kind), c.Scope.ID, events, headers, c.RateLimit,
-			!c.Disabled, c.Description, c.Secret, c.PreviousSecret, ms(c.PreviousSecretUntil), c.ID, c.AccountID))
+			!c.Disabled, c.Description, c.ID, c.AccountID))
+		return err
+	})
+	return e, err
+}
+
+// RotateEndpointSecret implements store.Store.
+func (s *Store) RotateEndpointSecret(ctx context.Context, p store.RotateSecretParams) (bahasha.Endpoint, error) {
+	var e bahasha.Endpoint
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		e, err = scanEndpoint(tx.QueryRow(ctx, `UPDATE endpoints SET prev_secret = secret, prev_secret_until = $1, secret = $2
+			WHERE id = $3 AND account_id = $4 RETURNING `+endpointColumns, ms(p.PreviousUntil), p.Secret, p.EndpointID, p.AccountID))
 		return err
 	})
 	return e, err

@@ -125,7 +125,7 @@ func (s *Store) PutEndpoint(ctx context.Context, p store.PutEndpointParams) (bah
 		e, err = scanEndpoint(tx.QueryRowContext(ctx, `INSERT INTO endpoints (account_id, url, verify_token, verified_at, created_at, is_primary, secret)
 			VALUES (?, ?, ?, ?, ?, 1, ?)
 			ON CONFLICT (account_id) WHERE is_primary = 1 DO UPDATE SET url = excluded.url, verify_token = excluded.verify_token,
-				verified_at = excluded.verified_at, consecutive_failures = 0, probe_at = 0, failing_since = 0
+				verified_at = excluded.verified_at, consecutive_failures = 0, probe_at = 0, failing_since = 0, enabled = 1
 			RETURNING `+endpointColumns, p.AccountID, p.URL, p.VerifyToken, ms(p.VerifiedAt), ms(p.Now), p.Secret))
 		return err
 	})
@@ -249,10 +249,22 @@ func (s *Store) UpdateEndpoint(ctx context.Context, p store.UpdateEndpointParams
 			probe_at = CASE WHEN url = ? THEN probe_at ELSE 0 END,
 			failing_since = CASE WHEN url = ? THEN failing_since ELSE 0 END,
 			url = ?, verify_token = ?, verified_at = ?, scope_kind = ?, scope_id = ?, events = ?, headers = ?, rate_limit = ?,
-			enabled = ?, description = ?, secret = ?, prev_secret = ?, prev_secret_until = ?
+			enabled = ?, description = ?
 			WHERE id = ? AND account_id = ? RETURNING `+endpointColumns,
 			c.URL, c.URL, c.URL, c.URL, c.VerifyToken, ms(c.VerifiedAt), string(c.Scope.Kind), c.Scope.ID, events, headers, c.RateLimit,
-			!c.Disabled, c.Description, c.Secret, c.PreviousSecret, ms(c.PreviousSecretUntil), c.ID, c.AccountID))
+			!c.Disabled, c.Description, c.ID, c.AccountID))
+		return err
+	})
+	return e, err
+}
+
+// RotateEndpointSecret implements store.Store.
+func (s *Store) RotateEndpointSecret(ctx context.Context, p store.RotateSecretParams) (bahasha.Endpoint, error) {
+	var e bahasha.Endpoint
+	err := s.write(ctx, func(tx *wtx) error {
+		var err error
+		e, err = scanEndpoint(tx.QueryRowContext(ctx, `UPDATE endpoints SET prev_secret = secret, prev_secret_until = ?, secret = ?
+			WHERE id = ? AND account_id = ? RETURNING `+endpointColumns, ms(p.PreviousUntil), p.Secret, p.EndpointID, p.AccountID))
 		return err
 	})
 	return e, err

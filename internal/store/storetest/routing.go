@@ -92,9 +92,14 @@ func testEndpointCRUD(t *testing.T, s store.Store) {
 	if e, err := s.Endpoint(ctx, a); err != nil || e.ID != primary.ID {
 		t.Fatalf("Endpoint (the primary) = %+v, %v", e, err)
 	}
-	// PUT again replaces the primary only.
-	if e := endpoint(t, s, a); e.ID != primary.ID {
-		t.Fatalf("PutEndpoint again made endpoint %d, want %d", e.ID, primary.ID)
+	// PUT again replaces the primary only, and enables it.
+	off := primary
+	off.Disabled = true
+	if _, err := s.UpdateEndpoint(ctx, store.UpdateEndpointParams{Endpoint: off, Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if e := endpoint(t, s, a); e.ID != primary.ID || e.Disabled {
+		t.Fatalf("PutEndpoint again made endpoint %+v, want %d enabled", e, primary.ID)
 	}
 
 	// Tenancy and scopes.
@@ -144,14 +149,22 @@ func testEndpointCRUD(t *testing.T, s store.Store) {
 	upd := num
 	upd.URL, upd.Events, upd.Headers, upd.RateLimit, upd.Disabled = "https://example.com/new", nil, nil, 0, true
 	upd.Scope = bahasha.AccountScope
-	upd.PreviousSecret, upd.PreviousSecretUntil, upd.Secret = num.Secret, t0.Add(24*time.Hour), "whsec_bmV3"
+	upd.Secret = "whsec_aWdub3JlZA" // not written: secrets change by rotation only
 	got, err := s.UpdateEndpoint(ctx, store.UpdateEndpointParams{Endpoint: upd, Now: t0})
 	if err != nil || got.URL != upd.URL || got.Events != nil || got.Headers != nil || !got.Disabled || got.Scope != bahasha.AccountScope ||
-		got.Secret != "whsec_bmV3" || got.PreviousSecret != num.Secret || !got.PreviousSecretUntil.Equal(upd.PreviousSecretUntil) {
+		got.Secret != num.Secret {
 		t.Fatalf("UpdateEndpoint = %+v, %v", got, err)
+	}
+	until := t0.Add(24 * time.Hour)
+	got, err = s.RotateEndpointSecret(ctx, store.RotateSecretParams{AccountID: a, EndpointID: num.ID, Secret: "whsec_bmV3", PreviousUntil: until})
+	if err != nil || got.Secret != "whsec_bmV3" || got.PreviousSecret != num.Secret || !got.PreviousSecretUntil.Equal(until) || !got.Disabled {
+		t.Fatalf("RotateEndpointSecret = %+v, %v", got, err)
 	}
 	if s := got.SigningSecrets(t0); len(s) != 2 {
 		t.Fatalf("SigningSecrets during the overlap = %v", s)
+	}
+	if _, err := s.RotateEndpointSecret(ctx, store.RotateSecretParams{AccountID: b, EndpointID: num.ID, Secret: "whsec_eA", PreviousUntil: until}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("RotateEndpointSecret of another account's: %v, want ErrNotFound", err)
 	}
 	p, _ := s.Endpoint(ctx, a)
 	if !p.Probing() {
