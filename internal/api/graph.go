@@ -19,7 +19,8 @@ package api
 // An override is an endpoint at the WABA's or the number's scope, and the
 // Graph routes manage one per WABA or number: the oldest at that scope
 // (setting it updates that endpoint, or creates one; removing it removes
-// that endpoint). The others, made with POST /v1/webhooks, are left alone.
+// that endpoint), whichever route created it. The others at that scope are
+// left alone.
 //
 // Errors are answered in the Graph API's shape, as the Messages API's are.
 // Where Meta documents no error for a case (a missing verify_token, an

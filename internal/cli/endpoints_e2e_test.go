@@ -296,6 +296,7 @@ func TestEndpointsBadInput(t *testing.T) {
 		{"deliveries of other tenant's", "GET", "/v1/webhook/deliveries?endpoint=" + otherEndpoint.Str("id"), nil, 404, "not_found", "no endpoint"},
 		{"deliveries bad endpoint", "GET", "/v1/webhook/deliveries?endpoint=12", nil, 400, "invalid_request", "endpoint id"},
 		{"replay to other tenant's", "POST", "/v1/webhook/replay", map[string]any{"endpoint_id": otherEndpoint.Str("id"), "from": "2026-01-01T00:00:00Z"}, 404, "not_found", "no endpoint"},
+		{"dry run to other tenant's", "POST", "/v1/webhook/replay", map[string]any{"endpoint_id": otherEndpoint.Str("id"), "from": "2026-01-01T00:00:00Z", "dry_run": true}, 404, "not_found", "no endpoint"},
 		{"number in other tenant's waba", "POST", "/v1/phone_numbers", map[string]string{"waba_id": otherNumber.WABA}, 404, "not_found", "no WhatsApp Business Account"},
 		{"number unknown field", "POST", "/v1/phone_numbers", map[string]string{"wabaid": "1"}, 400, "invalid_request", "wabaid"},
 		{"put method", "PUT", "/v1/webhooks/wh_1", map[string]any{}, 405, "method_not_allowed", ""},

@@ -72,7 +72,14 @@ func (s *Service) Count(ctx context.Context, p Params) (n int, from, to time.Tim
 		return 0, time.Time{}, time.Time{}, err
 	}
 	n, err = s.Store.CountReplay(ctx, sp)
+	if errors.Is(err, store.ErrNotFound) {
+		err = noEndpoint(p.EndpointID)
+	}
 	return n, sp.From, sp.To, err
+}
+
+func noEndpoint(id int64) error {
+	return problem.NotFound("not_found", "this account has no endpoint %s%d; GET /v1/webhooks lists them", bahasha.EndpointPrefix, id)
 }
 
 // Start creates a replay, queues its first chunk at once and wakes the
@@ -85,7 +92,7 @@ func (s *Service) Start(ctx context.Context, p Params) (bahasha.Replay, error) {
 	}
 	rp, err := s.Store.CreateReplay(ctx, sp)
 	if errors.Is(err, store.ErrNotFound) && p.EndpointID != 0 {
-		return bahasha.Replay{}, problem.NotFound("not_found", "this account has no endpoint %s%d; GET /v1/webhooks lists them", bahasha.EndpointPrefix, p.EndpointID)
+		return bahasha.Replay{}, noEndpoint(p.EndpointID)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		if es, lerr := s.Store.Endpoints(ctx, p.AccountID); lerr == nil && len(es) > 0 {

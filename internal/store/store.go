@@ -170,7 +170,9 @@ type Store interface {
 	// CountReplay returns how many events a replay with these parameters
 	// would cover now, at most: the events with a delivery to the
 	// endpoint that qualifies, and the account's events with no delivery
-	// to it (of which the replay queues those routed to it).
+	// to it (of which the replay queues those routed to it). ErrNotFound if
+	// EndpointID is not the account's (without one and without a primary
+	// endpoint, the account's events that have no delivery).
 	CountReplay(ctx context.Context, p ReplayParams) (int, error)
 	// CreateReplay records a replay (Total counted now; To is capped at
 	// Now) for AdvanceReplays to queue. ErrNotFound if the account has no

@@ -40,6 +40,14 @@ func (s *Store) CountReplay(ctx context.Context, p store.ReplayParams) (int, err
 		case err != nil:
 			return 0, s.translate(err)
 		}
+	} else {
+		var n int
+		if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM endpoints WHERE id = $1 AND account_id = $2`, p.EndpointID, p.AccountID).Scan(&n); err != nil {
+			return 0, s.translate(err)
+		}
+		if n == 0 {
+			return 0, store.ErrNotFound
+		}
 	}
 	_, _, n, err := replayRange(ctx, s.pool, p)
 	return n, s.translate(err)

@@ -37,6 +37,14 @@ func (s *Store) CountReplay(ctx context.Context, p store.ReplayParams) (int, err
 		case err != nil:
 			return 0, translate(err)
 		}
+	} else {
+		var n int
+		if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM endpoints WHERE id = ? AND account_id = ?`, p.EndpointID, p.AccountID).Scan(&n); err != nil {
+			return 0, translate(err)
+		}
+		if n == 0 {
+			return 0, store.ErrNotFound
+		}
 	}
 	_, _, n, err := replayRange(ctx, s.rdb, p)
 	return n, translate(err)

@@ -362,6 +362,9 @@ func testReplayToEndpoint(t *testing.T, s store.Store) {
 	if rs, err := s.Replays(ctx, store.ListReplaysParams{AccountID: a, Limit: 10}); err != nil || len(rs) != 3 {
 		t.Fatalf("Replays = %+v, %v", rs, err)
 	}
+	if _, err := s.CountReplay(ctx, store.ReplayParams{AccountID: "nobody", EndpointID: pn2.ID, From: t0, To: now, Now: now}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("CountReplay to another account's endpoint: %v, want ErrNotFound", err)
+	}
 	if _, err := s.CreateReplay(ctx, store.ReplayParams{AccountID: "nobody", EndpointID: pn2.ID, From: t0, To: now, Now: now}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("CreateReplay to another account's endpoint: %v, want ErrNotFound", err)
 	}
