@@ -128,7 +128,8 @@ type RequestInfo struct {
 	Method string
 	// URL is the full URL with hub.verify_token=*** in place of the token.
 	URL string
-	// Header holds the request headers set by Bahasha (User-Agent, Accept).
+	// Header holds the request headers sent (User-Agent, Accept, and the
+	// endpoint's custom headers with their values Redacted).
 	Header http.Header
 }
 
@@ -138,6 +139,13 @@ type RequestInfo struct {
 // URL, is a Result with OK false and a Reason. ctx bounds the request in
 // addition to the client's timeout.
 func (v *Verifier) Verify(ctx context.Context, rawURL, verifyToken string) Result {
+	return v.VerifyWith(ctx, rawURL, verifyToken, nil)
+}
+
+// VerifyWith is Verify with headers sent along, an endpoint's custom
+// headers (a gateway may want its key on the GET too). Their values are
+// secrets: the Result's Request shows them as Redacted.
+func (v *Verifier) VerifyWith(ctx context.Context, rawURL, verifyToken string, headers map[string]string) Result {
 	u, err := safehttp.ValidateURL(rawURL, v.AllowPrivate)
 	if err != nil {
 		return urlResult(err)
@@ -162,6 +170,9 @@ func (v *Verifier) Verify(ctx context.Context, rawURL, verifyToken string) Resul
 		res.Reason, res.Message = Other, "Bahasha could not build the verification request for this URL; check the URL."
 		return res
 	}
+	for k, val := range headers {
+		req.Header.Set(k, val)
+	}
 	req.Header.Set("Accept", "text/plain")
 
 	client := v.Client
@@ -185,12 +196,12 @@ func (v *Verifier) Verify(ctx context.Context, rawURL, verifyToken string) Resul
 		if errors.Is(err, safehttp.ErrInvalidURL) { // the client is stricter than v.AllowPrivate
 			return urlResult(err)
 		}
-		res.Request = requestInfo(req, shown.String())
+		res.Request = requestInfo(req, shown.String(), headers)
 		res.Duration = now().Sub(start)
 		res.Reason, res.Message = transportFailure(err, u, res.Duration, verifyToken)
 		return res
 	}
-	res.Request = requestInfo(req, shown.String())
+	res.Request = requestInfo(req, shown.String(), headers)
 	body, _, readErr := safehttp.ReadBody(resp.Body, MaxBodyBytes)
 	res.Duration = now().Sub(start)
 	res.StatusCode = resp.StatusCode
@@ -252,8 +263,14 @@ func handshakeQuery(existing, token, challenge string) string {
 	return b.String()
 }
 
-func requestInfo(req *http.Request, shownURL string) RequestInfo {
-	return RequestInfo{Method: req.Method, URL: shownURL, Header: req.Header.Clone()}
+func requestInfo(req *http.Request, shownURL string, secret map[string]string) RequestInfo {
+	h := req.Header.Clone()
+	for k := range secret {
+		if h.Get(k) != "" {
+			h.Set(k, Redacted)
+		}
+	}
+	return RequestInfo{Method: req.Method, URL: shownURL, Header: h}
 }
 
 // urlResult turns a safehttp.ValidateURL error, whose message is written

@@ -552,3 +552,37 @@ func TestVerifyTrickle(t *testing.T) {
 		})
 	}
 }
+
+// An endpoint's custom headers go with the GET (a gateway in front of the
+// receiver may want its key), and the Result shows them redacted.
+func TestVerifyWithHeaders(t *testing.T) {
+	var mu sync.Mutex
+	var got http.Header
+	srv := server(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = r.Header.Clone()
+		mu.Unlock()
+		if r.Header.Get("X-Api-Key") != "gw-secret" {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		io.WriteString(w, r.URL.Query().Get("hub.challenge"))
+	}))
+	v := localVerifier(t)
+	if res := v.VerifyWith(context.Background(), srv.URL, "tok", map[string]string{"X-Api-Key": "gw-secret"}); !res.OK {
+		t.Fatalf("with the gateway's header: %+v", res)
+	}
+	mu.Lock()
+	key := got.Get("X-Api-Key")
+	mu.Unlock()
+	if key != "gw-secret" {
+		t.Fatalf("the GET's X-Api-Key: %q", key)
+	}
+	res := v.VerifyWith(context.Background(), srv.URL, "tok", map[string]string{"X-Api-Key": "wrong-secret"})
+	if res.OK || res.StatusCode != http.StatusForbidden || res.Request.Header.Get("X-Api-Key") != handshake.Redacted {
+		t.Fatalf("with a wrong header: %+v", res)
+	}
+	if res := v.Verify(context.Background(), srv.URL, "tok"); res.OK {
+		t.Fatal("without the header the gateway let it through")
+	}
+}

@@ -193,7 +193,7 @@ func (s *Service) Create(ctx context.Context, accountID string, c Config) (bahas
 	if err := s.checkScope(ctx, accountID, c.Scope); err != nil {
 		return bahasha.Endpoint{}, handshake.Result{}, err
 	}
-	res := s.Verifier.Verify(ctx, c.URL, c.VerifyToken)
+	res := s.Verifier.VerifyWith(ctx, c.URL, c.VerifyToken, c.Headers)
 	if !res.OK {
 		return bahasha.Endpoint{}, res, nil
 	}
@@ -279,7 +279,7 @@ func (s *Service) Update(ctx context.Context, accountID string, id int64, c Conf
 	now := s.Now()
 	next := cur
 	if c.URL != cur.URL || c.VerifyToken != cur.VerifyToken {
-		if res = s.Verifier.Verify(ctx, c.URL, c.VerifyToken); !res.OK {
+		if res = s.Verifier.VerifyWith(ctx, c.URL, c.VerifyToken, c.Headers); !res.OK {
 			return bahasha.Endpoint{}, res, nil
 		}
 		next.VerifiedAt = now
@@ -347,7 +347,7 @@ func (s *Service) Reverify(ctx context.Context, accountID string, id int64) (bah
 	if err != nil {
 		return e, handshake.Result{}, err
 	}
-	res := s.Verifier.Verify(ctx, e.URL, e.VerifyToken)
+	res := s.Verifier.VerifyWith(ctx, e.URL, e.VerifyToken, e.Headers)
 	if !res.OK {
 		return bahasha.Endpoint{}, res, nil
 	}
