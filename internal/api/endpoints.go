@@ -65,35 +65,10 @@ type endpointJSON struct {
 	CreatedAt           time.Time  `json:"created_at"`
 }
 
-// maskedPrefix starts a masked header value.
-const maskedPrefix = "••••"
-
-// Mask hides a custom header value: its last 4 characters, when it is
-// long enough for that to give nothing away.
-func Mask(v string) string {
-	if r := []rune(v); len(r) >= 16 {
-		return maskedPrefix + string(r[len(r)-4:])
-	}
-	return maskedPrefix
-}
-
-// Health names an endpoint's health at now.
-func Health(e bahasha.Endpoint, now time.Time) string {
-	switch {
-	case e.Probing():
-		return "probing"
-	case e.PausedUntil.After(now):
-		return "paused"
-	case e.ConsecutiveFailures > 0:
-		return "failing"
-	}
-	return "healthy"
-}
-
 func toEndpointJSON(e bahasha.Endpoint, now time.Time, reveal bool) endpointJSON {
 	out := endpointJSON{ID: e.PublicID(), URL: e.URL, Status: "verified", Primary: e.Primary, Scope: toScopeJSON(e.Scope),
 		ScopeType: string(e.Scope.OrAccount().Kind), Events: e.Events, Headers: map[string]string{}, RateLimit: e.RateLimit,
-		Description: e.Description, Health: Health(e, now), ConsecutiveFailures: e.ConsecutiveFailures,
+		Description: e.Description, Health: e.Health(now), ConsecutiveFailures: e.ConsecutiveFailures,
 		FailingSince: timePtr(e.FailingSince), VerifiedAt: e.VerifiedAt, CreatedAt: e.CreatedAt}
 	if e.Disabled {
 		out.Status = "disabled"
@@ -103,7 +78,7 @@ func toEndpointJSON(e bahasha.Endpoint, now time.Time, reveal bool) endpointJSON
 	}
 	for k, v := range e.Headers {
 		if !reveal {
-			v = Mask(v)
+			v = registration.MaskHeaderValue(v)
 		}
 		out.Headers[k] = v
 	}
@@ -143,7 +118,7 @@ func (req *endpointRequest) apply(c *registration.Config) error {
 	}
 	if req.Headers != nil {
 		for k, v := range *req.Headers {
-			if strings.HasPrefix(v, maskedPrefix) {
+			if strings.HasPrefix(v, registration.MaskedPrefix) {
 				return problem.Invalid(`the value of header %q is the masked one the API shows; send the real value, or leave "headers" out to keep them`, k)
 			}
 		}

@@ -127,6 +127,22 @@ func (e Endpoint) SigningSecrets(now time.Time) []string {
 	return []string{e.Secret}
 }
 
+// Health names the endpoint's delivery health at now: "probing" (its
+// breaker is open: one request at a time), "paused" (it asked to wait with
+// Retry-After, or its rate limit holds it), "failing" (its last POSTs
+// failed) or "healthy".
+func (e Endpoint) Health(now time.Time) string {
+	switch {
+	case e.Probing():
+		return "probing"
+	case e.PausedUntil.After(now):
+		return "paused"
+	case e.ConsecutiveFailures > 0:
+		return "failing"
+	}
+	return "healthy"
+}
+
 // Probing reports whether the endpoint's breaker is open.
 func (e Endpoint) Probing() bool { return !e.ProbeAt.IsZero() }
 

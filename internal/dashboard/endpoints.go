@@ -21,24 +21,11 @@ import (
 // secrets revealed and rotated. Every change goes through the
 // registration service, as the API's /v1/webhooks does.
 
-// maskedPrefix starts a masked custom header value.
-const maskedPrefix = "••••"
-
-// maskHeader hides a custom header value: only its last 4 characters are
-// shown, and only when it is long enough (16 or more) for that to give
-// nothing away. (The API masks alike.)
-func maskHeader(v string) string {
-	if r := []rune(v); len(r) >= 16 {
-		return maskedPrefix + string(r[len(r)-4:])
-	}
-	return maskedPrefix
-}
-
 // maskedHeaders are an endpoint's custom headers by name, values masked.
 func maskedHeaders(h map[string]string) []headerView {
 	out := make([]headerView, 0, len(h))
 	for k, v := range h {
-		out = append(out, headerView{k, maskHeader(v)})
+		out = append(out, headerView{k, registration.MaskHeaderValue(v)})
 	}
 	slices.SortFunc(out, func(a, b headerView) int { return strings.Compare(a.Name, b.Name) })
 	return out
@@ -57,16 +44,7 @@ type healthView struct {
 }
 
 func healthOf(e bahasha.Endpoint, now time.Time) healthView {
-	h := healthView{State: "healthy", Failures: e.ConsecutiveFailures, FailingSince: e.FailingSince, ProbeAt: e.ProbeAt, PausedUntil: e.PausedUntil}
-	switch {
-	case e.Probing():
-		h.State = "probing"
-	case e.PausedUntil.After(now):
-		h.State = "paused"
-	case e.ConsecutiveFailures > 0:
-		h.State = "failing"
-	}
-	return h
+	return healthView{State: e.Health(now), Failures: e.ConsecutiveFailures, FailingSince: e.FailingSince, ProbeAt: e.ProbeAt, PausedUntil: e.PausedUntil}
 }
 
 // scopeBook names the scopes of an account: its WABAs and phone numbers.
@@ -457,7 +435,7 @@ func parseHeaderLines(text string, old map[string]string) (map[string]string, er
 		if _, dup := out[canon]; dup {
 			return nil, badInput("The header %q is given twice (header names are case-insensitive); keep one line for it.", clip(name))
 		}
-		if value == "" || strings.HasPrefix(value, maskedPrefix) {
+		if value == "" || strings.HasPrefix(value, registration.MaskedPrefix) {
 			saved, ok := keep[canon]
 			switch {
 			case ok:
@@ -489,7 +467,7 @@ func headerLinesWithoutValues(text string) (string, bool) {
 			typed = true
 			continue
 		}
-		if v := strings.Trim(value, " \t"); v != "" && !strings.HasPrefix(v, maskedPrefix) {
+		if v := strings.Trim(value, " \t"); v != "" && !strings.HasPrefix(v, registration.MaskedPrefix) {
 			typed = true
 		}
 		lines = append(lines, strings.TrimSpace(name)+": ")

@@ -102,6 +102,19 @@ func truncate(s string, n int) string {
 	return s
 }
 
+// MaskedPrefix starts a masked header value.
+const MaskedPrefix = "••••"
+
+// MaskHeaderValue hides a custom header value, as the API and the
+// dashboard show it: its last 4 characters, only when it is long enough
+// (16 or more) for that to give nothing away.
+func MaskHeaderValue(v string) string {
+	if r := []rune(v); len(r) >= 16 {
+		return MaskedPrefix + string(r[len(r)-4:])
+	}
+	return MaskedPrefix
+}
+
 // canonicalHeaders returns h with canonical names, nil when empty.
 func canonicalHeaders(h map[string]string) map[string]string {
 	if len(h) == 0 {
