@@ -254,9 +254,10 @@ func (s *Store) CreateEndpoint(ctx context.Context, p store.CreateEndpointParams
 	var e bahasha.Endpoint
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		// The account's row, locked: concurrent creations count one at a
-		// time.
+		// time (NO KEY UPDATE: rows that only refer to the account, which
+		// take KEY SHARE, are not held up).
 		var id string
-		if err := tx.QueryRow(ctx, `SELECT id FROM accounts WHERE id = $1 FOR UPDATE`, c.AccountID).Scan(&id); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE`, c.AccountID).Scan(&id); err != nil {
 			return err
 		}
 		if err := checkScope(ctx, tx, c.AccountID, c.Scope); err != nil {
