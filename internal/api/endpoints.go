@@ -301,6 +301,10 @@ func toSigningSecretJSON(e bahasha.Endpoint, now time.Time) signingSecretJSON {
 	return out
 }
 
+// MaxSandboxNumbers is how many phone numbers an account may have for POST
+// /v1/phone_numbers to add another.
+const MaxSandboxNumbers = 20
+
 type addNumberRequest struct {
 	WABAID string `json:"waba_id"`
 }
@@ -312,11 +316,14 @@ func (a *API) addPhoneNumber(w http.ResponseWriter, r *http.Request, acc bahasha
 			return err
 		}
 	}
+	nums, err := a.store.PhoneNumbers(r.Context(), acc.ID)
+	if err != nil {
+		return err
+	}
+	if len(nums) >= MaxSandboxNumbers {
+		return problem.New(http.StatusConflict, "too_many_numbers", "this account has %d phone numbers, the most POST /v1/phone_numbers adds", MaxSandboxNumbers)
+	}
 	if req.WABAID != "" {
-		nums, err := a.store.PhoneNumbers(r.Context(), acc.ID)
-		if err != nil {
-			return err
-		}
 		found := false
 		for _, n := range nums {
 			found = found || n.WABAID == req.WABAID

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bahasha/bahasha/internal/api"
 	"github.com/bahasha/bahasha/sdk/webhook"
 )
 
@@ -351,5 +352,12 @@ func TestEndpointsLimit(t *testing.T) {
 	r := s.Do("POST", "/v1/webhooks", map[string]any{"url": rcv.URL, "verify_token": rcv.Token})
 	if r.Status != 409 || r.Str("error.code") != "too_many_endpoints" {
 		t.Fatalf("endpoint %d: %s", limit+1, r)
+	}
+	// Sandbox numbers are capped too (the account has one).
+	for range api.MaxSandboxNumbers - 1 {
+		s.addNumber(s.Key, "")
+	}
+	if r := s.Do("POST", "/v1/phone_numbers", map[string]string{}); r.Status != 409 || r.Str("error.code") != "too_many_numbers" {
+		t.Fatalf("number %d: %s", api.MaxSandboxNumbers+1, r)
 	}
 }
