@@ -175,6 +175,9 @@ func (a *API) retryDelivery(w http.ResponseWriter, r *http.Request, acc bahasha.
 	d, err := a.store.RetryDelivery(r.Context(), store.RetryDeliveryParams{AccountID: acc.ID, DeliveryID: id, Now: a.now()})
 	if errors.Is(err, store.ErrNotFound) {
 		if _, _, gerr := a.store.Delivery(r.Context(), store.GetDeliveryParams{AccountID: acc.ID, DeliveryID: id}); gerr == nil {
+			if es, lerr := a.store.Endpoints(r.Context(), acc.ID); lerr == nil && len(es) == 0 {
+				return problem.ErrNoWebhook // as before endpoints were many
+			}
 			return problem.NotFound("endpoint_removed", "the endpoint of delivery %s was removed, so it cannot be retried; replay its time range to another endpoint (POST /v1/webhook/replay with endpoint_id)", deliveryID(id))
 		}
 		return problem.New(http.StatusNotFound, "not_found", "no delivery %s in this account", deliveryID(id))
