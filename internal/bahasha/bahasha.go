@@ -73,8 +73,17 @@ type Endpoint struct {
 	// Primary marks the account-scope endpoint of PUT /v1/webhook (at most
 	// one per account).
 	Primary bool
-	// Description is the business's own label for it.
+	// Description is the business's own label for it (a listen
+	// session's name).
 	Description string
+	// Kind is how its lane sends: over HTTP to URL, or over a bahasha
+	// listen session's connection.
+	Kind EndpointKind
+	// ListenNode is the node holding a listen session's connection, ""
+	// while the CLI is offline (its work then waits); LastSeenAt is when
+	// the session was last connected.
+	ListenNode string
+	LastSeenAt time.Time
 	// Secret is the endpoint's Standard Webhooks signing secret
 	// ("whsec_…"). During a rotation PreviousSecret signs too, until
 	// PreviousSecretUntil.
@@ -96,6 +105,23 @@ type Endpoint struct {
 	// reached; zero or past when not paused.
 	PausedUntil time.Time
 }
+
+// EndpointKind is how an endpoint's lane sends.
+type EndpointKind string
+
+const (
+	// KindHTTP endpoints are POSTed to over HTTPS.
+	KindHTTP EndpointKind = "http"
+	// KindListen endpoints are bahasha listen sessions: their POSTs go
+	// over the CLI's outbound connection, which forwards them locally.
+	KindListen EndpointKind = "listen"
+)
+
+// ListenURLPrefix starts a listen session's URL: "listen://" and its name.
+const ListenURLPrefix = "listen://"
+
+// Listening reports whether the endpoint is a listen session.
+func (e Endpoint) Listening() bool { return e.Kind == KindListen }
 
 // PublicID is the endpoint's id in the API and dashboard: "wh_" and its
 // number.

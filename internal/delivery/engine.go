@@ -76,6 +76,10 @@ type Config struct {
 	// MaintenanceInterval is how often expired deliveries are failed and
 	// old ones pruned. Default 1s.
 	MaintenanceInterval time.Duration
+	// Node names this process among the nodes sharing the store: the
+	// listen sessions whose connections it holds are its to deliver.
+	// Empty delivers none (only HTTP endpoints).
+	Node string
 	// Timeout bounds one attempt. Default 10s.
 	Timeout time.Duration
 	// LeaseFor is how long a claimed lane stays reserved; a lane whose
@@ -210,7 +214,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		free := e.cfg.MaxLanes - inFlight
 		claimed := 0
 		if free > 0 {
-			lanes, err := e.store.ClaimLanes(ctx, store.ClaimParams{Now: e.now(), MaxLanes: free, MaxPerLane: e.cfg.MaxPerLane, LeaseFor: e.cfg.LeaseFor})
+			lanes, err := e.store.ClaimLanes(ctx, store.ClaimParams{Node: e.cfg.Node, Now: e.now(), MaxLanes: free, MaxPerLane: e.cfg.MaxPerLane, LeaseFor: e.cfg.LeaseFor})
 			if err != nil && ctx.Err() == nil {
 				e.log.Error("claiming deliveries", "err", err)
 			}
@@ -230,7 +234,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		wait := e.cfg.PollInterval
 		if free > 0 {
-			switch next, ok, err := e.store.NextDue(ctx); {
+			switch next, ok, err := e.store.NextDue(ctx, e.cfg.Node); {
 			case err != nil && ctx.Err() == nil:
 				e.log.Error("finding the next due delivery; polling meanwhile", "err", err)
 			case err == nil && ok:

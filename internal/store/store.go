@@ -99,6 +99,20 @@ type Store interface {
 	// PreviousUntil (a rotation within another's overlap retires the
 	// oldest at once). ErrNotFound if it is not the account's.
 	RotateEndpointSecret(ctx context.Context, p RotateSecretParams) (bahasha.Endpoint, error)
+	// OpenListenSession connects node to the account's listen session
+	// named Name, creating it (an endpoint of KindListen, URL
+	// bahasha.ListenURLPrefix+Name, with Secret) when there is none, and
+	// sets its scope and filter. A session another node held is taken
+	// over. Its pending deliveries become claimable by node. ErrTooMany
+	// and ErrNotFound as for CreateEndpoint.
+	OpenListenSession(ctx context.Context, p OpenListenParams) (bahasha.Endpoint, error)
+	// TouchListenSession records that node still holds the session's
+	// connection at Now, and reports false when another node took it over
+	// (or it was removed).
+	TouchListenSession(ctx context.Context, p ListenSessionParams) (bool, error)
+	// CloseListenSession disconnects node from the session (if it still
+	// holds it): its work waits for the next connection.
+	CloseListenSession(ctx context.Context, p ListenSessionParams) error
 	// RemoveEndpoint deletes one of an account's endpoints (the primary
 	// one too) and marks its pending deliveries failed with Reason.
 	// ErrNotFound if it is not the account's.
@@ -132,10 +146,11 @@ type Store interface {
 	// transaction and releases the lane. Deliveries of the lane without a
 	// result stay pending and due.
 	CompleteLane(ctx context.Context, p CompleteParams) error
-	// NextDue returns the earliest time a lane becomes claimable (due, not
-	// leased, not paused, and its breaker's probe due), and false when
-	// there is no pending work.
-	NextDue(ctx context.Context) (time.Time, bool, error)
+	// NextDue returns the earliest time a lane becomes claimable by node
+	// (due, not leased, not paused, its breaker's probe due, enabled, and
+	// for a listen session connected to node), and false when there is no
+	// such pending work.
+	NextDue(ctx context.Context, node string) (time.Time, bool, error)
 	// ReleaseAllLanes ends every lane lease (at the start of a single-node
 	// store, no lane can be in flight). The lanes' next claims are
 	// Recovered: their previous workers died.
@@ -265,6 +280,26 @@ type UpdateEndpointParams struct {
 	Now      time.Time
 }
 
+// OpenListenParams are the arguments of OpenListenSession.
+type OpenListenParams struct {
+	AccountID string
+	Name      string
+	Node      string
+	Scope     bahasha.Scope
+	Events    []string
+	// Secret is the signing secret of a new session.
+	Secret string
+	Max    int
+	Now    time.Time
+}
+
+// ListenSessionParams name a listen session and the node holding it.
+type ListenSessionParams struct {
+	EndpointID int64
+	Node       string
+	Now        time.Time
+}
+
 // RotateSecretParams are the arguments of RotateEndpointSecret.
 type RotateSecretParams struct {
 	AccountID     string
@@ -305,6 +340,9 @@ type InsertResult struct {
 // ClaimParams are the arguments of ClaimLanes. A lane whose breaker is open
 // (Endpoint.ProbeAt set) is claimable from ProbeAt on, with one delivery.
 type ClaimParams struct {
+	// Node is the claiming node: of listen sessions, only the lanes
+	// connected to it are claimed.
+	Node       string
 	Now        time.Time
 	MaxLanes   int
 	MaxPerLane int

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -327,5 +328,69 @@ func (s *Store) RemoveEndpoint(ctx context.Context, p store.RemoveEndpointParams
 			return err
 		}
 		return removeEndpoint(ctx, tx, id, p.Reason, ms(p.Now))
+	})
+}
+
+// OpenListenSession implements store.Store.
+func (s *Store) OpenListenSession(ctx context.Context, p store.OpenListenParams) (bahasha.Endpoint, error) {
+	var e bahasha.Endpoint
+	sc := p.Scope.OrAccount()
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		// The account's row, locked: sessions of one name open one at a
+		// time, and count against the limit one at a time.
+		var acc string
+		if err := tx.QueryRow(ctx, `SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE`, p.AccountID).Scan(&acc); err != nil {
+			return err
+		}
+		if err := checkScope(ctx, tx, p.AccountID, sc); err != nil {
+			return err
+		}
+		events, _ := sqlstore.EndpointJSON(bahasha.Endpoint{Events: p.Events})
+		url := bahasha.ListenURLPrefix + p.Name
+		var id int64
+		switch err := tx.QueryRow(ctx, `SELECT id FROM endpoints WHERE account_id = $1 AND url = $2 AND kind = 'listen' FOR NO KEY UPDATE`, p.AccountID, url).Scan(&id); {
+		case errors.Is(err, pgx.ErrNoRows):
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM endpoints WHERE account_id = $1`, p.AccountID).Scan(&n); err != nil {
+				return err
+			}
+			if n >= p.Max {
+				return store.ErrTooMany
+			}
+			var err error
+			e, err = scanEndpoint(tx.QueryRow(ctx, `INSERT INTO endpoints (account_id, url, verify_token, verified_at, created_at,
+				scope_kind, scope_id, events, description, secret, kind, listen_node, last_seen_at)
+				VALUES ($1, $2, '', $3, $3, $4, $5, $6, $7, $8, 'listen', $9, $3) RETURNING `+endpointColumns,
+				p.AccountID, url, ms(p.Now), string(sc.Kind), sc.ID, events, p.Name, p.Secret, p.Node))
+			return err
+		case err != nil:
+			return err
+		}
+		var err error
+		e, err = scanEndpoint(tx.QueryRow(ctx, `UPDATE endpoints SET listen_node = $1, last_seen_at = $2, scope_kind = $3, scope_id = $4,
+			events = $5, enabled = TRUE WHERE id = $6 RETURNING `+endpointColumns, p.Node, ms(p.Now), string(sc.Kind), sc.ID, events, id))
+		return err
+	})
+	return e, err
+}
+
+// TouchListenSession implements store.Store.
+func (s *Store) TouchListenSession(ctx context.Context, p store.ListenSessionParams) (bool, error) {
+	held := false
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE endpoints SET last_seen_at = $1 WHERE id = $2 AND kind = 'listen' AND listen_node = $3`,
+			ms(p.Now), p.EndpointID, p.Node)
+		held = tag.RowsAffected() > 0
+		return err
+	})
+	return held, err
+}
+
+// CloseListenSession implements store.Store.
+func (s *Store) CloseListenSession(ctx context.Context, p store.ListenSessionParams) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE endpoints SET listen_node = '', last_seen_at = $1 WHERE id = $2 AND kind = 'listen' AND listen_node = $3`,
+			ms(p.Now), p.EndpointID, p.Node)
+		return err
 	})
 }

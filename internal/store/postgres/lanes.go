@@ -24,8 +24,9 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 			lane_leased_until, claim_last_due, claim_last_event
 			FROM endpoints
 			WHERE lane_due_at IS NOT NULL AND lane_due_at <= $1 AND lane_leased_until <= $1 AND probe_at <= $1 AND paused_until <= $1 AND enabled
+				AND (kind = 'http' OR (listen_node <> '' AND listen_node = $3))
 			ORDER BY last_served_at, id LIMIT $2
-			FOR NO KEY UPDATE SKIP LOCKED`, now, limit(p.MaxLanes))
+			FOR NO KEY UPDATE SKIP LOCKED`, now, limit(p.MaxLanes), p.Node)
 		if err != nil {
 			return err
 		}
@@ -322,9 +323,10 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 }
 
 // NextDue implements store.Store.
-func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+func (s *Store) NextDue(ctx context.Context, node string) (time.Time, bool, error) {
 	var next *int64
-	if err := s.queryRow(ctx, `SELECT min(GREATEST(lane_due_at, lane_leased_until, probe_at, paused_until)) FROM endpoints WHERE lane_due_at IS NOT NULL AND enabled`, nil, &next); err != nil {
+	if err := s.queryRow(ctx, `SELECT min(GREATEST(lane_due_at, lane_leased_until, probe_at, paused_until)) FROM endpoints
+		WHERE lane_due_at IS NOT NULL AND enabled AND (kind = 'http' OR (listen_node <> '' AND listen_node = $1))`, []any{node}, &next); err != nil {
 		return time.Time{}, false, err
 	}
 	if next == nil {

@@ -1,8 +1,10 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/store"
@@ -278,5 +280,70 @@ func (s *Store) RemoveEndpoint(ctx context.Context, p store.RemoveEndpointParams
 			return err
 		}
 		return removeEndpoint(ctx, tx, id, p.Reason, ms(p.Now))
+	})
+}
+
+// OpenListenSession implements store.Store.
+func (s *Store) OpenListenSession(ctx context.Context, p store.OpenListenParams) (bahasha.Endpoint, error) {
+	var e bahasha.Endpoint
+	sc := p.Scope.OrAccount()
+	err := s.write(ctx, func(tx *wtx) error {
+		if err := checkScope(ctx, tx, p.AccountID, sc); err != nil {
+			return err
+		}
+		events, _ := sqlstore.EndpointJSON(bahasha.Endpoint{Events: p.Events})
+		url := bahasha.ListenURLPrefix + p.Name
+		var id int64
+		switch err := tx.QueryRowContext(ctx, `SELECT id FROM endpoints WHERE account_id = ? AND url = ? AND kind = 'listen'`, p.AccountID, url).Scan(&id); {
+		case errors.Is(err, sql.ErrNoRows):
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM accounts WHERE id = ?`, p.AccountID).Scan(&n); err != nil || n == 0 {
+				return cmp.Or(err, store.ErrNotFound)
+			}
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM endpoints WHERE account_id = ?`, p.AccountID).Scan(&n); err != nil {
+				return err
+			}
+			if n >= p.Max {
+				return store.ErrTooMany
+			}
+			var err error
+			e, err = scanEndpoint(tx.QueryRowContext(ctx, `INSERT INTO endpoints (account_id, url, verify_token, verified_at, created_at,
+				scope_kind, scope_id, events, description, secret, kind, listen_node, last_seen_at)
+				VALUES (?, ?, '', ?, ?, ?, ?, ?, ?, ?, 'listen', ?, ?) RETURNING `+endpointColumns,
+				p.AccountID, url, ms(p.Now), ms(p.Now), string(sc.Kind), sc.ID, events, p.Name, p.Secret, p.Node, ms(p.Now)))
+			return err
+		case err != nil:
+			return err
+		}
+		var err error
+		e, err = scanEndpoint(tx.QueryRowContext(ctx, `UPDATE endpoints SET listen_node = ?, last_seen_at = ?, scope_kind = ?, scope_id = ?,
+			events = ?, enabled = 1 WHERE id = ? RETURNING `+endpointColumns, p.Node, ms(p.Now), string(sc.Kind), sc.ID, events, id))
+		return err
+	})
+	return e, err
+}
+
+// TouchListenSession implements store.Store.
+func (s *Store) TouchListenSession(ctx context.Context, p store.ListenSessionParams) (bool, error) {
+	held := false
+	err := s.write(ctx, func(tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE endpoints SET last_seen_at = ? WHERE id = ? AND kind = 'listen' AND listen_node = ?`,
+			ms(p.Now), p.EndpointID, p.Node)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		held = n > 0
+		return err
+	})
+	return held, err
+}
+
+// CloseListenSession implements store.Store.
+func (s *Store) CloseListenSession(ctx context.Context, p store.ListenSessionParams) error {
+	return s.write(ctx, func(tx *wtx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE endpoints SET listen_node = '', last_seen_at = ? WHERE id = ? AND kind = 'listen' AND listen_node = ?`,
+			ms(p.Now), p.EndpointID, p.Node)
+		return err
 	})
 }

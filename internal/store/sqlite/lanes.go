@@ -29,7 +29,8 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 			(SELECT app_secret FROM accounts a WHERE a.id = endpoints.account_id)
 			FROM endpoints INDEXED BY endpoints_lane_fair
 			WHERE lane_due_at IS NOT NULL AND lane_due_at <= ? AND lane_leased_until <= ? AND probe_at <= ? AND paused_until <= ? AND enabled = 1
-			ORDER BY last_served_at, id LIMIT ?`, now, now, now, now, p.MaxLanes)
+				AND `+sqlstore.ClaimableKind+`
+			ORDER BY last_served_at, id LIMIT ?`, now, now, now, now, p.Node, p.MaxLanes)
 		if err != nil {
 			return err
 		}
@@ -456,9 +457,9 @@ func markReached(ctx context.Context, tx *wtx, results []store.DeliveryResult) e
 }
 
 // NextDue implements store.Store.
-func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+func (s *Store) NextDue(ctx context.Context, node string) (time.Time, bool, error) {
 	var next sql.NullInt64
-	err := s.rdb.QueryRowContext(ctx, `SELECT min(max(lane_due_at, lane_leased_until, probe_at, paused_until)) FROM endpoints WHERE lane_due_at IS NOT NULL AND enabled = 1`).Scan(&next)
+	err := s.rdb.QueryRowContext(ctx, `SELECT min(max(lane_due_at, lane_leased_until, probe_at, paused_until)) FROM endpoints WHERE lane_due_at IS NOT NULL AND enabled = 1 AND `+sqlstore.ClaimableKind, node).Scan(&next)
 	if err != nil {
 		return time.Time{}, false, translate(err)
 	}

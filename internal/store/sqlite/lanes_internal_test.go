@@ -60,7 +60,7 @@ func TestClaimStaleLane(t *testing.T) {
 	if due, leased := laneState(t, s, ep); due.Valid || leased != 0 {
 		t.Fatalf("after the claim: lane_due_at %v, lane_leased_until %d; want NULL and 0", due, leased)
 	}
-	if _, ok, err := s.NextDue(ctx); ok || err != nil {
+	if _, ok, err := s.NextDue(ctx, ""); ok || err != nil {
 		t.Fatalf("NextDue = %v, %v; want nothing due", ok, err)
 	}
 }

@@ -186,3 +186,8 @@ func LaneLimit(e bahasha.Endpoint, maxPerLane int) int {
 	}
 	return maxPerLane
 }
+
+// ClaimableKind is the SQL condition (one ? for the node) for an endpoint
+// whose lane a node may claim: an HTTP endpoint, or a listen session whose
+// connection the node holds.
+const ClaimableKind = `(kind = 'http' OR (listen_node <> '' AND listen_node = ?))`

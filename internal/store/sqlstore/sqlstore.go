@@ -27,7 +27,8 @@ const (
 	AccountColumns  = `a.id, a.name, a.app_secret, a.created_at`
 	PhoneColumns    = `id, account_id, waba_id, display_phone_number, sandbox, created_at`
 	EndpointColumns = `id, account_id, url, verify_token, verified_at, created_at, consecutive_failures, probe_at, failing_since, paused_until,
-	scope_kind, scope_id, events, headers, rate_limit, enabled, is_primary, description, secret, prev_secret, prev_secret_until`
+	scope_kind, scope_id, events, headers, rate_limit, enabled, is_primary, description, secret, prev_secret, prev_secret_until,
+	kind, listen_node, last_seen_at`
 	// DeliveryColumns selects a delivery joined with its event (d, e).
 	DeliveryColumns = `d.id, d.account_id, d.endpoint_id, d.event_id, d.state, d.attempts, coalesce(d.next_attempt_at, 0),
 	d.window_start, d.last_status_code, d.last_error, d.last_attempt_at, d.last_duration_us, d.last_response,
@@ -82,17 +83,19 @@ func ScanPhone(row Scanner) (bahasha.PhoneNumber, error) {
 // ScanEndpoint reads EndpointColumns, then any extra columns into extra.
 func ScanEndpoint(row Scanner, extra ...any) (bahasha.Endpoint, error) {
 	var e bahasha.Endpoint
-	var verified, created, probe, failing, paused, prevUntil int64
-	var kind, events, headers string
+	var verified, created, probe, failing, paused, prevUntil, seen int64
+	var kind, events, headers, epKind string
 	var enabled bool
 	dest := append([]any{&e.ID, &e.AccountID, &e.URL, &e.VerifyToken, &verified, &created, &e.ConsecutiveFailures, &probe, &failing, &paused,
-		&kind, &e.Scope.ID, &events, &headers, &e.RateLimit, &enabled, &e.Primary, &e.Description, &e.Secret, &e.PreviousSecret, &prevUntil}, extra...)
+		&kind, &e.Scope.ID, &events, &headers, &e.RateLimit, &enabled, &e.Primary, &e.Description, &e.Secret, &e.PreviousSecret, &prevUntil,
+		&epKind, &e.ListenNode, &seen}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return bahasha.Endpoint{}, err
 	}
 	e.VerifiedAt, e.CreatedAt, e.ProbeAt, e.FailingSince = FromMS(verified), FromMS(created), FromMS(probe), FromMS(failing)
 	e.PausedUntil, e.PreviousSecretUntil = FromMS(paused), FromMS(prevUntil)
 	e.Scope.Kind, e.Disabled = bahasha.ScopeKind(kind), !enabled
+	e.Kind, e.LastSeenAt = bahasha.EndpointKind(epKind), FromMS(seen)
 	if err := json.Unmarshal([]byte(events), &e.Events); err != nil {
 		return bahasha.Endpoint{}, fmt.Errorf("endpoint %d: its events column: %w", e.ID, err)
 	}

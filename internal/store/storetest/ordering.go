@@ -156,7 +156,7 @@ func testPause(t *testing.T, s store.Store) {
 	if got := claim(t, s, pause.Add(-time.Millisecond), 10, 10); len(got) != 0 {
 		t.Fatalf("a paused lane was claimed before its pause ended: %+v", got)
 	}
-	next, ok, err := s.NextDue(ctx)
+	next, ok, err := s.NextDue(ctx, "")
 	if err != nil || !ok || !next.Equal(pause) {
 		t.Fatalf("NextDue = %v %v %v, want the end of the pause %v", next, ok, err, pause)
 	}

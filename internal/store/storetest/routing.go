@@ -270,7 +270,7 @@ func testRouting(t *testing.T, s store.Store) {
 	if want := map[int64][]string{acct.ID: {"x1", "s4"}}; !maps.EqualFunc(got, want, slices.Equal) {
 		t.Fatalf("claimed with two endpoints disabled = %v, want %v", got, want)
 	}
-	if next, ok, err := s.NextDue(ctx); err != nil || ok {
+	if next, ok, err := s.NextDue(ctx, ""); err != nil || ok {
 		t.Fatalf("NextDue with only a disabled lane pending = %v, %v, %v; want none", next, ok, err)
 	}
 	statuses.Disabled = false
@@ -506,5 +506,79 @@ func testEndpointIDsNotReused(t *testing.T, s store.Store) {
 	}
 	if ds, err := s.Deliveries(ctx, store.ListDeliveriesParams{AccountID: b, Limit: 10}); err != nil || len(ds) != 0 {
 		t.Fatalf("account b's deliveries: %+v, %v", ds, err)
+	}
+}
+
+// testListenSessions: a listen session is an endpoint whose lane only the
+// node holding its connection claims; offline, its work waits; another
+// node takes it over by opening it again.
+func testListenSessions(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := account(t, s, "a")
+	open := func(node string) bahasha.Endpoint {
+		t.Helper()
+		e, err := s.OpenListenSession(ctx, store.OpenListenParams{AccountID: a, Name: "laptop", Node: node, Secret: "whsec_bGlzdGVu",
+			Events: []string{"statuses"}, Max: store.MaxEndpoints, Now: t0})
+		if err != nil {
+			t.Fatalf("OpenListenSession(%s): %v", node, err)
+		}
+		return e
+	}
+	claimAt := func(node string) []store.Lane {
+		t.Helper()
+		l, err := s.ClaimLanes(ctx, store.ClaimParams{Node: node, Now: t0, MaxLanes: 10, MaxPerLane: 10, LeaseFor: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	e := open("n1")
+	if !e.Listening() || e.URL != "listen://laptop" || e.Description != "laptop" || e.ListenNode != "n1" || !slices.Equal(e.Events, []string{"statuses"}) {
+		t.Fatalf("the session: %+v", e)
+	}
+	if again := open("n1"); again.ID != e.ID {
+		t.Fatalf("opening it again made endpoint %d, want %d", again.ID, e.ID)
+	}
+	insert(t, s, a, t0, "1", "2")
+	if l := claimAt("n2"); len(l) != 0 {
+		t.Fatalf("another node claimed the session's lane: %+v", l)
+	}
+	if _, ok, _ := s.NextDue(ctx, "n2"); ok {
+		t.Fatal("NextDue on another node sees the session's work")
+	}
+	if next, ok, _ := s.NextDue(ctx, "n1"); !ok || !next.Equal(t0) {
+		t.Fatalf("NextDue on the session's node = %v, %v", next, ok)
+	}
+	// Offline: the work waits, claimed by nobody.
+	if err := s.CloseListenSession(ctx, store.ListenSessionParams{EndpointID: e.ID, Node: "n1", Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	for _, node := range []string{"n1", "n2", ""} {
+		if l := claimAt(node); len(l) != 0 {
+			t.Fatalf("node %q claimed an offline session's lane", node)
+		}
+	}
+	// Reconnected on another node: it gets them, in order.
+	open("n2")
+	if held, err := s.TouchListenSession(ctx, store.ListenSessionParams{EndpointID: e.ID, Node: "n1", Now: t0}); err != nil || held {
+		t.Fatalf("Touch by the node that lost it = %v, %v; want false", held, err)
+	}
+	if held, err := s.TouchListenSession(ctx, store.ListenSessionParams{EndpointID: e.ID, Node: "n2", Now: t0}); err != nil || !held {
+		t.Fatalf("Touch by the node holding it = %v, %v", held, err)
+	}
+	l := claimAt("n2")
+	if len(l) != 1 || l[0].Endpoint.ID != e.ID || !slices.Equal(producerIDs(l[0]), []string{"1", "2"}) {
+		t.Fatalf("claim after reconnecting: %+v", l)
+	}
+	// Closing by a node that no longer holds it changes nothing.
+	if err := s.CloseListenSession(ctx, store.ListenSessionParams{EndpointID: e.ID, Node: "n1", Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.EndpointByID(ctx, store.GetEndpointParams{AccountID: a, EndpointID: e.ID}); got.ListenNode != "n2" {
+		t.Fatalf("after a stale close: %+v", got)
+	}
+	if _, err := s.OpenListenSession(ctx, store.OpenListenParams{AccountID: a, Name: "x", Node: "n1", Scope: bahasha.Scope{Kind: bahasha.ScopePhoneNumber, ID: "nope"},
+		Max: store.MaxEndpoints, Now: t0}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a session for a number the account does not have: %v", err)
 	}
 }

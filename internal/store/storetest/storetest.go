@@ -68,6 +68,7 @@ func Run(t *testing.T, open Opener) {
 		{"ReplayToEndpoint", testReplayToEndpoint},
 		{"EndpointStats", testEndpointStats},
 		{"EndpointIDsNotReused", testEndpointIDsNotReused},
+		{"ListenSessions", testListenSessions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -520,20 +521,20 @@ func testNextDue(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	account(t, s, "a")
 	endpoint(t, s, "a")
-	if _, ok, err := s.NextDue(ctx); ok || err != nil {
+	if _, ok, err := s.NextDue(ctx, ""); ok || err != nil {
 		t.Fatalf("empty store: ok=%v err=%v", ok, err)
 	}
 	insert(t, s, "a", t0.Add(time.Minute), "p1")
 	insert(t, s, "a", t0.Add(30*time.Second), "p2")
-	if next, ok, _ := s.NextDue(ctx); !ok || !next.Equal(t0.Add(30*time.Second)) {
+	if next, ok, _ := s.NextDue(ctx, ""); !ok || !next.Equal(t0.Add(30*time.Second)) {
 		t.Fatalf("NextDue = %v %v", next, ok)
 	}
 	lanes := claim(t, s, t0.Add(30*time.Second), 10, 10) // leased for a minute
-	if next, ok, _ := s.NextDue(ctx); !ok || !next.Equal(t0.Add(90*time.Second)) {
+	if next, ok, _ := s.NextDue(ctx, ""); !ok || !next.Equal(t0.Add(90*time.Second)) {
 		t.Fatalf("NextDue while leased = %v %v, want the lease's end", next, ok)
 	}
 	s.CompleteLane(ctx, deliver(lanes[0], t0.Add(31*time.Second), bahasha.DeliveryDelivered, time.Time{}))
-	if next, ok, _ := s.NextDue(ctx); !ok || !next.Equal(t0.Add(time.Minute)) {
+	if next, ok, _ := s.NextDue(ctx, ""); !ok || !next.Equal(t0.Add(time.Minute)) {
 		t.Fatalf("NextDue after completion = %v %v", next, ok)
 	}
 }
@@ -768,7 +769,7 @@ func testBreaker(t *testing.T, s store.Store) {
 	if l := claim(t, s, t0.Add(30*time.Second), 10, 10); len(l) != 0 {
 		t.Fatal("an open breaker's lane was claimed before its probe time")
 	}
-	if next, ok, _ := s.NextDue(ctx); !ok || !next.Equal(probeAt) {
+	if next, ok, _ := s.NextDue(ctx, ""); !ok || !next.Equal(probeAt) {
 		t.Fatalf("NextDue = %v, want the probe time", next)
 	}
 	l := claim(t, s, probeAt, 10, 10)
@@ -857,7 +858,7 @@ func testExpire(t *testing.T, s store.Store) {
 			t.Fatalf("expired delivery: %+v", d)
 		}
 	}
-	if next, ok, _ := s.NextDue(ctx); !ok || !next.Equal(t0.Add(time.Hour)) {
+	if next, ok, _ := s.NextDue(ctx, ""); !ok || !next.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("NextDue after expiry = %v %v", next, ok)
 	}
 }
