@@ -146,8 +146,11 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 		cancelHandlers()
 		srv.Close()
 	}
-	handlersDone()
 	<-engineDone
+	// The engine is done with them: the listen sessions go offline (their
+	// CLIs reconnect, here after a restart or to another node).
+	platform.Listen.Close()
+	handlersDone()
 	fmt.Fprintln(stdout, "Stopped.")
 	return err
 }

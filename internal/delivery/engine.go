@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -76,6 +77,9 @@ type Config struct {
 	// MaintenanceInterval is how often expired deliveries are failed and
 	// old ones pruned. Default 1s.
 	MaintenanceInterval time.Duration
+	// ListenRetry is the retry schedule of listen sessions' deliveries.
+	// Default 1s, 2s, 5s, 10s, 30s, then every minute, for 24 h.
+	ListenRetry retry.Policy
 	// Node names this process among the nodes sharing the store: the
 	// listen sessions whose connections it holds are its to deliver.
 	// Empty delivers none (only HTTP endpoints).
@@ -142,6 +146,9 @@ func (c Config) withDefaults() Config {
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = 10 * time.Second
 	}
+	if c.ListenRetry.Steps == nil {
+		c.ListenRetry = ListenPolicy()
+	}
 	if c.Retry.Steps == nil {
 		c.Retry = retry.DefaultPolicy()
 	}
@@ -150,12 +157,13 @@ func (c Config) withDefaults() Config {
 
 // Engine delivers events. Create it with New, start it with Run.
 type Engine struct {
-	cfg    Config
-	store  store.Store
-	client *safehttp.Client
-	now    func() time.Time
-	log    *slog.Logger
-	wake   chan struct{}
+	cfg       Config
+	store     store.Store
+	client    *safehttp.Client
+	forwarder Forwarder
+	now       func() time.Time
+	log       *slog.Logger
+	wake      chan struct{}
 
 	randMu sync.Mutex
 	rand   *rand.Rand
@@ -169,6 +177,47 @@ func New(cfg Config, s store.Store, client *safehttp.Client, now func() time.Tim
 	}
 	return &Engine{cfg: cfg.withDefaults(), store: s, client: client, now: now, rand: rnd, log: log, wake: make(chan struct{}, 1)}
 }
+
+// ListenPolicy is the default retry schedule of listen sessions: 1s, 2s,
+// 5s, 10s, 30s, then every minute, for 24 h.
+func ListenPolicy() retry.Policy {
+	p := retry.DefaultPolicy()
+	p.Steps = []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second, time.Minute}
+	p.MaxDelay, p.Window = time.Minute, 24*time.Hour
+	return p
+}
+
+// Forwarder sends listen sessions' POSTs over their connections to this
+// node: internal/listen's Hub.
+type Forwarder interface {
+	// Forward hands one POST to the session of endpointID and returns
+	// the local server's answer as the CLI reports it; sent is called
+	// once the POST is on its way to the CLI. It returns an error when
+	// the session is not connected here or its connection fails.
+	Forward(ctx context.Context, endpointID int64, r ForwardRequest, sent func()) (ForwardResponse, error)
+}
+
+// ForwardRequest is a POST for a listen session: exactly the headers and
+// body an HTTP endpoint would get.
+type ForwardRequest struct {
+	Header http.Header
+	Body   []byte
+}
+
+// ForwardResponse is the local server's answer: its status (0 when none
+// came: Error says why, and MaybeDelivered whether the request went out),
+// the start of its body, and how long it took.
+type ForwardResponse struct {
+	Status         int
+	Body           string
+	Duration       time.Duration
+	Error          string
+	MaybeDelivered bool
+}
+
+// SetForwarder makes the engine deliver the listen sessions connected to
+// this node through f. Call it before Run.
+func (e *Engine) SetForwarder(f Forwarder) { e.forwarder = f }
 
 // Wake tells the engine that new work may be due (after an ingest), so that
 // it claims at once instead of at its next poll. It never blocks.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -267,20 +268,21 @@ func (e *Engine) post(ctx context.Context, lane store.Lane, target *url.URL, url
 		attempt = max(attempt, d.Attempts+1)
 	}
 	maybe := false
+	pol := e.policy(lane)
 	outcome := func(state bahasha.DeliveryState, code int, body, errText string, retryAfter time.Duration) postResult {
 		r := postResult{ok: state == bahasha.DeliveryDelivered}
 		duration := e.now().Sub(started)
 		var next time.Time
 		if state == bahasha.DeliveryPending {
-			next = e.chunkRetry(ds, started, retryAfter)
+			next = e.chunkRetry(pol, ds, started, retryAfter)
 		}
 		for _, d := range ds {
 			res := store.DeliveryResult{DeliveryID: d.ID, State: state, MaybeDelivered: maybe, Attempt: bahasha.Attempt{DeliveryID: d.ID, Number: d.Attempts + 1,
 				StartedAt: started, Duration: duration, StatusCode: code, Error: errText, ResponseBody: body}}
 			if state == bahasha.DeliveryPending {
-				deadline := e.cfg.Retry.Deadline(windowOf(d, started))
+				deadline := pol.Deadline(windowOf(d, started))
 				switch {
-				case next.IsZero() || !next.Before(deadline) && deadline.Sub(e.now()) < e.cfg.Retry.MinDelay:
+				case next.IsZero() || !next.Before(deadline) && deadline.Sub(e.now()) < pol.MinDelay:
 					res.State = bahasha.DeliveryFailed
 					res.Attempt.Error = errText + "; the retry window is over, so the delivery is marked failed"
 				default:
@@ -337,6 +339,9 @@ func (e *Engine) post(ctx context.Context, lane store.Lane, target *url.URL, url
 		if err := webhook.SetStandardHeaders(header, lane.Endpoint.SigningSecrets(started), messageID(ids, idList), started, body); err != nil {
 			return outcome(bahasha.DeliveryFailed, 0, "", "the endpoint's signing secret is not valid ("+err.Error()+"); rotate it", 0)
 		}
+	}
+	if lane.Endpoint.Listening() {
+		return e.forward(actx, ctx, lane, header, body, signal, &written, &maybe, outcome, shutDown)
 	}
 	req := (&http.Request{
 		Method: http.MethodPost, URL: target, Host: target.Host,
@@ -396,11 +401,20 @@ func messageID(ids []string, idList string) string {
 	return "msg_" + hex.EncodeToString(sum[:16])
 }
 
+// policy is the retry schedule of a lane's deliveries: ListenRetry for a
+// listen session (the developer is at the keyboard), Retry otherwise.
+func (e *Engine) policy(lane store.Lane) *retry.Policy {
+	if lane.Endpoint.Listening() {
+		return &e.cfg.ListenRetry
+	}
+	return &e.cfg.Retry
+}
+
 // chunkRetry is when a failed POST's deliveries are next due: one time for
 // the whole chunk (one jitter draw), so that they are retried together, in
 // one POST again. It is zero when the retry window of the chunk's oldest
 // delivery is over.
-func (e *Engine) chunkRetry(ds []bahasha.Delivery, started time.Time, retryAfter time.Duration) time.Time {
+func (e *Engine) chunkRetry(pol *retry.Policy, ds []bahasha.Delivery, started time.Time, retryAfter time.Duration) time.Time {
 	attempts, window := 0, time.Time{}
 	for _, d := range ds {
 		attempts = max(attempts, d.Attempts+1)
@@ -410,13 +424,13 @@ func (e *Engine) chunkRetry(ds []bahasha.Delivery, started time.Time, retryAfter
 	}
 	now := e.now()
 	e.randMu.Lock()
-	next, ok := e.cfg.Retry.Next(attempts, window, now, e.rand)
+	next, ok := pol.Next(attempts, window, now, e.rand)
 	e.randMu.Unlock()
 	if !ok {
 		// The oldest is out of time; the others retry at the schedule's
 		// pace from their own windows.
 		for _, d := range ds {
-			if n, ok := e.cfg.Retry.Next(d.Attempts+1, windowOf(d, started), now, nil); ok && (next.IsZero() || n.Before(next)) {
+			if n, ok := pol.Next(d.Attempts+1, windowOf(d, started), now, nil); ok && (next.IsZero() || n.Before(next)) {
 				next = n
 			}
 		}
@@ -425,7 +439,7 @@ func (e *Engine) chunkRetry(ds []bahasha.Delivery, started time.Time, retryAfter
 		}
 	}
 	if retryAfter > 0 {
-		next = e.cfg.Retry.WithRetryAfter(next, window, now, retryAfter)
+		next = pol.WithRetryAfter(next, window, now, retryAfter)
 	}
 	return next
 }
@@ -442,4 +456,39 @@ func minTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// forward sends a listen session's POST over its connection (see
+// Forwarder) and turns the local server's answer, which the CLI reports,
+// into the attempt's outcome, as post does for an HTTP answer.
+func (e *Engine) forward(actx, ctx context.Context, lane store.Lane, header http.Header, body []byte, signal func(),
+	written *atomic.Bool, maybe *bool, outcome func(bahasha.DeliveryState, int, string, string, time.Duration) postResult,
+	shutDown func() postResult) postResult {
+	if e.forwarder == nil {
+		signal()
+		return outcome(bahasha.DeliveryPending, 0, "", "this node does not serve listen sessions", 0)
+	}
+	resp, err := e.forwarder.Forward(actx, lane.Endpoint.ID, ForwardRequest{Header: header, Body: body}, func() {
+		written.Store(true)
+		signal()
+	})
+	signal()
+	switch {
+	case err != nil:
+		if ctx.Err() != nil {
+			return shutDown()
+		}
+		*maybe = written.Load()
+		if errors.Is(err, context.DeadlineExceeded) {
+			return outcome(bahasha.DeliveryPending, 0, "", fmt.Sprintf("the listen session did not report the local server's answer within %v", e.cfg.Timeout), 0)
+		}
+		return outcome(bahasha.DeliveryPending, 0, "", "the listen session's connection: "+err.Error(), 0)
+	case resp.Status == 0:
+		*maybe = resp.MaybeDelivered
+		return outcome(bahasha.DeliveryPending, 0, "", "the local server: "+resp.Error, 0)
+	case resp.Status < 200 || resp.Status > 299:
+		return outcome(bahasha.DeliveryPending, resp.Status, truncateUTF8([]byte(resp.Body), bahasha.MaxResponseExcerpt),
+			fmt.Sprintf("the local server answered %d %s; only a 2xx status acknowledges a delivery", resp.Status, http.StatusText(resp.Status)), 0)
+	}
+	return outcome(bahasha.DeliveryDelivered, resp.Status, truncateUTF8([]byte(resp.Body), bahasha.MaxResponseExcerpt), "", 0)
 }

@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/bahasha/bahasha/internal/accounts"
 	"github.com/bahasha/bahasha/internal/api"
 	"github.com/bahasha/bahasha/internal/dashboard"
 	"github.com/bahasha/bahasha/internal/delivery"
 	"github.com/bahasha/bahasha/internal/handshake"
+	"github.com/bahasha/bahasha/internal/listen"
 	"github.com/bahasha/bahasha/internal/messaging"
 	"github.com/bahasha/bahasha/internal/registration"
 	"github.com/bahasha/bahasha/internal/replay"
@@ -61,7 +63,10 @@ type Platform struct {
 	Registration *registration.Service
 	API          *api.API
 	Dashboard    *dashboard.Dashboard
-	Handler      http.Handler
+	// Listen holds this node's bahasha listen sessions (GET /v1/listen);
+	// the engine forwards their POSTs through it.
+	Listen  *listen.Hub
+	Handler http.Handler
 }
 
 // Build wires the platform over st: the one place that does, for serve and
@@ -90,11 +95,22 @@ func Build(st store.Store, o Options) (*Platform, error) {
 	if o.Engine.Timeout == 0 {
 		o.Engine.Timeout = o.Client.Timeout
 	}
+	if o.Engine.Node == "" {
+		// This process's name among the nodes sharing the store: the
+		// listen sessions it holds are its to deliver.
+		node, err := accounts.Token(o.Rand, 9)
+		if err != nil {
+			return nil, err
+		}
+		o.Engine.Node = "node_" + node
+	}
 	p.Engine = delivery.New(o.Engine, st, client, o.Now, o.Jitter, o.Log)
 	var waker api.Waker = p.Engine
 	if o.Waker != nil {
 		waker = o.Waker
 	}
+	p.Listen = &listen.Hub{Store: st, Node: o.Engine.Node, Waker: waker, Now: o.Now, Log: o.Log}
+	p.Engine.SetForwarder(p.Listen)
 	if o.Dashboard.UserAgent == "" {
 		o.Dashboard.UserAgent = client.UserAgent()
 	}
@@ -104,6 +120,6 @@ func Build(st store.Store, o Options) (*Platform, error) {
 	p.Messaging, p.Replay, p.Registration = msg, rep, reg
 	p.API = api.New(o.API, st, api.Services{Messaging: msg, Replay: rep, Registration: reg}, waker, o.Now, o.Rand, o.Log)
 	p.Dashboard = dashboard.New(o.Dashboard, st, dashboard.Services{Messaging: msg, Replay: rep, Registration: reg}, waker, o.Now, o.Rand, o.Log)
-	p.Handler = Handler(p.API, p.Dashboard, st, o.Version, o.BodyTimeout, o.Log)
+	p.Handler = Handler(p.API, p.Dashboard, p.Listen, st, o.Version, o.BodyTimeout, o.Log)
 	return p, nil
 }

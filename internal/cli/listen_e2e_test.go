@@ -1,0 +1,147 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bahasha/bahasha/internal/listen"
+)
+
+// lineWriter collects a listen client's output and signals each line.
+type lineWriter struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{}
+}
+
+func newLineWriter() *lineWriter { return &lineWriter{changed: make(chan struct{})} }
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.buf.Write(p)
+	close(w.changed)
+	w.changed = make(chan struct{})
+	return n, err
+}
+
+func (w *lineWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// waitFor waits until the output holds n occurrences of s.
+func (w *lineWriter) waitFor(t *testing.T, s string, n int) {
+	t.Helper()
+	timeout := time.After(waitLimit)
+	for {
+		w.mu.Lock()
+		ok, ch := strings.Count(w.buf.String(), s) >= n, w.changed
+		w.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-timeout:
+			t.Fatalf("timed out waiting for %d× %q in the listen output:\n%s", n, s, w.String())
+		}
+	}
+}
+
+// startListen runs a listen client in-process until the test ends (or
+// its stop is called) and returns its output.
+func startListen(t *testing.T, s *server, name, forwardTo string) (*lineWriter, func() error) {
+	t.Helper()
+	out := newLineWriter()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	c := &listen.Client{APIURL: s.URL, APIKey: s.Key, Name: name, ForwardTo: forwardTo, Out: out}
+	go func() { done <- c.Run(ctx) }()
+	stopped := false
+	stop := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		return <-done
+	}
+	t.Cleanup(func() { stop() })
+	return out, stop
+}
+
+// TestListen delivers through a listen session to a receiver on loopback,
+// with serve refusing private targets: the platform never dials it.
+func TestListen(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, serveOpts{NoPrivate: true})
+	rcv := newReceiver(t, s.Secret(s.Key))
+	out, stop := startListen(t, s, "laptop", rcv.URL)
+	out.waitFor(t, "Ready!", 1)
+
+	// The sandbox lifecycle arrives, signed with the app secret (the SDK
+	// handler checks it), one line per POST.
+	wamid := s.Send(s.Key, s.Phone().ID, "254712345678")
+	rcv.Wait(t, "the three statuses through the session", func() bool { return len(rcv.statusesOfLocked(wamid)) == 3 })
+	out.waitFor(t, "→ 200", 1)
+	if !strings.Contains(out.String(), "status sent "+wamid) {
+		t.Fatalf("the output does not name what it forwarded:\n%s", out)
+	}
+	list := s.Do("GET", "/v1/webhooks", nil)
+	if list.Len("data") != 1 || !strings.HasPrefix(list.Str("data.0.url"), "listen://laptop") {
+		t.Fatalf("the session is not an endpoint of the account: %s", list)
+	}
+	eventually(t, "the deliveries recorded as delivered to the session", func() (bool, string) {
+		for _, d := range s.Deliveries(s.Key, "") {
+			if d["state"] != "delivered" || d["endpoint_id"] != list.Str("data.0.id") {
+				return false, fmt.Sprint(d)
+			}
+		}
+		return true, ""
+	})
+
+	// The local server fails twice, then recovers: the attempts are
+	// recorded and retried on the short schedule.
+	var mu sync.Mutex
+	failures := 0
+	rcv.Behave(func(w http.ResponseWriter, _ *http.Request, _ int) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if failures < 2 {
+			failures++
+			http.Error(w, "not yet", http.StatusInternalServerError)
+			return true
+		}
+		return false
+	})
+	_, id := s.Inbound(s.Key, s.Phone().ID, "254712345678", "through the session")
+	got := s.WaitDelivery(s.Key, id, "the reply after two failures", func(r *apiResp) bool { return r.Str("state") == "delivered" })
+	if got.Num("attempts") != 3 || got.Num("last_status_code") != 200 {
+		t.Fatalf("the reply after two local failures: %s, want 3 attempts", got)
+	}
+	out.waitFor(t, "→ 500", 2)
+
+	// Offline: the work waits; the next listen with the same name gets it,
+	// in order.
+	if err := stop(); err != nil {
+		t.Fatalf("listen stopped with %v", err)
+	}
+	w2 := s.Send(s.Key, s.Phone().ID, "254712345679")
+	out2, _ := startListen(t, s, "laptop", rcv.URL)
+	out2.waitFor(t, "Ready!", 1)
+	rcv.Wait(t, "the statuses sent while offline, in order", func() bool {
+		got := rcv.statusesOfLocked(w2)
+		return len(got) == 3 && got[0] == "sent" && got[1] == "delivered" && got[2] == "read"
+	})
+	if errs := rcv.Errs(); len(errs) > 0 {
+		t.Fatalf("receiver errors: %v", errs)
+	}
+}
