@@ -259,7 +259,7 @@ func (a *API) patchEndpoint(w http.ResponseWriter, r *http.Request, acc bahasha.
 	if err := req.apply(&c); err != nil {
 		return err
 	}
-	if c.URL == "" || c.VerifyToken == "" {
+	if !cur.Listening() && (c.URL == "" || c.VerifyToken == "") {
 		return problem.Invalid(`"url" and "verify_token" cannot be emptied; DELETE /v1/webhooks/%s removes the endpoint`, cur.PublicID())
 	}
 	e, res, err := a.svc.Registration.Update(r.Context(), acc.ID, id, c)

@@ -99,6 +99,17 @@ func TestListen(t *testing.T) {
 	if list.Len("data") != 1 || !strings.HasPrefix(list.Str("data.0.url"), "listen://laptop") {
 		t.Fatalf("the session is not an endpoint of the account: %s", list)
 	}
+	// It is managed by the CLI: no URL to change or verify.
+	sid := list.Str("data.0.id")
+	if r := s.Do("PATCH", "/v1/webhooks/"+sid, map[string]any{"url": "https://example.com/x"}); r.Status != 400 || !strings.Contains(r.Str("error.message"), "listen session") {
+		t.Fatalf("PATCH of a session's URL: %s", r)
+	}
+	if r := s.Do("POST", "/v1/webhooks/"+sid+"/verify", nil); r.Status != 400 || !strings.Contains(r.Str("error.message"), "--verify-token") {
+		t.Fatalf("verify of a session: %s", r)
+	}
+	if r := s.Do("PATCH", "/v1/webhooks/"+sid, map[string]any{"description": "my laptop"}); r.Status != 200 {
+		t.Fatalf("PATCH of a session's description: %s", r)
+	}
 	eventually(t, "the deliveries recorded as delivered to the session", func() (bool, string) {
 		for _, d := range s.Deliveries(s.Key, "") {
 			if d["state"] != "delivered" || d["endpoint_id"] != list.Str("data.0.id") {

@@ -282,6 +282,9 @@ func (s *Service) Update(ctx context.Context, accountID string, id int64, c Conf
 	if err := c.validate(); err != nil {
 		return bahasha.Endpoint{}, handshake.Result{}, err
 	}
+	if cur.Listening() && (c.URL != cur.URL || c.VerifyToken != cur.VerifyToken) {
+		return bahasha.Endpoint{}, handshake.Result{}, problem.Invalid("%s is a bahasha listen session: its events go to the CLI's --forward-to, so it has no URL or token to change", cur.PublicID())
+	}
 	if cur.Primary && c.Scope.Kind != bahasha.ScopeAccount {
 		return bahasha.Endpoint{}, handshake.Result{}, problem.Invalid("the primary endpoint (PUT /v1/webhook) is the account's; create another endpoint for a WABA or a phone number")
 	}
@@ -359,6 +362,9 @@ func (s *Service) Reverify(ctx context.Context, accountID string, id int64) (bah
 	e, err := s.Get(ctx, accountID, id)
 	if err != nil {
 		return e, handshake.Result{}, err
+	}
+	if e.Listening() {
+		return e, handshake.Result{}, problem.Invalid("%s is a bahasha listen session, with no URL to verify: bahasha listen --verify-token runs the handshake against your local server", e.PublicID())
 	}
 	res := s.Verifier.VerifyWith(ctx, e.URL, e.VerifyToken, e.Headers)
 	if !res.OK {
