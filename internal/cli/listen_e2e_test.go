@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -154,5 +157,65 @@ func TestListen(t *testing.T) {
 	})
 	if errs := rcv.Errs(); len(errs) > 0 {
 		t.Fatalf("receiver errors: %v", errs)
+	}
+}
+
+// BenchmarkListenLatency measures what a listen session adds to a
+// delivery's latency: every event goes both to a direct HTTP endpoint and
+// to a listen session forwarding to an identical local receiver, one event
+// at a time; it reports the p50 and p99 of each, from the ingest request
+// to the receiver's handler.
+//
+//	go test -run '^$' -bench ListenLatency -benchtime 300x ./internal/cli/
+func BenchmarkListenLatency(b *testing.B) {
+	s := startServe(b, serveOpts{})
+	arrived := map[string]chan time.Time{"direct": make(chan time.Time, 1), "listen": make(chan time.Time, 1)}
+	sink := func(name string) *httptest.Server {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet {
+				io.WriteString(w, r.URL.Query().Get("hub.challenge"))
+				return
+			}
+			io.Copy(io.Discard, r.Body)
+			arrived[name] <- time.Now()
+		}))
+		b.Cleanup(srv.Close)
+		return srv
+	}
+	direct, local := sink("direct"), sink("listen")
+	if r := s.Do("PUT", "/v1/webhook", map[string]string{"url": direct.URL, "verify_token": "t"}); r.Status != 200 {
+		b.Fatalf("PUT /v1/webhook: %s", r)
+	}
+	c := &listen.Client{APIURL: s.URL, APIKey: s.Key, Name: "bench", ForwardTo: local.URL, Out: io.Discard}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	b.Cleanup(func() { cancel(); <-done })
+	eventually(b, "the session", func() (bool, string) {
+		r := s.Do("GET", "/v1/webhooks", nil)
+		return r.Len("data") == 2, r.String()
+	})
+	phone := s.Phone().ID
+	// The session's Ready comes with its connection; wait for one event
+	// through both.
+	s.Inbound(s.Key, phone, "254700000001", "warm-up")
+	for _, ch := range arrived {
+		<-ch
+	}
+	var lat = map[string][]time.Duration{}
+	b.ResetTimer()
+	for i := range b.N {
+		sent := time.Now()
+		s.Inbound(s.Key, phone, "254700000001", fmt.Sprint("m", i))
+		for name, ch := range arrived {
+			lat[name] = append(lat[name], (<-ch).Sub(sent))
+		}
+	}
+	b.StopTimer()
+	for _, name := range []string{"direct", "listen"} {
+		ds := lat[name]
+		slices.Sort(ds)
+		b.ReportMetric(float64(ds[len(ds)/2].Microseconds())/1000, name+"-p50-ms")
+		b.ReportMetric(float64(ds[len(ds)*99/100].Microseconds())/1000, name+"-p99-ms")
 	}
 }
