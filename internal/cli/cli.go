@@ -1,6 +1,7 @@
 // Package cli is bahasha's command line: it parses each subcommand's flags
-// and environment into its config (one table of settings for serve), opens
-// the store, has server.Build wire the platform over it, and runs it. Run takes
+// and environment into its config (one table of settings per command: serve's,
+// and the client commands' that talk to a platform's API), opens the store,
+// has server.Build wire the platform over it, and runs it. Run takes
 // its whole environment as arguments, so tests run the real program
 // in-process on 127.0.0.1:0 with a temporary data folder.
 package cli
@@ -37,6 +38,7 @@ const usage = `bahasha — the Bahasha webhook platform
 
 Usage:
   bahasha serve [flags]                 run the platform (API, sandbox carrier, delivery)
+  bahasha trigger EVENT [flags]         fire a sandbox event through the platform (--list shows them)
   bahasha accounts create --name NAME   onboard a business; prints its API key
   bahasha migrate [--data DIR | --database URL]   apply the database migrations and exit
   bahasha bench [flags]                 measure delivery end to end on this machine
@@ -57,6 +59,8 @@ func Run(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) 
 	switch args[0] {
 	case "serve":
 		err = runServe(ctx, args[1:], env, stdout, stderr)
+	case "trigger":
+		err = runTrigger(ctx, args[1:], env, stdout, stderr)
 	case "accounts":
 		err = runAccounts(ctx, args[1:], env, stdout, stderr)
 	case "migrate":
@@ -112,16 +116,41 @@ type flags struct {
 // parse parses args and turns flag errors into one-line usage errors.
 func parse(fs *flags, args []string) error {
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(fs.help, "Usage of %s:\n", fs.Name())
-			fs.SetOutput(fs.help)
-			fs.PrintDefaults()
-			return err
-		}
-		return usagef("%v; run with -h for the flags", err)
+		return flagError(fs, err)
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q; flags start with --", fs.Arg(0))
 	}
 	return nil
+}
+
+// parseArgs parses args for a command that takes arguments besides its
+// flags, in any order (bahasha trigger EVENT --from …), and returns the
+// arguments.
+func parseArgs(fs *flags, args []string) ([]string, error) {
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, flagError(fs, err)
+		}
+		if fs.NArg() == 0 {
+			return rest, nil
+		}
+		if consumed := args[:len(args)-fs.NArg()]; len(consumed) > 0 && consumed[len(consumed)-1] == "--" {
+			return append(rest, fs.Args()...), nil // after --, only arguments
+		}
+		rest, args = append(rest, fs.Arg(0)), fs.Args()[1:]
+	}
+}
+
+// flagError prints the flags for -h (flag.ErrHelp is returned as is) and
+// turns any other flag error into a one-line usage error.
+func flagError(fs *flags, err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(fs.help, "Usage of %s:\n", fs.Name())
+		fs.SetOutput(fs.help)
+		fs.PrintDefaults()
+		return err
+	}
+	return usagef("%v; run with -h for the flags", err)
 }

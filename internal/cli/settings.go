@@ -11,8 +11,8 @@ import (
 	"github.com/bahasha/bahasha/internal/config"
 )
 
-// setting is one of serve's settings: a flag (none for the secrets, which
-// only the environment may carry), its environment variable, its help, and
+// setting is one of a command's settings: a flag (none for serve's secrets,
+// which only the environment may carry), its environment variable, its help, and
 // the config field it sets. A field's value before parsing is its default.
 type setting struct {
 	flag string
@@ -98,11 +98,32 @@ func serveSettings(cfg *config.Serve) []setting {
 	}
 }
 
+// clientSettings is the one table of the settings of the commands that
+// are clients of a platform's API (bahasha trigger, bahasha listen), bound
+// to cfg. The README's Configuration table documents each.
+func clientSettings(cfg *config.Client) []setting {
+	return []setting{
+		set("api", "BAHASHA_API_URL", "URL of the Bahasha platform (a bahasha serve)", stringSetting(&cfg.APIURL)),
+		set("api-key", "BAHASHA_API_KEY", "the account's API key; prefer the environment variable, a flag shows in the process list", stringSetting(&cfg.APIKey)),
+	}
+}
+
 // parseSettings applies the environment, then the flags in args, to the
 // settings' fields. A value that does not parse is a usage error naming
 // the variable or flag.
 func parseSettings(name string, settings []setting, args []string, env Env, stderr io.Writer) error {
 	fs := newFlags(name, stderr)
+	if err := bindSettings(fs, settings, env); err != nil {
+		return err
+	}
+	return parse(fs, args)
+}
+
+// bindSettings registers settings on fs (those without a flag on a hidden
+// set of their own) and applies the environment to their fields, for a
+// command that adds flags of its own before parsing. A value that does not
+// parse is a usage error naming the variable.
+func bindSettings(fs *flags, settings []setting, env Env) error {
 	envOnly := flag.NewFlagSet("environment", flag.ContinueOnError)
 	envOnly.SetOutput(io.Discard)
 	for _, s := range settings {
@@ -117,7 +138,7 @@ func parseSettings(name string, settings []setting, args []string, env Env, stde
 			}
 		}
 	}
-	return parse(fs, args)
+	return nil
 }
 
 // oneLineValue shows at most a line of a value in an error.

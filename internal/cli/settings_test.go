@@ -11,8 +11,9 @@ import (
 )
 
 // TestSettingsDocumented: the README's Configuration table names every
-// flag and environment variable of serve, and no other BAHASHA_ variable
-// than the ones read outside the settings.
+// flag and environment variable of serve and of the client commands
+// (trigger, listen), and no other BAHASHA_ variable than the ones read
+// outside the settings.
 func TestSettingsDocumented(t *testing.T) {
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
@@ -26,7 +27,8 @@ func TestSettingsDocumented(t *testing.T) {
 	}
 	section := text[start : start+1+end]
 	cfg := config.DefaultServe()
-	settings := serveSettings(&cfg)
+	client := config.DefaultClient()
+	settings := append(serveSettings(&cfg), clientSettings(&client)...)
 	known := map[string]bool{"BAHASHA_PPROF_ADDR": true} // read by serve itself
 	for _, name := range settingNames(settings) {
 		known[name] = true
@@ -36,7 +38,7 @@ func TestSettingsDocumented(t *testing.T) {
 	}
 	for _, m := range regexp.MustCompile("`(BAHASHA_[A-Z_]+)`").FindAllStringSubmatch(section, -1) {
 		if !known[m[1]] {
-			t.Errorf("the README documents %s, which serve does not read", m[1])
+			t.Errorf("the README documents %s, which no command reads", m[1])
 		}
 	}
 }
