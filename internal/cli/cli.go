@@ -38,6 +38,7 @@ const usage = `bahasha — the Bahasha webhook platform
 
 Usage:
   bahasha serve [flags]                 run the platform (API, sandbox carrier, delivery)
+  bahasha listen --forward-to URL       receive the account's events locally, without a tunnel
   bahasha trigger EVENT [flags]         fire a sandbox event through the platform (--list shows them)
   bahasha accounts create --name NAME   onboard a business; prints its API key
   bahasha migrate [--data DIR | --database URL]   apply the database migrations and exit
@@ -61,6 +62,8 @@ func Run(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) 
 		err = runServe(ctx, args[1:], env, stdout, stderr)
 	case "trigger":
 		err = runTrigger(ctx, args[1:], env, stdout, stderr)
+	case "listen":
+		err = runListen(ctx, args[1:], env, stdout, stderr)
 	case "accounts":
 		err = runAccounts(ctx, args[1:], env, stdout, stderr)
 	case "migrate":

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bahasha/bahasha/internal/cli"
 	"github.com/bahasha/bahasha/internal/listen"
 )
 
@@ -218,4 +219,80 @@ func BenchmarkListenLatency(b *testing.B) {
 		b.ReportMetric(float64(ds[len(ds)/2].Microseconds())/1000, name+"-p50-ms")
 		b.ReportMetric(float64(ds[len(ds)*99/100].Microseconds())/1000, name+"-p99-ms")
 	}
+}
+
+// TestListenCommand runs bahasha listen itself: bad input exits with one
+// line; a second listen of the same name takes the session over and the
+// first stops; a platform restart is reconnected by itself.
+func TestListenCommand(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	s := startServe(t, serveOpts{NoPrivate: true, Data: data})
+	rcv := newReceiver(t, s.Secret(s.Key))
+	env := map[string]string{"BAHASHA_API_URL": s.URL, "BAHASHA_API_KEY": s.Key}
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		code int
+		says string
+	}{
+		{"no forward-to", env, nil, 2, "--forward-to is required"},
+		{"bad forward-to", env, []string{"--forward-to", "ftp://x"}, 2, "must be an http:// or https:// URL"},
+		{"bad events", env, []string{"--forward-to", rcv.URL, "--events", "status"}, 2, "not an event filter"},
+		{"unknown flag", env, []string{"--forward-to", rcv.URL, "--colour"}, 2, "colour"},
+		{"no key", map[string]string{"BAHASHA_API_URL": s.URL}, []string{"--forward-to", rcv.URL}, 2, "BAHASHA_API_KEY"},
+		{"wrong key", map[string]string{"BAHASHA_API_URL": s.URL, "BAHASHA_API_KEY": "bh_wrong_key_0123456789abcdefghijkl"}, []string{"--forward-to", rcv.URL}, 1, "API key is not valid"},
+		{"unreachable", map[string]string{"BAHASHA_API_URL": "http://127.0.0.1:1", "BAHASHA_API_KEY": s.Key}, []string{"--forward-to", rcv.URL}, 1, "cannot reach the platform"},
+		{"bad handshake", env, []string{"--forward-to", rcv.URL, "--verify-token", "wrong"}, 1, "the local handshake failed"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, context.Background(), c.env, append([]string{"listen"}, c.args...)...)
+			if code != c.code || !strings.Contains(stderr, c.says) || len(lines(stderr)) != 1 {
+				t.Fatalf("exit %d, stderr %q, stdout %q; want %d saying %q in one line", code, stderr, stdout, c.code, c.says)
+			}
+		})
+	}
+
+	run := func(name string) (*lineWriter, chan int, context.CancelFunc) {
+		out := newLineWriter()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan int, 1)
+		go func() {
+			done <- cli.Run(ctx, []string{"listen", "--forward-to", rcv.URL, "--name", name, "--verify-token", rcv.Token},
+				func(k string) string { return env[k] }, out, out)
+		}()
+		t.Cleanup(func() { cancel(); <-done })
+		return out, done, cancel
+	}
+	first, firstDone, _ := run("desk")
+	first.waitFor(t, "Ready!", 1)
+	if !strings.Contains(first.String(), "answered the handshake correctly") {
+		t.Fatalf("the local handshake was not reported:\n%s", first)
+	}
+	second, _, _ := run("desk")
+	second.waitFor(t, "Ready!", 1)
+	select {
+	case code := <-firstDone:
+		firstDone <- code
+		if code == 0 || !strings.Contains(first.String(), "took this session over") {
+			t.Fatalf("the first listen exited %d:\n%s", code, first)
+		}
+	case <-time.After(waitLimit):
+		t.Fatalf("the first listen did not stop when taken over:\n%s", first)
+	}
+	w := s.Send(s.Key, s.Phone().ID, "254712345678")
+	rcv.Wait(t, "the statuses through the second listen", func() bool { return len(rcv.statusesOfLocked(w)) == 3 })
+
+	// The platform restarts (on the same address): the listen says it
+	// lost the connection, reconnects by itself, and is Ready again.
+	addr := strings.TrimPrefix(s.URL, "http://")
+	if code := s.Stop(); code != 0 {
+		t.Fatalf("serve exited %d", code)
+	}
+	second.waitFor(t, "Lost the connection", 1)
+	s2 := startServe(t, serveOpts{NoPrivate: true, Data: data, Args: []string{"--addr", addr}})
+	second.waitFor(t, "Ready!", 2)
+	w2 := s2.Send(s2.Key, s2.Phone().ID, "254712345678")
+	rcv.Wait(t, "the statuses after the restart", func() bool { return len(rcv.statusesOfLocked(w2)) == 3 })
 }

@@ -61,8 +61,9 @@ type FatalError struct{ Message string }
 func (e *FatalError) Error() string { return e.Message }
 
 // Run runs the session until ctx ends (nil), it is taken over
-// (ErrTakenOver) or the platform refuses it (a *FatalError); a lost
-// connection is reconnected with backoff, each loss printed.
+// (ErrTakenOver), the platform refuses it or cannot be reached at the
+// first attempt (a *FatalError); a connection lost once live is
+// reconnected with backoff, each loss and retry printed.
 func (c *Client) Run(ctx context.Context) error {
 	if c.Now == nil {
 		c.Now = time.Now
@@ -80,6 +81,7 @@ func (c *Client) Run(ctx context.Context) error {
 		c.say("Your GET handler answered the handshake correctly (hub.challenge echoed).")
 	}
 	backoff := time.Second
+	connected := false
 	for {
 		err := c.session(ctx, local)
 		switch {
@@ -93,8 +95,13 @@ func (c *Client) Run(ctx context.Context) error {
 			return err
 		}
 		if err == errConnected {
-			backoff = time.Second
+			connected, backoff = true, time.Second
 			continue
+		}
+		if !connected {
+			// Never connected: a wrong URL or a platform that is not
+			// running; say so rather than wait.
+			return &FatalError{Message: err.Error()}
 		}
 		c.say(fmt.Sprintf("Not connected (%v); retrying in %v.", err, backoff))
 		select {
