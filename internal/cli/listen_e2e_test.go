@@ -7,9 +7,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -295,4 +298,68 @@ func TestListenCommand(t *testing.T) {
 	second.waitFor(t, "Ready!", 2)
 	w2 := s2.Send(s2.Key, s2.Phone().ID, "254712345678")
 	rcv.Wait(t, "the statuses after the restart", func() bool { return len(rcv.statusesOfLocked(w2)) == 3 })
+}
+
+// TestListenKilled: a bahasha listen process is killed with SIGKILL;
+// what is sent meanwhile waits, and a new listen of the same name
+// receives it, in order, with nothing lost.
+func TestListenKilled(t *testing.T) {
+	t.Parallel()
+	bin := bahashaBinary(t)
+	s := startServe(t, serveOpts{NoPrivate: true})
+	rcv := newReceiver(t, s.Secret(s.Key))
+	start := func() (*exec.Cmd, *lineWriter) {
+		out := newLineWriter()
+		cmd := exec.Command(bin, "listen", "--forward-to", rcv.URL, "--name", "killed")
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "BAHASHA_API_URL=" + s.URL, "BAHASHA_API_KEY=" + s.Key}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		out.waitFor(t, "Ready!", 1)
+		return cmd, out
+	}
+	first, _ := start()
+	w1 := s.Send(s.Key, s.Phone().ID, "254712345678")
+	rcv.Wait(t, "the first message's statuses", func() bool { return len(rcv.statusesOfLocked(w1)) == 3 })
+
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	first.Wait()
+	w2 := s.Send(s.Key, s.Phone().ID, "254712345679")
+	in, _ := s.Inbound(s.Key, s.Phone().ID, "254712345679", "while the CLI was dead")
+	start()
+	rcv.Wait(t, "what was sent while the CLI was dead, in order", func() bool {
+		got := rcv.statusesOfLocked(w2)
+		return len(got) == 3 && got[0] == "sent" && got[1] == "delivered" && got[2] == "read" && len(rcv.messages) == 1 && rcv.messages[0].Message.ID == in
+	})
+	// Nothing lost: each delivery is delivered, or superseded by a later
+	// status of its message that reached the receiver. (The CLI may die
+	// after forwarding a POST and before reporting it: that POST counts as
+	// possibly delivered and is sent again, its earlier statuses then
+	// superseded — never a status going backwards.)
+	eventually(t, "every delivery recorded as delivered or superseded", func() (bool, string) {
+		for _, d := range s.Deliveries(s.Key, "") {
+			if d["state"] != "delivered" && d["state"] != "superseded" {
+				return false, fmt.Sprint(d)
+			}
+		}
+		return true, ""
+	})
+	rcv.Wait(t, "no status going backwards", func() bool {
+		for _, w := range []string{w1, w2} {
+			got := rcv.statusesOfLocked(w)
+			for i := 1; i < len(got); i++ {
+				if got[i].Rank() < got[i-1].Rank() {
+					t.Errorf("%s arrived as %v", w, got)
+				}
+			}
+		}
+		return true
+	})
+	if errs := rcv.Errs(); len(errs) > 0 {
+		t.Fatalf("receiver errors: %v", errs)
+	}
 }
