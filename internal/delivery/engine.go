@@ -335,6 +335,11 @@ const maintenanceBatch = 500
 // it (one batch a tick would fall behind any rate above a batch a second).
 func (e *Engine) maintainOnce(ctx context.Context) {
 	now := e.now()
+	// Listen sessions left offline past their window go, with their work.
+	if _, err := e.store.RemoveStaleListenSessions(ctx, store.StaleSessionsParams{Before: now.Add(-e.cfg.ListenRetry.Window), Limit: maintenanceBatch, Now: now,
+		Reason: "the bahasha listen session was offline for more than " + e.cfg.ListenRetry.Window.String() + ", so it was removed"}); err != nil && ctx.Err() == nil {
+		e.log.Error("removing listen sessions left offline", "err", err)
+	}
 	for ctx.Err() == nil {
 		n, err := e.store.ExpireDeliveries(ctx, store.ExpireParams{Now: now, Before: now.Add(-e.cfg.Retry.Window), Limit: maintenanceBatch,
 			Reason: "not delivered within the retry window (" + e.cfg.Retry.Window.String() + "); the endpoint kept failing"})

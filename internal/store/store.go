@@ -113,6 +113,12 @@ type Store interface {
 	// CloseListenSession disconnects node from the session (if it still
 	// holds it): its work waits for the next connection.
 	CloseListenSession(ctx context.Context, p ListenSessionParams) error
+	// RemoveStaleListenSessions removes up to Limit listen sessions last
+	// connected before Before (a held session is touched every
+	// listen.PingInterval, so one older than that is offline, or held by
+	// a node that died), failing their pending deliveries with Reason, and
+	// returns how many.
+	RemoveStaleListenSessions(ctx context.Context, p StaleSessionsParams) (int, error)
 	// RemoveEndpoint deletes one of an account's endpoints (the primary
 	// one too) and marks its pending deliveries failed with Reason.
 	// ErrNotFound if it is not the account's.
@@ -298,6 +304,14 @@ type ListenSessionParams struct {
 	EndpointID int64
 	Node       string
 	Now        time.Time
+}
+
+// StaleSessionsParams are the arguments of RemoveStaleListenSessions.
+type StaleSessionsParams struct {
+	Before time.Time
+	Limit  int
+	Reason string
+	Now    time.Time
 }
 
 // RotateSecretParams are the arguments of RotateEndpointSecret.

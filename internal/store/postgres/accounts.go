@@ -394,3 +394,29 @@ func (s *Store) CloseListenSession(ctx context.Context, p store.ListenSessionPar
 		return err
 	})
 }
+
+// RemoveStaleListenSessions implements store.Store.
+func (s *Store) RemoveStaleListenSessions(ctx context.Context, p store.StaleSessionsParams) (int, error) {
+	n := 0
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		// Lanes before deliveries, in id order; another node's pass skips
+		// them.
+		rows, err := tx.Query(ctx, `SELECT id FROM endpoints WHERE kind = 'listen' AND last_seen_at < $1
+			ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, ms(p.Before), limit(p.Limit))
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := removeEndpoint(ctx, tx, id, p.Reason, ms(p.Now)); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
+		return nil
+	})
+	return n, err
+}

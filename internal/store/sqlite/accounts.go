@@ -347,3 +347,36 @@ func (s *Store) CloseListenSession(ctx context.Context, p store.ListenSessionPar
 		return err
 	})
 }
+
+// RemoveStaleListenSessions implements store.Store.
+func (s *Store) RemoveStaleListenSessions(ctx context.Context, p store.StaleSessionsParams) (int, error) {
+	n := 0
+	err := s.write(ctx, func(tx *wtx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM endpoints WHERE kind = 'listen' AND last_seen_at < ? LIMIT ?`,
+			ms(p.Before), p.Limit)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := removeEndpoint(ctx, tx, id, p.Reason, ms(p.Now)); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
+		return nil
+	})
+	return n, err
+}

@@ -577,6 +577,35 @@ func testListenSessions(t *testing.T, s store.Store) {
 	if got, _ := s.EndpointByID(ctx, store.GetEndpointParams{AccountID: a, EndpointID: e.ID}); got.ListenNode != "n2" {
 		t.Fatalf("after a stale close: %+v", got)
 	}
+	// Left unseen past its window (offline, or held by a node that
+	// died), it is removed, its work failed; a connected one, touched by
+	// its node, stays.
+	stale, err := s.OpenListenSession(ctx, store.OpenListenParams{AccountID: a, Name: "old", Node: "n1", Secret: "whsec_b2xk", Max: store.MaxEndpoints, Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := insert(t, s, a, t0, "3")
+	if err := s.CloseListenSession(ctx, store.ListenSessionParams{EndpointID: stale.ID, Node: "n1", Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.RemoveStaleListenSessions(ctx, store.StaleSessionsParams{Before: t0, Limit: 10, Reason: "offline", Now: t0}); err != nil || n != 0 {
+		t.Fatalf("RemoveStaleListenSessions before its time = %d, %v", n, err)
+	}
+	// The connected one is touched by its node meanwhile.
+	if held, err := s.TouchListenSession(ctx, store.ListenSessionParams{EndpointID: e.ID, Node: "n2", Now: t0.Add(90 * time.Minute)}); err != nil || !held {
+		t.Fatalf("Touch = %v, %v", held, err)
+	}
+	if n, err := s.RemoveStaleListenSessions(ctx, store.StaleSessionsParams{Before: t0.Add(time.Hour), Limit: 10, Reason: "offline", Now: t0}); err != nil || n != 1 {
+		t.Fatalf("RemoveStaleListenSessions = %d, %v; want the offline one only", n, err)
+	}
+	if _, err := s.EndpointByID(ctx, store.GetEndpointParams{AccountID: a, EndpointID: stale.ID}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the stale session is still there: %v", err)
+	}
+	for _, id := range res[0].DeliveryIDs {
+		if d, _, _ := s.Delivery(ctx, store.GetDeliveryParams{AccountID: a, DeliveryID: id}); d.EndpointID == stale.ID && (d.State != bahasha.DeliveryFailed || d.LastError != "offline") {
+			t.Fatalf("its pending delivery: %+v", d)
+		}
+	}
 	if _, err := s.OpenListenSession(ctx, store.OpenListenParams{AccountID: a, Name: "x", Node: "n1", Scope: bahasha.Scope{Kind: bahasha.ScopePhoneNumber, ID: "nope"},
 		Max: store.MaxEndpoints, Now: t0}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a session for a number the account does not have: %v", err)
