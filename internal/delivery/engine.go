@@ -340,6 +340,10 @@ func (e *Engine) maintainOnce(ctx context.Context) {
 		Reason: "the bahasha listen session was offline for more than " + e.cfg.ListenRetry.Window.String() + ", so it was removed"}); err != nil && ctx.Err() == nil {
 		e.log.Error("removing listen sessions left offline", "err", err)
 	}
+	if _, err := e.store.TrimListenBacklogs(ctx, store.TrimBacklogsParams{Max: store.MaxListenBacklog, Limit: maintenanceBatch, Now: now,
+		Reason: fmt.Sprintf("the bahasha listen session held more than %d pending deliveries, so the oldest were dropped", store.MaxListenBacklog)}); err != nil && ctx.Err() == nil {
+		e.log.Error("trimming listen sessions' backlogs", "err", err)
+	}
 	for ctx.Err() == nil {
 		n, err := e.store.ExpireDeliveries(ctx, store.ExpireParams{Now: now, Before: now.Add(-e.cfg.Retry.Window), Limit: maintenanceBatch,
 			Reason: "not delivered within the retry window (" + e.cfg.Retry.Window.String() + "); the endpoint kept failing"})

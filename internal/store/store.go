@@ -119,6 +119,10 @@ type Store interface {
 	// a node that died), failing their pending deliveries with Reason, and
 	// returns how many.
 	RemoveStaleListenSessions(ctx context.Context, p StaleSessionsParams) (int, error)
+	// TrimListenBacklogs fails, in every listen session holding more than
+	// Max pending deliveries, the oldest of them beyond Max (at most Limit
+	// in all), with Reason, and returns how many.
+	TrimListenBacklogs(ctx context.Context, p TrimBacklogsParams) (int, error)
 	// RemoveEndpoint deletes one of an account's endpoints (the primary
 	// one too) and marks its pending deliveries failed with Reason.
 	// ErrNotFound if it is not the account's.
@@ -313,6 +317,18 @@ type StaleSessionsParams struct {
 	Reason string
 	Now    time.Time
 }
+
+// TrimBacklogsParams are the arguments of TrimListenBacklogs.
+type TrimBacklogsParams struct {
+	Max    int
+	Limit  int
+	Reason string
+	Now    time.Time
+}
+
+// MaxListenBacklog is how many pending deliveries a listen session holds
+// at most: beyond it, the oldest are failed.
+const MaxListenBacklog = 10000
 
 // RotateSecretParams are the arguments of RotateEndpointSecret.
 type RotateSecretParams struct {

@@ -420,3 +420,52 @@ func (s *Store) RemoveStaleListenSessions(ctx context.Context, p store.StaleSess
 	})
 	return n, err
 }
+
+// TrimListenBacklogs implements store.Store.
+func (s *Store) TrimListenBacklogs(ctx context.Context, p store.TrimBacklogsParams) (int, error) {
+	n := 0
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		n = 0
+		rows, err := tx.Query(ctx, `SELECT e.id, (SELECT count(*) FROM deliveries d WHERE d.endpoint_id = e.id AND d.state = 'pending')
+			FROM endpoints e WHERE e.kind = 'listen' ORDER BY e.id`)
+		if err != nil {
+			return err
+		}
+		type lane struct {
+			id    int64
+			extra int
+		}
+		var over []lane
+		var id, k int64
+		if _, err := pgx.ForEachRow(rows, []any{&id, &k}, func() error {
+			if int(k) > p.Max {
+				over = append(over, lane{id, int(k) - p.Max})
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, l := range over {
+			extra := min(l.extra, p.Limit-n)
+			if extra <= 0 {
+				break
+			}
+			// The lane before its deliveries (the order every writer keeps).
+			if _, err := tx.Exec(ctx, `SELECT 1 FROM endpoints WHERE id = $1 FOR NO KEY UPDATE`, l.id); err != nil {
+				return err
+			}
+			tag, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'failed', next_attempt_at = NULL, last_error = $1, updated_at = $2
+				WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = $3 AND state = 'pending' ORDER BY next_attempt_at, event_id LIMIT $4)`,
+				p.Reason, ms(p.Now), l.id, extra)
+			if err != nil {
+				return err
+			}
+			n += int(tag.RowsAffected())
+			if err := refreshLanes(ctx, tx, []int64{l.id}, false); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}

@@ -380,3 +380,55 @@ func (s *Store) RemoveStaleListenSessions(ctx context.Context, p store.StaleSess
 	})
 	return n, err
 }
+
+// TrimListenBacklogs implements store.Store.
+func (s *Store) TrimListenBacklogs(ctx context.Context, p store.TrimBacklogsParams) (int, error) {
+	n := 0
+	err := s.write(ctx, func(tx *wtx) error {
+		n = 0
+		rows, err := tx.QueryContext(ctx, `SELECT e.id, (SELECT count(*) FROM deliveries d INDEXED BY deliveries_due WHERE d.endpoint_id = e.id AND d.state = 'pending')
+			FROM endpoints e WHERE e.kind = 'listen'`)
+		if err != nil {
+			return err
+		}
+		over := map[int64]int{}
+		for rows.Next() {
+			var id int64
+			var k int
+			if err := rows.Scan(&id, &k); err != nil {
+				rows.Close()
+				return err
+			}
+			if k > p.Max {
+				over[id] = k - p.Max
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for id, extra := range over {
+			extra = min(extra, p.Limit-n)
+			if extra <= 0 {
+				break
+			}
+			res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'failed', next_attempt_at = NULL, last_error = ?, updated_at = ?
+				WHERE id IN (SELECT id FROM deliveries INDEXED BY deliveries_due WHERE endpoint_id = ? AND state = 'pending'
+					ORDER BY next_attempt_at, event_id LIMIT ?)`, p.Reason, ms(p.Now), id, extra)
+			if err != nil {
+				return err
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			n += int(k)
+			if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET
+				lane_due_at = (SELECT min(next_attempt_at) FROM deliveries WHERE endpoint_id = ? AND state = 'pending') WHERE id = ?`, id, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}

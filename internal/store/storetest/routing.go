@@ -606,6 +606,20 @@ func testListenSessions(t *testing.T, s store.Store) {
 			t.Fatalf("its pending delivery: %+v", d)
 		}
 	}
+	// A backlog beyond the bound loses its oldest.
+	ids := []string{"b1", "b2", "b3", "b4"}
+	insert(t, s, a, t0, ids...) // to the laptop session (statuses)
+	before, _ := s.EndpointBacklog(ctx, store.GetEndpointParams{AccountID: a, EndpointID: e.ID})
+	if n, err := s.TrimListenBacklogs(ctx, store.TrimBacklogsParams{Max: before - 2, Limit: 100, Reason: "too many", Now: t0}); err != nil || n != 2 {
+		t.Fatalf("TrimListenBacklogs = %d, %v; want 2", n, err)
+	}
+	if after, _ := s.EndpointBacklog(ctx, store.GetEndpointParams{AccountID: a, EndpointID: e.ID}); after != before-2 {
+		t.Fatalf("backlog %d after trimming, want %d", after, before-2)
+	}
+	failed, err := s.Deliveries(ctx, store.ListDeliveriesParams{AccountID: a, EndpointID: e.ID, State: bahasha.DeliveryFailed, Limit: 10})
+	if err != nil || len(failed) != 2 || failed[0].LastError != "too many" {
+		t.Fatalf("the trimmed deliveries: %+v, %v", failed, err)
+	}
 	if _, err := s.OpenListenSession(ctx, store.OpenListenParams{AccountID: a, Name: "x", Node: "n1", Scope: bahasha.Scope{Kind: bahasha.ScopePhoneNumber, ID: "nope"},
 		Max: store.MaxEndpoints, Now: t0}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a session for a number the account does not have: %v", err)
