@@ -116,16 +116,22 @@ func (e Endpoint) Wants(ev Event) bool {
 // account's for that number (Meta's precedence), and several endpoints at
 // one scope each get a copy (fan-out). An endpoint whose filter does not
 // match is as if absent: a number's endpoint for messages only leaves the
-// number's statuses to its WABA's or the account's endpoints.
+// number's statuses to its WABA's or the account's endpoints. Listen
+// sessions (KindListen) are outside the precedence: each gets a copy of
+// what its scope and filter take.
 func Route(dst []Endpoint, endpoints []Endpoint, ev Event) []Endpoint {
+	takes := func(e Endpoint) bool { return !e.Disabled && e.Scope.covers(ev) && e.Wants(ev) }
 	best := 3
 	for _, e := range endpoints {
-		if r := e.Scope.rank(); r < best && !e.Disabled && e.Scope.covers(ev) && e.Wants(ev) {
+		if r := e.Scope.rank(); r < best && !e.Listening() && takes(e) {
 			best = r
 		}
 	}
 	for _, e := range endpoints {
-		if e.Scope.rank() == best && !e.Disabled && e.Scope.covers(ev) && e.Wants(ev) {
+		// A bahasha listen session is a developer's copy: it gets every
+		// event its own scope and filter take, and never takes one from
+		// another endpoint.
+		if takes(e) && (e.Listening() || e.Scope.rank() == best) {
 			dst = append(dst, e)
 		}
 	}

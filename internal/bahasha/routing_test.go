@@ -20,6 +20,10 @@ func TestRoute(t *testing.T) {
 	elsewhere := bahasha.Event{Kind: bahasha.KindStatus, WABAID: "W9", PhoneNumberID: "P9"}
 	disabled := ep(9, num)
 	disabled.Disabled = true
+	listenNum := ep(8, num)
+	listenNum.Kind = bahasha.KindListen
+	listenAcct := ep(7, acct)
+	listenAcct.Kind = bahasha.KindListen
 
 	cases := []struct {
 		name      string
@@ -41,6 +45,8 @@ func TestRoute(t *testing.T) {
 		{"filtered override takes what it asks", []bahasha.Endpoint{ep(1, acct), ep(2, num, "messages")}, message, []int64{2}},
 		{"fan-out by filter", []bahasha.Endpoint{ep(1, acct, "messages"), ep(2, acct, "statuses"), ep(3, acct)}, message, []int64{1, 3}},
 		{"disabled override is as if absent", []bahasha.Endpoint{ep(1, acct), disabled}, status, []int64{1}},
+		{"a listen session on a number takes a copy, overriding nothing", []bahasha.Endpoint{ep(1, acct), listenNum}, status, []int64{1, 8}},
+		{"an account listen session gets a number's events beside its override", []bahasha.Endpoint{ep(1, acct), ep(2, num), listenAcct}, status, []int64{2, 7}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -215,6 +215,10 @@ type ForwardResponse struct {
 	MaybeDelivered bool
 }
 
+// ErrNotConnected is a Forwarder's answer when the session is not
+// connected to this node: nothing was sent.
+var ErrNotConnected = errors.New("the listen session is not connected to this node; its deliveries wait for the CLI to reconnect")
+
 // SetForwarder makes the engine deliver the listen sessions connected to
 // this node through f. Call it before Run.
 func (e *Engine) SetForwarder(f Forwarder) { e.forwarder = f }

@@ -118,7 +118,9 @@ type postResult struct {
 func (e *Engine) serveLane(ctx context.Context, lane store.Lane) {
 	chunks, superseded := plan(lane, e.cfg.MaxBatch, e.cfg.MaxBatchBytes)
 	inFlight := e.cfg.MaxInFlight
-	if lane.Endpoint.Probing() {
+	if lane.Endpoint.Probing() || lane.Endpoint.Listening() {
+		// One request at a time while probing; and a listen session's
+		// POSTs reach the local server in order, one after another.
 		inFlight = 1
 	}
 	target, urlErr := url.Parse(lane.Endpoint.URL)
@@ -160,7 +162,7 @@ func (e *Engine) serveLane(ctx context.Context, lane store.Lane) {
 	case anyFailed:
 		breaker.Turn = store.TurnFailed
 		if failures := lane.Endpoint.ConsecutiveFailures + 1; failures >= e.cfg.BreakerThreshold {
-			breaker.ProbeAt = e.probeAt(failures, lane.Endpoint.FailingSince, now)
+			breaker.ProbeAt = e.probeAt(e.policy(lane), failures, lane.Endpoint.FailingSince, now)
 		}
 	case anyOK:
 		breaker.Turn = store.TurnSucceeded
@@ -235,15 +237,15 @@ func laneStats(lane store.Lane, results []store.DeliveryResult) bahasha.Delivery
 // next: the retry schedule's step for the probes made since the breaker
 // opened, within a retry window counted from when the failures began; past
 // that window, every MaxDelay.
-func (e *Engine) probeAt(failures int, failingSince, now time.Time) time.Time {
+func (e *Engine) probeAt(pol *retry.Policy, failures int, failingSince, now time.Time) time.Time {
 	if failingSince.IsZero() {
 		failingSince = now
 	}
 	e.randMu.Lock()
 	defer e.randMu.Unlock()
-	next, ok := e.cfg.Retry.Next(failures-e.cfg.BreakerThreshold+1, failingSince, now, e.rand)
+	next, ok := pol.Next(failures-e.cfg.BreakerThreshold+1, failingSince, now, e.rand)
 	if !ok {
-		next = now.Add(e.cfg.Retry.MaxDelay)
+		next = now.Add(pol.MaxDelay)
 	}
 	return next
 }
@@ -474,6 +476,10 @@ func (e *Engine) forward(actx, ctx context.Context, lane store.Lane, header http
 	})
 	signal()
 	switch {
+	case errors.Is(err, ErrNotConnected):
+		// Nothing was sent: no attempt, no breaker turn; the work waits
+		// for the session's next connection.
+		return postResult{abandoned: true}
 	case err != nil:
 		if ctx.Err() != nil {
 			return shutDown()
@@ -483,9 +489,9 @@ func (e *Engine) forward(actx, ctx context.Context, lane store.Lane, header http
 			return outcome(bahasha.DeliveryPending, 0, "", fmt.Sprintf("the listen session did not report the local server's answer within %v", e.cfg.Timeout), 0)
 		}
 		return outcome(bahasha.DeliveryPending, 0, "", "the listen session's connection: "+err.Error(), 0)
-	case resp.Status == 0:
+	case resp.Status == 0 || resp.Status < 100 || resp.Status > 599:
 		*maybe = resp.MaybeDelivered
-		return outcome(bahasha.DeliveryPending, 0, "", "the local server: "+resp.Error, 0)
+		return outcome(bahasha.DeliveryPending, 0, "", "the local server: "+truncateUTF8([]byte(resp.Error), 1024), 0)
 	case resp.Status < 200 || resp.Status > 299:
 		return outcome(bahasha.DeliveryPending, resp.Status, truncateUTF8([]byte(resp.Body), bahasha.MaxResponseExcerpt),
 			fmt.Sprintf("the local server answered %d %s; only a 2xx status acknowledges a delivery", resp.Status, http.StatusText(resp.Status)), 0)

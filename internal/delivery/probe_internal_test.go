@@ -28,7 +28,7 @@ func TestProbeAt(t *testing.T) {
 		{"failing for longer than the window: every MaxDelay", 9, now.Add(-25 * time.Hour), time.Hour, time.Hour},
 		{"no start recorded: from now", 5, time.Time{}, 48 * time.Second, time.Minute},
 	} {
-		got := e.probeAt(c.failures, c.failingSince, now).Sub(now)
+		got := e.probeAt(&e.cfg.Retry, c.failures, c.failingSince, now).Sub(now)
 		if got < c.earliest || got > c.last {
 			t.Errorf("%s: probe in %v, want between %v and %v", c.name, got, c.earliest, c.last)
 		}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -48,6 +49,15 @@ type Client struct {
 	Out io.Writer
 	// Now is the clock (time.Now).
 	Now func() time.Time
+
+	outMu sync.Mutex // lines come from several goroutines
+}
+
+// println writes one whole line to Out.
+func (c *Client) println(line string) {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	fmt.Fprintln(c.Out, line)
 }
 
 // ErrTakenOver: another bahasha listen with the same name took the
@@ -293,19 +303,19 @@ func closeReason(err error) string {
 func (c *Client) say(line string) {
 	if c.JSON {
 		b, _ := json.Marshal(map[string]any{"time": c.Now().UTC().Format(time.RFC3339), "message": line})
-		fmt.Fprintln(c.Out, string(b))
+		c.println(string(b))
 		return
 	}
-	fmt.Fprintln(c.Out, line)
+	c.println(line)
 }
 
 func (c *Client) sayReady(m Message) {
 	if c.JSON {
 		b, _ := json.Marshal(map[string]any{"time": c.Now().UTC().Format(time.RFC3339), "ready": true, "endpoint_id": m.EndpointID, "name": m.Name})
-		fmt.Fprintln(c.Out, string(b))
+		c.println(string(b))
 		return
 	}
-	fmt.Fprintf(c.Out, "Ready! Forwarding %s's events to %s (session %q, endpoint %s). Ctrl-C to stop.\n", c.APIURL, c.ForwardTo, m.Name, m.EndpointID)
+	c.println(fmt.Sprintf("Ready! Forwarding %s's events to %s (session %q, endpoint %s). Ctrl-C to stop.", c.APIURL, c.ForwardTo, m.Name, m.EndpointID))
 }
 
 // report prints one line per POST: what it carried, the local answer.
@@ -315,14 +325,14 @@ func (c *Client) report(m Message, res Message, d time.Duration) {
 	if c.JSON {
 		b, _ := json.Marshal(map[string]any{"time": c.Now().UTC().Format(time.RFC3339Nano), "events": what, "delivery_ids": strings.Split(ids, ","),
 			"status": res.Status, "error": res.Error, "duration_ms": res.DurationMS})
-		fmt.Fprintln(c.Out, string(b))
+		c.println(string(b))
 		return
 	}
 	answer := fmt.Sprintf("%d", res.Status)
 	if res.Status == 0 {
 		answer = res.Error
 	}
-	fmt.Fprintf(c.Out, "%s  %s  → %s (%v)\n", c.Now().UTC().Format("15:04:05"), strings.Join(what, "; "), answer, d.Round(time.Millisecond))
+	c.println(fmt.Sprintf("%s  %s  → %s (%v)", c.Now().UTC().Format("15:04:05"), strings.Join(what, "; "), answer, d.Round(time.Millisecond)))
 }
 
 // describe names what an envelope carries: "status delivered wamid.…",

@@ -104,7 +104,7 @@ type session struct {
 var _ delivery.Forwarder = (*Hub)(nil)
 
 // ErrNotConnected: the session is not connected to this node.
-var ErrNotConnected = errors.New("the listen session is not connected to this node; its deliveries wait for the CLI to reconnect")
+var ErrNotConnected = delivery.ErrNotConnected
 
 // Forward implements delivery.Forwarder.
 func (h *Hub) Forward(ctx context.Context, endpointID int64, r delivery.ForwardRequest, sent func()) (delivery.ForwardResponse, error) {
@@ -228,6 +228,17 @@ func writeProblem(w http.ResponseWriter, p *problem.Error) {
 func (h *Hub) serve(ctx context.Context, acc bahasha.Account, ep bahasha.Endpoint, s *session, printSecret bool) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Ready first: the session is published (and POSTs may go to it) only
+	// once the CLI knows it is live.
+	ready := Message{Type: "ready", EndpointID: ep.PublicID(), Name: ep.Description, SigningSecret: ep.Secret}
+	if printSecret {
+		ready.AppSecret = acc.AppSecret
+	}
+	if err := writeJSON(ctx, s.conn, ready); err != nil {
+		h.close(ep.ID, nil)
+		s.conn.CloseNow()
+		return
+	}
 	h.mu.Lock()
 	if h.sessions == nil {
 		h.sessions = map[int64]*session{}
@@ -236,17 +247,9 @@ func (h *Hub) serve(ctx context.Context, acc bahasha.Account, ep bahasha.Endpoin
 	h.sessions[ep.ID] = s
 	h.mu.Unlock()
 	if old != nil {
-		takenOver(ctx, old)
+		go takenOver(ctx, old)
 	}
 	defer h.close(ep.ID, s)
-
-	ready := Message{Type: "ready", EndpointID: ep.PublicID(), Name: ep.Description, SigningSecret: ep.Secret}
-	if printSecret {
-		ready.AppSecret = acc.AppSecret
-	}
-	if err := writeJSON(ctx, s.conn, ready); err != nil {
-		return
-	}
 	h.Log.Info("listen session connected", "endpoint", ep.PublicID(), "name", ep.Description)
 	h.Waker.Wake() // its waiting work is this node's now
 

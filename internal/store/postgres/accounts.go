@@ -368,7 +368,7 @@ func (s *Store) OpenListenSession(ctx context.Context, p store.OpenListenParams)
 		}
 		var err error
 		e, err = scanEndpoint(tx.QueryRow(ctx, `UPDATE endpoints SET listen_node = $1, last_seen_at = $2, scope_kind = $3, scope_id = $4,
-			events = $5, enabled = TRUE WHERE id = $6 RETURNING `+endpointColumns, p.Node, ms(p.Now), string(sc.Kind), sc.ID, events, id))
+			events = $5, enabled = TRUE, consecutive_failures = 0, probe_at = 0, failing_since = 0 WHERE id = $6 RETURNING `+endpointColumns, p.Node, ms(p.Now), string(sc.Kind), sc.ID, events, id))
 		return err
 	})
 	return e, err

@@ -317,7 +317,7 @@ func (s *Store) OpenListenSession(ctx context.Context, p store.OpenListenParams)
 		}
 		var err error
 		e, err = scanEndpoint(tx.QueryRowContext(ctx, `UPDATE endpoints SET listen_node = ?, last_seen_at = ?, scope_kind = ?, scope_id = ?,
-			events = ?, enabled = 1 WHERE id = ? RETURNING `+endpointColumns, p.Node, ms(p.Now), string(sc.Kind), sc.ID, events, id))
+			events = ?, enabled = 1, consecutive_failures = 0, probe_at = 0, failing_since = 0 WHERE id = ? RETURNING `+endpointColumns, p.Node, ms(p.Now), string(sc.Kind), sc.ID, events, id))
 		return err
 	})
 	return e, err

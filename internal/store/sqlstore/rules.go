@@ -80,17 +80,17 @@ func ResolveDuplicates(events []bahasha.Event, first []bool, added, stored map[s
 
 // RouteColumns selects what routing needs of an endpoints row: ScanRoute
 // reads them.
-const RouteColumns = `id, scope_kind, scope_id, events`
+const RouteColumns = `id, scope_kind, scope_id, events, kind`
 
 // ScanRoute reads RouteColumns: an enabled endpoint's id, scope and event
 // filter.
 func ScanRoute(row Scanner) (bahasha.Endpoint, error) {
 	var e bahasha.Endpoint
-	var kind, events string
-	if err := row.Scan(&e.ID, &kind, &e.Scope.ID, &events); err != nil {
+	var kind, events, epKind string
+	if err := row.Scan(&e.ID, &kind, &e.Scope.ID, &events, &epKind); err != nil {
 		return e, err
 	}
-	e.Scope.Kind = bahasha.ScopeKind(kind)
+	e.Scope.Kind, e.Kind = bahasha.ScopeKind(kind), bahasha.EndpointKind(epKind)
 	if events != "[]" {
 		if err := json.Unmarshal([]byte(events), &e.Events); err != nil {
 			return e, fmt.Errorf("endpoint %d: its events column: %w", e.ID, err)

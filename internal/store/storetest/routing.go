@@ -606,6 +606,24 @@ func testListenSessions(t *testing.T, s store.Store) {
 			t.Fatalf("its pending delivery: %+v", d)
 		}
 	}
+	// A session narrowed to a number takes copies: the account's other
+	// endpoints keep getting that number's events.
+	primary := endpoint(t, s, a)
+	narrow, err := s.OpenListenSession(ctx, store.OpenListenParams{AccountID: a, Name: "narrow", Node: "n1", Secret: "whsec_bmFycm93",
+		Scope: bahasha.Scope{Kind: bahasha.ScopePhoneNumber, ID: "pn-a"}, Max: store.MaxEndpoints, Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := insertOne(t, s, routed(a, "n1", "pn-a", "waba-a", bahasha.KindMessage))
+	var to []int64
+	for _, id := range r.DeliveryIDs {
+		d, _, _ := s.Delivery(ctx, store.GetDeliveryParams{AccountID: a, DeliveryID: id})
+		to = append(to, d.EndpointID)
+	}
+	if !slices.Contains(to, primary.ID) || !slices.Contains(to, narrow.ID) {
+		t.Fatalf("a message of pn-a went to %v; want the primary %d and the session %d", to, primary.ID, narrow.ID)
+	}
+
 	// A backlog beyond the bound loses its oldest.
 	ids := []string{"b1", "b2", "b3", "b4"}
 	insert(t, s, a, t0, ids...) // to the laptop session (statuses)
