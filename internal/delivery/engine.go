@@ -205,12 +205,12 @@ type ForwardRequest struct {
 }
 
 // ForwardResponse is the local server's answer: its status (0 when none
-// came: Error says why, and MaybeDelivered whether the request went out),
-// the start of its body, and how long it took.
+// came: Error says why, and MaybeDelivered whether the request went out)
+// and the start of its body. (The attempt's duration is the engine's own
+// measure, the round trip through the session included.)
 type ForwardResponse struct {
 	Status         int
 	Body           string
-	Duration       time.Duration
 	Error          string
 	MaybeDelivered bool
 }

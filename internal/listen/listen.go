@@ -131,8 +131,7 @@ func (h *Hub) Forward(ctx context.Context, endpointID int64, r delivery.ForwardR
 	sent()
 	select {
 	case m := <-ch:
-		return delivery.ForwardResponse{Status: m.Status, Body: m.Body, Duration: time.Duration(m.DurationMS * float64(time.Millisecond)),
-			Error: m.Error, MaybeDelivered: m.MaybeDelivered}, nil
+		return delivery.ForwardResponse{Status: m.Status, Body: m.Body, Error: m.Error, MaybeDelivered: m.MaybeDelivered}, nil
 	case <-s.done:
 		return delivery.ForwardResponse{}, errors.New("the CLI disconnected before it reported the local server's answer")
 	case <-ctx.Done():
