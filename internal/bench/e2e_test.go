@@ -154,21 +154,8 @@ func testFanout(t *testing.T, bin string) {
 	cfg.Binary = bin
 	cfg.Endpoints, cfg.Fanout = 2, 3
 	cfg.Events, cfg.Duration = 3000, 5*time.Second
-	cfg.Ceiling = 500 * time.Millisecond
 	cfg.Drain = 20 * time.Second
-	cfg.JSON = true
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	res, err := Run(ctx, cfg, &stdout, &stderr)
-	if err != nil {
-		t.Fatalf("Run: %v\nstderr:\n%s", err, stderr.String())
-	}
-	t.Logf("stdout: %s", stdout.String())
-	var got map[string]any
-	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
-		t.Fatalf("stdout is not JSON: %v", err)
-	}
+	res, got := runJSON(t, cfg, 60*time.Second)
 	for _, key := range []string{"events_per_s", "events_delivered", "sinks", "complete_p50_ms", "complete_p99_ms",
 		"delivered_per_copy", "cpu_s_per_1k_events", "ingest_ack_p50_ms", "ingest_ack_p99_ms"} {
 		if _, ok := got[key]; !ok {
@@ -251,21 +238,8 @@ func testTwoNodes(t *testing.T, bin string) {
 	cfg.Database, cfg.Nodes = dbURL, 2
 	cfg.Endpoints = 2
 	cfg.Events, cfg.Duration = 3000, 5*time.Second
-	cfg.Ceiling = 500 * time.Millisecond
 	cfg.Drain = 30 * time.Second
-	cfg.JSON = true
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	res, err := Run(ctx, cfg, &stdout, &stderr)
-	if err != nil {
-		t.Fatalf("Run: %v\nstderr:\n%s", err, stderr.String())
-	}
-	t.Logf("stdout: %s", stdout.String())
-	var got map[string]any
-	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
-		t.Fatalf("stdout is not JSON: %v", err)
-	}
+	res, got := runJSON(t, cfg, 90*time.Second)
 	if got["nodes"] != float64(2) {
 		t.Errorf("nodes %v, want 2", got["nodes"])
 	}
@@ -290,21 +264,8 @@ func testHold(t *testing.T, bin string) {
 	cfg.Binary = bin
 	cfg.Endpoints, cfg.Hold = 2, true
 	cfg.Events, cfg.Duration = 3000, 5*time.Second
-	cfg.Ceiling = 500 * time.Millisecond
 	cfg.Drain = 20 * time.Second
-	cfg.JSON = true
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	res, err := Run(ctx, cfg, &stdout, &stderr)
-	if err != nil {
-		t.Fatalf("Run: %v\nstderr:\n%s", err, stderr.String())
-	}
-	t.Logf("stdout: %s", stdout.String())
-	var got map[string]any
-	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
-		t.Fatalf("stdout is not JSON: %v", err)
-	}
+	res, got := runJSON(t, cfg, 60*time.Second)
 	for _, key := range []string{"hold", "backlog_peak", "drain_per_s", "peak_rss_mb", "p99_ms"} {
 		if _, ok := got[key]; !ok {
 			t.Errorf("the JSON has no %q", key)
@@ -325,4 +286,24 @@ func testHold(t *testing.T, bin string) {
 	if res.Misrouted+res.Unexpected+res.Rejected != 0 {
 		t.Errorf("misrouted %d unexpected %d rejected %d", res.Misrouted, res.Unexpected, res.Rejected)
 	}
+}
+
+// runJSON runs a small bench (its ceiling measured briefly) with --json
+// and returns its result and the JSON it printed.
+func runJSON(t *testing.T, cfg Config, limit time.Duration) (Result, map[string]any) {
+	t.Helper()
+	cfg.Ceiling, cfg.JSON = 500*time.Millisecond, true
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	res, err := Run(ctx, cfg, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("Run: %v\nstderr:\n%s", err, stderr.String())
+	}
+	t.Logf("stdout: %s", stdout.String())
+	var got map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatalf("stdout is not JSON: %v", err)
+	}
+	return res, got
 }
