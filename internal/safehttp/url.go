@@ -80,6 +80,11 @@ func ValidateURL(raw string, allowPrivate bool) (*url.URL, error) {
 	if strings.Contains(raw, "#") { // an empty fragment leaves u.Fragment empty
 		return nil, errFragment
 	}
+	// Parsing escapes what the raw URL left bare: the URL Bahasha sends
+	// (and stores) is the escaped one, and it must fit too.
+	if n := len(u.String()); n > MaxURLLength {
+		return nil, invalid("webhook URL is %d characters long once escaped; use a URL of at most %d characters", n, MaxURLLength)
+	}
 	return u, nil
 }
 
