@@ -46,6 +46,10 @@ type Services struct {
 	Messaging    *messaging.Service
 	Replay       *replay.Service
 	Registration *registration.Service
+	// Listen, when set, serves GET /v1/listen, bahasha listen's
+	// WebSocket, for the authenticated account (internal/listen's
+	// Hub.Serve).
+	Listen func(http.ResponseWriter, *http.Request, bahasha.Account) error
 }
 
 // API serves the HTTP API. Build it with New.
@@ -89,6 +93,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTT
 func (a *API) routes(mux *http.ServeMux) {
 	v1 := func(pattern string, h func(http.ResponseWriter, *http.Request, bahasha.Account) error) {
 		mux.Handle(pattern, a.authenticated(h))
+	}
+	if a.svc.Listen != nil {
+		v1("GET /v1/listen", a.svc.Listen)
 	}
 	v1("GET /v1/phone_numbers", a.listPhoneNumbers)
 	v1("POST /v1/phone_numbers", a.addPhoneNumber)

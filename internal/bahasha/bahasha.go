@@ -123,6 +123,10 @@ const ListenURLPrefix = "listen://"
 // Listening reports whether the endpoint is a listen session.
 func (e Endpoint) Listening() bool { return e.Kind == KindListen }
 
+// ListenName is a listen session's name (its URL without the prefix; its
+// description may say something else).
+func (e Endpoint) ListenName() string { return strings.TrimPrefix(e.URL, ListenURLPrefix) }
+
 // PublicID is the endpoint's id in the API and dashboard: "wh_" and its
 // number.
 func (e Endpoint) PublicID() string { return EndpointPrefix + strconv.FormatInt(e.ID, 10) }

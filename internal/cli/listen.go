@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/config"
@@ -30,7 +31,7 @@ func runListen(ctx context.Context, args []string, env Env, stdout, stderr io.Wr
 	fs.StringVar(&c.VerifyToken, "verify-token", "", "run the GET verification handshake against --forward-to with this token first")
 	fs.StringVar(&format, "format", "text", "output: text, or json (one object per line)")
 	fs.BoolVar(&c.PrintSecret, "print-secret", false, "print the app secret (and the session's signing secret) for your receiver")
-	fs.DurationVar(&c.Timeout, "timeout", 0, "how long the local server may take to answer a POST (default 8s)")
+	fs.DurationVar(&c.Timeout, "timeout", 0, "how long the local server may take to answer a POST (default and at most: what the platform's attempt timeout leaves, about 9s)")
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -57,8 +58,8 @@ func runListen(ctx context.Context, args []string, env Env, stdout, stderr io.Wr
 	default:
 		return usagef("--format must be text or json, not %q", oneLineValue(format))
 	}
-	if c.Name == "" || len(c.Name) > listen.MaxNameLength || strings.ContainsAny(c.Name, "/\\ \t\r\n") {
-		return usagef("--name must be 1 to %d characters without spaces or slashes", listen.MaxNameLength)
+	if !listen.ValidName(c.Name) {
+		return usagef("--name must be %s", listen.NameRule)
 	}
 	if c.Timeout < 0 {
 		return usagef("--timeout must be positive")
@@ -74,7 +75,7 @@ func runListen(ctx context.Context, args []string, env Env, stdout, stderr io.Wr
 // may hold it.
 func sessionName(host string) string {
 	name := strings.Map(func(r rune) rune {
-		if r == '/' || r == '\\' || r == ' ' || r < ' ' {
+		if !listen.ValidName(string(r)) {
 			return '-'
 		}
 		return r
@@ -82,8 +83,8 @@ func sessionName(host string) string {
 	if name == "" {
 		name = "local"
 	}
-	if len(name) > listen.MaxNameLength {
-		name = name[:listen.MaxNameLength]
+	for len(name) > 1 && (len(name) > listen.MaxNameLength || !utf8.ValidString(name)) {
+		name = name[:min(len(name), listen.MaxNameLength)-1]
 	}
 	return name
 }

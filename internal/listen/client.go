@@ -2,6 +2,7 @@ package listen
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,13 +43,15 @@ type Client struct {
 	// PrintSecret prints the account's app secret when the session is
 	// ready.
 	PrintSecret bool
-	// Timeout bounds one local POST. Default 8s (under the platform's
-	// 10 s attempt timeout).
+	// Timeout bounds one local POST. It is at most, and by default, what
+	// the platform's attempt timeout leaves (each post says).
 	Timeout time.Duration
 	// Out gets the output lines.
 	Out io.Writer
 	// Now is the clock (time.Now).
 	Now func() time.Time
+	// Ping is how often the platform is pinged (default PingInterval).
+	Ping time.Duration
 
 	outMu sync.Mutex // lines come from several goroutines
 }
@@ -64,6 +67,9 @@ func (c *Client) println(line string) {
 // session over.
 var ErrTakenOver = errors.New("another bahasha listen with the same name took this session over")
 
+// ErrRemoved: the session was removed (from the API or the dashboard).
+var ErrRemoved = errors.New("the session was removed (from the API or the dashboard)")
+
 // FatalError is a refusal that reconnecting would not change (a wrong
 // key, a bad name): Run returns it.
 type FatalError struct{ Message string }
@@ -78,12 +84,13 @@ func (c *Client) Run(ctx context.Context) error {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	if c.Timeout <= 0 {
-		c.Timeout = 8 * time.Second
-	}
-	local := &http.Client{Timeout: c.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// The local server is the developer's: never through a proxy.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	local := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	defer tr.CloseIdleConnections()
 	if c.VerifyToken != "" {
-		v := &handshake.Verifier{AllowPrivate: true}
+		v := &handshake.Verifier{AllowPrivate: true} // its own client, without a proxy
 		res := v.Verify(ctx, c.ForwardTo, c.VerifyToken)
 		if !res.OK {
 			return &FatalError{Message: "the local handshake failed: " + res.Message}
@@ -93,11 +100,11 @@ func (c *Client) Run(ctx context.Context) error {
 	backoff := time.Second
 	connected := false
 	for {
-		err := c.session(ctx, local)
+		lived, err := c.session(ctx, local)
 		switch {
 		case ctx.Err() != nil:
 			return nil
-		case errors.Is(err, ErrTakenOver):
+		case errors.Is(err, ErrTakenOver), errors.Is(err, ErrRemoved):
 			return err
 		}
 		var fatal *FatalError
@@ -105,15 +112,22 @@ func (c *Client) Run(ctx context.Context) error {
 			return err
 		}
 		if err == errConnected {
-			connected, backoff = true, time.Second
-			continue
-		}
-		if !connected {
+			connected = true
+			if lived >= stableAfter {
+				// A session that held: reconnect at once.
+				backoff = time.Second
+				continue
+			}
+			// One that ended soon after it began waits, as a failed
+			// connection does, so that a platform that drops every
+			// session is not hammered.
+		} else if !connected {
 			// Never connected: a wrong URL or a platform that is not
 			// running; say so rather than wait.
 			return &FatalError{Message: err.Error()}
+		} else {
+			c.say(fmt.Sprintf("Not connected (%v); retrying in %v.", err, backoff))
 		}
-		c.say(fmt.Sprintf("Not connected (%v); retrying in %v.", err, backoff))
 		select {
 		case <-ctx.Done():
 			return nil
@@ -122,6 +136,10 @@ func (c *Client) Run(ctx context.Context) error {
 		backoff = min(backoff*2, 15*time.Second)
 	}
 }
+
+// stableAfter is how long a session must have lived for its loss to be
+// reconnected at once (else the backoff goes on growing).
+const stableAfter = 30 * time.Second
 
 // errConnected: a session that was live ended; reconnect at once.
 var errConnected = errors.New("connected")
@@ -154,37 +172,49 @@ func (c *Client) wsURL() (string, error) {
 	return u.String(), nil
 }
 
-// session runs one connection.
-func (c *Client) session(ctx context.Context, local *http.Client) error {
+// session runs one connection; lived is how long it was live.
+func (c *Client) session(ctx context.Context, local *http.Client) (lived time.Duration, err error) {
 	target, err := c.wsURL()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	conn, resp, err := websocket.Dial(dctx, target, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + c.APIKey}}})
 	cancel()
 	if err != nil {
 		if resp != nil && resp.StatusCode >= 400 && resp.StatusCode < 500 {
-			return &FatalError{Message: "the platform refused the session: " + apiMessage(resp)}
+			return 0, &FatalError{Message: "the platform refused the session: " + apiMessage(resp)}
 		}
-		return fmt.Errorf("cannot reach the platform at %s: %w", c.APIURL, unwrapDial(err))
+		return 0, fmt.Errorf("cannot reach the platform at %s: %w", c.APIURL, unwrapDial(err))
 	}
 	defer conn.CloseNow()
-	conn.SetReadLimit(8 << 20)
+	conn.SetReadLimit(MaxFrameBytes)
 	var ready Message
-	if err := readJSON(ctx, conn, &ready); err != nil || ready.Type != "ready" {
-		return fmt.Errorf("the platform did not confirm the session: %v", err)
+	if err := readJSON(ctx, conn, &ready); err != nil || ready.Type != TypeReady {
+		return 0, fmt.Errorf("the platform did not confirm the session: %v", err)
 	}
+	began := c.Now()
 	if c.PrintSecret && ready.AppSecret != "" {
 		c.say("App secret (X-Hub-Signature-256): " + ready.AppSecret)
 		c.say("Signing secret (webhook-signature): " + ready.SigningSecret)
 	}
 	c.sayReady(ready)
+	if ready.Disabled {
+		c.say("This session is disabled (Settings → Webhooks): its events wait until you enable it again.")
+	}
+	if attempt := time.Duration(ready.AttemptTimeoutMS) * time.Millisecond; c.Timeout > 0 && attempt > 0 && c.Timeout >= attempt {
+		c.say(fmt.Sprintf("--timeout %v is not under the platform's attempt timeout (%v): each local POST is cut off a little before it.", c.Timeout, attempt))
+	}
 
 	sctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	defer stop()
+	wg.Add(1)
 	go func() { // heartbeats: a platform that stops answering is lost
-		t := time.NewTicker(PingInterval)
+		defer wg.Done()
+		every := cmp.Or(c.Ping, PingInterval)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
@@ -192,7 +222,7 @@ func (c *Client) session(ctx context.Context, local *http.Client) error {
 				return
 			case <-t.C:
 			}
-			pctx, cancel := context.WithTimeout(sctx, PingInterval)
+			pctx, cancel := context.WithTimeout(sctx, PongTimeout)
 			err := conn.Ping(pctx)
 			cancel()
 			if err != nil {
@@ -202,29 +232,60 @@ func (c *Client) session(ctx context.Context, local *http.Client) error {
 		}
 	}()
 	for {
-		var m Message
-		if err := readJSON(sctx, conn, &m); err != nil {
+		typ, b, err := conn.Read(sctx)
+		if err != nil {
 			if ctx.Err() != nil {
-				return nil
+				return c.Now().Sub(began), nil
 			}
 			c.say(fmt.Sprintf("Lost the connection to %s (%v); reconnecting…", c.APIURL, closeReason(err)))
-			return errConnected
+			return c.Now().Sub(began), errConnected
+		}
+		if typ == websocket.MessageBinary {
+			m, body, err := DecodePost(b)
+			if err != nil {
+				continue // a newer platform's frame
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c.forward(sctx, conn, local, m, body)
+			}()
+			continue
+		}
+		var m Message
+		if json.Unmarshal(b, &m) != nil {
+			continue
 		}
 		switch m.Type {
-		case "post":
-			go c.forward(sctx, conn, local, m)
-		case "taken_over":
+		case TypeTakenOver:
 			c.say("Another bahasha listen with the name " + c.Name + " took this session over; stopping.")
-			return ErrTakenOver
+			return c.Now().Sub(began), ErrTakenOver
+		case TypeRemoved:
+			c.say("The session " + c.Name + " was removed (from the API or the dashboard); stopping.")
+			return c.Now().Sub(began), ErrRemoved
 		}
 	}
 }
 
-// forward POSTs one delivery to the local server and reports its answer.
-func (c *Client) forward(ctx context.Context, conn *websocket.Conn, local *http.Client, m Message) {
+// MaxFrameBytes caps a message from the platform: a post's body is at
+// most the ingest limit (8 MiB) and its headers.
+const MaxFrameBytes = 16 << 20
+
+// forward POSTs one delivery to the local server and reports its answer
+// within the time the post allows.
+func (c *Client) forward(ctx context.Context, conn *websocket.Conn, local *http.Client, m Message, body []byte) {
 	started := c.Now()
-	res := Message{Type: "result", ID: m.ID}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.ForwardTo, bytes.NewReader([]byte(m.Body)))
+	res := Message{Type: TypeResult, ID: m.ID}
+	timeout := c.Timeout
+	if allowed := time.Duration(m.TimeoutMS) * time.Millisecond; allowed > 0 && (timeout <= 0 || allowed < timeout) {
+		timeout = allowed
+	}
+	if timeout <= 0 {
+		timeout = 8 * time.Second
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, c.ForwardTo, bytes.NewReader(body))
 	if err != nil {
 		res.Error = "the --forward-to URL is not valid: " + err.Error()
 	} else {
@@ -233,26 +294,26 @@ func (c *Client) forward(ctx context.Context, conn *websocket.Conn, local *http.
 		}
 		resp, err := local.Do(req)
 		if err != nil {
-			res.Error, res.MaybeDelivered = describeLocal(err, c.ForwardTo)
+			res.Error, res.MaybeDelivered = describeLocal(err, c.ForwardTo, timeout)
 		} else {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, bahasha.MaxResponseExcerpt))
+			excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, bahasha.MaxResponseExcerpt))
 			resp.Body.Close()
-			res.Status, res.Body = resp.StatusCode, string(bahasha.ValidUTF8(body))
+			res.Status, res.Body = resp.StatusCode, string(bahasha.ValidUTF8(excerpt))
 		}
 	}
 	d := c.Now().Sub(started)
 	res.DurationMS = float64(d.Microseconds()) / 1000
-	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
+	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer wcancel()
 	b, _ := json.Marshal(res)
 	conn.Write(wctx, websocket.MessageText, b)
-	c.report(m, res, d)
+	c.report(m, body, res, d)
 }
 
-func describeLocal(err error, target string) (string, bool) {
+func describeLocal(err error, target string, timeout time.Duration) (string, bool) {
 	var ue *url.Error
 	if errors.As(err, &ue) && ue.Timeout() {
-		return "the local server did not answer in time", true
+		return fmt.Sprintf("the local server did not answer within %v", timeout.Round(time.Millisecond)), true
 	}
 	if strings.Contains(err.Error(), "connection refused") {
 		return "nothing is listening at " + target + " (connection refused): start your server", false
@@ -319,8 +380,8 @@ func (c *Client) sayReady(m Message) {
 }
 
 // report prints one line per POST: what it carried, the local answer.
-func (c *Client) report(m Message, res Message, d time.Duration) {
-	what := describe([]byte(m.Body))
+func (c *Client) report(m Message, body []byte, res Message, d time.Duration) {
+	what := describe(body)
 	ids := m.Header.Get("X-Bahasha-Delivery-Id")
 	if c.JSON {
 		b, _ := json.Marshal(map[string]any{"time": c.Now().UTC().Format(time.RFC3339Nano), "events": what, "delivery_ids": strings.Split(ids, ","),

@@ -11,13 +11,18 @@
 // the same name, on any node, takes the session over and receives it in
 // order.
 //
-// The protocol is JSON text messages. The platform sends
+// The protocol: the platform sends, as text messages,
 //
-//	{"type":"ready","endpoint_id":"wh_3","name":"laptop","signing_secret":"whsec_…","app_secret":"…"}
-//	{"type":"post","id":17,"header":{"X-Hub-Signature-256":["sha256=…"],…},"body":"{…the envelope…}"}
+//	{"type":"ready","endpoint_id":"wh_3","name":"laptop","signing_secret":"whsec_…","app_secret":"…","attempt_timeout_ms":10000}
 //	{"type":"taken_over"}   (another listen with the same name took the session; the connection closes)
+//	{"type":"removed"}      (the session was removed; the connection closes)
 //
-// and the CLI answers each post with
+// and each POST as a binary message: its JSON head, a newline, and the
+// body's bytes as the endpoint would get them (EncodePost),
+//
+//	{"type":"post","id":17,"timeout_ms":9000,"header":{"X-Hub-Signature-256":["sha256=…"],…}}\n{…the envelope…}
+//
+// to which the CLI answers, within timeout_ms, with a text message
 //
 //	{"type":"result","id":17,"status":200,"body":"…first 4 KB…","duration_ms":3.1,"error":"","maybe_delivered":false}
 //
@@ -26,20 +31,22 @@
 package listen
 
 import (
+	"cmp"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
-	"github.com/bahasha/bahasha/internal/accounts"
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/delivery"
 	"github.com/bahasha/bahasha/internal/problem"
@@ -48,57 +55,131 @@ import (
 )
 
 // PingInterval is how often each side pings the other; a connection that
-// does not answer within it is lost.
-const PingInterval = 10 * time.Second
+// does not answer within PongTimeout is lost (the pong may wait behind a
+// large post on a slow link).
+const (
+	PingInterval = 10 * time.Second
+	PongTimeout  = 20 * time.Second
+)
 
 // MaxNameLength caps a session's name.
 const MaxNameLength = 64
 
-// Message is one message of the protocol, either way.
-type Message struct {
-	Type string `json:"type"`
-	// ready
-	EndpointID    string `json:"endpoint_id,omitempty"`
-	Name          string `json:"name,omitempty"`
-	SigningSecret string `json:"signing_secret,omitempty"`
-	AppSecret     string `json:"app_secret,omitempty"`
-	// post and result
-	ID     uint64      `json:"id,omitempty"`
-	Header http.Header `json:"header,omitempty"`
-	Body   string      `json:"body,omitempty"`
-	// result
-	Status         int     `json:"status,omitempty"`
-	DurationMS     float64 `json:"duration_ms,omitempty"`
-	Error          string  `json:"error,omitempty"`
-	MaybeDelivered bool    `json:"maybe_delivered,omitempty"`
+// NameRule says what ValidName takes.
+var NameRule = fmt.Sprintf("1 to %d characters of UTF-8, without spaces, control characters, slashes or #", MaxNameLength)
+
+// ValidName reports whether name may name a session (NameRule).
+func ValidName(name string) bool {
+	if name == "" || len(name) > MaxNameLength || !utf8.ValidString(name) {
+		return false
+	}
+	for _, r := range name {
+		if r <= ' ' || r == 0x7f || r == '/' || r == '\\' || r == '#' || unicode.IsSpace(r) || unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // Waker is told that a session's work may be due.
 type Waker interface{ Wake() }
 
-// Hub holds this node's sessions: it serves GET /v1/listen and forwards
-// the engine's POSTs (delivery.Forwarder).
+// Hub holds this node's sessions: it serves GET /v1/listen (Serve) and
+// forwards the engine's POSTs (delivery.Forwarder).
 type Hub struct {
 	Store store.Store
 	// Node names this process; the engine claims with the same.
 	Node  string
 	Waker Waker
-	Now   func() time.Time
-	Log   *slog.Logger
+	// AttemptTimeout is the engine's attempt timeout, which the CLI is
+	// told (default 10s).
+	AttemptTimeout time.Duration
+	// Ping is how often sessions are pinged (default PingInterval).
+	Ping time.Duration
+	Now  func() time.Time
+	Log  *slog.Logger
 
 	mu       sync.Mutex
 	sessions map[int64]*session
+	closed   bool
+	running  sync.WaitGroup // the sessions' Serve calls
 }
+
+// writeTimeout bounds one message's write to the CLI.
+const writeTimeout = 10 * time.Second
 
 // session is one connected CLI.
 type session struct {
 	conn     *websocket.Conn
 	endpoint int64
 	done     chan struct{} // closed when the connection ends
+	// out is the writer's queue (unbuffered: a message is taken only
+	// while the writer runs).
+	out chan outgoing
 
 	mu      sync.Mutex
 	next    uint64
 	waiting map[uint64]chan Message
+}
+
+// outgoing is one message for the writer.
+type outgoing struct {
+	// ctx is the sender's: a message whose sender gave up is not sent.
+	ctx   context.Context
+	typ   websocket.MessageType
+	frame []byte
+	wrote chan error // buffered: the writer answers every message it takes
+}
+
+// errEnded: the session's connection ended before the message was taken.
+var errEnded = errors.New("the listen session's connection ended")
+
+// send has the session's writer write one message, and returns once it
+// is written (or not). The write is bounded by writeTimeout, not by ctx:
+// a write cut off midway would end the connection.
+func (s *session) send(ctx context.Context, typ websocket.MessageType, frame []byte) error {
+	o := outgoing{ctx: ctx, typ: typ, frame: frame, wrote: make(chan error, 1)}
+	select {
+	case s.out <- o:
+	case <-s.done:
+		return errEnded
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-o.wrote
+}
+
+// writer writes the session's messages, one at a time, until ctx ends or
+// a write fails (which closes the connection).
+func (s *session) writer(ctx context.Context) {
+	for {
+		var o outgoing
+		select {
+		case <-ctx.Done():
+			return
+		case o = <-s.out:
+		}
+		if err := o.ctx.Err(); err != nil {
+			o.wrote <- err
+			continue
+		}
+		wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+		err := s.conn.Write(wctx, o.typ, o.frame)
+		cancel()
+		o.wrote <- err
+		if err != nil {
+			return
+		}
+	}
+}
+
+// tell sends a control message and closes the connection with code.
+func (s *session) tell(typ string, code websocket.StatusCode, reason string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	b, _ := json.Marshal(Message{Type: typ})
+	s.send(ctx, websocket.MessageText, b)
+	cancel()
+	s.conn.Close(code, reason)
 }
 
 var _ delivery.Forwarder = (*Hub)(nil)
@@ -106,7 +187,10 @@ var _ delivery.Forwarder = (*Hub)(nil)
 // ErrNotConnected: the session is not connected to this node.
 var ErrNotConnected = delivery.ErrNotConnected
 
-// Forward implements delivery.Forwarder.
+// Forward implements delivery.Forwarder. The post tells the CLI how long
+// it has (what is left of ctx's deadline, less a margin for the way
+// back), so that a local answer comes back while the attempt still waits
+// for it.
 func (h *Hub) Forward(ctx context.Context, endpointID int64, r delivery.ForwardRequest, sent func()) (delivery.ForwardResponse, error) {
 	h.mu.Lock()
 	s := h.sessions[endpointID]
@@ -125,7 +209,19 @@ func (h *Hub) Forward(ctx context.Context, endpointID int64, r delivery.ForwardR
 		delete(s.waiting, id)
 		s.mu.Unlock()
 	}()
-	if err := writeJSON(ctx, s.conn, Message{Type: "post", ID: id, Header: r.Header, Body: string(r.Body)}); err != nil {
+	m := Message{ID: id, Header: r.Header}
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl)
+		m.TimeoutMS = max(1, (left - min(max(left/10, 100*time.Millisecond), 2*time.Second)).Milliseconds())
+	}
+	frame, err := EncodePost(m, r.Body)
+	if err != nil {
+		return delivery.ForwardResponse{}, err
+	}
+	switch err := s.send(ctx, websocket.MessageBinary, frame); {
+	case errors.Is(err, errEnded):
+		return delivery.ForwardResponse{}, ErrNotConnected // nothing was sent
+	case err != nil:
 		return delivery.ForwardResponse{}, fmt.Errorf("sending to the CLI: %w", err)
 	}
 	sent()
@@ -139,22 +235,15 @@ func (h *Hub) Forward(ctx context.Context, endpointID int64, r delivery.ForwardR
 	}
 }
 
-func writeJSON(ctx context.Context, c *websocket.Conn, m Message) error {
-	b, err := json.Marshal(m)
-	if err != nil {
+// Serve serves GET /v1/listen for the account whose API key the request
+// carries (the API authenticates it): ?name= (required),
+// ?events=statuses,messages, ?phone_number_id=, ?print_secret=1. What is
+// wrong with the request is an API error, answered before the upgrade and
+// before anything changes.
+func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
+	if err := checkUpgrade(r); err != nil {
+		w.Header().Set("Upgrade", "websocket")
 		return err
-	}
-	return c.Write(ctx, websocket.MessageText, b)
-}
-
-// ServeHTTP serves GET /v1/listen: ?name= (required), ?events=statuses,messages,
-// ?phone_number_id=, ?print_secret=1; "Authorization: Bearer <API key>".
-// Errors before the upgrade are the API's JSON errors.
-func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	acc, err := h.authenticate(r)
-	if err != nil {
-		writeProblem(w, problem.Classify(err))
-		return
 	}
 	q := r.URL.Query()
 	name := strings.TrimSpace(q.Get("name"))
@@ -167,78 +256,114 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		scope = bahasha.Scope{Kind: bahasha.ScopePhoneNumber, ID: pn}
 	}
 	switch {
-	case name == "" || len(name) > MaxNameLength || strings.ContainsAny(name, "/\\ \t\r\n"):
-		writeProblem(w, problem.Invalid("the session needs a name (?name=), at most %d characters, without spaces or slashes", MaxNameLength))
-		return
+	case !ValidName(name):
+		return problem.Invalid("the session needs a name (?name=): %s", NameRule)
 	case bahasha.ValidateEvents(events) != nil:
-		writeProblem(w, problem.Invalid("events: %v", bahasha.ValidateEvents(events)))
-		return
+		return problem.Invalid("events: %v", bahasha.ValidateEvents(events))
 	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return problem.New(http.StatusServiceUnavailable, "shutting_down", "this node of the platform is shutting down; bahasha listen reconnects by itself")
+	}
+	h.running.Add(1)
+	h.mu.Unlock()
+	defer h.running.Done()
 	secret, err := webhook.NewSigningSecret(nil)
 	if err != nil {
-		writeProblem(w, problem.Classify(err))
-		return
+		return err
 	}
 	ep, err := h.Store.OpenListenSession(r.Context(), store.OpenListenParams{AccountID: acc.ID, Name: name, Node: h.Node, Scope: scope,
 		Events: events, Secret: secret, Max: store.MaxEndpoints, Now: h.Now()})
 	switch {
 	case errors.Is(err, store.ErrNotFound) && scope.Kind == bahasha.ScopePhoneNumber:
-		writeProblem(w, problem.NotFound("not_found", "this account has no phone number %q; GET /v1/phone_numbers lists yours", scope.ID))
-		return
+		return problem.NotFound("not_found", "this account has no phone number %q; GET /v1/phone_numbers lists yours", scope.ID)
+	case errors.Is(err, store.ErrTooMany):
+		return problem.New(http.StatusConflict, "too_many_endpoints", "this account has %d endpoints, the most it may have; remove one (DELETE /v1/webhooks/{id}) to listen", store.MaxEndpoints)
 	case err != nil:
-		writeProblem(w, problem.Classify(err))
-		return
+		return err
 	}
 	conn, err := websocket.Accept(w, r, nil)
 	if err != nil {
-		// Accept answered the client already.
-		h.close(ep.ID, nil)
-		return
+		// Accept answered the client already. The session goes offline,
+		// unless another connection of this node holds it.
+		h.mu.Lock()
+		held := h.sessions[ep.ID] != nil
+		h.mu.Unlock()
+		if !held {
+			h.close(ep.ID, nil)
+		}
+		return nil
 	}
-	conn.SetReadLimit(1 << 20)
-	s := &session{conn: conn, endpoint: ep.ID, done: make(chan struct{}), waiting: map[uint64]chan Message{}}
+	conn.SetReadLimit(MaxResultBytes)
+	s := &session{conn: conn, endpoint: ep.ID, done: make(chan struct{}), out: make(chan outgoing), waiting: map[uint64]chan Message{}}
 	h.serve(r.Context(), acc, ep, s, q.Get("print_secret") != "")
+	return nil
 }
 
-func (h *Hub) authenticate(r *http.Request) (bahasha.Account, error) {
-	auth := r.Header.Get("Authorization")
-	const prefix = "Bearer "
-	if len(auth) <= len(prefix) || subtle.ConstantTimeCompare([]byte(strings.ToLower(auth[:len(prefix)])), []byte("bearer ")) != 1 {
-		return bahasha.Account{}, problem.New(http.StatusUnauthorized, "unauthorized", "send your API key as Authorization: Bearer <key>")
+// checkUpgrade refuses, before anything changes, a request that is not a
+// WebSocket handshake Accept would take.
+func checkUpgrade(r *http.Request) error {
+	if !headerHas(r.Header, "Connection", "upgrade") || !headerHas(r.Header, "Upgrade", "websocket") ||
+		r.Header.Get("Sec-WebSocket-Version") != "13" || r.Header.Get("Sec-WebSocket-Key") == "" {
+		return problem.New(http.StatusUpgradeRequired, "upgrade_required",
+			"GET /v1/listen is the WebSocket of bahasha listen: run bahasha listen --forward-to <your local URL>")
 	}
-	acc, err := h.Store.AccountByKeyHash(r.Context(), accounts.HashKey(auth[len(prefix):]))
-	if errors.Is(err, store.ErrNotFound) {
-		return acc, problem.New(http.StatusUnauthorized, "unauthorized", "the API key is not valid; check BAHASHA_API_KEY")
+	if origin := r.Header.Get("Origin"); origin != "" {
+		u, err := url.Parse(origin)
+		if err != nil || !strings.EqualFold(u.Host, r.Host) {
+			return problem.New(http.StatusForbidden, "cross_origin", "GET /v1/listen does not take connections from another origin (%q)", origin)
+		}
 	}
-	return acc, err
+	return nil
 }
 
-func writeProblem(w http.ResponseWriter, p *problem.Error) {
-	b, _ := json.Marshal(map[string]any{"error": map[string]any{"code": p.Code, "message": p.Message}})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(p.Status)
-	w.Write(b)
+// headerHas reports whether header name lists token (case-insensitive).
+func headerHas(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
-// serve runs a connected session until it ends: registers it (a session of
-// the same name on this node is told it was taken over), says ready,
-// reads the CLI's results and pings, and checks that the session is still
-// this node's.
+// serve runs a connected session until it ends: says ready, registers it
+// (a session of the same name on this node is told it was taken over),
+// reads the CLI's results, pings, and checks that the session is still
+// this node's. Every goroutine it starts has ended when it returns.
 func (h *Hub) serve(ctx context.Context, acc bahasha.Account, ep bahasha.Endpoint, s *session, printSecret bool) {
 	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer h.close(ep.ID, s)
+	defer wg.Wait()
 	defer cancel()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer cancel() // a failed write has closed the connection
+		s.writer(ctx)
+	}()
 	// Ready first: the session is published (and POSTs may go to it) only
 	// once the CLI knows it is live.
-	ready := Message{Type: "ready", EndpointID: ep.PublicID(), Name: ep.Description, SigningSecret: ep.Secret}
+	timeout := cmp.Or(h.AttemptTimeout, 10*time.Second)
+	ready := Message{Type: TypeReady, EndpointID: ep.PublicID(), Name: ep.ListenName(), SigningSecret: ep.Secret,
+		AttemptTimeoutMS: timeout.Milliseconds(), Disabled: ep.Disabled}
 	if printSecret {
 		ready.AppSecret = acc.AppSecret
 	}
-	if err := writeJSON(ctx, s.conn, ready); err != nil {
-		h.close(ep.ID, nil)
-		s.conn.CloseNow()
+	b, _ := json.Marshal(ready)
+	if err := s.send(ctx, websocket.MessageText, b); err != nil {
 		return
 	}
 	h.mu.Lock()
+	if h.closed { // Close has begun, without this one
+		h.mu.Unlock()
+		s.conn.Close(websocket.StatusGoingAway, "the platform is shutting down; reconnect")
+		return
+	}
 	if h.sessions == nil {
 		h.sessions = map[int64]*session{}
 	}
@@ -246,42 +371,34 @@ func (h *Hub) serve(ctx context.Context, acc bahasha.Account, ep bahasha.Endpoin
 	h.sessions[ep.ID] = s
 	h.mu.Unlock()
 	if old != nil {
-		go takenOver(ctx, old)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			old.tell(TypeTakenOver, websocket.StatusPolicyViolation, "another bahasha listen with the same name took this session over")
+		}()
 	}
-	defer h.close(ep.ID, s)
-	h.Log.Info("listen session connected", "endpoint", ep.PublicID(), "name", ep.Description)
+	h.Log.Info("listen session connected", "endpoint", ep.PublicID(), "name", ep.ListenName())
 	h.Waker.Wake() // its waiting work is this node's now
 
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		defer cancel()
-		t := time.NewTicker(PingInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			pctx, pcancel := context.WithTimeout(ctx, PingInterval)
-			err := s.conn.Ping(pctx)
-			pcancel()
-			if err != nil {
-				return
-			}
-			held, err := h.Store.TouchListenSession(ctx, store.ListenSessionParams{EndpointID: ep.ID, Node: h.Node, Now: h.Now()})
-			if err == nil && !held {
-				takenOver(ctx, s)
-				return
-			}
-		}
+		h.heartbeat(ctx, ep, s)
 	}()
 	for {
-		_, b, err := s.conn.Read(ctx)
+		typ, b, err := s.conn.Read(ctx)
 		if err != nil {
 			return
 		}
-		var m Message
-		if json.Unmarshal(b, &m) != nil || m.Type != "result" {
+		if typ != websocket.MessageText {
+			continue
+		}
+		m, ok, err := DecodeResult(b)
+		if err != nil {
+			h.Log.Debug("a listen session sent a message the platform cannot read", "endpoint", ep.PublicID(), "err", err)
+		}
+		if !ok {
 			continue // not ours to answer; a newer CLI's message
 		}
 		s.mu.Lock()
@@ -296,26 +413,61 @@ func (h *Hub) serve(ctx context.Context, acc bahasha.Account, ep bahasha.Endpoin
 	}
 }
 
-// Close ends every session of this node (at shutdown): they go offline
-// until their CLIs reconnect.
+// heartbeat pings the CLI every PingInterval and records that this node
+// still holds the session; when another node took it over or it was
+// removed, the CLI is told and the connection closed.
+func (h *Hub) heartbeat(ctx context.Context, ep bahasha.Endpoint, s *session) {
+	every := cmp.Or(h.Ping, PingInterval)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, pcancel := context.WithTimeout(ctx, PongTimeout)
+		err := s.conn.Ping(pctx)
+		pcancel()
+		if err != nil {
+			return
+		}
+		switch hold, err := h.Store.TouchListenSession(ctx, store.ListenSessionParams{EndpointID: ep.ID, Node: h.Node, Now: h.Now()}); {
+		case err != nil:
+			if ctx.Err() == nil {
+				h.Log.Warn("recording a listen session's heartbeat", "endpoint", ep.PublicID(), "err", err)
+			}
+		case hold == store.ListenTakenOver:
+			s.tell(TypeTakenOver, websocket.StatusPolicyViolation, "another bahasha listen with the same name took this session over")
+			return
+		case hold == store.ListenRemoved:
+			s.tell(TypeRemoved, websocket.StatusPolicyViolation, "the session was removed (from the API or the dashboard)")
+			return
+		}
+	}
+}
+
+// Close ends every session of this node (at shutdown), all at once, and
+// returns when they have ended: they go offline until their CLIs
+// reconnect. New sessions are refused from then on.
 func (h *Hub) Close() {
 	h.mu.Lock()
+	h.closed = true
 	var all []*session
 	for _, s := range h.sessions {
 		all = append(all, s)
 	}
 	h.mu.Unlock()
+	var wg sync.WaitGroup
 	for _, s := range all {
-		s.conn.Close(websocket.StatusGoingAway, "the platform is shutting down; reconnect")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.conn.Close(websocket.StatusGoingAway, "the platform is shutting down; reconnect")
+		}()
 	}
-}
-
-// takenOver tells a session that another listen took it, and closes it.
-func takenOver(ctx context.Context, s *session) {
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-	defer cancel()
-	writeJSON(wctx, s.conn, Message{Type: "taken_over"})
-	s.conn.Close(websocket.StatusPolicyViolation, "another bahasha listen with the same name took this session over")
+	wg.Wait()
+	h.running.Wait()
 }
 
 // close ends a session on this node: it goes offline unless another

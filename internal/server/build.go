@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	crand "crypto/rand"
 	"io"
 	"log/slog"
@@ -109,7 +110,7 @@ func Build(st store.Store, o Options) (*Platform, error) {
 	if o.Waker != nil {
 		waker = o.Waker
 	}
-	p.Listen = &listen.Hub{Store: st, Node: o.Engine.Node, Waker: waker, Now: o.Now, Log: o.Log}
+	p.Listen = &listen.Hub{Store: st, Node: o.Engine.Node, Waker: waker, AttemptTimeout: cmp.Or(o.Engine.Timeout, 10*time.Second), Now: o.Now, Log: o.Log}
 	p.Engine.SetForwarder(p.Listen)
 	if o.Dashboard.UserAgent == "" {
 		o.Dashboard.UserAgent = client.UserAgent()
@@ -118,8 +119,8 @@ func Build(st store.Store, o Options) (*Platform, error) {
 	rep := &replay.Service{Store: st, Waker: waker, Now: o.Now, Log: o.Log}
 	reg := &registration.Service{Store: st, Verifier: p.Verifier, Waker: waker, Now: o.Now}
 	p.Messaging, p.Replay, p.Registration = msg, rep, reg
-	p.API = api.New(o.API, st, api.Services{Messaging: msg, Replay: rep, Registration: reg}, waker, o.Now, o.Rand, o.Log)
+	p.API = api.New(o.API, st, api.Services{Messaging: msg, Replay: rep, Registration: reg, Listen: p.Listen.Serve}, waker, o.Now, o.Rand, o.Log)
 	p.Dashboard = dashboard.New(o.Dashboard, st, dashboard.Services{Messaging: msg, Replay: rep, Registration: reg}, waker, o.Now, o.Rand, o.Log)
-	p.Handler = Handler(p.API, p.Dashboard, p.Listen, st, o.Version, o.BodyTimeout, o.Log)
+	p.Handler = Handler(p.API, p.Dashboard, st, o.Version, o.BodyTimeout, o.Log)
 	return p, nil
 }

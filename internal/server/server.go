@@ -26,11 +26,8 @@ const HeaderTimeout = 10 * time.Second
 // Content-Security-Policy). Without a dashboard, / is a text page pointing
 // to the API. A request body must arrive within bodyTimeout once the
 // request's headers have.
-func Handler(a *api.API, d *dashboard.Dashboard, l http.Handler, s store.Store, version string, bodyTimeout time.Duration, log *slog.Logger) http.Handler {
+func Handler(a *api.API, d *dashboard.Dashboard, s store.Store, version string, bodyTimeout time.Duration, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
-	if l != nil {
-		mux.Handle("GET /v1/listen", l) // bahasha listen's WebSocket
-	}
 	// The API and the dashboard are handlers of their own, each answering
 	// its unknown paths (the API in JSON, the dashboard with a page).
 	mux.Handle("/v1/", a)

@@ -103,13 +103,14 @@ type Store interface {
 	// named Name, creating it (an endpoint of KindListen, URL
 	// bahasha.ListenURLPrefix+Name, with Secret) when there is none, and
 	// sets its scope and filter. A session another node held is taken
-	// over. Its pending deliveries become claimable by node. ErrTooMany
-	// and ErrNotFound as for CreateEndpoint.
+	// over. Its pending deliveries become claimable by node (unless it
+	// was disabled: that stays as it was, with its breaker reset).
+	// ErrTooMany and ErrNotFound as for CreateEndpoint.
 	OpenListenSession(ctx context.Context, p OpenListenParams) (bahasha.Endpoint, error)
 	// TouchListenSession records that node still holds the session's
-	// connection at Now, and reports false when another node took it over
-	// (or it was removed).
-	TouchListenSession(ctx context.Context, p ListenSessionParams) (bool, error)
+	// connection at Now (ListenHeld), or reports that another node took
+	// it over (ListenTakenOver) or that it was removed (ListenRemoved).
+	TouchListenSession(ctx context.Context, p ListenSessionParams) (ListenHold, error)
 	// CloseListenSession disconnects node from the session (if it still
 	// holds it): its work waits for the next connection.
 	CloseListenSession(ctx context.Context, p ListenSessionParams) error
@@ -120,8 +121,10 @@ type Store interface {
 	// returns how many.
 	RemoveStaleListenSessions(ctx context.Context, p StaleSessionsParams) (int, error)
 	// TrimListenBacklogs fails, in every listen session holding more than
-	// Max pending deliveries, the oldest of them beyond Max (at most Limit
-	// in all), with Reason, and returns how many.
+	// Max pending deliveries, the oldest of them (by event) beyond the
+	// newest Max, at most Limit in all, with Reason, counting them in the
+	// statistics as failed, and returns how many. Two nodes trimming at
+	// once fail no more than one would.
 	TrimListenBacklogs(ctx context.Context, p TrimBacklogsParams) (int, error)
 	// RemoveEndpoint deletes one of an account's endpoints (the primary
 	// one too) and marks its pending deliveries failed with Reason.
@@ -309,6 +312,19 @@ type ListenSessionParams struct {
 	Node       string
 	Now        time.Time
 }
+
+// ListenHold is what TouchListenSession found.
+type ListenHold int
+
+const (
+	// ListenHeld: the node holds the session.
+	ListenHeld ListenHold = iota + 1
+	// ListenTakenOver: another connection holds it now (or none does).
+	ListenTakenOver
+	// ListenRemoved: the session is gone (removed from the API or the
+	// dashboard, or offline past its window).
+	ListenRemoved
+)
 
 // StaleSessionsParams are the arguments of RemoveStaleListenSessions.
 type StaleSessionsParams struct {

@@ -368,22 +368,36 @@ func (s *Store) OpenListenSession(ctx context.Context, p store.OpenListenParams)
 		}
 		var err error
 		e, err = scanEndpoint(tx.QueryRow(ctx, `UPDATE endpoints SET listen_node = $1, last_seen_at = $2, scope_kind = $3, scope_id = $4,
-			events = $5, enabled = TRUE, consecutive_failures = 0, probe_at = 0, failing_since = 0 WHERE id = $6 RETURNING `+endpointColumns, p.Node, ms(p.Now), string(sc.Kind), sc.ID, events, id))
+			events = $5, consecutive_failures = 0, probe_at = 0, failing_since = 0 WHERE id = $6 RETURNING `+endpointColumns, p.Node, ms(p.Now), string(sc.Kind), sc.ID, events, id))
 		return err
 	})
 	return e, err
 }
 
 // TouchListenSession implements store.Store.
-func (s *Store) TouchListenSession(ctx context.Context, p store.ListenSessionParams) (bool, error) {
-	held := false
+func (s *Store) TouchListenSession(ctx context.Context, p store.ListenSessionParams) (store.ListenHold, error) {
+	var hold store.ListenHold
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE endpoints SET last_seen_at = $1 WHERE id = $2 AND kind = 'listen' AND listen_node = $3`,
-			ms(p.Now), p.EndpointID, p.Node)
-		held = tag.RowsAffected() > 0
-		return err
+		// The update touches the row only while this node holds it; the
+		// node it returns is the holder's either way.
+		var node string
+		err := tx.QueryRow(ctx, `WITH cur AS (SELECT id, listen_node FROM endpoints WHERE id = $2 AND kind = 'listen'),
+			touched AS (UPDATE endpoints e SET last_seen_at = $1 FROM cur WHERE e.id = cur.id AND cur.listen_node = $3 RETURNING e.id)
+			SELECT listen_node FROM cur`, ms(p.Now), p.EndpointID, p.Node).Scan(&node)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			hold = store.ListenRemoved
+			return nil
+		case err != nil:
+			return err
+		case node != p.Node:
+			hold = store.ListenTakenOver
+		default:
+			hold = store.ListenHeld
+		}
+		return nil
 	})
-	return held, err
+	return hold, err
 }
 
 // CloseListenSession implements store.Store.
@@ -426,42 +440,41 @@ func (s *Store) TrimListenBacklogs(ctx context.Context, p store.TrimBacklogsPara
 	n := 0
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		n = 0
-		rows, err := tx.Query(ctx, `SELECT e.id, (SELECT count(*) FROM deliveries d WHERE d.endpoint_id = e.id AND d.state = 'pending')
-			FROM endpoints e WHERE e.kind = 'listen' ORDER BY e.id`)
+		rows, err := tx.Query(ctx, sqlstore.ListenBacklogsOver("deliveries d", "$1"), p.Max)
 		if err != nil {
 			return err
 		}
-		type lane struct {
-			id    int64
-			extra int
-		}
-		var over []lane
-		var id, k int64
-		if _, err := pgx.ForEachRow(rows, []any{&id, &k}, func() error {
-			if int(k) > p.Max {
-				over = append(over, lane{id, int(k) - p.Max})
-			}
-			return nil
-		}); err != nil {
+		over, err := pgx.CollectRows(rows, pgx.RowToStructByPos[sqlstore.BacklogLane])
+		if err != nil {
 			return err
 		}
 		for _, l := range over {
-			extra := min(l.extra, p.Limit-n)
-			if extra <= 0 {
+			if n >= p.Limit {
 				break
 			}
-			// The lane before its deliveries (the order every writer keeps).
-			if _, err := tx.Exec(ctx, `SELECT 1 FROM endpoints WHERE id = $1 FOR NO KEY UPDATE`, l.id); err != nil {
+			// The lane before its deliveries (the order every writer
+			// keeps); then the newest Max stay, counted under the lock,
+			// so that another node's pass does not trim twice.
+			if _, err := tx.Exec(ctx, `SELECT 1 FROM endpoints WHERE id = $1 FOR NO KEY UPDATE`, l.ID); err != nil {
 				return err
 			}
-			tag, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'failed', next_attempt_at = NULL, last_error = $1, updated_at = $2
-				WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = $3 AND state = 'pending' ORDER BY next_attempt_at, event_id LIMIT $4)`,
-				p.Reason, ms(p.Now), l.id, extra)
+			tag, err := tx.Exec(ctx, trimListenBacklog, p.Reason, ms(p.Now), l.ID, p.Limit-n, p.Max)
 			if err != nil {
 				return err
 			}
-			n += int(tag.RowsAffected())
-			if err := refreshLanes(ctx, tx, []int64{l.id}, false); err != nil {
+			k := int(tag.RowsAffected())
+			if k == 0 {
+				continue
+			}
+			n += k
+			stats := bahasha.DeliveryStats{Failed: k}
+			if _, err := tx.Exec(ctx, statsUpsert, sqlstore.StatsArgs(l.AccountID, p.Now, stats)...); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, endpointStatsUpsert, sqlstore.EndpointStatsArgs(l.ID, l.AccountID, p.Now, stats)...); err != nil {
+				return err
+			}
+			if err := refreshLanes(ctx, tx, []int64{l.ID}, false); err != nil {
 				return err
 			}
 		}

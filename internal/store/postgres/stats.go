@@ -50,4 +50,5 @@ func (s *Store) EndpointBacklog(ctx context.Context, p store.GetEndpointParams) 
 var (
 	statsUpsert         = sqlstore.StatsUpsert(func(i int) string { return "$" + strconv.Itoa(i) })
 	endpointStatsUpsert = sqlstore.EndpointStatsUpsert(func(i int) string { return "$" + strconv.Itoa(i) })
+	trimListenBacklog   = sqlstore.TrimListenBacklog("deliveries", func(i int) string { return "$" + strconv.Itoa(i) })
 )

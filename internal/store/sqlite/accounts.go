@@ -317,26 +317,32 @@ func (s *Store) OpenListenSession(ctx context.Context, p store.OpenListenParams)
 		}
 		var err error
 		e, err = scanEndpoint(tx.QueryRowContext(ctx, `UPDATE endpoints SET listen_node = ?, last_seen_at = ?, scope_kind = ?, scope_id = ?,
-			events = ?, enabled = 1, consecutive_failures = 0, probe_at = 0, failing_since = 0 WHERE id = ? RETURNING `+endpointColumns, p.Node, ms(p.Now), string(sc.Kind), sc.ID, events, id))
+			events = ?, consecutive_failures = 0, probe_at = 0, failing_since = 0 WHERE id = ? RETURNING `+endpointColumns, p.Node, ms(p.Now), string(sc.Kind), sc.ID, events, id))
 		return err
 	})
 	return e, err
 }
 
 // TouchListenSession implements store.Store.
-func (s *Store) TouchListenSession(ctx context.Context, p store.ListenSessionParams) (bool, error) {
-	held := false
+func (s *Store) TouchListenSession(ctx context.Context, p store.ListenSessionParams) (store.ListenHold, error) {
+	var hold store.ListenHold
 	err := s.write(ctx, func(tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE endpoints SET last_seen_at = ? WHERE id = ? AND kind = 'listen' AND listen_node = ?`,
-			ms(p.Now), p.EndpointID, p.Node)
-		if err != nil {
+		var node string
+		switch err := tx.QueryRowContext(ctx, `SELECT listen_node FROM endpoints WHERE id = ? AND kind = 'listen'`, p.EndpointID).Scan(&node); {
+		case errors.Is(err, sql.ErrNoRows):
+			hold = store.ListenRemoved
+			return nil
+		case err != nil:
 			return err
+		case node != p.Node:
+			hold = store.ListenTakenOver
+			return nil
 		}
-		n, err := res.RowsAffected()
-		held = n > 0
+		hold = store.ListenHeld
+		_, err := tx.ExecContext(ctx, `UPDATE endpoints SET last_seen_at = ? WHERE id = ?`, ms(p.Now), p.EndpointID)
 		return err
 	})
-	return held, err
+	return hold, err
 }
 
 // CloseListenSession implements store.Store.
@@ -386,35 +392,29 @@ func (s *Store) TrimListenBacklogs(ctx context.Context, p store.TrimBacklogsPara
 	n := 0
 	err := s.write(ctx, func(tx *wtx) error {
 		n = 0
-		rows, err := tx.QueryContext(ctx, `SELECT e.id, (SELECT count(*) FROM deliveries d INDEXED BY deliveries_due WHERE d.endpoint_id = e.id AND d.state = 'pending')
-			FROM endpoints e WHERE e.kind = 'listen'`)
+		rows, err := tx.QueryContext(ctx, sqlstore.ListenBacklogsOver(`deliveries d INDEXED BY deliveries_due`, "?"), p.Max)
 		if err != nil {
 			return err
 		}
-		over := map[int64]int{}
+		var over []sqlstore.BacklogLane
 		for rows.Next() {
-			var id int64
-			var k int
-			if err := rows.Scan(&id, &k); err != nil {
+			var l sqlstore.BacklogLane
+			if err := rows.Scan(&l.ID, &l.AccountID); err != nil {
 				rows.Close()
 				return err
 			}
-			if k > p.Max {
-				over[id] = k - p.Max
-			}
+			over = append(over, l)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for id, extra := range over {
-			extra = min(extra, p.Limit-n)
-			if extra <= 0 {
+		for _, l := range over {
+			if n >= p.Limit {
 				break
 			}
-			res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'failed', next_attempt_at = NULL, last_error = ?, updated_at = ?
-				WHERE id IN (SELECT id FROM deliveries INDEXED BY deliveries_due WHERE endpoint_id = ? AND state = 'pending'
-					ORDER BY next_attempt_at, event_id LIMIT ?)`, p.Reason, ms(p.Now), id, extra)
+			// The newest Max stay; the oldest beyond them fail.
+			res, err := tx.ExecContext(ctx, trimListenBacklog, p.Reason, ms(p.Now), l.ID, p.Limit-n, p.Max)
 			if err != nil {
 				return err
 			}
@@ -422,9 +422,19 @@ func (s *Store) TrimListenBacklogs(ctx context.Context, p store.TrimBacklogsPara
 			if err != nil {
 				return err
 			}
+			if k == 0 {
+				continue
+			}
 			n += int(k)
+			stats := bahasha.DeliveryStats{Failed: int(k)}
+			if _, err := tx.ExecContext(ctx, statsUpsert, sqlstore.StatsArgs(l.AccountID, p.Now, stats)...); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, endpointStatsUpsert, sqlstore.EndpointStatsArgs(l.ID, l.AccountID, p.Now, stats)...); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET
-				lane_due_at = (SELECT min(next_attempt_at) FROM deliveries WHERE endpoint_id = ? AND state = 'pending') WHERE id = ?`, id, id); err != nil {
+				lane_due_at = (SELECT min(next_attempt_at) FROM deliveries WHERE endpoint_id = ? AND state = 'pending') WHERE id = ?`, l.ID, l.ID); err != nil {
 				return err
 			}
 		}

@@ -61,4 +61,5 @@ func (s *Store) EndpointBacklog(ctx context.Context, p store.GetEndpointParams) 
 var (
 	statsUpsert         = sqlstore.StatsUpsert(func(int) string { return "?" })
 	endpointStatsUpsert = sqlstore.EndpointStatsUpsert(func(int) string { return "?" })
+	trimListenBacklog   = sqlstore.TrimListenBacklog(`deliveries INDEXED BY deliveries_due`, func(int) string { return "?" })
 )

@@ -233,3 +233,28 @@ func BackfillSecrets(ctx context.Context, b SecretBackfill) error {
 	}
 	return nil
 }
+
+// ListenBacklogsOver is the query of the listen sessions holding more
+// than its one parameter's number of pending deliveries, by id: their id
+// and account_id. deliveries names the deliveries table aliased d, with
+// the driver's index hint; param is the driver's first placeholder.
+func ListenBacklogsOver(deliveries, param string) string {
+	return `SELECT e.id, e.account_id FROM endpoints e WHERE e.kind = 'listen'
+		AND (SELECT count(*) FROM ` + deliveries + ` WHERE d.endpoint_id = e.id AND d.state = 'pending') > ` + param + ` ORDER BY e.id`
+}
+
+// TrimListenBacklog is the statement that fails one listen session's
+// pending deliveries beyond its newest ones, oldest event first; its
+// parameters, numbered by the driver's placeholder: the reason, the time,
+// the endpoint, how many at most, and how many newest stay.
+func TrimListenBacklog(deliveries string, ph func(int) string) string {
+	return `UPDATE deliveries SET state = 'failed', next_attempt_at = NULL, last_error = ` + ph(1) + `, updated_at = ` + ph(2) + `
+		WHERE id IN (SELECT id FROM ` + deliveries + ` WHERE endpoint_id = ` + ph(3) + ` AND state = 'pending'
+			ORDER BY event_id DESC LIMIT ` + ph(4) + ` OFFSET ` + ph(5) + `)`
+}
+
+// BacklogLane is a listen session over its bound (ListenBacklogsOver).
+type BacklogLane struct {
+	ID        int64
+	AccountID string
+}

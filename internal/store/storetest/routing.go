@@ -560,11 +560,11 @@ func testListenSessions(t *testing.T, s store.Store) {
 	}
 	// Reconnected on another node: it gets them, in order.
 	open("n2")
-	if held, err := s.TouchListenSession(ctx, store.ListenSessionParams{EndpointID: e.ID, Node: "n1", Now: t0}); err != nil || held {
-		t.Fatalf("Touch by the node that lost it = %v, %v; want false", held, err)
+	if hold, err := s.TouchListenSession(ctx, store.ListenSessionParams{EndpointID: e.ID, Node: "n1", Now: t0}); err != nil || hold != store.ListenTakenOver {
+		t.Fatalf("Touch by the node that lost it = %v, %v; want taken over", hold, err)
 	}
-	if held, err := s.TouchListenSession(ctx, store.ListenSessionParams{EndpointID: e.ID, Node: "n2", Now: t0}); err != nil || !held {
-		t.Fatalf("Touch by the node holding it = %v, %v", held, err)
+	if hold, err := s.TouchListenSession(ctx, store.ListenSessionParams{EndpointID: e.ID, Node: "n2", Now: t0}); err != nil || hold != store.ListenHeld {
+		t.Fatalf("Touch by the node holding it = %v, %v", hold, err)
 	}
 	l := claimAt("n2")
 	if len(l) != 1 || l[0].Endpoint.ID != e.ID || !slices.Equal(producerIDs(l[0]), []string{"1", "2"}) {
@@ -592,14 +592,17 @@ func testListenSessions(t *testing.T, s store.Store) {
 		t.Fatalf("RemoveStaleListenSessions before its time = %d, %v", n, err)
 	}
 	// The connected one is touched by its node meanwhile.
-	if held, err := s.TouchListenSession(ctx, store.ListenSessionParams{EndpointID: e.ID, Node: "n2", Now: t0.Add(90 * time.Minute)}); err != nil || !held {
-		t.Fatalf("Touch = %v, %v", held, err)
+	if hold, err := s.TouchListenSession(ctx, store.ListenSessionParams{EndpointID: e.ID, Node: "n2", Now: t0.Add(90 * time.Minute)}); err != nil || hold != store.ListenHeld {
+		t.Fatalf("Touch = %v, %v", hold, err)
 	}
 	if n, err := s.RemoveStaleListenSessions(ctx, store.StaleSessionsParams{Before: t0.Add(time.Hour), Limit: 10, Reason: "offline", Now: t0}); err != nil || n != 1 {
 		t.Fatalf("RemoveStaleListenSessions = %d, %v; want the offline one only", n, err)
 	}
 	if _, err := s.EndpointByID(ctx, store.GetEndpointParams{AccountID: a, EndpointID: stale.ID}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the stale session is still there: %v", err)
+	}
+	if hold, err := s.TouchListenSession(ctx, store.ListenSessionParams{EndpointID: stale.ID, Node: "n1", Now: t0}); err != nil || hold != store.ListenRemoved {
+		t.Fatalf("Touch of a removed session = %v, %v; want removed", hold, err)
 	}
 	for _, id := range res[0].DeliveryIDs {
 		if d, _, _ := s.Delivery(ctx, store.GetDeliveryParams{AccountID: a, DeliveryID: id}); d.EndpointID == stale.ID && (d.State != bahasha.DeliveryFailed || d.LastError != "offline") {
@@ -624,12 +627,16 @@ func testListenSessions(t *testing.T, s store.Store) {
 		t.Fatalf("a message of pn-a went to %v; want the primary %d and the session %d", to, primary.ID, narrow.ID)
 	}
 
-	// A backlog beyond the bound loses its oldest.
+	// A backlog beyond the bound loses its oldest events, counted as
+	// failed; a second pass (another node's) trims nothing more.
 	ids := []string{"b1", "b2", "b3", "b4"}
 	insert(t, s, a, t0, ids...) // to the laptop session (statuses)
+	statsBefore := endpointFailed(t, s, a, e.ID)
 	before, _ := s.EndpointBacklog(ctx, store.GetEndpointParams{AccountID: a, EndpointID: e.ID})
-	if n, err := s.TrimListenBacklogs(ctx, store.TrimBacklogsParams{Max: before - 2, Limit: 100, Reason: "too many", Now: t0}); err != nil || n != 2 {
-		t.Fatalf("TrimListenBacklogs = %d, %v; want 2", n, err)
+	for pass, want := range []int{2, 0} {
+		if n, err := s.TrimListenBacklogs(ctx, store.TrimBacklogsParams{Max: before - 2, Limit: 100, Reason: "too many", Now: t0}); err != nil || n != want {
+			t.Fatalf("TrimListenBacklogs pass %d = %d, %v; want %d", pass, n, err, want)
+		}
 	}
 	if after, _ := s.EndpointBacklog(ctx, store.GetEndpointParams{AccountID: a, EndpointID: e.ID}); after != before-2 {
 		t.Fatalf("backlog %d after trimming, want %d", after, before-2)
@@ -638,8 +645,44 @@ func testListenSessions(t *testing.T, s store.Store) {
 	if err != nil || len(failed) != 2 || failed[0].LastError != "too many" {
 		t.Fatalf("the trimmed deliveries: %+v, %v", failed, err)
 	}
+	pending, err := s.Deliveries(ctx, store.ListDeliveriesParams{AccountID: a, EndpointID: e.ID, State: bahasha.DeliveryPending, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldestKept := pending[len(pending)-1].EventID // newest first
+	for _, d := range failed {
+		if d.EventID >= oldestKept {
+			t.Fatalf("trimmed event %d while keeping the older %d", d.EventID, oldestKept)
+		}
+	}
+	if got := endpointFailed(t, s, a, e.ID); got != statsBefore+2 {
+		t.Fatalf("the endpoint's failed count went %d → %d; want +2", statsBefore, got)
+	}
+	// Disabled, a session stays disabled when its CLI reconnects.
+	cur, _ := s.EndpointByID(ctx, store.GetEndpointParams{AccountID: a, EndpointID: e.ID})
+	cur.Disabled = true
+	if _, err := s.UpdateEndpoint(ctx, store.UpdateEndpointParams{Endpoint: cur, Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if again := open("n1"); !again.Disabled {
+		t.Fatalf("reconnecting enabled a disabled session: %+v", again)
+	}
 	if _, err := s.OpenListenSession(ctx, store.OpenListenParams{AccountID: a, Name: "x", Node: "n1", Scope: bahasha.Scope{Kind: bahasha.ScopePhoneNumber, ID: "nope"},
 		Max: store.MaxEndpoints, Now: t0}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a session for a number the account does not have: %v", err)
 	}
+}
+
+// endpointFailed sums an endpoint's failed deliveries in its statistics.
+func endpointFailed(t *testing.T, s store.Store, account string, endpoint int64) int {
+	t.Helper()
+	st, err := s.Stats(context.Background(), store.StatsParams{AccountID: account, EndpointID: endpoint, Since: t0.Add(-time.Hour), Until: t0.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range st {
+		n += m.Failed
+	}
+	return n
 }
