@@ -184,7 +184,7 @@ func (a *API) ingestEvents(w http.ResponseWriter, r *http.Request, acc bahasha.A
 				len(errs), len(batch), errs[0].Index, errs[0].Message),
 			Details: map[string]any{"errors": errs}}
 	}
-	results, err := a.store.InsertEvents(r.Context(), store.InsertEventsParams{AccountID: acc.ID, Events: events, Now: now})
+	results, err := a.store.InsertEvents(r.Context(), store.InsertEventsParams{AccountID: acc.ID, Events: events, Now: now, Source: "api"})
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/bahasha/bahasha/internal/config"
 	"github.com/bahasha/bahasha/internal/dashboard"
 	"github.com/bahasha/bahasha/internal/delivery"
+	"github.com/bahasha/bahasha/internal/metrics"
 	"github.com/bahasha/bahasha/internal/safehttp"
 	"github.com/bahasha/bahasha/internal/server"
 	"github.com/bahasha/bahasha/internal/store"
@@ -62,8 +63,13 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 		return err
 	}
 	defer closeStore()
+	var mx *metrics.Metrics
+	if cfg.MetricsAddr != "" {
+		mx = metrics.New(version())
+	}
 	platform, err := server.Build(st, server.Options{
-		Client: safehttp.Config{AllowPrivate: cfg.AllowPrivateTargets, Timeout: cfg.AttemptTimeout, UserAgent: safehttp.UserAgent(version())},
+		Metrics: mx,
+		Client:  safehttp.Config{AllowPrivate: cfg.AllowPrivateTargets, Timeout: cfg.AttemptTimeout, UserAgent: safehttp.UserAgent(version())},
 		Engine: delivery.Config{MaxLanes: cfg.MaxLanes, Timeout: cfg.AttemptTimeout, ShutdownGrace: cfg.ShutdownGrace,
 			Retry: cfg.RetryPolicy(), MaxBatch: cfg.MaxBatch, MaxInFlight: cfg.MaxInFlight, Retention: cfg.Retention, LeaseFor: cfg.LaneLease},
 		API:         api.Config{AdminKey: cfg.AdminKey},
@@ -113,6 +119,14 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 		ln = tls.NewListener(ln, tlsConfig)
 	}
 	fmt.Fprintf(stdout, "Bahasha %s listening on %s://%s (data in %s)\n", version(), scheme, ln.Addr(), where)
+	if mx != nil {
+		at, stopMetrics, err := serveMetrics(cfg.MetricsAddr, mx, log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+		fmt.Fprintf(stdout, "Metrics on http://%s/metrics\n", at)
+	}
 	if addr := env("BAHASHA_PPROF_ADDR"); addr != "" {
 		stopPprof, err := servePprof(addr, log)
 		if err != nil {
@@ -219,6 +233,25 @@ func servePprof(addr string, log *slog.Logger) (func(), error) {
 	go srv.Serve(ln)
 	log.Info("profiler listening", "addr", ln.Addr().String())
 	return func() { srv.Close() }, nil
+}
+
+// serveMetrics serves the Prometheus metrics at /metrics on a listener of
+// their own (--metrics-addr), never on the public API's.
+func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger) (string, func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("--metrics-addr: cannot listen on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "Bahasha's Prometheus metrics are at /metrics.")
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	log.Info("metrics listening", "addr", ln.Addr().String())
+	return ln.Addr().String(), func() { srv.Close() }, nil
 }
 
 // openServeStore opens the store serve runs on: PostgreSQL when --database

@@ -59,6 +59,11 @@ type Serve struct {
 	// stalls is cut off with 408 instead of holding the connection.
 	// Default 30s. Flag --body-timeout, env BAHASHA_BODY_TIMEOUT.
 	BodyTimeout time.Duration
+	// MetricsAddr, when set, is the address of a listener of its own
+	// serving Prometheus metrics at /metrics (e.g. 127.0.0.1:9464), never
+	// exposed with the public API. Default off. Flag --metrics-addr, env
+	// BAHASHA_METRICS_ADDR.
+	MetricsAddr string
 	// TrustedProxies are the addresses of the proxies in front of serve
 	// (TLS terminators, load balancers): for a request from one of them,
 	// the client is the last address of X-Forwarded-For that is not a

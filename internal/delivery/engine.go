@@ -26,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bahasha/bahasha/internal/metrics"
 	"github.com/bahasha/bahasha/internal/retry"
 	"github.com/bahasha/bahasha/internal/safehttp"
 	"github.com/bahasha/bahasha/internal/store"
@@ -49,6 +50,8 @@ const (
 
 // Config configures an Engine. Zero fields take the documented defaults.
 type Config struct {
+	// Metrics, when set, count the attempts and finished deliveries.
+	Metrics *metrics.Metrics
 	// MaxLanes is how many endpoints are served at once. Default 64.
 	MaxLanes int
 	// MaxPerLane is how many deliveries one claim of a lane takes.
@@ -420,6 +423,26 @@ func describe(err error, timedOut bool, timeout time.Duration) string {
 		return "refused: the URL resolves to a private or loopback address, which Bahasha does not call"
 	}
 	return lastPart(err)
+}
+
+// resultOf is a transport error's class for the metrics.
+func resultOf(err error, timedOut bool) string {
+	if timedOut {
+		return metrics.ResultTimeout
+	}
+	switch safehttp.Classify(err) {
+	case safehttp.ReasonTimeout:
+		return metrics.ResultTimeout
+	case safehttp.ReasonTLS:
+		return metrics.ResultTLS
+	case safehttp.ReasonDNS:
+		return metrics.ResultDNS
+	case safehttp.ReasonConnect:
+		return metrics.ResultConnect
+	case safehttp.ReasonPrivateAddress:
+		return metrics.ResultBlocked
+	}
+	return metrics.ResultOther
 }
 
 // lastPart drops net/http's "Post \"url\": " prefix. The text may quote

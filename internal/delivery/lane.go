@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/metrics"
 	"github.com/bahasha/bahasha/internal/retry"
 	"github.com/bahasha/bahasha/internal/store"
 	"github.com/bahasha/bahasha/sdk/webhook"
@@ -111,6 +112,10 @@ type postResult struct {
 	// pauseUntil: the endpoint asked for a pause (Retry-After on a 429 or
 	// 503) until then.
 	pauseUntil time.Time
+	// result is the attempt's class for the metrics (metrics.Results),
+	// and duration how long it took.
+	result   string
+	duration time.Duration
 }
 
 // serveLane sends a claimed lane's chunks (see dispatcher), then records
@@ -170,6 +175,7 @@ func (e *Engine) serveLane(ctx context.Context, lane store.Lane) {
 	if until := rateLimitUntil(lane, results); until.After(breaker.PauseUntil) {
 		breaker.PauseUntil = until
 	}
+	e.observe(lane, outcomes, results)
 	// Record even while shutting down: the attempts happened.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -199,6 +205,40 @@ func rateLimitUntil(lane store.Lane, results []store.DeliveryResult) time.Time {
 		return time.Time{}
 	}
 	return lane.ClaimedAt.Add(time.Duration(sent) * time.Second / time.Duration(limit))
+}
+
+// observe counts a lane turn's POSTs and finished deliveries in the
+// metrics.
+func (e *Engine) observe(lane store.Lane, outcomes []postResult, results []store.DeliveryResult) {
+	m := e.cfg.Metrics
+	if m == nil {
+		return
+	}
+	for _, o := range outcomes {
+		if len(o.results) > 0 && o.result != "" {
+			m.Attempt(o.result, o.duration)
+		}
+	}
+	var byID map[int64]*bahasha.Delivery
+	for _, r := range results {
+		switch r.State {
+		case bahasha.DeliveryDelivered:
+			if byID == nil {
+				byID = make(map[int64]*bahasha.Delivery, len(lane.Deliveries))
+				for i := range lane.Deliveries {
+					byID[lane.Deliveries[i].ID] = &lane.Deliveries[i]
+				}
+			}
+			m.Finished(metrics.OutcomeDelivered, 1)
+			if d := byID[r.DeliveryID]; d != nil {
+				m.Delivered(r.Attempt.StartedAt.Add(r.Attempt.Duration).Sub(windowOf(*d, r.Attempt.StartedAt)))
+			}
+		case bahasha.DeliveryFailed:
+			m.Finished(metrics.OutcomeFailed, 1)
+		case bahasha.DeliverySuperseded:
+			m.Finished(metrics.OutcomeSuperseded, 1)
+		}
+	}
 }
 
 // laneStats counts a lane turn's outcomes for the account's statistics.
@@ -271,9 +311,14 @@ func (e *Engine) post(ctx context.Context, lane store.Lane, target *url.URL, url
 	}
 	maybe := false
 	pol := e.policy(lane)
+	class := metrics.ResultOther // without an HTTP status
 	outcome := func(state bahasha.DeliveryState, code int, body, errText string, retryAfter time.Duration) postResult {
-		r := postResult{ok: state == bahasha.DeliveryDelivered}
+		r := postResult{ok: state == bahasha.DeliveryDelivered, result: class}
+		if code != 0 {
+			r.result = metrics.StatusResult(code)
+		}
 		duration := e.now().Sub(started)
+		r.duration = duration
 		var next time.Time
 		if state == bahasha.DeliveryPending {
 			next = e.chunkRetry(pol, ds, started, retryAfter)
@@ -359,6 +404,7 @@ func (e *Engine) post(ctx context.Context, lane store.Lane, target *url.URL, url
 			return shutDown()
 		}
 		maybe = written.Load()
+		class = resultOf(err, actx.Err() != nil)
 		return outcome(bahasha.DeliveryPending, 0, "", describe(err, actx.Err() != nil, e.cfg.Timeout), 0)
 	}
 	excerpt, _, rerr := e.client.ReadBody(resp)
@@ -387,7 +433,9 @@ func (e *Engine) post(ctx context.Context, lane store.Lane, target *url.URL, url
 			return shutDown()
 		}
 		maybe = true
-		return outcome(bahasha.DeliveryPending, resp.StatusCode, text, describe(rerr, true, e.cfg.Timeout), 0)
+		r := outcome(bahasha.DeliveryPending, resp.StatusCode, text, describe(rerr, true, e.cfg.Timeout), 0)
+		r.result = metrics.ResultTimeout
+		return r
 	}
 	return outcome(bahasha.DeliveryDelivered, resp.StatusCode, text, "", 0)
 }
@@ -486,12 +534,21 @@ func (e *Engine) forward(actx, ctx context.Context, lane store.Lane, header http
 		}
 		*maybe = written.Load()
 		if errors.Is(err, context.DeadlineExceeded) {
-			return outcome(bahasha.DeliveryPending, 0, "", fmt.Sprintf("the listen session did not report the local server's answer within %v", e.cfg.Timeout), 0)
+			r := outcome(bahasha.DeliveryPending, 0, "", fmt.Sprintf("the listen session did not report the local server's answer within %v", e.cfg.Timeout), 0)
+			r.result = metrics.ResultTimeout
+			return r
 		}
-		return outcome(bahasha.DeliveryPending, 0, "", "the listen session's connection: "+err.Error(), 0)
+		r := outcome(bahasha.DeliveryPending, 0, "", "the listen session's connection: "+err.Error(), 0)
+		r.result = metrics.ResultConnect
+		return r
 	case resp.Status == 0 || resp.Status < 100 || resp.Status > 599:
 		*maybe = resp.MaybeDelivered
-		return outcome(bahasha.DeliveryPending, 0, "", "the local server: "+truncateUTF8([]byte(resp.Error), 1024), 0)
+		r := outcome(bahasha.DeliveryPending, 0, "", "the local server: "+truncateUTF8([]byte(resp.Error), 1024), 0)
+		r.result = metrics.ResultConnect
+		if resp.MaybeDelivered {
+			r.result = metrics.ResultTimeout
+		}
+		return r
 	case resp.Status < 200 || resp.Status > 299:
 		return outcome(bahasha.DeliveryPending, resp.Status, truncateUTF8([]byte(resp.Body), bahasha.MaxResponseExcerpt),
 			fmt.Sprintf("the local server answered %d %s; only a 2xx status acknowledges a delivery", resp.Status, http.StatusText(resp.Status)), 0)

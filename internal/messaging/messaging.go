@@ -99,7 +99,7 @@ func (s *Service) Send(ctx context.Context, p SendParams) (Sent, error) {
 	if err != nil {
 		return Sent{}, err
 	}
-	if _, err := s.Store.InsertEvents(ctx, store.InsertEventsParams{AccountID: p.AccountID, Events: events, Now: now}); err != nil {
+	if _, err := s.Store.InsertEvents(ctx, store.InsertEventsParams{AccountID: p.AccountID, Events: events, Now: now, Source: "sandbox"}); err != nil {
 		return Sent{}, err
 	}
 	s.Waker.Wake()
@@ -156,7 +156,7 @@ func (s *Service) Inbound(ctx context.Context, p InboundParams) (Received, error
 	if err != nil {
 		return Received{}, err
 	}
-	res, err := s.Store.InsertEvents(ctx, store.InsertEventsParams{AccountID: p.AccountID, Events: []bahasha.Event{ev}, Now: now})
+	res, err := s.Store.InsertEvents(ctx, store.InsertEventsParams{AccountID: p.AccountID, Events: []bahasha.Event{ev}, Now: now, Source: "inbound"})
 	if err != nil {
 		return Received{}, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/bahasha/bahasha/internal/handshake"
 	"github.com/bahasha/bahasha/internal/listen"
 	"github.com/bahasha/bahasha/internal/messaging"
+	"github.com/bahasha/bahasha/internal/metrics"
 	"github.com/bahasha/bahasha/internal/registration"
 	"github.com/bahasha/bahasha/internal/replay"
 	"github.com/bahasha/bahasha/internal/safehttp"
@@ -25,6 +26,10 @@ import (
 // Options configure Build. Zero fields take the components' documented
 // defaults.
 type Options struct {
+	// Metrics, when set, count this node's work (the store wrapped, the
+	// engine and the HTTP handler instrumented) and report the
+	// store-wide gauges.
+	Metrics *metrics.Metrics
 	// Client configures the one HTTP client that delivers and verifies.
 	Client safehttp.Config
 	// Engine, API and Dashboard configure those components.
@@ -88,6 +93,11 @@ func Build(st store.Store, o Options) (*Platform, error) {
 	if o.BodyTimeout <= 0 {
 		o.BodyTimeout = 30 * time.Second
 	}
+	if o.Metrics != nil {
+		st = o.Metrics.Store(st)
+		o.Metrics.WatchStore(st, 5*time.Second)
+		o.Engine.Metrics = o.Metrics
+	}
 	client, err := safehttp.New(o.Client)
 	if err != nil {
 		return nil, err
@@ -121,6 +131,6 @@ func Build(st store.Store, o Options) (*Platform, error) {
 	p.Messaging, p.Replay, p.Registration = msg, rep, reg
 	p.API = api.New(o.API, st, api.Services{Messaging: msg, Replay: rep, Registration: reg, Listen: p.Listen.Serve}, waker, o.Now, o.Rand, o.Log)
 	p.Dashboard = dashboard.New(o.Dashboard, st, dashboard.Services{Messaging: msg, Replay: rep, Registration: reg}, waker, o.Now, o.Rand, o.Log)
-	p.Handler = Handler(p.API, p.Dashboard, st, o.Version, o.BodyTimeout, o.Log)
+	p.Handler = o.Metrics.HTTP(Handler(p.API, p.Dashboard, st, o.Version, o.BodyTimeout, o.Log))
 	return p, nil
 }

@@ -233,6 +233,10 @@ type Store interface {
 	// EndpointBacklog counts one of an account's endpoints' pending
 	// deliveries (0 for another account's).
 	EndpointBacklog(ctx context.Context, p GetEndpointParams) (int, error)
+	// Snapshot is the platform-wide picture at now, for the metrics and
+	// the operator: every account's backlog, the oldest due lane, and the
+	// endpoints by health.
+	Snapshot(ctx context.Context, now time.Time) (Snapshot, error)
 
 	// CreateSession stores a dashboard session.
 	CreateSession(ctx context.Context, s Session) error
@@ -313,6 +317,24 @@ type ListenSessionParams struct {
 	Now        time.Time
 }
 
+// Snapshot is the platform-wide picture (Store.Snapshot).
+type Snapshot struct {
+	// Pending counts the pending deliveries of every endpoint.
+	Pending int
+	// OldestDue is the earliest time at which a lane that some node could
+	// claim now became due (zero when none is due): now minus it is how
+	// far behind delivery is. Lanes that wait by design are left out:
+	// disabled endpoints, open breakers before their probe, pauses, and
+	// listen sessions whose CLI is offline.
+	OldestDue time.Time
+	// Endpoints counts endpoints by health: "healthy", "failing",
+	// "probing", "paused" (as bahasha.Endpoint.Health) and "disabled".
+	Endpoints map[string]int
+}
+
+// EndpointHealths are the keys of Snapshot.Endpoints, in order.
+var EndpointHealths = []string{"healthy", "failing", "probing", "paused", "disabled"}
+
 // ListenHold is what TouchListenSession found.
 type ListenHold int
 
@@ -370,6 +392,9 @@ type InsertEventsParams struct {
 	AccountID string
 	Events    []bahasha.Event
 	Now       time.Time
+	// Source says where the events came from, for the metrics ("api",
+	// "sandbox", "inbound"; see internal/metrics).
+	Source string
 }
 
 // InsertResult is the outcome of one event of InsertEvents.

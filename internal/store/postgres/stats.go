@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -52,3 +53,30 @@ var (
 	endpointStatsUpsert = sqlstore.EndpointStatsUpsert(func(i int) string { return "$" + strconv.Itoa(i) })
 	trimListenBacklog   = sqlstore.TrimListenBacklog("deliveries", func(i int) string { return "$" + strconv.Itoa(i) })
 )
+
+// Snapshot implements store.Store.
+func (s *Store) Snapshot(ctx context.Context, now time.Time) (store.Snapshot, error) {
+	ph := func(int) string { return "$1" }
+	snap := store.Snapshot{Endpoints: map[string]int{}}
+	var due int64
+	if err := s.queryRow(ctx, sqlstore.SnapshotPending, nil, &snap.Pending); err != nil {
+		return snap, err
+	}
+	if err := s.queryRow(ctx, sqlstore.SnapshotOldestDue(ph), []any{ms(now)}, &due); err != nil {
+		return snap, err
+	}
+	if due > 0 {
+		snap.OldestDue = time.UnixMilli(due)
+	}
+	rows, err := s.pool.Query(ctx, sqlstore.SnapshotHealth(ph), ms(now))
+	if err != nil {
+		return snap, s.translate(err)
+	}
+	var h string
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&h, &n}, func() error {
+		snap.Endpoints[h] = n
+		return nil
+	})
+	return snap, s.translate(err)
+}

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"time"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/store"
@@ -63,3 +64,36 @@ var (
 	endpointStatsUpsert = sqlstore.EndpointStatsUpsert(func(int) string { return "?" })
 	trimListenBacklog   = sqlstore.TrimListenBacklog(`deliveries INDEXED BY deliveries_due`, func(int) string { return "?" })
 )
+
+// Snapshot implements store.Store.
+func (s *Store) Snapshot(ctx context.Context, now time.Time) (store.Snapshot, error) {
+	if s.isClosed() {
+		return store.Snapshot{}, store.ErrClosed
+	}
+	ph := func(int) string { return "?1" }
+	snap := store.Snapshot{Endpoints: map[string]int{}}
+	var due int64
+	if err := s.rdb.QueryRowContext(ctx, sqlstore.SnapshotPending).Scan(&snap.Pending); err != nil {
+		return snap, translate(err)
+	}
+	if err := s.rdb.QueryRowContext(ctx, sqlstore.SnapshotOldestDue(ph), ms(now)).Scan(&due); err != nil {
+		return snap, translate(err)
+	}
+	if due > 0 {
+		snap.OldestDue = time.UnixMilli(due)
+	}
+	rows, err := s.rdb.QueryContext(ctx, sqlstore.SnapshotHealth(ph), ms(now))
+	if err != nil {
+		return snap, translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h string
+		var n int
+		if err := rows.Scan(&h, &n); err != nil {
+			return snap, translate(err)
+		}
+		snap.Endpoints[h] = n
+	}
+	return snap, translate(rows.Err())
+}

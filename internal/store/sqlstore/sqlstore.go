@@ -258,3 +258,20 @@ type BacklogLane struct {
 	ID        int64
 	AccountID string
 }
+
+// The queries of Store.Snapshot; ph is the driver's placeholder for now
+// (used several times, so numbered the same).
+const SnapshotPending = `SELECT count(*) FROM deliveries WHERE state = 'pending'`
+
+// SnapshotOldestDue is the earliest due lane some node could claim at now.
+func SnapshotOldestDue(ph func(int) string) string {
+	now := ph(1)
+	return `SELECT coalesce(min(lane_due_at), 0) FROM endpoints WHERE lane_due_at IS NOT NULL AND lane_due_at <= ` + now + `
+		AND probe_at <= ` + now + ` AND paused_until <= ` + now + ` AND enabled = TRUE AND (kind = 'http' OR listen_node <> '')`
+}
+
+// SnapshotHealth counts endpoints by health at now.
+func SnapshotHealth(ph func(int) string) string {
+	return `SELECT CASE WHEN enabled = FALSE THEN 'disabled' WHEN probe_at > 0 THEN 'probing' WHEN paused_until > ` + ph(1) + ` THEN 'paused'
+		WHEN consecutive_failures > 0 THEN 'failing' ELSE 'healthy' END AS health, count(*) FROM endpoints GROUP BY 1`
+}

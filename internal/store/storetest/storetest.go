@@ -69,6 +69,7 @@ func Run(t *testing.T, open Opener) {
 		{"EndpointStats", testEndpointStats},
 		{"EndpointIDsNotReused", testEndpointIDsNotReused},
 		{"ListenSessions", testListenSessions},
+		{"Snapshot", testSnapshot},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
