@@ -161,7 +161,9 @@ func TestMetrics(t *testing.T) {
 		d := after.value("bahasha_deliveries_finished_total", "outcome", "delivered") - before.value("bahasha_deliveries_finished_total", "outcome", "delivered")
 		return d == 8, fmt.Sprintf("%v delivered", d)
 	})
-	delta := func(name string, labels ...string) float64 { return after.value(name, labels...) - before.value(name, labels...) }
+	delta := func(name string, labels ...string) float64 {
+		return after.value(name, labels...) - before.value(name, labels...)
+	}
 	for _, c := range []struct {
 		name   string
 		labels []string
