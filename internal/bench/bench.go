@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -50,8 +52,10 @@ type Result struct {
 
 	// The scenario. Endpoints is the accounts, each with Fanout webhook
 	// endpoints (Sinks in the figures).
-	Endpoints        int     `json:"endpoints"`
-	Fanout           int     `json:"fanout"`
+	Endpoints int `json:"endpoints"`
+	Fanout    int `json:"fanout"`
+	// Metrics: serve ran with --metrics-addr, scraped every 5 s.
+	Metrics          bool    `json:"metrics,omitempty"`
 	SlowEndpoints    int     `json:"slow_endpoints"`
 	HangingEndpoints int     `json:"hanging_endpoints"`
 	FailingEndpoints int     `json:"failing_endpoints"`
@@ -166,6 +170,13 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ Result, e
 	default:
 		res.MaxBatch = flags.maxBatchDefault
 	}
+	if cfg.Metrics {
+		if !flags.metrics {
+			return res, errors.New("this bahasha serve has no --metrics-addr flag, so --metrics cannot measure it")
+		}
+		serveArgs = append(serveArgs, "--metrics-addr", "127.0.0.1:0")
+		res.Metrics = true
+	}
 	if cfg.Database != "" {
 		if !flags.database {
 			return res, errors.New("this bahasha serve has no --database flag, so it cannot run on --database; build one with PostgreSQL support or drop --database")
@@ -199,6 +210,13 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (_ Result, e
 			logf("node %d of %d: pid %d listening on %s", i+1, len(ps), p.pid(), p.addr)
 		}
 		clients[i] = newAPIClient(p.addr, cfg.Producers)
+	}
+	if cfg.Metrics {
+		stopScrapes, err := scrapeMetrics(ps)
+		if err != nil {
+			return res, err
+		}
+		defer stopScrapes()
 	}
 	origin := time.Now()
 	t := newTracker(origin, cfg.Events, res.IngestBatch, cfg.Fanout, cls)
@@ -487,5 +505,55 @@ func startCPUProfile(path string) (func(), error) {
 			pprof.StopCPUProfile()
 			f.Close()
 		})
+	}, nil
+}
+
+// metricsRE finds the metrics URL serve prints.
+var metricsRE = regexp.MustCompile(`Metrics on (http://\S+/metrics)`)
+
+// MetricsScrape is how often --metrics scrapes each node.
+const MetricsScrape = 5 * time.Second
+
+// scrapeMetrics scrapes every node's /metrics every MetricsScrape until
+// stopped, reading each answer to its end as Prometheus would.
+func scrapeMetrics(ps cluster) (stop func(), err error) {
+	var urls []string
+	for _, p := range ps {
+		var url string
+		for deadline := time.Now().Add(startTimeout); url == "" && time.Now().Before(deadline); {
+			if url = p.stdout.find(metricsRE); url == "" {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		if url == "" {
+			return nil, errors.New("serve did not print its metrics URL")
+		}
+		urls = append(urls, url)
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 10 * time.Second}
+	for _, url := range urls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(MetricsScrape)
+			defer t.Stop()
+			for {
+				if resp, err := client.Get(url); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				select {
+				case <-done:
+					return
+				case <-t.C:
+				}
+			}
+		}()
+	}
+	return func() {
+		close(done)
+		wg.Wait()
 	}, nil
 }

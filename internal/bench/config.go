@@ -58,6 +58,9 @@ type Config struct {
 	// is unchanged: one POST /v1/events per batch. Between 1 and MaxFanout.
 	// Default 1. Flag --fanout.
 	Fanout int
+	// Metrics runs serve with --metrics-addr and scrapes /metrics every
+	// MetricsScrape meanwhile, as Prometheus would.
+	Metrics bool
 	// Slow, Hanging and Failing are the fractions of Endpoints that answer
 	// after SlowDelay, never answer (until the platform's attempt timeout),
 	// and answer 500. Each is rounded to a whole number of endpoints, that
@@ -151,6 +154,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Binary, "binary", c.Binary, "bahasha executable to benchmark (env BAHASHA_BENCH_BINARY; default: this program)")
 	fs.IntVar(&c.Endpoints, "endpoints", c.Endpoints, "accounts, each with its own webhook endpoint and sink")
 	fs.IntVar(&c.Fanout, "fanout", c.Fanout, fmt.Sprintf("webhook endpoints per account, each with its own sink: every event is delivered this many times (1 to %d)", MaxFanout))
+	fs.BoolVar(&c.Metrics, "metrics", c.Metrics, "run serve with --metrics-addr and scrape its /metrics every 5s during the run (to measure what metrics cost)")
 	fs.Float64Var(&c.Slow, "slow", c.Slow, "fraction of endpoints that answer after 100ms")
 	fs.Float64Var(&c.Hanging, "hanging", c.Hanging, "fraction of endpoints that never answer (until --attempt-timeout)")
 	fs.Float64Var(&c.Failing, "failing", c.Failing, "fraction of endpoints that answer 500")

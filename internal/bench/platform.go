@@ -25,6 +25,7 @@ type serveFlags struct {
 	maxBatch        bool
 	maxBatchDefault int // 0 when not printed
 	database        bool
+	metrics         bool
 }
 
 // probeServe runs "binary serve -h" and reads which flags serve has.
@@ -43,6 +44,7 @@ func probeServe(ctx context.Context, binary string, env []string) (serveFlags, e
 	}
 	var f serveFlags
 	f.database = hasFlag(help, "database")
+	f.metrics = hasFlag(help, "metrics-addr")
 	if f.maxBatch = hasFlag(help, "max-batch"); f.maxBatch {
 		f.maxBatchDefault = flagDefault(help, "max-batch")
 	}
@@ -197,6 +199,16 @@ func (o *outputTail) Write(b []byte) (int, error) {
 		o.partial = o.partial[:0]
 	}
 	return len(b), nil
+}
+
+// find is the first group of re's first match in the output kept.
+func (o *outputTail) find(re *regexp.Regexp) string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if m := re.FindSubmatch(o.tail); m != nil {
+		return string(m[1])
+	}
+	return ""
 }
 
 // lastLine is the last non-empty line written, for one-line error messages.
