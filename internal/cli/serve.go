@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -49,14 +50,14 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := cfg.Logger(stderr)
 	if env("GOGC") == "" {
 		// The heap is small (the backlog lives in the store), so trading
 		// a little memory for less garbage collection pays: see the README.
 		debug.SetGCPercent(gcPercent)
 	}
 	if cfg.AllowPrivateTargets {
-		fmt.Fprintln(stderr, "WARNING: --allow-private-targets is ON: Bahasha will call http:// and private, loopback and link-local addresses. Use it for local development and tests only, never in production.")
+		log.Warn("--allow-private-targets is ON: Bahasha will call http:// and private, loopback and link-local addresses. Use it for local development and tests only, never in production.")
 	}
 	st, closeStore, err := openServeStore(ctx, cfg)
 	if err != nil {
@@ -119,6 +120,7 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 		ln = tls.NewListener(ln, tlsConfig)
 	}
 	fmt.Fprintf(stdout, "Bahasha %s listening on %s://%s (data in %s)\n", version(), scheme, ln.Addr(), where)
+	log.Info("bahasha serve started", startupSettings(cfg, scheme, ln.Addr().String(), platform.Listen.Node)...)
 	if mx != nil {
 		at, stopMetrics, err := serveMetrics(cfg.MetricsAddr, mx, log)
 		if err != nil {
@@ -233,6 +235,24 @@ func servePprof(addr string, log *slog.Logger) (func(), error) {
 	go srv.Serve(ln)
 	log.Info("profiler listening", "addr", ln.Addr().String())
 	return func() { srv.Close() }, nil
+}
+
+// startupSettings are the settings serve logs when it starts: never a
+// secret (keys, the database password).
+func startupSettings(cfg config.Serve, scheme, addr, node string) []any {
+	db := []any{"database", "sqlite", "data", cfg.Data}
+	if cfg.Database != "" {
+		host := "?"
+		if u, err := url.Parse(cfg.Database); err == nil {
+			host = u.Host + u.Path
+		}
+		db = []any{"database", "postgresql", "database_host", host, "db_max_conns", cfg.DBMaxConns}
+	}
+	return append(db, "version", version(), "listen", scheme+"://"+addr, "node", node,
+		"allow_private_targets", cfg.AllowPrivateTargets, "attempt_timeout", cfg.AttemptTimeout.String(),
+		"retry_window", cfg.RetryWindow.String(), "retention", cfg.Retention.String(), "max_lanes", cfg.MaxLanes,
+		"max_batch", cfg.MaxBatch, "max_in_flight", cfg.MaxInFlight, "metrics_addr", cfg.MetricsAddr,
+		"admin_api", cfg.AdminKey != "", "log_level", cfg.LogLevel)
 }
 
 // serveMetrics serves the Prometheus metrics at /metrics on a listener of

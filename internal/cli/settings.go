@@ -88,6 +88,8 @@ func serveSettings(cfg *config.Serve) []setting {
 		set("shutdown-grace", "BAHASHA_SHUTDOWN_GRACE", "time in-flight work may finish at shutdown", durationSetting(&cfg.ShutdownGrace)),
 		set("body-timeout", "BAHASHA_BODY_TIMEOUT", "time a request body may take to arrive after its headers", durationSetting(&cfg.BodyTimeout)),
 		set("trusted-proxies", "BAHASHA_TRUSTED_PROXIES", "addresses or CIDR ranges of proxies whose X-Forwarded-For names the client", prefixesSetting(&cfg.TrustedProxies)),
+		set("log-format", "BAHASHA_LOG_FORMAT", "log lines as text (key=value) or json", stringSetting(&cfg.LogFormat)),
+		set("log-level", "BAHASHA_LOG_LEVEL", "least severe level logged: debug, info, warn or error", stringSetting(&cfg.LogLevel)),
 		set("metrics-addr", "BAHASHA_METRICS_ADDR", "address of a listener of its own serving Prometheus metrics at /metrics, e.g. 127.0.0.1:9464 (default off)", stringSetting(&cfg.MetricsAddr)),
 		set("max-lanes", "BAHASHA_MAX_LANES", "endpoints delivered to at once", intSetting(&cfg.MaxLanes)),
 		set("lane-lease", "BAHASHA_LANE_LEASE", "how long a node owns a claimed lane; after a crash others take over after it (default: from the attempt timeout)", durationSetting(&cfg.LaneLease)),

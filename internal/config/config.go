@@ -7,6 +7,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -105,6 +107,12 @@ type Serve struct {
 	// MaxLanes is how many endpoints are delivered to at once. Default 64.
 	// Flag --max-lanes, env BAHASHA_MAX_LANES.
 	MaxLanes int
+	// LogFormat is "text" (logfmt-like key=value, the default) or "json"
+	// (one object per line). Flag --log-format, env BAHASHA_LOG_FORMAT.
+	LogFormat string
+	// LogLevel is the least severe level logged: debug, info (the
+	// default), warn or error. Flag --log-level, env BAHASHA_LOG_LEVEL.
+	LogLevel string
 }
 
 // DefaultServe returns the defaults.
@@ -117,6 +125,8 @@ func DefaultServe() Serve {
 		ShutdownGrace:      10 * time.Second,
 		BodyTimeout:        30 * time.Second,
 		MaxLanes:           64,
+		LogFormat:          "text",
+		LogLevel:           "info",
 		DBMaxConns:         16,
 		DBStatementTimeout: 30 * time.Second,
 		MaxBatch:           100,
@@ -153,6 +163,10 @@ func (c Serve) Validate() error {
 		return fmt.Errorf("BAHASHA_BOOTSTRAP_API_KEY must be at least 32 characters (it has %d)", len(c.BootstrapAPIKey))
 	case c.AdminKey != "" && len(c.AdminKey) < 32:
 		return fmt.Errorf("BAHASHA_ADMIN_KEY must be at least 32 characters (it has %d)", len(c.AdminKey))
+	case c.LogFormat != "text" && c.LogFormat != "json":
+		return fmt.Errorf("--log-format must be text or json, not %q", oneLine(c.LogFormat))
+	case c.LogLevel != "debug" && c.LogLevel != "info" && c.LogLevel != "warn" && c.LogLevel != "error":
+		return fmt.Errorf("--log-level must be debug, info, warn or error, not %q", oneLine(c.LogLevel))
 	case c.MaxLanes < 1 || c.MaxLanes > 10000:
 		return errors.New("--max-lanes must be between 1 and 10000")
 	case c.MaxBatch < 1 || c.MaxBatch > 1000:
@@ -224,4 +238,29 @@ func ParseDurations(s string) ([]time.Duration, error) {
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// oneLine cuts a value for an error message to one short line.
+func oneLine(v string) string {
+	v = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, v)
+	if len(v) > 40 {
+		v = v[:40] + "…"
+	}
+	return v
+}
+
+// Logger is the logger the settings ask for, writing to w.
+func (c Serve) Logger(w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.LogLevel)) // validated; info otherwise
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }

@@ -265,14 +265,25 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 		}
 	}
+	var storeDownSince time.Time // since when claims fail
 	for ctx.Err() == nil {
 		drain()
 		free := e.cfg.MaxLanes - inFlight
 		claimed := 0
 		if free > 0 {
 			lanes, err := e.store.ClaimLanes(ctx, store.ClaimParams{Node: e.cfg.Node, Now: e.now(), MaxLanes: free, MaxPerLane: e.cfg.MaxPerLane, LeaseFor: e.cfg.LeaseFor})
-			if err != nil && ctx.Err() == nil {
-				e.log.Error("claiming deliveries", "err", err)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				// Once per outage, not once per poll.
+				if storeDownSince.IsZero() {
+					storeDownSince = e.now()
+					e.log.Error("the database is unavailable: nothing is delivered until it answers (accepted events are kept)", "err", err)
+				} else {
+					e.log.Debug("claiming deliveries", "err", err)
+				}
+			case err == nil && !storeDownSince.IsZero():
+				e.log.Info("the database answers again: delivery resumes", "down_for", e.now().Sub(storeDownSince).Round(time.Millisecond).String())
+				storeDownSince = time.Time{}
 			}
 			claimed = len(lanes)
 			for _, lane := range lanes {
@@ -291,7 +302,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		wait := e.cfg.PollInterval
 		if free > 0 {
 			switch next, ok, err := e.store.NextDue(ctx, e.cfg.Node); {
-			case err != nil && ctx.Err() == nil:
+			case err != nil && ctx.Err() == nil && storeDownSince.IsZero():
 				e.log.Error("finding the next due delivery; polling meanwhile", "err", err)
 			case err == nil && ok:
 				wait = min(wait, max(next.Sub(e.now()), time.Millisecond))
@@ -343,13 +354,17 @@ const maintenanceBatch = 500
 func (e *Engine) maintainOnce(ctx context.Context) {
 	now := e.now()
 	// Listen sessions left offline past their window go, with their work.
-	if _, err := e.store.RemoveStaleListenSessions(ctx, store.StaleSessionsParams{Before: now.Add(-e.cfg.ListenRetry.Window), Limit: maintenanceBatch, Now: now,
+	if n, err := e.store.RemoveStaleListenSessions(ctx, store.StaleSessionsParams{Before: now.Add(-e.cfg.ListenRetry.Window), Limit: maintenanceBatch, Now: now,
 		Reason: "the bahasha listen session was offline for more than " + e.cfg.ListenRetry.Window.String() + ", so it was removed"}); err != nil && ctx.Err() == nil {
 		e.log.Error("removing listen sessions left offline", "err", err)
+	} else if n > 0 {
+		e.log.Info("removed listen sessions left offline past their window, failing their pending deliveries", "sessions", n)
 	}
-	if _, err := e.store.TrimListenBacklogs(ctx, store.TrimBacklogsParams{Max: store.MaxListenBacklog, Limit: maintenanceBatch, Now: now,
+	if n, err := e.store.TrimListenBacklogs(ctx, store.TrimBacklogsParams{Max: store.MaxListenBacklog, Limit: maintenanceBatch, Now: now,
 		Reason: fmt.Sprintf("the bahasha listen session held more than %d pending deliveries, so the oldest were dropped", store.MaxListenBacklog)}); err != nil && ctx.Err() == nil {
 		e.log.Error("trimming listen sessions' backlogs", "err", err)
+	} else if n > 0 {
+		e.log.Warn("dropped the oldest deliveries of listen sessions over their bound", "deliveries", n, "bound", store.MaxListenBacklog)
 	}
 	for ctx.Err() == nil {
 		n, err := e.store.ExpireDeliveries(ctx, store.ExpireParams{Now: now, Before: now.Add(-e.cfg.Retry.Window), Limit: maintenanceBatch,
@@ -361,6 +376,7 @@ func (e *Engine) maintainOnce(ctx context.Context) {
 			break
 		}
 		if n > 0 {
+			e.log.Warn("deliveries given up unattempted: their retry window is over (their endpoints kept failing, or were disabled)", "deliveries", n)
 			e.Wake()
 		}
 		if n < maintenanceBatch {

@@ -121,6 +121,10 @@ type postResult struct {
 // serveLane sends a claimed lane's chunks (see dispatcher), then records
 // every outcome and moves the breaker in one write.
 func (e *Engine) serveLane(ctx context.Context, lane store.Lane) {
+	if lane.Recovered {
+		e.log.Warn("took over a lane whose lease ran out (a worker or node died mid-turn): its deliveries may reach the endpoint twice",
+			"endpoint", lane.Endpoint.PublicID(), "account", lane.Endpoint.AccountID)
+	}
 	chunks, superseded := plan(lane, e.cfg.MaxBatch, e.cfg.MaxBatchBytes)
 	inFlight := e.cfg.MaxInFlight
 	if lane.Endpoint.Probing() || lane.Endpoint.Listening() {
@@ -163,14 +167,26 @@ func (e *Engine) serveLane(ctx context.Context, lane store.Lane) {
 		}
 	}
 	now := e.now()
+	ep := lane.Endpoint
 	switch {
 	case anyFailed:
 		breaker.Turn = store.TurnFailed
-		if failures := lane.Endpoint.ConsecutiveFailures + 1; failures >= e.cfg.BreakerThreshold {
-			breaker.ProbeAt = e.probeAt(e.policy(lane), failures, lane.Endpoint.FailingSince, now)
+		if failures := ep.ConsecutiveFailures + 1; failures >= e.cfg.BreakerThreshold {
+			breaker.ProbeAt = e.probeAt(e.policy(lane), failures, ep.FailingSince, now)
+			if !ep.Probing() {
+				e.log.Warn("endpoint failing: its breaker opened, one request at a time probes it", "endpoint", ep.PublicID(),
+					"account", ep.AccountID, "consecutive_failures", failures, "next_probe", breaker.ProbeAt.UTC().Format(time.RFC3339))
+			}
 		}
 	case anyOK:
 		breaker.Turn = store.TurnSucceeded
+		if ep.Probing() {
+			e.log.Info("endpoint recovered: its breaker closed", "endpoint", ep.PublicID(), "account", ep.AccountID,
+				"failing_for", now.Sub(ep.FailingSince).Round(time.Second).String())
+		}
+	}
+	if exhausted := countExhausted(results); exhausted > 0 {
+		e.log.Warn("deliveries given up: their retry window is over", "endpoint", ep.PublicID(), "account", ep.AccountID, "deliveries", exhausted)
 	}
 	if until := rateLimitUntil(lane, results); until.After(breaker.PauseUntil) {
 		breaker.PauseUntil = until
@@ -205,6 +221,17 @@ func rateLimitUntil(lane store.Lane, results []store.DeliveryResult) time.Time {
 		return time.Time{}
 	}
 	return lane.ClaimedAt.Add(time.Duration(sent) * time.Second / time.Duration(limit))
+}
+
+// countExhausted counts the deliveries a turn gave up after attempts.
+func countExhausted(results []store.DeliveryResult) int {
+	n := 0
+	for _, r := range results {
+		if r.State == bahasha.DeliveryFailed && r.Attempt.Number > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // observe counts a lane turn's POSTs and finished deliveries in the

@@ -206,7 +206,7 @@ func (s *Service) Create(ctx context.Context, accountID string, c Config) (bahas
 	if err := s.checkScope(ctx, accountID, c.Scope); err != nil {
 		return bahasha.Endpoint{}, handshake.Result{}, err
 	}
-	res := s.Verifier.VerifyWith(ctx, c.URL, c.VerifyToken, c.Headers)
+	res := s.verify(ctx, accountID, "", c.URL, c.VerifyToken, c.Headers)
 	if !res.OK {
 		return bahasha.Endpoint{}, res, nil
 	}
@@ -295,7 +295,7 @@ func (s *Service) Update(ctx context.Context, accountID string, id int64, c Conf
 	now := s.Now()
 	next := cur
 	if c.URL != cur.URL || c.VerifyToken != cur.VerifyToken {
-		if res = s.Verifier.VerifyWith(ctx, c.URL, c.VerifyToken, c.Headers); !res.OK {
+		if res = s.verify(ctx, accountID, cur.PublicID(), c.URL, c.VerifyToken, c.Headers); !res.OK {
 			return bahasha.Endpoint{}, res, nil
 		}
 		next.VerifiedAt = now
@@ -366,7 +366,7 @@ func (s *Service) Reverify(ctx context.Context, accountID string, id int64) (bah
 	if e.Listening() {
 		return e, handshake.Result{}, problem.Invalid("%s is a bahasha listen session, with no URL to verify: bahasha listen --verify-token runs the handshake against your local server", e.PublicID())
 	}
-	res := s.Verifier.VerifyWith(ctx, e.URL, e.VerifyToken, e.Headers)
+	res := s.verify(ctx, accountID, e.PublicID(), e.URL, e.VerifyToken, e.Headers)
 	if !res.OK {
 		return bahasha.Endpoint{}, res, nil
 	}

@@ -7,6 +7,7 @@ package registration
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
@@ -28,6 +29,26 @@ type Service struct {
 	Verifier *handshake.Verifier
 	Waker    Waker
 	Now      func() time.Time
+	// Log gets the handshakes' outcomes (never a token or a URL).
+	Log *slog.Logger
+}
+
+// verify runs the handshake for an account's endpoint (endpoint is "" for
+// a new one) and logs its outcome.
+func (s *Service) verify(ctx context.Context, accountID, endpoint, rawURL, token string, headers map[string]string) handshake.Result {
+	res := s.Verifier.VerifyWith(ctx, rawURL, token, headers)
+	if s.Log != nil {
+		attrs := []any{"account", accountID, "status", res.StatusCode, "duration", res.Duration.Round(time.Millisecond).String()}
+		if endpoint != "" {
+			attrs = append(attrs, "endpoint", endpoint)
+		}
+		if res.OK {
+			s.Log.Info("handshake passed", attrs...)
+		} else {
+			s.Log.Info("handshake failed", append(attrs, "reason", string(res.Reason))...)
+		}
+	}
+	return res
 }
 
 // Params are the arguments of Register.
@@ -49,7 +70,7 @@ func (s *Service) Register(ctx context.Context, p Params) (bahasha.Endpoint, han
 	if len(p.VerifyToken) > MaxVerifyTokenLength {
 		return bahasha.Endpoint{}, handshake.Result{}, problem.Invalid("the verification token is longer than %d characters; use a shorter one", MaxVerifyTokenLength)
 	}
-	res := s.Verifier.Verify(ctx, p.URL, p.VerifyToken)
+	res := s.verify(ctx, p.AccountID, "", p.URL, p.VerifyToken, nil)
 	if !res.OK {
 		return bahasha.Endpoint{}, res, nil
 	}

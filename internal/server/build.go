@@ -127,7 +127,7 @@ func Build(st store.Store, o Options) (*Platform, error) {
 	}
 	msg := &messaging.Service{Store: st, Waker: waker, Rand: o.Rand, Now: o.Now, Pace: o.SandboxPace}
 	rep := &replay.Service{Store: st, Waker: waker, Now: o.Now, Log: o.Log}
-	reg := &registration.Service{Store: st, Verifier: p.Verifier, Waker: waker, Now: o.Now}
+	reg := &registration.Service{Store: st, Verifier: p.Verifier, Waker: waker, Now: o.Now, Log: o.Log}
 	p.Messaging, p.Replay, p.Registration = msg, rep, reg
 	p.API = api.New(o.API, st, api.Services{Messaging: msg, Replay: rep, Registration: reg, Listen: p.Listen.Serve}, waker, o.Now, o.Rand, o.Log)
 	p.Dashboard = dashboard.New(o.Dashboard, st, dashboard.Services{Messaging: msg, Replay: rep, Registration: reg}, waker, o.Now, o.Rand, o.Log)
