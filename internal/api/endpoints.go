@@ -58,7 +58,10 @@ type endpointJSON struct {
 	// Health is healthy, failing (its last POSTs failed), probing (its
 	// breaker is open: one request at a time) or paused (it asked to
 	// wait, or its rate limit holds it).
-	Health              string     `json:"health"`
+	Health string `json:"health"`
+	// DisabledReason says why a disabled endpoint is (absent when
+	// enabled).
+	DisabledReason      string     `json:"disabled_reason,omitempty"`
 	ConsecutiveFailures int        `json:"consecutive_failures"`
 	FailingSince        *time.Time `json:"failing_since"`
 	VerifiedAt          time.Time  `json:"verified_at"`
@@ -71,7 +74,7 @@ func toEndpointJSON(e bahasha.Endpoint, now time.Time, reveal bool) endpointJSON
 		Description: e.Description, Health: e.Health(now), ConsecutiveFailures: e.ConsecutiveFailures,
 		FailingSince: timePtr(e.FailingSince), VerifiedAt: e.VerifiedAt, CreatedAt: e.CreatedAt}
 	if e.Disabled {
-		out.Status = "disabled"
+		out.Status, out.DisabledReason = "disabled", e.DisabledReason
 	}
 	if out.Events == nil {
 		out.Events = []string{}

@@ -70,6 +70,10 @@ type Endpoint struct {
 	// Disabled endpoints receive no new events, and their pending
 	// deliveries wait (they are not attempted) until enabled again.
 	Disabled bool
+	// DisabledReason says why ("" while enabled): it answered 410 Gone,
+	// it failed continuously for too long, or it was disabled from the
+	// API or the dashboard.
+	DisabledReason string
 	// Primary marks the account-scope endpoint of PUT /v1/webhook (at most
 	// one per account).
 	Primary bool

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -72,7 +73,7 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 		Metrics: mx,
 		Client:  safehttp.Config{AllowPrivate: cfg.AllowPrivateTargets, Timeout: cfg.AttemptTimeout, UserAgent: safehttp.UserAgent(version())},
 		Engine: delivery.Config{MaxLanes: cfg.MaxLanes, Timeout: cfg.AttemptTimeout, ShutdownGrace: cfg.ShutdownGrace,
-			Retry: cfg.RetryPolicy(), MaxBatch: cfg.MaxBatch, MaxInFlight: cfg.MaxInFlight, Retention: cfg.Retention, LeaseFor: cfg.LaneLease},
+			Retry: cfg.RetryPolicy(), MaxBatch: cfg.MaxBatch, MaxInFlight: cfg.MaxInFlight, Retention: cfg.Retention, LeaseFor: cfg.LaneLease, DisableAfter: cfg.DisableAfter},
 		API:         api.Config{AdminKey: cfg.AdminKey},
 		SandboxPace: cfg.SandboxPace,
 		Dashboard:   dashboard.Config{TrustedProxies: cfg.TrustedProxies},
@@ -250,7 +251,7 @@ func startupSettings(cfg config.Serve, scheme, addr, node string) []any {
 	}
 	return append(db, "version", version(), "listen", scheme+"://"+addr, "node", node,
 		"allow_private_targets", cfg.AllowPrivateTargets, "attempt_timeout", cfg.AttemptTimeout.String(),
-		"retry_window", cfg.RetryWindow.String(), "retention", cfg.Retention.String(), "max_lanes", cfg.MaxLanes,
+		"retry_window", cfg.RetryWindow.String(), "disable_after", cmp.Or(cfg.DisableAfter, cfg.RetryWindow).String(), "retention", cfg.Retention.String(), "max_lanes", cfg.MaxLanes,
 		"max_batch", cfg.MaxBatch, "max_in_flight", cfg.MaxInFlight, "metrics_addr", cfg.MetricsAddr,
 		"admin_api", cfg.AdminKey != "", "log_level", cfg.LogLevel)
 }

@@ -85,6 +85,7 @@ func serveSettings(cfg *config.Serve) []setting {
 		set("attempt-timeout", "BAHASHA_ATTEMPT_TIMEOUT", "time limit of one delivery attempt", durationSetting(&cfg.AttemptTimeout)),
 		set("retry-schedule", "BAHASHA_RETRY_SCHEDULE", "comma-separated delays between attempts, the last repeating (default 5s,30s,2m,10m,30m,1h,2h,4h,8h)", durationsSetting(&cfg.RetrySchedule)),
 		set("retry-window", "BAHASHA_RETRY_WINDOW", "how long a delivery is retried before it is marked failed", durationSetting(&cfg.RetryWindow)),
+		set("disable-after", "BAHASHA_DISABLE_AFTER", "disable an endpoint that failed continuously this long (default: the retry window; 410 Gone disables at once)", durationSetting(&cfg.DisableAfter)),
 		set("shutdown-grace", "BAHASHA_SHUTDOWN_GRACE", "time in-flight work may finish at shutdown", durationSetting(&cfg.ShutdownGrace)),
 		set("body-timeout", "BAHASHA_BODY_TIMEOUT", "time a request body may take to arrive after its headers", durationSetting(&cfg.BodyTimeout)),
 		set("trusted-proxies", "BAHASHA_TRUSTED_PROXIES", "addresses or CIDR ranges of proxies whose X-Forwarded-For names the client", prefixesSetting(&cfg.TrustedProxies)),

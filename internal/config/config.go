@@ -107,6 +107,11 @@ type Serve struct {
 	// MaxLanes is how many endpoints are delivered to at once. Default 64.
 	// Flag --max-lanes, env BAHASHA_MAX_LANES.
 	MaxLanes int
+	// DisableAfter disables an endpoint that has failed continuously for
+	// this long. Default 0: the retry window. (An endpoint answering 410
+	// Gone is disabled at once.) Flag --disable-after, env
+	// BAHASHA_DISABLE_AFTER.
+	DisableAfter time.Duration
 	// LogFormat is "text" (logfmt-like key=value, the default) or "json"
 	// (one object per line). Flag --log-format, env BAHASHA_LOG_FORMAT.
 	LogFormat string
@@ -163,6 +168,8 @@ func (c Serve) Validate() error {
 		return fmt.Errorf("BAHASHA_BOOTSTRAP_API_KEY must be at least 32 characters (it has %d)", len(c.BootstrapAPIKey))
 	case c.AdminKey != "" && len(c.AdminKey) < 32:
 		return fmt.Errorf("BAHASHA_ADMIN_KEY must be at least 32 characters (it has %d)", len(c.AdminKey))
+	case c.DisableAfter < 0:
+		return errors.New("--disable-after must not be negative (0: the retry window)")
 	case c.LogFormat != "text" && c.LogFormat != "json":
 		return fmt.Errorf("--log-format must be text or json, not %q", oneLine(c.LogFormat))
 	case c.LogLevel != "debug" && c.LogLevel != "info" && c.LogLevel != "warn" && c.LogLevel != "error":

@@ -52,6 +52,11 @@ const (
 type Config struct {
 	// Metrics, when set, count the attempts and finished deliveries.
 	Metrics *metrics.Metrics
+	// DisableAfter disables an endpoint that has failed continuously for
+	// this long (its pending deliveries wait until it is enabled again).
+	// Default: the retry window. An endpoint that answers 410 Gone is
+	// disabled at once.
+	DisableAfter time.Duration
 	// MaxLanes is how many endpoints are served at once. Default 64.
 	MaxLanes int
 	// MaxPerLane is how many deliveries one claim of a lane takes.
@@ -154,6 +159,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Retry.Steps == nil {
 		c.Retry = retry.DefaultPolicy()
+	}
+	if c.DisableAfter <= 0 {
+		c.DisableAfter = c.Retry.Window
 	}
 	return c
 }

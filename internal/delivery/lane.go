@@ -116,6 +116,8 @@ type postResult struct {
 	// and duration how long it took.
 	result   string
 	duration time.Duration
+	// gone: the endpoint answered 410 Gone.
+	gone bool
 }
 
 // serveLane sends a claimed lane's chunks (see dispatcher), then records
@@ -150,8 +152,9 @@ func (e *Engine) serveLane(ctx context.Context, lane store.Lane) {
 
 	results := superseded
 	var breaker store.BreakerUpdate
-	anyOK, anyFailed := false, false
+	anyOK, anyFailed, gone := false, false, false
 	for _, o := range outcomes {
+		gone = gone || o.gone
 		results = append(results, o.results...)
 		if o.pauseUntil.After(breaker.PauseUntil) {
 			breaker.PauseUntil = o.pauseUntil
@@ -184,6 +187,17 @@ func (e *Engine) serveLane(ctx context.Context, lane store.Lane) {
 			e.log.Info("endpoint recovered: its breaker closed", "endpoint", ep.PublicID(), "account", ep.AccountID,
 				"failing_for", now.Sub(ep.FailingSince).Round(time.Second).String())
 		}
+	}
+	switch {
+	case ep.Disabled || ep.Listening():
+	case gone:
+		breaker.Disable = "the endpoint answered 410 Gone"
+	case anyFailed && !anyOK && !ep.FailingSince.IsZero() && now.Sub(ep.FailingSince) >= e.cfg.DisableAfter:
+		breaker.Disable = fmt.Sprintf("the endpoint failed continuously for %v (since %s)", e.cfg.DisableAfter, ep.FailingSince.UTC().Format(time.RFC3339))
+	}
+	if breaker.Disable != "" {
+		e.log.Warn("endpoint disabled: its pending deliveries wait until it is enabled again", "endpoint", ep.PublicID(), "account", ep.AccountID,
+			"reason", breaker.Disable)
 	}
 	if exhausted := countExhausted(results); exhausted > 0 {
 		e.log.Warn("deliveries given up: their retry window is over", "endpoint", ep.PublicID(), "account", ep.AccountID, "deliveries", exhausted)
@@ -221,6 +235,16 @@ func rateLimitUntil(lane store.Lane, results []store.DeliveryResult) time.Time {
 		return time.Time{}
 	}
 	return lane.ClaimedAt.Add(time.Duration(sent) * time.Second / time.Duration(limit))
+}
+
+// withError sets the attempts' error text.
+func withError(rs []store.DeliveryResult, text string) []store.DeliveryResult {
+	for i := range rs {
+		if rs[i].Attempt.Error != "" && !strings.Contains(rs[i].Attempt.Error, "retry window") {
+			rs[i].Attempt.Error = text
+		}
+	}
+	return rs
 }
 
 // countExhausted counts the deliveries a turn gave up after attempts.
@@ -446,6 +470,10 @@ func (e *Engine) post(ctx context.Context, lane store.Lane, target *url.URL, url
 			msg += " (redirects are not followed: register the final URL)"
 		}
 		r := outcome(bahasha.DeliveryPending, resp.StatusCode, text, msg, retryAfter)
+		r.gone = resp.StatusCode == http.StatusGone
+		if r.gone {
+			r.results = withError(r.results, msg+" (410 Gone: the endpoint is disabled; enable it again from the API or the dashboard)")
+		}
 		if retryAfter > 0 && e.cfg.Retry.MaxRetryAfter > 0 {
 			// The endpoint asked for a pause: the whole lane waits, not
 			// only these deliveries.

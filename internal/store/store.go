@@ -480,6 +480,9 @@ type BreakerUpdate struct {
 	// PauseUntil, when after Now, pauses the endpoint as a whole: its lane
 	// is not claimed before then (it asked for it with Retry-After).
 	PauseUntil time.Time
+	// Disable, when set, disables the endpoint with this reason: its
+	// pending deliveries wait until it is enabled again.
+	Disable string
 }
 
 // TurnOutcome is how a lane turn went, for the endpoint's breaker.

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 
@@ -293,16 +294,34 @@ func (s *Store) UpdateEndpoint(ctx context.Context, p store.UpdateEndpointParams
 			return err
 		}
 		events, headers := sqlstore.EndpointJSON(c)
+		// The lane before its deliveries (the order every writer keeps).
+		var wasEnabled bool
+		if err := tx.QueryRow(ctx, `SELECT enabled FROM endpoints WHERE id = $1 AND account_id = $2 FOR NO KEY UPDATE`, c.ID, c.AccountID).Scan(&wasEnabled); err != nil {
+			return err
+		}
+		if !wasEnabled && !c.Disabled {
+			// Enabled again: its waiting deliveries are due now, all at
+			// once, so that they go in the order of their events.
+			if _, err := tx.Exec(ctx, `UPDATE deliveries SET next_attempt_at = $1 WHERE endpoint_id = $2 AND state = 'pending'`, ms(p.Now), c.ID); err != nil {
+				return err
+			}
+			if err := refreshLanes(ctx, tx, []int64{c.ID}, false); err != nil {
+				return err
+			}
+		}
 		var err error
+		// A new URL, or enabling a disabled endpoint, starts its breaker
+		// afresh.
 		e, err = scanEndpoint(tx.QueryRow(ctx, `UPDATE endpoints SET
-			consecutive_failures = CASE WHEN url = $1 THEN consecutive_failures ELSE 0 END,
-			probe_at = CASE WHEN url = $1 THEN probe_at ELSE 0 END,
-			failing_since = CASE WHEN url = $1 THEN failing_since ELSE 0 END,
+			consecutive_failures = CASE WHEN url = $1 AND (enabled OR NOT $9) THEN consecutive_failures ELSE 0 END,
+			probe_at = CASE WHEN url = $1 AND (enabled OR NOT $9) THEN probe_at ELSE 0 END,
+			failing_since = CASE WHEN url = $1 AND (enabled OR NOT $9) THEN failing_since ELSE 0 END,
+			disabled_reason = CASE WHEN $9 THEN '' WHEN enabled THEN $13 ELSE disabled_reason END,
 			url = $1, verify_token = $2, verified_at = $3, scope_kind = $4, scope_id = $5, events = $6, headers = $7, rate_limit = $8,
 			enabled = $9, description = $10
 			WHERE id = $11 AND account_id = $12 RETURNING `+endpointColumns,
 			c.URL, c.VerifyToken, ms(c.VerifiedAt), string(c.Scope.Kind), c.Scope.ID, events, headers, c.RateLimit,
-			!c.Disabled, c.Description, c.ID, c.AccountID))
+			!c.Disabled, c.Description, c.ID, c.AccountID, cmp.Or(c.DisabledReason, sqlstore.DisabledByAPI)))
 		return err
 	})
 	return e, err

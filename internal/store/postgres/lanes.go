@@ -305,6 +305,11 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 				return err
 			}
 		}
+		if b.Disable != "" {
+			if _, err := tx.Exec(ctx, `UPDATE endpoints SET enabled = FALSE, disabled_reason = $1 WHERE id = $2 AND enabled`, b.Disable, p.EndpointID); err != nil {
+				return err
+			}
+		}
 		if p.AccountID != "" && !p.Stats.Empty() {
 			if _, err := tx.Exec(ctx, statsUpsert, sqlstore.StatsArgs(p.AccountID, p.Now, p.Stats)...); err != nil {
 				return err

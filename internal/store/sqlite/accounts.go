@@ -245,16 +245,34 @@ func (s *Store) UpdateEndpoint(ctx context.Context, p store.UpdateEndpointParams
 			return err
 		}
 		events, headers := sqlstore.EndpointJSON(c)
+		var wasEnabled bool
+		if err := tx.QueryRowContext(ctx, `SELECT enabled FROM endpoints WHERE id = ? AND account_id = ?`, c.ID, c.AccountID).Scan(&wasEnabled); err != nil {
+			return err
+		}
+		if !wasEnabled && !c.Disabled {
+			// Enabled again: its waiting deliveries are due now, all at
+			// once, so that they go in the order of their events.
+			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ? WHERE endpoint_id = ? AND state = 'pending'`, ms(p.Now), c.ID); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET
+				lane_due_at = (SELECT min(next_attempt_at) FROM deliveries WHERE endpoint_id = ? AND state = 'pending') WHERE id = ?`, c.ID, c.ID); err != nil {
+				return err
+			}
+		}
 		var err error
+		// A new URL, or enabling a disabled endpoint, starts its breaker
+		// afresh.
 		e, err = scanEndpoint(tx.QueryRowContext(ctx, `UPDATE endpoints SET
-			consecutive_failures = CASE WHEN url = ? THEN consecutive_failures ELSE 0 END,
-			probe_at = CASE WHEN url = ? THEN probe_at ELSE 0 END,
-			failing_since = CASE WHEN url = ? THEN failing_since ELSE 0 END,
-			url = ?, verify_token = ?, verified_at = ?, scope_kind = ?, scope_id = ?, events = ?, headers = ?, rate_limit = ?,
-			enabled = ?, description = ?
-			WHERE id = ? AND account_id = ? RETURNING `+endpointColumns,
-			c.URL, c.URL, c.URL, c.URL, c.VerifyToken, ms(c.VerifiedAt), string(c.Scope.Kind), c.Scope.ID, events, headers, c.RateLimit,
-			!c.Disabled, c.Description, c.ID, c.AccountID))
+			consecutive_failures = CASE WHEN url = ?1 AND (enabled = 1 OR ?2 = 0) THEN consecutive_failures ELSE 0 END,
+			probe_at = CASE WHEN url = ?1 AND (enabled = 1 OR ?2 = 0) THEN probe_at ELSE 0 END,
+			failing_since = CASE WHEN url = ?1 AND (enabled = 1 OR ?2 = 0) THEN failing_since ELSE 0 END,
+			disabled_reason = CASE WHEN ?2 = 1 THEN '' WHEN enabled = 1 THEN ?3 ELSE disabled_reason END,
+			url = ?1, verify_token = ?4, verified_at = ?5, scope_kind = ?6, scope_id = ?7, events = ?8, headers = ?9, rate_limit = ?10,
+			enabled = ?2, description = ?11
+			WHERE id = ?12 AND account_id = ?13 RETURNING `+endpointColumns,
+			c.URL, !c.Disabled, cmp.Or(c.DisabledReason, sqlstore.DisabledByAPI), c.VerifyToken, ms(c.VerifiedAt), string(c.Scope.Kind), c.Scope.ID,
+			events, headers, c.RateLimit, c.Description, c.ID, c.AccountID))
 		return err
 	})
 	return e, err

@@ -418,6 +418,11 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 				return err
 			}
 		}
+		if b.Disable != "" {
+			if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET enabled = 0, disabled_reason = ? WHERE id = ? AND enabled = 1`, b.Disable, p.EndpointID); err != nil {
+				return err
+			}
+		}
 		if p.AccountID != "" && !p.Stats.Empty() {
 			if _, err := tx.ExecContext(ctx, statsUpsert, sqlstore.StatsArgs(p.AccountID, p.Now, p.Stats)...); err != nil {
 				return err

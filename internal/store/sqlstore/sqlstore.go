@@ -28,7 +28,7 @@ const (
 	PhoneColumns    = `id, account_id, waba_id, display_phone_number, sandbox, created_at`
 	EndpointColumns = `id, account_id, url, verify_token, verified_at, created_at, consecutive_failures, probe_at, failing_since, paused_until,
 	scope_kind, scope_id, events, headers, rate_limit, enabled, is_primary, description, secret, prev_secret, prev_secret_until,
-	kind, listen_node, last_seen_at`
+	kind, listen_node, last_seen_at, disabled_reason`
 	// DeliveryColumns selects a delivery joined with its event (d, e).
 	DeliveryColumns = `d.id, d.account_id, d.endpoint_id, d.event_id, d.state, d.attempts, coalesce(d.next_attempt_at, 0),
 	d.window_start, d.last_status_code, d.last_error, d.last_attempt_at, d.last_duration_us, d.last_response,
@@ -88,7 +88,7 @@ func ScanEndpoint(row Scanner, extra ...any) (bahasha.Endpoint, error) {
 	var enabled bool
 	dest := append([]any{&e.ID, &e.AccountID, &e.URL, &e.VerifyToken, &verified, &created, &e.ConsecutiveFailures, &probe, &failing, &paused,
 		&kind, &e.Scope.ID, &events, &headers, &e.RateLimit, &enabled, &e.Primary, &e.Description, &e.Secret, &e.PreviousSecret, &prevUntil,
-		&epKind, &e.ListenNode, &seen}, extra...)
+		&epKind, &e.ListenNode, &seen, &e.DisabledReason}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return bahasha.Endpoint{}, err
 	}
@@ -101,6 +101,9 @@ func ScanEndpoint(row Scanner, extra ...any) (bahasha.Endpoint, error) {
 	}
 	if err := json.Unmarshal([]byte(headers), &e.Headers); err != nil {
 		return bahasha.Endpoint{}, fmt.Errorf("endpoint %d: its headers column: %w", e.ID, err)
+	}
+	if e.Disabled && e.DisabledReason == "" {
+		e.DisabledReason = DisabledByAPI
 	}
 	if len(e.Events) == 0 {
 		e.Events = nil
@@ -275,3 +278,7 @@ func SnapshotHealth(ph func(int) string) string {
 	return `SELECT CASE WHEN enabled = FALSE THEN 'disabled' WHEN probe_at > 0 THEN 'probing' WHEN paused_until > ` + ph(1) + ` THEN 'paused'
 		WHEN consecutive_failures > 0 THEN 'failing' ELSE 'healthy' END AS health, count(*) FROM endpoints GROUP BY 1`
 }
+
+// DisabledByAPI is the reason of an endpoint disabled from the API or the
+// dashboard.
+const DisabledByAPI = "disabled from the API or the dashboard"

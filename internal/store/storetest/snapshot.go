@@ -79,3 +79,54 @@ func testSnapshot(t *testing.T, s store.Store) {
 		t.Fatalf("once A's retry is due: %+v; want due at %v", sn, later)
 	}
 }
+
+// testDisabling: a lane turn can disable its endpoint with a reason; its
+// pending work is not claimed; enabled again, the breaker starts afresh,
+// the reason goes, and the waiting deliveries are due at once, in event
+// order.
+func testDisabling(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := account(t, s, "a")
+	e := endpoint(t, s, a)
+	insert(t, s, a, t0, "1", "2", "3")
+	at := t0.Add(time.Second)
+	lanes, err := s.ClaimLanes(ctx, store.ClaimParams{Now: at, MaxLanes: 10, MaxPerLane: 1, LeaseFor: time.Minute})
+	if err != nil || len(lanes) != 1 || len(lanes[0].Deliveries) != 1 {
+		t.Fatalf("claim: %+v, %v", lanes, err)
+	}
+	d := lanes[0].Deliveries[0]
+	later := t0.Add(time.Hour)
+	if err := s.CompleteLane(ctx, store.CompleteParams{EndpointID: e.ID, Now: at, LeasedUntil: lanes[0].LeasedUntil, ClaimedAt: lanes[0].ClaimedAt,
+		Results: []store.DeliveryResult{{DeliveryID: d.ID, State: bahasha.DeliveryPending, NextAttemptAt: later,
+			Attempt: bahasha.Attempt{DeliveryID: d.ID, Number: 1, StartedAt: at, StatusCode: 410}}},
+		Breaker: store.BreakerUpdate{Turn: store.TurnFailed, Disable: "gone"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.EndpointByID(ctx, store.GetEndpointParams{AccountID: a, EndpointID: e.ID})
+	if err != nil || !got.Disabled || got.DisabledReason != "gone" || got.ConsecutiveFailures != 1 {
+		t.Fatalf("after the disabling turn: %+v, %v", got, err)
+	}
+	if l, _ := s.ClaimLanes(ctx, store.ClaimParams{Now: later.Add(time.Hour), MaxLanes: 10, MaxPerLane: 10, LeaseFor: time.Minute}); len(l) != 0 {
+		t.Fatalf("a disabled endpoint's lane was claimed: %+v", l)
+	}
+	got.Disabled = false
+	enabledAt := t0.Add(2 * time.Minute)
+	got, err = s.UpdateEndpoint(ctx, store.UpdateEndpointParams{Endpoint: got, Now: enabledAt})
+	if err != nil || got.Disabled || got.DisabledReason != "" || got.ConsecutiveFailures != 0 || !got.FailingSince.IsZero() {
+		t.Fatalf("enabled again: %+v, %v", got, err)
+	}
+	l, err := s.ClaimLanes(ctx, store.ClaimParams{Now: enabledAt, MaxLanes: 10, MaxPerLane: 10, LeaseFor: time.Minute})
+	if err != nil || len(l) != 1 || len(l[0].Deliveries) != 3 {
+		t.Fatalf("claim after enabling: %+v, %v", l, err)
+	}
+	for i := 1; i < 3; i++ {
+		if l[0].Deliveries[i].EventID < l[0].Deliveries[i-1].EventID {
+			t.Fatalf("after enabling, the deliveries come out of event order: %+v", l[0].Deliveries)
+		}
+	}
+	// Disabled from the API, it says so.
+	got.Disabled = true
+	if got, err = s.UpdateEndpoint(ctx, store.UpdateEndpointParams{Endpoint: got, Now: enabledAt}); err != nil || got.DisabledReason == "" {
+		t.Fatalf("disabled from the API: %+v, %v", got, err)
+	}
+}

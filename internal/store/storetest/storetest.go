@@ -70,6 +70,7 @@ func Run(t *testing.T, open Opener) {
 		{"EndpointIDsNotReused", testEndpointIDsNotReused},
 		{"ListenSessions", testListenSessions},
 		{"Snapshot", testSnapshot},
+		{"Disabling", testDisabling},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
