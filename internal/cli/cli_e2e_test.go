@@ -123,8 +123,8 @@ func TestCLI(t *testing.T) {
 		if r := s.Do("GET", "/v1/phone_numbers", nil); r.Status != 200 || r.Len("data") != 1 {
 			t.Errorf("the printed key: %s", r)
 		}
-		if strings.Contains(s.Stderr.String(), "WARNING") {
-			t.Errorf("WARNING printed without --allow-private-targets: %s", s.Stderr)
+		if strings.Contains(s.Stderr.String(), "--allow-private-targets is ON") {
+			t.Errorf("the private-targets warning logged without --allow-private-targets: %s", s.Stderr)
 		}
 		// A restart on the same folder neither creates another account nor
 		// prints a key.
@@ -145,15 +145,15 @@ func TestCLI(t *testing.T) {
 	t.Run("private_targets_warning", func(t *testing.T) {
 		t.Parallel()
 		s := startServe(t, serveOpts{})
-		if !strings.Contains(s.Stderr.String(), "WARNING") || !strings.Contains(s.Stderr.String(), "--allow-private-targets") {
-			t.Errorf("no WARNING on stderr with --allow-private-targets: %q", s.Stderr)
+		if !strings.Contains(s.Stderr.String(), "level=WARN") || !strings.Contains(s.Stderr.String(), "--allow-private-targets is ON") {
+			t.Errorf("no warning on stderr with --allow-private-targets: %q", s.Stderr)
 		}
 		if strings.Contains(s.Stdout.String(), "API key (shown once") {
 			t.Errorf("a bootstrap key was printed:\n%s", s.Stdout)
 		}
 		s2 := startServe(t, serveOpts{NoPrivate: true, Env: map[string]string{"BAHASHA_ALLOW_PRIVATE_TARGETS": "true"}})
-		if !strings.Contains(s2.Stderr.String(), "WARNING") {
-			t.Errorf("no WARNING with BAHASHA_ALLOW_PRIVATE_TARGETS=true: %q", s2.Stderr)
+		if !strings.Contains(s2.Stderr.String(), "--allow-private-targets is ON") {
+			t.Errorf("no warning with BAHASHA_ALLOW_PRIVATE_TARGETS=true: %q", s2.Stderr)
 		}
 	})
 
