@@ -188,6 +188,9 @@ const (
 	KindStatus EventKind = "status"
 	// KindMessage is a message a customer sent to the business.
 	KindMessage EventKind = "message"
+	// KindOperational is an operational event about the account's own
+	// endpoints (notice.go): its Payload is the whole body POSTed.
+	KindOperational EventKind = "operational"
 )
 
 // Event is one webhook event of an account: a status or a customer message,

@@ -74,11 +74,16 @@ const (
 	FilterStatuses = "statuses"
 	// FilterMessages: messages customers sent.
 	FilterMessages = "messages"
+	// FilterOperational: operational events about the account's
+	// endpoints (endpoint.failing, delivery.exhausted, …). Only an
+	// endpoint that names it gets them: no filter means statuses and
+	// messages.
+	FilterOperational = "operational"
 )
 
 // EventFilters are the names an endpoint's Events may hold, in the order
 // the API documents them.
-var EventFilters = []string{FilterStatuses, FilterMessages}
+var EventFilters = []string{FilterStatuses, FilterMessages, FilterOperational}
 
 // ValidateEvents checks an endpoint's event filter: known names, each once.
 // The error says which name is wrong.
@@ -96,8 +101,11 @@ func ValidateEvents(events []string) error {
 
 // Filter is the event filter name an event matches.
 func (e Event) Filter() string {
-	if e.Kind == KindStatus {
+	switch e.Kind {
+	case KindStatus:
 		return FilterStatuses
+	case KindOperational:
+		return FilterOperational
 	}
 	return FilterMessages
 }
@@ -105,7 +113,10 @@ func (e Event) Filter() string {
 // Wants reports whether the endpoint's event filter lets the event through
 // (its scope aside).
 func (e Endpoint) Wants(ev Event) bool {
-	return len(e.Events) == 0 || slices.Contains(e.Events, ev.Filter())
+	if len(e.Events) == 0 {
+		return ev.Kind != KindOperational
+	}
+	return slices.Contains(e.Events, ev.Filter())
 }
 
 // Route appends to dst the endpoints of endpoints (all of one account) that
@@ -118,8 +129,19 @@ func (e Endpoint) Wants(ev Event) bool {
 // match is as if absent: a number's endpoint for messages only leaves the
 // number's statuses to its WABA's or the account's endpoints. Listen
 // sessions (KindListen) are outside the precedence: each gets a copy of
-// what its scope and filter take.
+// what its scope and filter take. An operational event goes to every
+// enabled endpoint whose filter names FilterOperational.
 func Route(dst []Endpoint, endpoints []Endpoint, ev Event) []Endpoint {
+	if ev.Kind == KindOperational {
+		// Operational events concern the account: every endpoint that
+		// asked for them, whatever its scope.
+		for _, e := range endpoints {
+			if !e.Disabled && e.Wants(ev) {
+				dst = append(dst, e)
+			}
+		}
+		return dst
+	}
 	takes := func(e Endpoint) bool { return !e.Disabled && e.Scope.covers(ev) && e.Wants(ev) }
 	best := 3
 	for _, e := range endpoints {

@@ -126,6 +126,14 @@ type Store interface {
 	// statistics as failed, and returns how many. Two nodes trimming at
 	// once fail no more than one would.
 	TrimListenBacklogs(ctx context.Context, p TrimBacklogsParams) (int, error)
+	// AddNotices records operational events (bahasha.NewNotice) to be
+	// routed by FlushNotices.
+	AddNotices(ctx context.Context, notices []bahasha.Event) error
+	// FlushNotices turns up to Limit recorded operational events, oldest
+	// first, into events routed over their accounts' endpoints (as
+	// InsertEvents does; an event already stored is not stored twice),
+	// and returns how many it took.
+	FlushNotices(ctx context.Context, p FlushNoticesParams) (int, error)
 	// RemoveEndpoint deletes one of an account's endpoints (the primary
 	// one too) and marks its pending deliveries failed with Reason.
 	// ErrNotFound if it is not the account's.
@@ -295,6 +303,9 @@ type CreateEndpointParams struct {
 type UpdateEndpointParams struct {
 	Endpoint bahasha.Endpoint
 	Now      time.Time
+	// Notices are operational events about the change, recorded in the
+	// same write (see AddNotices).
+	Notices []bahasha.Event
 }
 
 // OpenListenParams are the arguments of OpenListenSession.
@@ -334,6 +345,12 @@ type Snapshot struct {
 
 // EndpointHealths are the keys of Snapshot.Endpoints, in order.
 var EndpointHealths = []string{"healthy", "failing", "probing", "paused", "disabled"}
+
+// FlushNoticesParams are the arguments of FlushNotices.
+type FlushNoticesParams struct {
+	Limit int
+	Now   time.Time
+}
 
 // ListenHold is what TouchListenSession found.
 type ListenHold int
@@ -468,6 +485,9 @@ type CompleteParams struct {
 	// not release the lane another node has claimed since). Zero releases
 	// unconditionally.
 	LeasedUntil time.Time
+	// Notices are operational events about the turn (the breaker opened,
+	// deliveries given up…), recorded in the same write (see AddNotices).
+	Notices []bahasha.Event
 }
 
 // BreakerUpdate moves an endpoint's breaker.

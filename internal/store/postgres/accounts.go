@@ -293,6 +293,9 @@ func (s *Store) UpdateEndpoint(ctx context.Context, p store.UpdateEndpointParams
 		if err := checkScope(ctx, tx, c.AccountID, c.Scope); err != nil {
 			return err
 		}
+		if err := addNotices(ctx, tx, p.Notices); err != nil {
+			return err
+		}
 		events, headers := sqlstore.EndpointJSON(c)
 		// The lane before its deliveries (the order every writer keeps).
 		var wasEnabled bool

@@ -241,6 +241,9 @@ func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error 
 		}
 	}
 	return s.tx(ctx, func(tx pgx.Tx) error {
+		if err := addNotices(ctx, tx, p.Notices); err != nil {
+			return err
+		}
 		// Lock the lane first: the lane_due_at computed below then sees
 		// every delivery committed for it.
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM endpoints WHERE id = $1 FOR NO KEY UPDATE`, p.EndpointID); err != nil {

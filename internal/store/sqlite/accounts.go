@@ -244,6 +244,9 @@ func (s *Store) UpdateEndpoint(ctx context.Context, p store.UpdateEndpointParams
 		if err := checkScope(ctx, tx, c.AccountID, c.Scope); err != nil {
 			return err
 		}
+		if err := addNotices(ctx, tx, p.Notices); err != nil {
+			return err
+		}
 		events, headers := sqlstore.EndpointJSON(c)
 		var wasEnabled bool
 		if err := tx.QueryRowContext(ctx, `SELECT enabled FROM endpoints WHERE id = ? AND account_id = ?`, c.ID, c.AccountID).Scan(&wasEnabled); err != nil {

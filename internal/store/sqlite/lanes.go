@@ -255,6 +255,9 @@ func refreshLane(ctx context.Context, tx *wtx, endpointID, leasedUntil int64) er
 func (s *Store) CompleteLane(ctx context.Context, p store.CompleteParams) error {
 	now := ms(p.Now)
 	return s.write(ctx, func(tx *wtx) error {
+		if err := addNotices(ctx, tx, p.Notices); err != nil {
+			return err
+		}
 		// Attempts: multi-row INSERTs.
 		var q strings.Builder
 		var args []any

@@ -130,3 +130,64 @@ func testDisabling(t *testing.T, s store.Store) {
 		t.Fatalf("disabled from the API: %+v, %v", got, err)
 	}
 }
+
+// testNotices: operational events recorded with a lane's turn (or on
+// their own) become events on the next flush, routed only to the enabled
+// endpoints whose filter names them, whatever their scope, in order; a
+// flush takes each once.
+func testNotices(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := account(t, s, "a")
+	primary := endpoint(t, s, a) // no filter: no operational events
+	mk := func(scope bahasha.Scope, disabled bool) bahasha.Endpoint {
+		t.Helper()
+		e, err := s.CreateEndpoint(ctx, store.CreateEndpointParams{Endpoint: bahasha.Endpoint{AccountID: a, URL: "https://ops.example/" + scope.ID,
+			VerifyToken: "t", VerifiedAt: t0, Scope: scope, Events: []string{bahasha.FilterOperational}, Disabled: disabled, Secret: "whsec_b3Bz"},
+			Max: store.MaxEndpoints, Now: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	ops := mk(bahasha.Scope{Kind: bahasha.ScopePhoneNumber, ID: "pn-a"}, false)
+	mk(bahasha.AccountScope, true) // disabled: gets nothing
+	n1, _ := bahasha.NewNotice(a, bahasha.NoticeEndpointFailing, t0, map[string]any{"endpoint_id": primary.PublicID()})
+	n2, _ := bahasha.NewNotice(a, bahasha.NoticeEndpointRecovered, t0.Add(time.Second), map[string]any{"endpoint_id": primary.PublicID()})
+	insert(t, s, a, t0, "1")
+	lanes, err := s.ClaimLanes(ctx, store.ClaimParams{Now: t0, MaxLanes: 10, MaxPerLane: 10, LeaseFor: time.Minute})
+	if err != nil || len(lanes) != 1 {
+		t.Fatalf("claim: %+v, %v", lanes, err)
+	}
+	if err := s.CompleteLane(ctx, store.CompleteParams{EndpointID: primary.ID, Now: t0, LeasedUntil: lanes[0].LeasedUntil, ClaimedAt: lanes[0].ClaimedAt,
+		Notices: []bahasha.Event{n1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddNotices(ctx, []bahasha.Event{n2}); err != nil {
+		t.Fatal(err)
+	}
+	for pass, want := range []int{2, 0} {
+		if n, err := s.FlushNotices(ctx, store.FlushNoticesParams{Limit: 10, Now: t0}); err != nil || n != want {
+			t.Fatalf("flush %d = %d, %v; want %d", pass, n, err, want)
+		}
+	}
+	ds, err := s.Deliveries(ctx, store.ListDeliveriesParams{AccountID: a, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range ds {
+		if d.Event.Kind != bahasha.KindOperational {
+			continue
+		}
+		if d.EndpointID != ops.ID {
+			t.Errorf("an operational event went to endpoint %d, not %d", d.EndpointID, ops.ID)
+		}
+		got = append([]string{d.Event.MessageType}, got...) // newest first
+		if string(d.Event.Payload) != string(n1.Payload) && string(d.Event.Payload) != string(n2.Payload) {
+			t.Errorf("payload changed: %s", d.Event.Payload)
+		}
+	}
+	if len(got) != 2 || got[0] != bahasha.NoticeEndpointFailing || got[1] != bahasha.NoticeEndpointRecovered {
+		t.Fatalf("operational deliveries, oldest first: %v", got)
+	}
+}

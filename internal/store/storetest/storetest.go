@@ -71,6 +71,7 @@ func Run(t *testing.T, open Opener) {
 		{"ListenSessions", testListenSessions},
 		{"Snapshot", testSnapshot},
 		{"Disabling", testDisabling},
+		{"Notices", testNotices},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
