@@ -116,6 +116,8 @@ type session struct {
 	// out is the writer's queue (unbuffered: a message is taken only
 	// while the writer runs).
 	out chan outgoing
+	// ready is closed once the CLI has been told the session is live.
+	ready chan struct{}
 
 	mu      sync.Mutex
 	next    uint64
@@ -196,6 +198,13 @@ func (h *Hub) Forward(ctx context.Context, endpointID int64, r delivery.ForwardR
 	s := h.sessions[endpointID]
 	h.mu.Unlock()
 	if s == nil {
+		return delivery.ForwardResponse{}, ErrNotConnected
+	}
+	select { // nothing is sent until the session is live
+	case <-s.ready:
+	case <-s.done:
+		return delivery.ForwardResponse{}, ErrNotConnected
+	case <-ctx.Done():
 		return delivery.ForwardResponse{}, ErrNotConnected
 	}
 	ch := make(chan Message, 1)
@@ -287,16 +296,12 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, acc bahasha.Account)
 	if err != nil {
 		// Accept answered the client already. The session goes offline,
 		// unless another connection of this node holds it.
-		h.mu.Lock()
-		held := h.sessions[ep.ID] != nil
-		h.mu.Unlock()
-		if !held {
-			h.close(ep.ID, nil)
-		}
+		h.close(ep.ID, nil)
 		return nil
 	}
 	conn.SetReadLimit(MaxResultBytes)
-	s := &session{conn: conn, endpoint: ep.ID, done: make(chan struct{}), out: make(chan outgoing), waiting: map[uint64]chan Message{}}
+	s := &session{conn: conn, endpoint: ep.ID, done: make(chan struct{}), out: make(chan outgoing), ready: make(chan struct{}),
+		waiting: map[uint64]chan Message{}}
 	h.serve(r.Context(), acc, ep, s, q.Get("print_secret") != "")
 	return nil
 }
@@ -346,18 +351,9 @@ func (h *Hub) serve(ctx context.Context, acc bahasha.Account, ep bahasha.Endpoin
 		defer cancel() // a failed write has closed the connection
 		s.writer(ctx)
 	}()
-	// Ready first: the session is published (and POSTs may go to it) only
-	// once the CLI knows it is live.
-	timeout := cmp.Or(h.AttemptTimeout, 10*time.Second)
-	ready := Message{Type: TypeReady, EndpointID: ep.PublicID(), Name: ep.ListenName(), SigningSecret: ep.Secret,
-		AttemptTimeoutMS: timeout.Milliseconds(), Disabled: ep.Disabled}
-	if printSecret {
-		ready.AppSecret = acc.AppSecret
-	}
-	b, _ := json.Marshal(ready)
-	if err := s.send(ctx, websocket.MessageText, b); err != nil {
-		return
-	}
+	// Registered first, so that once the CLI knows it is live a POST
+	// finds it; but no POST goes out before ready does (Forward waits
+	// for s.ready).
 	h.mu.Lock()
 	if h.closed { // Close has begun, without this one
 		h.mu.Unlock()
@@ -377,6 +373,17 @@ func (h *Hub) serve(ctx context.Context, acc bahasha.Account, ep bahasha.Endpoin
 			old.tell(TypeTakenOver, websocket.StatusPolicyViolation, "another bahasha listen with the same name took this session over")
 		}()
 	}
+	timeout := cmp.Or(h.AttemptTimeout, 10*time.Second)
+	ready := Message{Type: TypeReady, EndpointID: ep.PublicID(), Name: ep.ListenName(), SigningSecret: ep.Secret,
+		AttemptTimeoutMS: timeout.Milliseconds(), Disabled: ep.Disabled}
+	if printSecret {
+		ready.AppSecret = acc.AppSecret
+	}
+	b, _ := json.Marshal(ready)
+	if err := s.send(ctx, websocket.MessageText, b); err != nil {
+		return
+	}
+	close(s.ready)
 	h.Log.Info("listen session connected", "endpoint", ep.PublicID(), "name", ep.ListenName())
 	h.Waker.Wake() // its waiting work is this node's now
 
@@ -471,11 +478,15 @@ func (h *Hub) Close() {
 }
 
 // close ends a session on this node: it goes offline unless another
-// connection holds it now.
+// connection of this node holds it now (CloseListenSession changes
+// nothing when another node does).
 func (h *Hub) close(endpointID int64, s *session) {
 	h.mu.Lock()
-	current := h.sessions[endpointID] == s
-	if current && s != nil {
+	// Offline unless another connection of this node holds it (one that
+	// never got registered, as at shutdown, goes offline too).
+	holder := h.sessions[endpointID]
+	offline := holder == nil || holder == s
+	if holder == s && s != nil {
 		delete(h.sessions, endpointID)
 	}
 	h.mu.Unlock()
@@ -483,7 +494,7 @@ func (h *Hub) close(endpointID int64, s *session) {
 		close(s.done)
 		s.conn.CloseNow()
 	}
-	if s == nil || current {
+	if offline {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := h.Store.CloseListenSession(ctx, store.ListenSessionParams{EndpointID: endpointID, Node: h.Node, Now: h.Now()}); err != nil {
