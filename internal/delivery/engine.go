@@ -361,6 +361,8 @@ const maintenanceBatch = 500
 // it (one batch a tick would fall behind any rate above a batch a second).
 func (e *Engine) maintainOnce(ctx context.Context) {
 	now := e.now()
+	// Operational events a crash left recorded but not routed.
+	e.FlushNotices(ctx)
 	// Listen sessions left offline past their window go, with their work.
 	if n, err := e.store.RemoveStaleListenSessions(ctx, store.StaleSessionsParams{Before: now.Add(-e.cfg.ListenRetry.Window), Limit: maintenanceBatch, Now: now,
 		Reason: "the bahasha listen session was offline for more than " + e.cfg.ListenRetry.Window.String() + ", so it was removed"}); err != nil && ctx.Err() == nil {

@@ -56,7 +56,8 @@ func plan(lane store.Lane, maxBatch, maxBytes int) (chunks []chunk, superseded [
 	// run of it (a slice of it, not a copy).
 	sent := lane.Deliveries[:0:0]
 	copied := false
-	start := 0 // of the current chunk in sent
+	lastOp := false // the last chunk holds an operational event
+	start := 0      // of the current chunk in sent
 	for i := range lane.Deliveries {
 		d := &lane.Deliveries[i]
 		ev := &d.Event
@@ -78,7 +79,9 @@ func plan(lane store.Lane, maxBatch, maxBytes int) (chunks []chunk, superseded [
 		}
 		size := len(ev.Payload) + len(ev.Contact) + envelopeOverhead
 		n := len(chunks)
-		if n == 0 || len(sent)-start >= maxBatch || chunks[n-1].bytes+size > maxBytes {
+		// An operational event goes alone: its envelope is its own.
+		op := ev.Kind == bahasha.KindOperational
+		if n == 0 || len(sent)-start >= maxBatch || chunks[n-1].bytes+size > maxBytes || op || lastOp {
 			chunks = append(chunks, chunk{})
 			n++
 			start = len(sent)
@@ -97,6 +100,7 @@ func plan(lane store.Lane, maxBatch, maxBytes int) (chunks []chunk, superseded [
 		}
 		c.deliveries = sent[start:len(sent):len(sent)]
 		c.bytes += size
+		lastOp = op
 	}
 	return chunks, superseded
 }
@@ -199,6 +203,7 @@ func (e *Engine) serveLane(ctx context.Context, lane store.Lane) {
 		e.log.Warn("endpoint disabled: its pending deliveries wait until it is enabled again", "endpoint", ep.PublicID(), "account", ep.AccountID,
 			"reason", breaker.Disable)
 	}
+	notices := e.notices(lane, results, breaker, anyFailed, anyOK, now)
 	if exhausted := countExhausted(results); exhausted > 0 {
 		e.log.Warn("deliveries given up: their retry window is over", "endpoint", ep.PublicID(), "account", ep.AccountID, "deliveries", exhausted)
 	}
@@ -210,8 +215,11 @@ func (e *Engine) serveLane(ctx context.Context, lane store.Lane) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := e.store.CompleteLane(rctx, store.CompleteParams{EndpointID: lane.Endpoint.ID, Now: now, Results: results, Breaker: breaker,
-		LeasedUntil: lane.LeasedUntil, ClaimedAt: lane.ClaimedAt, AccountID: lane.Endpoint.AccountID, Stats: laneStats(lane, results)}); err != nil {
+		LeasedUntil: lane.LeasedUntil, ClaimedAt: lane.ClaimedAt, AccountID: lane.Endpoint.AccountID, Stats: laneStats(lane, results),
+		Notices: notices}); err != nil {
 		e.log.Error("recording delivery attempts; they will be retried when the lane's lease expires", "endpoint", lane.Endpoint.ID, "err", err)
+	} else if len(notices) > 0 {
+		e.FlushNotices(rctx)
 	}
 }
 
@@ -235,6 +243,96 @@ func rateLimitUntil(lane store.Lane, results []store.DeliveryResult) time.Time {
 		return time.Time{}
 	}
 	return lane.ClaimedAt.Add(time.Duration(sent) * time.Second / time.Duration(limit))
+}
+
+// maxNoticeIDs caps the delivery ids one delivery.exhausted lists.
+const maxNoticeIDs = 100
+
+// notices are the operational events of a lane's turn, one per change of
+// state (never one per attempt): the breaker opened (endpoint.failing)
+// or closed (endpoint.recovered), the endpoint was disabled, deliveries
+// were given up (delivery.exhausted, but not for operational events
+// themselves). Listen sessions raise none.
+func (e *Engine) notices(lane store.Lane, results []store.DeliveryResult, b store.BreakerUpdate, anyFailed, anyOK bool, now time.Time) []bahasha.Event {
+	ep := lane.Endpoint
+	if ep.Listening() {
+		return nil
+	}
+	var out []bahasha.Event
+	add := func(typ string, data map[string]any) {
+		data["endpoint_id"] = ep.PublicID()
+		if ep.Description != "" {
+			data["description"] = ep.Description
+		}
+		n, err := bahasha.NewNotice(ep.AccountID, typ, now, data)
+		if err != nil {
+			e.log.Error("making an operational event", "type", typ, "err", err)
+			return
+		}
+		out = append(out, n)
+	}
+	var lastErr string
+	var lastCode int
+	for _, r := range results {
+		if r.Attempt.Number > 0 && r.State != bahasha.DeliveryDelivered {
+			lastErr, lastCode = r.Attempt.Error, r.Attempt.StatusCode
+		}
+	}
+	switch {
+	case anyFailed && !b.ProbeAt.IsZero() && !ep.Probing():
+		since := ep.FailingSince
+		if since.IsZero() {
+			since = now
+		}
+		add(bahasha.NoticeEndpointFailing, map[string]any{"consecutive_failures": ep.ConsecutiveFailures + 1,
+			"failing_since": since.UTC(), "next_probe_at": b.ProbeAt.UTC(), "last_error": lastErr, "last_status_code": lastCode})
+	case anyOK && ep.Probing():
+		add(bahasha.NoticeEndpointRecovered, map[string]any{"failing_since": ep.FailingSince.UTC(), "recovered_at": now.UTC()})
+	}
+	if b.Disable != "" {
+		add(bahasha.NoticeEndpointDisabled, map[string]any{"reason": b.Disable, "disabled_at": now.UTC()})
+	}
+	byID := make(map[int64]*bahasha.Delivery, len(lane.Deliveries))
+	for i := range lane.Deliveries {
+		byID[lane.Deliveries[i].ID] = &lane.Deliveries[i]
+	}
+	var ids []string
+	count := 0
+	for _, r := range results {
+		d := byID[r.DeliveryID]
+		if r.State != bahasha.DeliveryFailed || r.Attempt.Number == 0 || d == nil || d.Event.Kind == bahasha.KindOperational {
+			continue
+		}
+		count++
+		if len(ids) < maxNoticeIDs {
+			ids = append(ids, "dlv_"+strconv.FormatInt(r.DeliveryID, 10))
+		}
+	}
+	if count > 0 {
+		add(bahasha.NoticeDeliveryExhausted, map[string]any{"count": count, "delivery_ids": ids, "last_error": lastErr})
+	}
+	return out
+}
+
+// FlushNotices routes the operational events recorded so far (a lane's
+// turn calls it when it recorded some; maintenance catches up after a
+// crash), and wakes the engine for them.
+func (e *Engine) FlushNotices(ctx context.Context) {
+	for ctx.Err() == nil {
+		n, err := e.store.FlushNotices(ctx, store.FlushNoticesParams{Limit: maintenanceBatch, Now: e.now()})
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Error("routing operational events; they wait for the next pass", "err", err)
+			}
+			return
+		}
+		if n > 0 {
+			e.Wake()
+		}
+		if n < maintenanceBatch {
+			return
+		}
+	}
 }
 
 // withError sets the attempts' error text.
@@ -391,7 +489,13 @@ func (e *Engine) post(ctx context.Context, lane store.Lane, target *url.URL, url
 		}
 		return r
 	}
-	body, err := Envelope(events)
+	var body []byte
+	var err error
+	if len(events) == 1 && events[0].Kind == bahasha.KindOperational {
+		body = events[0].Payload // its own envelope, as stored
+	} else {
+		body, err = Envelope(events)
+	}
 	if err != nil {
 		// A stored event that cannot be rendered never will be.
 		return outcome(bahasha.DeliveryFailed, 0, "", err.Error(), 0)

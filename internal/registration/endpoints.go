@@ -296,13 +296,23 @@ func (s *Service) Update(ctx context.Context, accountID string, id int64, c Conf
 	next := cur
 	if c.URL != cur.URL || c.VerifyToken != cur.VerifyToken {
 		if res = s.verify(ctx, accountID, cur.PublicID(), c.URL, c.VerifyToken, c.Headers); !res.OK {
+			if res.Request.Method != "" { // not for input refused before any request
+				s.notify(ctx, cur, bahasha.NoticeEndpointVerificationFailed, verificationData(res, "an edit of its URL or token"))
+			}
 			return bahasha.Endpoint{}, res, nil
 		}
 		next.VerifiedAt = now
 	}
 	next.URL, next.VerifyToken, next.Scope, next.Events, next.Headers = c.URL, c.VerifyToken, c.Scope, c.Events, c.Headers
 	next.RateLimit, next.Disabled, next.Description = c.RateLimit, c.Disabled, c.Description
-	e, err := s.Store.UpdateEndpoint(ctx, store.UpdateEndpointParams{Endpoint: next, Now: now})
+	var notices []bahasha.Event
+	switch {
+	case cur.Disabled && !next.Disabled:
+		notices = s.notice(next, bahasha.NoticeEndpointEnabled, map[string]any{"reason": "enabled from the API or the dashboard", "previous_reason": cur.DisabledReason})
+	case !cur.Disabled && next.Disabled:
+		notices = s.notice(next, bahasha.NoticeEndpointDisabled, map[string]any{"reason": "disabled from the API or the dashboard", "disabled_at": now.UTC()})
+	}
+	e, err := s.Store.UpdateEndpoint(ctx, store.UpdateEndpointParams{Endpoint: next, Now: now, Notices: notices})
 	if errors.Is(err, store.ErrNotFound) {
 		// Removed meanwhile, or its scope's number went away.
 		if _, gerr := s.Get(ctx, accountID, id); gerr != nil {
@@ -313,8 +323,59 @@ func (s *Service) Update(ctx context.Context, accountID string, id int64, c Conf
 	if err != nil {
 		return bahasha.Endpoint{}, res, err
 	}
+	if len(notices) > 0 {
+		s.flush(ctx)
+	}
 	s.Waker.Wake()
 	return e, res, nil
+}
+
+// notice is the operational event typ about endpoint e, or none when it
+// cannot be made (it is logged).
+func (s *Service) notice(e bahasha.Endpoint, typ string, data map[string]any) []bahasha.Event {
+	data["endpoint_id"] = e.PublicID()
+	if e.Description != "" {
+		data["description"] = e.Description
+	}
+	n, err := bahasha.NewNotice(e.AccountID, typ, s.Now(), data)
+	if err != nil {
+		if s.Log != nil {
+			s.Log.Error("making an operational event", "type", typ, "err", err)
+		}
+		return nil
+	}
+	return []bahasha.Event{n}
+}
+
+// notify records and routes an operational event about e that goes with
+// no change of its own (a failed verification).
+func (s *Service) notify(ctx context.Context, e bahasha.Endpoint, typ string, data map[string]any) {
+	n := s.notice(e, typ, data)
+	if len(n) == 0 || e.Listening() {
+		return
+	}
+	if err := s.Store.AddNotices(ctx, n); err != nil {
+		if s.Log != nil {
+			s.Log.Error("recording an operational event", "type", typ, "err", err)
+		}
+		return
+	}
+	s.flush(ctx)
+	s.Waker.Wake()
+}
+
+// flush routes the recorded operational events (the engine's maintenance
+// catches up with any left after a failure).
+func (s *Service) flush(ctx context.Context) {
+	if _, err := s.Store.FlushNotices(ctx, store.FlushNoticesParams{Limit: 100, Now: s.Now()}); err != nil && s.Log != nil {
+		s.Log.Warn("routing operational events; the next maintenance pass will", "err", err)
+	}
+}
+
+// verificationData is endpoint.verification_failed's data: why, in the
+// diagnosis's words (never the token).
+func verificationData(res handshake.Result, during string) map[string]any {
+	return map[string]any{"during": during, "reason": string(res.Reason), "message": res.Message, "status_code": res.StatusCode}
 }
 
 // ConfigOf is an endpoint's configuration, for an Update that changes
@@ -368,6 +429,7 @@ func (s *Service) Reverify(ctx context.Context, accountID string, id int64) (bah
 	}
 	res := s.verify(ctx, accountID, e.PublicID(), e.URL, e.VerifyToken, e.Headers)
 	if !res.OK {
+		s.notify(ctx, e, bahasha.NoticeEndpointVerificationFailed, verificationData(res, "a re-verification"))
 		return bahasha.Endpoint{}, res, nil
 	}
 	e.VerifiedAt = s.Now()
