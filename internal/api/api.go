@@ -130,6 +130,7 @@ func (a *API) routes(mux *http.ServeMux) {
 	v1("POST /v1/{waba_id}/subscribed_apps", a.graph(a.setWABAOverride))
 	mux.HandleFunc("/v1/", a.noRoute)
 	mux.Handle("POST /admin/v1/accounts", a.admin(a.createAccount))
+	mux.Handle("GET /admin/v1/health", a.admin(a.health))
 	mux.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, problem.New(http.StatusNotFound, "not_found", "no such admin route: %s %s", r.Method, r.URL.Path))
 	})

@@ -179,3 +179,40 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// GET /admin/v1/health gives the operator the platform-wide picture:
+// backlog, lag, endpoints by health, the unhealthy ones with their
+// accounts, and which node holds leases; only with the admin key.
+func TestAdminHealth(t *testing.T) {
+	t.Parallel()
+	s, rcv := setup(t, serveOpts{Env: map[string]string{"BAHASHA_ADMIN_KEY": testAdminKey}})
+	if r := s.DoAs(s.Key, "GET", "/admin/v1/health", nil); r.Status != 401 {
+		t.Fatalf("with an account's key: %s", r)
+	}
+	r := s.DoAs(testAdminKey, "GET", "/admin/v1/health", nil)
+	if r.Status != 200 || r.Num("backlog") != 0 || r.Num("endpoints.healthy") != 1 || r.Len("unhealthy_endpoints") != 0 {
+		t.Fatalf("a healthy platform: %s", r)
+	}
+	primary := s.primaryID()
+	rcv.Fail(true)
+	s.Send(s.Key, s.Phone().ID, "254712345678")
+	eventually(t, "the failing endpoint in the health view", func() (bool, string) {
+		r = s.DoAs(testAdminKey, "GET", "/admin/v1/health", nil)
+		return r.Len("unhealthy_endpoints") == 1 && r.Str("unhealthy_endpoints.0.id") == primary && r.Num("backlog") == 3 &&
+			r.Str("unhealthy_endpoints.0.account_id") != "", r.String()
+	})
+	if h := r.Str("unhealthy_endpoints.0.health"); h != "failing" && h != "probing" {
+		t.Errorf("its health: %s", r)
+	}
+	rcv.Fail(false)
+	rcv.Wait(t, "the statuses", func() bool { return len(rcv.statuses) == 3 })
+	// A node's leases show while it delivers; none is left afterwards.
+	eventually(t, "no backlog", func() (bool, string) {
+		r = s.DoAs(testAdminKey, "GET", "/admin/v1/health", nil)
+		return r.Num("backlog") == 0 && r.Len("unhealthy_endpoints") == 0 && r.Num("lag_seconds") == 0, r.String()
+	})
+	s2 := startServe(t, serveOpts{})
+	if r := s2.DoAs(testAdminKey, "GET", "/admin/v1/health", nil); r.Status != 404 || !strings.Contains(r.String(), "admin_disabled") {
+		t.Fatalf("without BAHASHA_ADMIN_KEY: %s", r)
+	}
+}

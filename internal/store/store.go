@@ -245,6 +245,10 @@ type Store interface {
 	// the operator: every account's backlog, the oldest due lane, and the
 	// endpoints by health.
 	Snapshot(ctx context.Context, now time.Time) (Snapshot, error)
+	// UnhealthyEndpoints lists, across accounts, up to limit endpoints
+	// that are not healthy at now (failing, probing or disabled), those
+	// failing longest first, then the disabled.
+	UnhealthyEndpoints(ctx context.Context, now time.Time, limit int) ([]bahasha.Endpoint, error)
 
 	// CreateSession stores a dashboard session.
 	CreateSession(ctx context.Context, s Session) error
@@ -341,6 +345,8 @@ type Snapshot struct {
 	// Endpoints counts endpoints by health: "healthy", "failing",
 	// "probing", "paused" (as bahasha.Endpoint.Health) and "disabled".
 	Endpoints map[string]int
+	// Leases counts the lanes leased at now by node (ClaimParams.Node).
+	Leases map[string]int
 }
 
 // EndpointHealths are the keys of Snapshot.Endpoints, in order.

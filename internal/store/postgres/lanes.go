@@ -125,9 +125,9 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 			lanes = append(lanes, l)
 		}
 		if len(leased) > 0 {
-			if _, err := tx.Exec(ctx, `UPDATE endpoints SET lane_leased_until = $1, last_served_at = $2, claim_last_due = v.due, claim_last_event = v.event
+			if _, err := tx.Exec(ctx, `UPDATE endpoints SET lane_leased_until = $1, last_served_at = $2, lane_node = $6, claim_last_due = v.due, claim_last_event = v.event
 				FROM unnest($3::bigint[], $4::bigint[], $5::bigint[]) AS v(id, due, event) WHERE endpoints.id = v.id`,
-				now+p.LeaseFor.Milliseconds(), now, leased, lastDue, lastEvent); err != nil {
+				now+p.LeaseFor.Milliseconds(), now, leased, lastDue, lastEvent, p.Node); err != nil {
 				return err
 			}
 		}

@@ -74,9 +74,41 @@ func (s *Store) Snapshot(ctx context.Context, now time.Time) (store.Snapshot, er
 	}
 	var h string
 	var n int
-	_, err = pgx.ForEachRow(rows, []any{&h, &n}, func() error {
+	if _, err = pgx.ForEachRow(rows, []any{&h, &n}, func() error {
 		snap.Endpoints[h] = n
+		return nil
+	}); err != nil {
+		return snap, s.translate(err)
+	}
+	snap.Leases = map[string]int{}
+	lrows, err := s.pool.Query(ctx, sqlstore.SnapshotLeases(ph), ms(now))
+	if err != nil {
+		return snap, s.translate(err)
+	}
+	_, err = pgx.ForEachRow(lrows, []any{&h, &n}, func() error {
+		snap.Leases[h] = n
 		return nil
 	})
 	return snap, s.translate(err)
+}
+
+// UnhealthyEndpoints implements store.Store.
+func (s *Store) UnhealthyEndpoints(ctx context.Context, now time.Time, limit int) ([]bahasha.Endpoint, error) {
+	if s.isClosed() {
+		return nil, store.ErrClosed
+	}
+	rows, err := s.pool.Query(ctx, sqlstore.UnhealthyEndpoints(func(int) string { return "$1" }), limit)
+	if err != nil {
+		return nil, s.translate(err)
+	}
+	defer rows.Close()
+	var out []bahasha.Endpoint
+	for rows.Next() {
+		e, err := scanEndpoint(rows)
+		if err != nil {
+			return nil, s.translate(err)
+		}
+		out = append(out, e)
+	}
+	return out, s.translate(rows.Err())
 }

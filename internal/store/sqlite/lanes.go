@@ -86,8 +86,8 @@ func (s *Store) ClaimLanes(ctx context.Context, p store.ClaimParams) ([]store.La
 			args = append(args, l.Endpoint.ID, ext.due, ext.event)
 		}
 		_, err = tx.ExecContext(ctx, `WITH v(id, due, event) AS (VALUES `+lease.String()+`)
-			UPDATE endpoints SET lane_leased_until = ?, last_served_at = ?, claim_last_due = v.due, claim_last_event = v.event
-			FROM v WHERE endpoints.id = v.id`, append(args, until, now)...)
+			UPDATE endpoints SET lane_leased_until = ?, last_served_at = ?, lane_node = ?, claim_last_due = v.due, claim_last_event = v.event
+			FROM v WHERE endpoints.id = v.id`, append(args, until, now, p.Node)...)
 		return err
 	})
 	if err != nil || len(lanes) == 0 {

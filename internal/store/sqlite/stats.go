@@ -95,5 +95,43 @@ func (s *Store) Snapshot(ctx context.Context, now time.Time) (store.Snapshot, er
 		}
 		snap.Endpoints[h] = n
 	}
-	return snap, translate(rows.Err())
+	if err := rows.Err(); err != nil {
+		return snap, translate(err)
+	}
+	snap.Leases = map[string]int{}
+	lrows, err := s.rdb.QueryContext(ctx, sqlstore.SnapshotLeases(ph), ms(now))
+	if err != nil {
+		return snap, translate(err)
+	}
+	defer lrows.Close()
+	for lrows.Next() {
+		var node string
+		var n int
+		if err := lrows.Scan(&node, &n); err != nil {
+			return snap, translate(err)
+		}
+		snap.Leases[node] = n
+	}
+	return snap, translate(lrows.Err())
+}
+
+// UnhealthyEndpoints implements store.Store.
+func (s *Store) UnhealthyEndpoints(ctx context.Context, now time.Time, limit int) ([]bahasha.Endpoint, error) {
+	if s.isClosed() {
+		return nil, store.ErrClosed
+	}
+	rows, err := s.rdb.QueryContext(ctx, sqlstore.UnhealthyEndpoints(func(int) string { return "?" }), limit)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []bahasha.Endpoint
+	for rows.Next() {
+		e, err := scanEndpoint(rows)
+		if err != nil {
+			return nil, translate(err)
+		}
+		out = append(out, e)
+	}
+	return out, translate(rows.Err())
 }

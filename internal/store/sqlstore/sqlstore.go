@@ -282,3 +282,16 @@ func SnapshotHealth(ph func(int) string) string {
 // DisabledByAPI is the reason of an endpoint disabled from the API or the
 // dashboard.
 const DisabledByAPI = "disabled from the API or the dashboard"
+
+// SnapshotLeases counts the lanes leased at now by node.
+func SnapshotLeases(ph func(int) string) string {
+	return `SELECT lane_node, count(*) FROM endpoints WHERE lane_leased_until > ` + ph(1) + ` GROUP BY lane_node`
+}
+
+// UnhealthyEndpoints selects (EndpointColumns) up to the second
+// parameter's number of endpoints not healthy: failing ones first, the
+// longest failing first, then the disabled.
+func UnhealthyEndpoints(ph func(int) string) string {
+	return `SELECT ` + EndpointColumns + ` FROM endpoints WHERE consecutive_failures > 0 OR enabled = FALSE
+		ORDER BY CASE WHEN enabled = FALSE THEN 1 ELSE 0 END, failing_since, id LIMIT ` + ph(1)
+}

@@ -63,9 +63,17 @@ func testSnapshot(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 	}
+	// B's lease still holds; A's was released.
+	if sn := snap(t0.Add(2 * time.Minute)); !maps.Equal(sn.Leases, map[string]int{"": 1}) {
+		t.Fatalf("leases by node: %v, want B's alone", sn.Leases)
+	}
 	eb.Disabled = true
 	if _, err := s.UpdateEndpoint(ctx, store.UpdateEndpointParams{Endpoint: eb, Now: t0}); err != nil {
 		t.Fatal(err)
+	}
+	bad, err := s.UnhealthyEndpoints(ctx, t0.Add(5*time.Minute), 10)
+	if err != nil || len(bad) != 2 || bad[0].AccountID != a || bad[1].ID != eb.ID || !bad[1].Disabled {
+		t.Fatalf("unhealthy endpoints: %+v, %v; want A's failing one, then B's disabled one", bad, err)
 	}
 	// B's lane was claimed too; its lease runs out after a minute.
 	sn = snap(t0.Add(5 * time.Minute))
