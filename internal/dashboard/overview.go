@@ -76,6 +76,8 @@ type overviewData struct {
 	Options  []endpointOption
 	// Empty: nothing happened in the last day and nothing is pending.
 	Empty bool
+	// Notices are the latest operational events.
+	Notices []noticeView
 }
 
 // overview shows the last hour and day: deliveries, success rate,
@@ -121,7 +123,12 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, acc bahasha
 	if err != nil {
 		return err
 	}
+	notices, err := d.notices(r.Context(), acc.ID)
+	if err != nil {
+		return err
+	}
 	data := overviewData{
+		Notices: notices,
 		Hour:    summarise("Last hour", bucket(stats, hourStart, time.Minute, 60), time.Minute),
 		Day:     summarise("Last day", bucket(stats, dayStart, 15*time.Minute, 96), 15*time.Minute),
 		Backlog: backlog,

@@ -31,6 +31,8 @@ type settingsData struct {
 
 	// Groups are the account's endpoints (the primary one too) by scope.
 	Groups []scopeGroup
+	// Notices are the latest operational events.
+	Notices []noticeView
 	// Count of the account's endpoints, and the most it may have.
 	Count, Max int
 	// Add is the "Add an endpoint" form; AddResult the outcome of its
@@ -96,6 +98,9 @@ func (d *Dashboard) settingsPage(r *http.Request, acc bahasha.Account) (settings
 		return data, err
 	}
 	data.Groups, data.Count, data.Add = data.book.groups(es, d.now()), len(es), data.book.newForm()
+	if data.Notices, err = d.notices(r.Context(), acc.ID); err != nil {
+		return data, err
+	}
 	return data, nil
 }
 

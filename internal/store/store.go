@@ -129,6 +129,10 @@ type Store interface {
 	// AddNotices records operational events (bahasha.NewNotice) to be
 	// routed by FlushNotices.
 	AddNotices(ctx context.Context, notices []bahasha.Event) error
+	// RecentNotices lists an account's latest operational events that
+	// were routed (FlushNotices), newest first, at most limit: ID, Kind,
+	// MessageType (the type), Payload and CreatedAt.
+	RecentNotices(ctx context.Context, accountID string, limit int) ([]bahasha.Event, error)
 	// FlushNotices turns up to Limit recorded operational events, oldest
 	// first, into events routed over their accounts' endpoints (as
 	// InsertEvents does; an event already stored is not stored twice),

@@ -2,11 +2,13 @@ package postgres
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/store/sqlstore"
 )
 
 // addNotices records operational events in tx.
@@ -71,4 +73,25 @@ func (s *Store) FlushNotices(ctx context.Context, p store.FlushNoticesParams) (i
 		return nil
 	})
 	return n, err
+}
+
+// RecentNotices implements store.Store.
+func (s *Store) RecentNotices(ctx context.Context, accountID string, limit int) ([]bahasha.Event, error) {
+	if s.isClosed() {
+		return nil, store.ErrClosed
+	}
+	rows, err := s.pool.Query(ctx, sqlstore.RecentNotices(func(i int) string { return "$" + strconv.Itoa(i) }), accountID, limit)
+	if err != nil {
+		return nil, s.translate(err)
+	}
+	var out []bahasha.Event
+	var id, created int64
+	var typ string
+	var payload []byte
+	_, err = pgx.ForEachRow(rows, []any{&id, &typ, &payload, &created}, func() error {
+		out = append(out, bahasha.Event{ID: id, AccountID: accountID, Kind: bahasha.KindOperational, MessageType: typ,
+			Payload: append([]byte(nil), payload...), CreatedAt: fromMS(created)})
+		return nil
+	})
+	return out, s.translate(err)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/store/sqlstore"
 )
 
 // addNotices records operational events in tx.
@@ -79,4 +80,28 @@ func (s *Store) FlushNotices(ctx context.Context, p store.FlushNoticesParams) (i
 		return nil
 	})
 	return n, err
+}
+
+// RecentNotices implements store.Store.
+func (s *Store) RecentNotices(ctx context.Context, accountID string, limit int) ([]bahasha.Event, error) {
+	if s.isClosed() {
+		return nil, store.ErrClosed
+	}
+	rows, err := s.rdb.QueryContext(ctx, sqlstore.RecentNotices(func(int) string { return "?" }), accountID, limit)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []bahasha.Event
+	for rows.Next() {
+		e := bahasha.Event{AccountID: accountID, Kind: bahasha.KindOperational}
+		var payload []byte
+		var created int64
+		if err := rows.Scan(&e.ID, &e.MessageType, &payload, &created); err != nil {
+			return nil, translate(err)
+		}
+		e.Payload, e.CreatedAt = payload, fromMS(created)
+		out = append(out, e)
+	}
+	return out, translate(rows.Err())
 }

@@ -295,3 +295,11 @@ func UnhealthyEndpoints(ph func(int) string) string {
 	return `SELECT ` + EndpointColumns + ` FROM endpoints WHERE consecutive_failures > 0 OR enabled = FALSE
 		ORDER BY CASE WHEN enabled = FALSE THEN 1 ELSE 0 END, failing_since, id LIMIT ` + ph(1)
 }
+
+// RecentNotices selects an account's latest operational events (first
+// placeholder) at most the second's number: id, message_type, payload,
+// created_at.
+func RecentNotices(ph func(int) string) string {
+	return `SELECT id, message_type, payload, created_at FROM events WHERE account_id = ` + ph(1) + ` AND kind = 'operational'
+		ORDER BY created_at DESC, id DESC LIMIT ` + ph(2)
+}

@@ -198,4 +198,11 @@ func testNotices(t *testing.T, s store.Store) {
 	if len(got) != 2 || got[0] != bahasha.NoticeEndpointFailing || got[1] != bahasha.NoticeEndpointRecovered {
 		t.Fatalf("operational deliveries, oldest first: %v", got)
 	}
+	recent, err := s.RecentNotices(ctx, a, 10)
+	if err != nil || len(recent) != 2 || recent[0].MessageType != bahasha.NoticeEndpointRecovered || string(recent[1].Payload) != string(n1.Payload) {
+		t.Fatalf("recent notices, newest first: %+v, %v", recent, err)
+	}
+	if other, err := s.RecentNotices(ctx, account(t, s, "b"), 10); err != nil || len(other) != 0 {
+		t.Fatalf("another account's recent notices: %+v, %v", other, err)
+	}
 }
