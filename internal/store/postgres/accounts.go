@@ -198,10 +198,15 @@ func removeEndpoint(ctx context.Context, tx pgx.Tx, id int64, reason string, now
 
 // Endpoints implements store.Store.
 func (s *Store) Endpoints(ctx context.Context, accountID string) ([]bahasha.Endpoint, error) {
+	return s.queryEndpoints(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE account_id = $1 ORDER BY id`, accountID)
+}
+
+// queryEndpoints runs a query of endpointColumns.
+func (s *Store) queryEndpoints(ctx context.Context, q string, args ...any) ([]bahasha.Endpoint, error) {
 	if s.isClosed() {
 		return nil, store.ErrClosed
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE account_id = $1 ORDER BY id`, accountID)
+	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, s.translate(err)
 	}

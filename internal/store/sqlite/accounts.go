@@ -157,7 +157,15 @@ func removeEndpoint(ctx context.Context, tx *wtx, id int64, reason string, now i
 
 // Endpoints implements store.Store.
 func (s *Store) Endpoints(ctx context.Context, accountID string) ([]bahasha.Endpoint, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE account_id = ? ORDER BY id`, accountID)
+	return s.queryEndpoints(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE account_id = ? ORDER BY id`, accountID)
+}
+
+// queryEndpoints runs a query of endpointColumns.
+func (s *Store) queryEndpoints(ctx context.Context, q string, args ...any) ([]bahasha.Endpoint, error) {
+	if s.isClosed() {
+		return nil, store.ErrClosed
+	}
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -166,7 +174,7 @@ func (s *Store) Endpoints(ctx context.Context, accountID string) ([]bahasha.Endp
 	for rows.Next() {
 		e, err := scanEndpoint(rows)
 		if err != nil {
-			return nil, err
+			return nil, translate(err)
 		}
 		out = append(out, e)
 	}

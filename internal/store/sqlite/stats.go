@@ -117,21 +117,5 @@ func (s *Store) Snapshot(ctx context.Context, now time.Time) (store.Snapshot, er
 
 // UnhealthyEndpoints implements store.Store.
 func (s *Store) UnhealthyEndpoints(ctx context.Context, now time.Time, limit int) ([]bahasha.Endpoint, error) {
-	if s.isClosed() {
-		return nil, store.ErrClosed
-	}
-	rows, err := s.rdb.QueryContext(ctx, sqlstore.UnhealthyEndpoints(func(int) string { return "?" }), limit)
-	if err != nil {
-		return nil, translate(err)
-	}
-	defer rows.Close()
-	var out []bahasha.Endpoint
-	for rows.Next() {
-		e, err := scanEndpoint(rows)
-		if err != nil {
-			return nil, translate(err)
-		}
-		out = append(out, e)
-	}
-	return out, translate(rows.Err())
+	return s.queryEndpoints(ctx, sqlstore.UnhealthyEndpoints(func(int) string { return "?" }), limit)
 }
