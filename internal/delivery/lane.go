@@ -210,7 +210,6 @@ func (e *Engine) serveLane(ctx context.Context, lane store.Lane) {
 	if until := rateLimitUntil(lane, results); until.After(breaker.PauseUntil) {
 		breaker.PauseUntil = until
 	}
-	e.observe(lane, outcomes, results)
 	// Record even while shutting down: the attempts happened.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -218,8 +217,13 @@ func (e *Engine) serveLane(ctx context.Context, lane store.Lane) {
 		LeasedUntil: lane.LeasedUntil, ClaimedAt: lane.ClaimedAt, AccountID: lane.Endpoint.AccountID, Stats: laneStats(lane, results),
 		Notices: notices}); err != nil {
 		e.log.Error("recording delivery attempts; they will be retried when the lane's lease expires", "endpoint", lane.Endpoint.ID, "err", err)
-	} else if len(notices) > 0 {
-		e.FlushNotices(rctx)
+	} else {
+		// Counted once recorded: a failed write is retried by the next
+		// claim, and counted then.
+		e.observe(lane, outcomes, results)
+		if len(notices) > 0 {
+			e.FlushNotices(rctx)
+		}
 	}
 }
 
@@ -286,7 +290,7 @@ func (e *Engine) notices(lane store.Lane, results []store.DeliveryResult, b stor
 		}
 		add(bahasha.NoticeEndpointFailing, map[string]any{"consecutive_failures": ep.ConsecutiveFailures + 1,
 			"failing_since": since.UTC(), "next_probe_at": b.ProbeAt.UTC(), "last_error": lastErr, "last_status_code": lastCode})
-	case anyOK && ep.Probing():
+	case anyOK && !anyFailed && ep.Probing():
 		add(bahasha.NoticeEndpointRecovered, map[string]any{"failing_since": ep.FailingSince.UTC(), "recovered_at": now.UTC()})
 	}
 	if b.Disable != "" {

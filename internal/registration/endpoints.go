@@ -307,6 +307,7 @@ func (s *Service) Update(ctx context.Context, accountID string, id int64, c Conf
 	next.RateLimit, next.Disabled, next.Description = c.RateLimit, c.Disabled, c.Description
 	var notices []bahasha.Event
 	switch {
+	case cur.Listening(): // listen sessions raise none
 	case cur.Disabled && !next.Disabled:
 		notices = s.notice(next, bahasha.NoticeEndpointEnabled, map[string]any{"reason": "enabled from the API or the dashboard", "previous_reason": cur.DisabledReason})
 	case !cur.Disabled && next.Disabled:
