@@ -216,3 +216,41 @@ func TestAdminHealth(t *testing.T) {
 		t.Fatalf("without BAHASHA_ADMIN_KEY: %s", r)
 	}
 }
+
+// Deliveries that wait on a disabled endpoint until their retry window
+// ends are given up by maintenance, unattempted; that raises
+// delivery.exhausted too.
+func TestExpiredWhileDisabledRaisesExhausted(t *testing.T) {
+	t.Parallel()
+	s, rcv := setup(t, serveOpts{Args: []string{"--retry-window", "2s", "--disable-after", "1h", "--max-batch", "1", "--max-in-flight", "1"}})
+	ops := opsReceiver(t, s)
+	rcv.Behave(func(w http.ResponseWriter, r *http.Request, n int) bool {
+		http.Error(w, "gone", http.StatusGone)
+		return true
+	})
+	s.Send(s.Key, s.Phone().ID, "254712345678")
+	var ex []opsEvent
+	eventually(t, "delivery.exhausted for the expired deliveries", func() (bool, string) {
+		ex = ex[:0]
+		for _, e := range ops.opsEvents(t, s.Secret(s.Key)) {
+			if e.Type == "delivery.exhausted" {
+				ex = append(ex, e)
+			}
+		}
+		n := 0.0
+		for _, e := range ex {
+			n += e.Data["count"].(float64)
+		}
+		return n == 3, mustJSON(ex)
+	})
+	for _, e := range ex {
+		if !strings.Contains(e.Data["last_error"].(string), "retry window") {
+			t.Errorf("the exhausted event's last_error: %+v", e)
+		}
+		for _, id := range e.Data["delivery_ids"].([]any) {
+			if r := s.Do("GET", "/v1/webhook/deliveries/"+id.(string), nil); r.Str("state") != "failed" {
+				t.Fatalf("an exhausted delivery: %s", r)
+			}
+		}
+	}
+}

@@ -377,8 +377,9 @@ func (e *Engine) maintainOnce(ctx context.Context) {
 		e.log.Warn("dropped the oldest deliveries of listen sessions over their bound", "deliveries", n, "bound", store.MaxListenBacklog)
 	}
 	for ctx.Err() == nil {
+		reason := "not delivered within the retry window (" + e.cfg.Retry.Window.String() + "); the endpoint kept failing"
 		n, err := e.store.ExpireDeliveries(ctx, store.ExpireParams{Now: now, Before: now.Add(-e.cfg.Retry.Window), Limit: maintenanceBatch,
-			Reason: "not delivered within the retry window (" + e.cfg.Retry.Window.String() + "); the endpoint kept failing"})
+			Reason: reason, Exhausted: e.expiredNotice(now, reason)})
 		if err != nil {
 			if ctx.Err() == nil {
 				e.log.Error("expiring deliveries", "err", err)
@@ -387,6 +388,7 @@ func (e *Engine) maintainOnce(ctx context.Context) {
 		}
 		if n > 0 {
 			e.log.Warn("deliveries given up unattempted: their retry window is over (their endpoints kept failing, or were disabled)", "deliveries", n)
+			e.FlushNotices(ctx)
 			e.Wake()
 		}
 		if n < maintenanceBatch {

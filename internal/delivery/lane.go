@@ -250,7 +250,7 @@ func rateLimitUntil(lane store.Lane, results []store.DeliveryResult) time.Time {
 }
 
 // maxNoticeIDs caps the delivery ids one delivery.exhausted lists.
-const maxNoticeIDs = 100
+const maxNoticeIDs = store.MaxExpiredIDs
 
 // notices are the operational events of a lane's turn, one per change of
 // state (never one per attempt): the breaker opened (endpoint.failing)
@@ -264,16 +264,7 @@ func (e *Engine) notices(lane store.Lane, results []store.DeliveryResult, b stor
 	}
 	var out []bahasha.Event
 	add := func(typ string, data map[string]any) {
-		data["endpoint_id"] = ep.PublicID()
-		if ep.Description != "" {
-			data["description"] = ep.Description
-		}
-		n, err := bahasha.NewNotice(ep.AccountID, typ, now, data)
-		if err != nil {
-			e.log.Error("making an operational event", "type", typ, "err", err)
-			return
-		}
-		out = append(out, n)
+		out = append(out, e.notice(ep, typ, now, data)...)
 	}
 	var lastErr string
 	var lastCode int
@@ -316,6 +307,36 @@ func (e *Engine) notices(lane store.Lane, results []store.DeliveryResult, b stor
 		add(bahasha.NoticeDeliveryExhausted, map[string]any{"count": count, "delivery_ids": ids, "last_error": lastErr})
 	}
 	return out
+}
+
+// notice is the operational event typ about endpoint ep, or none when it
+// cannot be made (it is logged).
+func (e *Engine) notice(ep bahasha.Endpoint, typ string, now time.Time, data map[string]any) []bahasha.Event {
+	data["endpoint_id"] = ep.PublicID()
+	if ep.Description != "" {
+		data["description"] = ep.Description
+	}
+	n, err := bahasha.NewNotice(ep.AccountID, typ, now, data)
+	if err != nil {
+		e.log.Error("making an operational event", "type", typ, "err", err)
+		return nil
+	}
+	return []bahasha.Event{n}
+}
+
+// expiredNotice is delivery.exhausted for the deliveries of an endpoint
+// that maintenance gave up on unattempted at the end of their window.
+func (e *Engine) expiredNotice(now time.Time, reason string) func(store.Expired) []bahasha.Event {
+	return func(x store.Expired) []bahasha.Event {
+		if x.Endpoint.Listening() {
+			return nil
+		}
+		ids := make([]string, len(x.DeliveryIDs))
+		for i, id := range x.DeliveryIDs {
+			ids[i] = "dlv_" + strconv.FormatInt(id, 10)
+		}
+		return e.notice(x.Endpoint, bahasha.NoticeDeliveryExhausted, now, map[string]any{"count": x.Count, "delivery_ids": ids, "last_error": reason})
+	}
 }
 
 // FlushNotices routes the operational events recorded so far (a lane's

@@ -304,16 +304,41 @@ func (s *Service) Update(ctx context.Context, accountID string, id int64, c Conf
 		next.VerifiedAt = now
 	}
 	next.URL, next.VerifyToken, next.Scope, next.Events, next.Headers = c.URL, c.VerifyToken, c.Scope, c.Events, c.Headers
-	next.RateLimit, next.Disabled, next.Description = c.RateLimit, c.Disabled, c.Description
+	next.RateLimit, next.Description = c.RateLimit, c.Description
+	// The edit changes whether the endpoint is disabled only when it says
+	// so: the engine may have disabled it during the handshake (410 Gone,
+	// failing too long), and an edit prepared from the copy read before
+	// must not enable it again without a word.
+	changesDisabled := c.Disabled != cur.Disabled
+	var e bahasha.Endpoint
 	var notices []bahasha.Event
-	switch {
-	case cur.Listening(): // listen sessions raise none
-	case cur.Disabled && !next.Disabled:
-		notices = s.notice(next, bahasha.NoticeEndpointEnabled, map[string]any{"reason": "enabled from the API or the dashboard", "previous_reason": cur.DisabledReason})
-	case !cur.Disabled && next.Disabled:
-		notices = s.notice(next, bahasha.NoticeEndpointDisabled, map[string]any{"reason": "disabled from the API or the dashboard", "disabled_at": now.UTC()})
+	for attempt := 0; ; attempt++ {
+		if changesDisabled {
+			next.Disabled = c.Disabled
+		}
+		notices = nil
+		switch {
+		case cur.Listening(): // listen sessions raise none
+		case cur.Disabled && !next.Disabled:
+			notices = s.notice(next, bahasha.NoticeEndpointEnabled, map[string]any{"reason": "enabled from the API or the dashboard", "previous_reason": cur.DisabledReason})
+		case !cur.Disabled && next.Disabled:
+			notices = s.notice(next, bahasha.NoticeEndpointDisabled, map[string]any{"reason": "disabled from the API or the dashboard", "disabled_at": now.UTC()})
+		}
+		was := cur.Disabled
+		e, err = s.Store.UpdateEndpoint(ctx, store.UpdateEndpointParams{Endpoint: next, Now: now, Notices: notices, IfDisabled: &was})
+		if !errors.Is(err, store.ErrConflict) || attempt == 2 {
+			break
+		}
+		// Disabled or enabled meanwhile: start from what it is now.
+		fresh, gerr := s.Get(ctx, accountID, id)
+		if gerr != nil {
+			return bahasha.Endpoint{}, res, gerr
+		}
+		cur, next.Disabled, next.DisabledReason = fresh, fresh.Disabled, fresh.DisabledReason
 	}
-	e, err := s.Store.UpdateEndpoint(ctx, store.UpdateEndpointParams{Endpoint: next, Now: now, Notices: notices})
+	if errors.Is(err, store.ErrConflict) {
+		return bahasha.Endpoint{}, res, problem.New(http.StatusConflict, "changed_meanwhile", "%s was disabled or enabled by another change while this edit was checked; read it again and retry", cur.PublicID())
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		// Removed meanwhile, or its scope's number went away.
 		if _, gerr := s.Get(ctx, accountID, id); gerr != nil {
@@ -433,10 +458,15 @@ func (s *Service) Reverify(ctx context.Context, accountID string, id int64) (bah
 		s.notify(ctx, e, bahasha.NoticeEndpointVerificationFailed, verificationData(res, "a re-verification"))
 		return bahasha.Endpoint{}, res, nil
 	}
-	e.VerifiedAt = s.Now()
-	e, err = s.Store.UpdateEndpoint(ctx, store.UpdateEndpointParams{Endpoint: e, Now: e.VerifiedAt})
-	if errors.Is(err, store.ErrNotFound) {
-		return e, res, noEndpoint(id)
+	// Only the verification time changes: anything else may have changed
+	// during the handshake (the engine may have disabled it).
+	v, err := s.Store.MarkEndpointVerified(ctx, store.MarkVerifiedParams{AccountID: accountID, EndpointID: id,
+		URL: e.URL, VerifyToken: e.VerifyToken, At: s.Now()})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return bahasha.Endpoint{}, res, noEndpoint(id)
+	case errors.Is(err, store.ErrConflict):
+		return bahasha.Endpoint{}, res, problem.New(http.StatusConflict, "changed_meanwhile", "%s's URL or token changed while it was being verified; verify it again", e.PublicID())
 	}
-	return e, res, err
+	return v, res, err
 }

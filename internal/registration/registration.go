@@ -7,6 +7,7 @@ package registration
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -79,10 +80,37 @@ func (s *Service) Register(ctx context.Context, p Params) (bahasha.Endpoint, han
 		return bahasha.Endpoint{}, res, err
 	}
 	now := s.Now()
-	e, err := s.Store.PutEndpoint(ctx, store.PutEndpointParams{AccountID: p.AccountID, URL: p.URL, VerifyToken: p.VerifyToken,
-		VerifiedAt: now, Secret: secret, Now: now})
+	// Registering the webhook again enables it when it was disabled (its
+	// waiting deliveries flow, in order), and says so with
+	// endpoint.enabled; the write is conditional on what was read, so the
+	// notice matches what happened.
+	var e bahasha.Endpoint
+	var noticed bool
+	for attempt := 0; ; attempt++ {
+		put := store.PutEndpointParams{AccountID: p.AccountID, URL: p.URL, VerifyToken: p.VerifyToken,
+			VerifiedAt: now, Secret: secret, Now: now}
+		switch cur, gerr := s.Store.Endpoint(ctx, p.AccountID); {
+		case errors.Is(gerr, store.ErrNotFound):
+		case gerr != nil:
+			return bahasha.Endpoint{}, res, gerr
+		default:
+			put.IfDisabled = &cur.Disabled
+			if cur.Disabled {
+				put.Notices = s.notice(cur, bahasha.NoticeEndpointEnabled, map[string]any{
+					"reason": "registered again with PUT /v1/webhook or Settings → Webhooks", "previous_reason": cur.DisabledReason})
+			}
+		}
+		e, err = s.Store.PutEndpoint(ctx, put)
+		noticed = len(put.Notices) > 0
+		if !errors.Is(err, store.ErrConflict) || attempt == 2 {
+			break
+		}
+	}
 	if err != nil {
 		return bahasha.Endpoint{}, res, err
+	}
+	if noticed {
+		s.flush(ctx)
 	}
 	s.Waker.Wake()
 	return e, res, nil

@@ -66,9 +66,11 @@ type Store interface {
 	// /v1/webhook manages), or ErrNotFound.
 	Endpoint(ctx context.Context, accountID string) (bahasha.Endpoint, error)
 	// PutEndpoint creates or replaces an account's verified primary
-	// endpoint, at account scope, and enables it. Deliveries still pending
-	// go to the new URL. Secret is its signing secret when it is created (a replaced one
-	// keeps its own).
+	// endpoint, at account scope, and enables it (a disabled one's
+	// pending deliveries become due at once, as when UpdateEndpoint
+	// enables it). Deliveries still pending go to the new URL. Secret is
+	// its signing secret when it is created (a replaced one keeps its
+	// own).
 	PutEndpoint(ctx context.Context, p PutEndpointParams) (bahasha.Endpoint, error)
 	// DeleteEndpoint removes an account's primary endpoint and marks its
 	// pending deliveries failed with the given reason. ErrNotFound if it
@@ -94,6 +96,10 @@ type Store interface {
 	// flow again, in order, once it is enabled. ErrNotFound as for
 	// CreateEndpoint, or if the endpoint is not the account's.
 	UpdateEndpoint(ctx context.Context, p UpdateEndpointParams) (bahasha.Endpoint, error)
+	// MarkEndpointVerified records that the endpoint passed a handshake
+	// At, changing nothing else. ErrNotFound if it is not the account's;
+	// ErrConflict if its URL or token is no longer the one verified.
+	MarkEndpointVerified(ctx context.Context, p MarkVerifiedParams) (bahasha.Endpoint, error)
 	// RotateEndpointSecret makes Secret the endpoint's signing secret, in
 	// one write: the secret it replaces keeps signing too until
 	// PreviousUntil (a rotation within another's overlap retires the
@@ -284,6 +290,12 @@ type PutEndpointParams struct {
 	// Secret is the Standard Webhooks secret of a new primary endpoint.
 	Secret string
 	Now    time.Time
+	// IfDisabled, when set, makes the write conditional as in
+	// UpdateEndpointParams: ErrConflict unless the primary endpoint exists
+	// and is disabled or enabled as *IfDisabled says.
+	IfDisabled *bool
+	// Notices are recorded in the same write (see AddNotices).
+	Notices []bahasha.Event
 }
 
 // MaxEndpoints is how many endpoints an account may have.
@@ -314,6 +326,20 @@ type UpdateEndpointParams struct {
 	// Notices are operational events about the change, recorded in the
 	// same write (see AddNotices).
 	Notices []bahasha.Event
+	// IfDisabled, when set, makes the write conditional: ErrConflict
+	// (nothing changed) unless the endpoint is still disabled or enabled
+	// as *IfDisabled says, so that an edit prepared from an older copy
+	// never undoes a disabling that happened meanwhile.
+	IfDisabled *bool
+}
+
+// MarkVerifiedParams are the arguments of MarkEndpointVerified.
+type MarkVerifiedParams struct {
+	AccountID   string
+	EndpointID  int64
+	URL         string
+	VerifyToken string
+	At          time.Time
 }
 
 // OpenListenParams are the arguments of OpenListenSession.
@@ -556,7 +582,24 @@ type ExpireParams struct {
 	Before time.Time
 	Limit  int
 	Reason string
+	// Exhausted, when set, is called inside the write once for each
+	// endpoint whose expired deliveries include some that are not
+	// operational events; what it returns is recorded as notices in the
+	// same write (see AddNotices).
+	Exhausted func(Expired) []bahasha.Event
 }
+
+// Expired is what ExpireDeliveries gave up on one endpoint: Count
+// deliveries other than operational events, the first MaxExpiredIDs of
+// them (by id) in DeliveryIDs.
+type Expired struct {
+	Endpoint    bahasha.Endpoint
+	Count       int
+	DeliveryIDs []int64
+}
+
+// MaxExpiredIDs caps Expired.DeliveryIDs.
+const MaxExpiredIDs = 100
 
 // PruneParams are the arguments of Prune.
 type PruneParams struct {

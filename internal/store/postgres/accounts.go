@@ -163,15 +163,44 @@ func (s *Store) Endpoint(ctx context.Context, accountID string) (bahasha.Endpoin
 func (s *Store) PutEndpoint(ctx context.Context, p store.PutEndpointParams) (bahasha.Endpoint, error) {
 	var e bahasha.Endpoint
 	err := s.tx(ctx, func(tx pgx.Tx) error {
+		// The lane before its deliveries (the order every writer keeps).
+		var id int64
+		var enabled bool
+		switch err := tx.QueryRow(ctx, `SELECT id, enabled FROM endpoints WHERE account_id = $1 AND is_primary FOR NO KEY UPDATE`, p.AccountID).Scan(&id, &enabled); {
+		case errors.Is(err, pgx.ErrNoRows):
+			if p.IfDisabled != nil {
+				return store.ErrConflict
+			}
+		case err != nil:
+			return err
+		case p.IfDisabled != nil && *p.IfDisabled == enabled:
+			return store.ErrConflict
+		case !enabled:
+			if err := enableLane(ctx, tx, id, ms(p.Now)); err != nil {
+				return err
+			}
+		}
+		if err := addNotices(ctx, tx, p.Notices); err != nil {
+			return err
+		}
 		var err error
 		e, err = scanEndpoint(tx.QueryRow(ctx, `INSERT INTO endpoints (account_id, url, verify_token, verified_at, created_at, is_primary, secret)
 			VALUES ($1, $2, $3, $4, $5, TRUE, $6)
 			ON CONFLICT (account_id) WHERE is_primary DO UPDATE SET url = excluded.url, verify_token = excluded.verify_token,
-				verified_at = excluded.verified_at, consecutive_failures = 0, probe_at = 0, failing_since = 0, enabled = TRUE
+				verified_at = excluded.verified_at, consecutive_failures = 0, probe_at = 0, failing_since = 0, enabled = TRUE, disabled_reason = ''
 			RETURNING `+endpointColumns, p.AccountID, p.URL, p.VerifyToken, ms(p.VerifiedAt), ms(p.Now), p.Secret))
 		return err
 	})
 	return e, err
+}
+
+// enableLane makes a disabled endpoint's (locked) waiting deliveries due
+// now, all at once, so that they go in the order of their events.
+func enableLane(ctx context.Context, tx pgx.Tx, id, now int64) error {
+	if _, err := tx.Exec(ctx, `UPDATE deliveries SET next_attempt_at = $1 WHERE endpoint_id = $2 AND state = 'pending'`, now, id); err != nil {
+		return err
+	}
+	return refreshLanes(ctx, tx, []int64{id}, false)
 }
 
 // DeleteEndpoint implements store.Store.
@@ -298,22 +327,20 @@ func (s *Store) UpdateEndpoint(ctx context.Context, p store.UpdateEndpointParams
 		if err := checkScope(ctx, tx, c.AccountID, c.Scope); err != nil {
 			return err
 		}
-		if err := addNotices(ctx, tx, p.Notices); err != nil {
-			return err
-		}
 		events, headers := sqlstore.EndpointJSON(c)
 		// The lane before its deliveries (the order every writer keeps).
 		var wasEnabled bool
 		if err := tx.QueryRow(ctx, `SELECT enabled FROM endpoints WHERE id = $1 AND account_id = $2 FOR NO KEY UPDATE`, c.ID, c.AccountID).Scan(&wasEnabled); err != nil {
 			return err
 		}
+		if p.IfDisabled != nil && *p.IfDisabled == wasEnabled {
+			return store.ErrConflict
+		}
+		if err := addNotices(ctx, tx, p.Notices); err != nil {
+			return err
+		}
 		if !wasEnabled && !c.Disabled {
-			// Enabled again: its waiting deliveries are due now, all at
-			// once, so that they go in the order of their events.
-			if _, err := tx.Exec(ctx, `UPDATE deliveries SET next_attempt_at = $1 WHERE endpoint_id = $2 AND state = 'pending'`, ms(p.Now), c.ID); err != nil {
-				return err
-			}
-			if err := refreshLanes(ctx, tx, []int64{c.ID}, false); err != nil {
+			if err := enableLane(ctx, tx, c.ID, ms(p.Now)); err != nil {
 				return err
 			}
 		}
@@ -330,6 +357,25 @@ func (s *Store) UpdateEndpoint(ctx context.Context, p store.UpdateEndpointParams
 			WHERE id = $11 AND account_id = $12 RETURNING `+endpointColumns,
 			c.URL, c.VerifyToken, ms(c.VerifiedAt), string(c.Scope.Kind), c.Scope.ID, events, headers, c.RateLimit,
 			!c.Disabled, c.Description, c.ID, c.AccountID, cmp.Or(c.DisabledReason, sqlstore.DisabledByAPI)))
+		return err
+	})
+	return e, err
+}
+
+// MarkEndpointVerified implements store.Store.
+func (s *Store) MarkEndpointVerified(ctx context.Context, p store.MarkVerifiedParams) (bahasha.Endpoint, error) {
+	var e bahasha.Endpoint
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var url, token string
+		if err := tx.QueryRow(ctx, `SELECT url, verify_token FROM endpoints WHERE id = $1 AND account_id = $2 FOR NO KEY UPDATE`,
+			p.EndpointID, p.AccountID).Scan(&url, &token); err != nil {
+			return err
+		}
+		if url != p.URL || token != p.VerifyToken {
+			return store.ErrConflict
+		}
+		var err error
+		e, err = scanEndpoint(tx.QueryRow(ctx, `UPDATE endpoints SET verified_at = $1 WHERE id = $2 RETURNING `+endpointColumns, ms(p.At), p.EndpointID))
 		return err
 	})
 	return e, err
@@ -405,12 +451,20 @@ func (s *Store) OpenListenSession(ctx context.Context, p store.OpenListenParams)
 func (s *Store) TouchListenSession(ctx context.Context, p store.ListenSessionParams) (store.ListenHold, error) {
 	var hold store.ListenHold
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		// The update touches the row only while this node holds it; the
-		// node it returns is the holder's either way.
+		// The update touches the row only while this node holds it, as
+		// its own WHERE sees the row now (a snapshot read first could miss
+		// a takeover committed meanwhile).
+		tag, err := tx.Exec(ctx, `UPDATE endpoints SET last_seen_at = $1 WHERE id = $2 AND kind = 'listen' AND listen_node = $3`,
+			ms(p.Now), p.EndpointID, p.Node)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 1 {
+			hold = store.ListenHeld
+			return nil
+		}
 		var node string
-		err := tx.QueryRow(ctx, `WITH cur AS (SELECT id, listen_node FROM endpoints WHERE id = $2 AND kind = 'listen'),
-			touched AS (UPDATE endpoints e SET last_seen_at = $1 FROM cur WHERE e.id = cur.id AND cur.listen_node = $3 RETURNING e.id)
-			SELECT listen_node FROM cur`, ms(p.Now), p.EndpointID, p.Node).Scan(&node)
+		err = tx.QueryRow(ctx, `SELECT listen_node FROM endpoints WHERE id = $1 AND kind = 'listen'`, p.EndpointID).Scan(&node)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			hold = store.ListenRemoved

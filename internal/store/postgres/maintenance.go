@@ -45,10 +45,14 @@ func (s *Store) ExpireDeliveries(ctx context.Context, p store.ExpireParams) (int
 			return err
 		}
 		rows, err = tx.Query(ctx, `UPDATE deliveries SET state = 'failed', next_attempt_at = NULL, last_error = $1, updated_at = $2
-			WHERE id = ANY($3::bigint[]) AND state = 'pending' RETURNING account_id, endpoint_id`, p.Reason, ms(p.Now), ids)
+			WHERE id = ANY($3::bigint[]) AND state = 'pending'
+			RETURNING account_id, endpoint_id, id, (SELECT kind FROM events WHERE events.id = deliveries.event_id)`, p.Reason, ms(p.Now), ids)
 		if err != nil {
 			return err
 		}
+		var exhausted store.ExhaustedSet
+		var delivery int64
+		var kind string
 		failed := map[string]int{}
 		type lane struct {
 			account string
@@ -56,13 +60,28 @@ func (s *Store) ExpireDeliveries(ctx context.Context, p store.ExpireParams) (int
 		}
 		failedAt := map[lane]int{}
 		var account string
-		if _, err := pgx.ForEachRow(rows, []any{&account, &endpoint}, func() error {
+		if _, err := pgx.ForEachRow(rows, []any{&account, &endpoint, &delivery, &kind}, func() error {
 			failed[account]++
 			failedAt[lane{account, endpoint}]++
 			n++
+			exhausted.Add(endpoint, delivery, bahasha.EventKind(kind))
 			return nil
 		}); err != nil {
 			return err
+		}
+		if p.Exhausted != nil {
+			var notices []bahasha.Event
+			for _, x := range exhausted.Sorted() {
+				ep, err := scanEndpoint(tx.QueryRow(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE id = $1`, x.Endpoint.ID))
+				if err != nil {
+					return err
+				}
+				x.Endpoint = ep
+				notices = append(notices, p.Exhausted(x)...)
+			}
+			if err := addNotices(ctx, tx, notices); err != nil {
+				return err
+			}
 		}
 		// Statistics rows in key order, as lanes: no cycle with another
 		// node's expiry.

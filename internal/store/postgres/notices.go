@@ -58,6 +58,15 @@ func (s *Store) FlushNotices(ctx context.Context, p store.FlushNoticesParams) (i
 		}); err != nil {
 			return err
 		}
+		// Every lane these accounts have, locked up front in id order (as
+		// every writer that locks several locks them): routing account by
+		// account would lock one account's lanes, then a lower id of the
+		// next, and could wait in a cycle with an expiry or another flush.
+		if len(order) > 0 {
+			if _, err := tx.Exec(ctx, `SELECT 1 FROM endpoints WHERE account_id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE`, order); err != nil {
+				return err
+			}
+		}
 		for _, account := range order {
 			ip := store.InsertEventsParams{AccountID: account, Events: byAccount[account], Now: p.Now, Source: "operational"}
 			if err := insertEventsTx(ctx, tx, ip, make([]store.InsertResult, len(ip.Events))); err != nil {

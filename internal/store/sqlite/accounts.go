@@ -123,15 +123,45 @@ func (s *Store) Endpoint(ctx context.Context, accountID string) (bahasha.Endpoin
 func (s *Store) PutEndpoint(ctx context.Context, p store.PutEndpointParams) (bahasha.Endpoint, error) {
 	var e bahasha.Endpoint
 	err := s.write(ctx, func(tx *wtx) error {
+		var id int64
+		var enabled bool
+		switch err := tx.QueryRowContext(ctx, `SELECT id, enabled FROM endpoints WHERE account_id = ? AND is_primary = 1`, p.AccountID).Scan(&id, &enabled); {
+		case errors.Is(err, sql.ErrNoRows):
+			if p.IfDisabled != nil {
+				return store.ErrConflict
+			}
+		case err != nil:
+			return err
+		case p.IfDisabled != nil && *p.IfDisabled == enabled:
+			return store.ErrConflict
+		case !enabled:
+			if err := enableLane(ctx, tx, id, ms(p.Now)); err != nil {
+				return err
+			}
+		}
+		if err := addNotices(ctx, tx, p.Notices); err != nil {
+			return err
+		}
 		var err error
 		e, err = scanEndpoint(tx.QueryRowContext(ctx, `INSERT INTO endpoints (account_id, url, verify_token, verified_at, created_at, is_primary, secret)
 			VALUES (?, ?, ?, ?, ?, 1, ?)
 			ON CONFLICT (account_id) WHERE is_primary = 1 DO UPDATE SET url = excluded.url, verify_token = excluded.verify_token,
-				verified_at = excluded.verified_at, consecutive_failures = 0, probe_at = 0, failing_since = 0, enabled = 1
+				verified_at = excluded.verified_at, consecutive_failures = 0, probe_at = 0, failing_since = 0, enabled = 1, disabled_reason = ''
 			RETURNING `+endpointColumns, p.AccountID, p.URL, p.VerifyToken, ms(p.VerifiedAt), ms(p.Now), p.Secret))
 		return err
 	})
 	return e, err
+}
+
+// enableLane makes a disabled endpoint's waiting deliveries due now, all
+// at once, so that they go in the order of their events.
+func enableLane(ctx context.Context, tx *wtx, id, now int64) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ? WHERE endpoint_id = ? AND state = 'pending'`, now, id); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE endpoints SET
+		lane_due_at = (SELECT min(next_attempt_at) FROM deliveries WHERE endpoint_id = ? AND state = 'pending') WHERE id = ?`, id, id)
+	return err
 }
 
 // DeleteEndpoint implements store.Store.
@@ -252,24 +282,21 @@ func (s *Store) UpdateEndpoint(ctx context.Context, p store.UpdateEndpointParams
 		if err := checkScope(ctx, tx, c.AccountID, c.Scope); err != nil {
 			return err
 		}
-		if err := addNotices(ctx, tx, p.Notices); err != nil {
-			return err
-		}
 		events, headers := sqlstore.EndpointJSON(c)
 		var wasEnabled bool
 		if err := tx.QueryRowContext(ctx, `SELECT enabled FROM endpoints WHERE id = ? AND account_id = ?`, c.ID, c.AccountID).Scan(&wasEnabled); err != nil {
 			return err
 		}
+		if p.IfDisabled != nil && *p.IfDisabled == wasEnabled {
+			return store.ErrConflict
+		}
 		if !wasEnabled && !c.Disabled {
-			// Enabled again: its waiting deliveries are due now, all at
-			// once, so that they go in the order of their events.
-			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ? WHERE endpoint_id = ? AND state = 'pending'`, ms(p.Now), c.ID); err != nil {
+			if err := enableLane(ctx, tx, c.ID, ms(p.Now)); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET
-				lane_due_at = (SELECT min(next_attempt_at) FROM deliveries WHERE endpoint_id = ? AND state = 'pending') WHERE id = ?`, c.ID, c.ID); err != nil {
-				return err
-			}
+		}
+		if err := addNotices(ctx, tx, p.Notices); err != nil {
+			return err
 		}
 		var err error
 		// A new URL, or enabling a disabled endpoint, starts its breaker
@@ -284,6 +311,24 @@ func (s *Store) UpdateEndpoint(ctx context.Context, p store.UpdateEndpointParams
 			WHERE id = ?12 AND account_id = ?13 RETURNING `+endpointColumns,
 			c.URL, !c.Disabled, cmp.Or(c.DisabledReason, sqlstore.DisabledByAPI), c.VerifyToken, ms(c.VerifiedAt), string(c.Scope.Kind), c.Scope.ID,
 			events, headers, c.RateLimit, c.Description, c.ID, c.AccountID))
+		return err
+	})
+	return e, err
+}
+
+// MarkEndpointVerified implements store.Store.
+func (s *Store) MarkEndpointVerified(ctx context.Context, p store.MarkVerifiedParams) (bahasha.Endpoint, error) {
+	var e bahasha.Endpoint
+	err := s.write(ctx, func(tx *wtx) error {
+		var url, token string
+		if err := tx.QueryRowContext(ctx, `SELECT url, verify_token FROM endpoints WHERE id = ? AND account_id = ?`, p.EndpointID, p.AccountID).Scan(&url, &token); err != nil {
+			return err
+		}
+		if url != p.URL || token != p.VerifyToken {
+			return store.ErrConflict
+		}
+		var err error
+		e, err = scanEndpoint(tx.QueryRowContext(ctx, `UPDATE endpoints SET verified_at = ? WHERE id = ? RETURNING `+endpointColumns, ms(p.At), p.EndpointID))
 		return err
 	})
 	return e, err

@@ -15,18 +15,19 @@ func (s *Store) ExpireDeliveries(ctx context.Context, p store.ExpireParams) (int
 	err := s.write(ctx, func(tx *wtx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET state = 'failed', next_attempt_at = NULL, last_error = ?, updated_at = ?
 			WHERE id IN (SELECT id FROM deliveries INDEXED BY deliveries_window WHERE state = 'pending' AND window_start < ? LIMIT ?)
-			RETURNING endpoint_id, account_id`, p.Reason, ms(p.Now), ms(p.Before), p.Limit)
+			RETURNING endpoint_id, account_id, id, (SELECT kind FROM events WHERE events.id = event_id)`, p.Reason, ms(p.Now), ms(p.Before), p.Limit)
 		if err != nil {
 			return err
 		}
 		endpoints := map[int64]string{} // their accounts
 		failed := map[string]int{}
 		failedAt := map[int64]int{}
+		var exhausted store.ExhaustedSet
 		n = 0
 		for rows.Next() {
-			var id int64
-			var account string
-			if err := rows.Scan(&id, &account); err != nil {
+			var id, delivery int64
+			var account, kind string
+			if err := rows.Scan(&id, &account, &delivery, &kind); err != nil {
 				rows.Close()
 				return err
 			}
@@ -34,10 +35,25 @@ func (s *Store) ExpireDeliveries(ctx context.Context, p store.ExpireParams) (int
 			failed[account]++
 			failedAt[id]++
 			n++
+			exhausted.Add(id, delivery, bahasha.EventKind(kind))
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
+		}
+		if p.Exhausted != nil {
+			var notices []bahasha.Event
+			for _, x := range exhausted.Sorted() {
+				ep, err := scanEndpoint(tx.QueryRowContext(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE id = ?`, x.Endpoint.ID))
+				if err != nil {
+					return err
+				}
+				x.Endpoint = ep
+				notices = append(notices, p.Exhausted(x)...)
+			}
+			if err := addNotices(ctx, tx, notices); err != nil {
+				return err
+			}
 		}
 		for account, k := range failed {
 			if _, err := tx.ExecContext(ctx, statsUpsert, sqlstore.StatsArgs(account, p.Now, bahasha.DeliveryStats{Failed: k})...); err != nil {

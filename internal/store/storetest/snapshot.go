@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"testing"
 	"time"
@@ -204,5 +205,76 @@ func testNotices(t *testing.T, s store.Store) {
 	}
 	if other, err := s.RecentNotices(ctx, account(t, s, "b"), 10); err != nil || len(other) != 0 {
 		t.Fatalf("another account's recent notices: %+v, %v", other, err)
+	}
+}
+
+// testConditionalEndpointWrites: an edit prepared from an older copy never
+// undoes a disabling made meanwhile (IfDisabled), registering the primary
+// endpoint again enables it like an edit does, and a verification changes
+// only the verification time.
+func testConditionalEndpointWrites(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := account(t, s, "a")
+	e := endpoint(t, s, a)
+	insert(t, s, a, t0, "1", "2")
+	// The engine disables it (a 410 on the first delivery).
+	lanes, err := s.ClaimLanes(ctx, store.ClaimParams{Now: t0, MaxLanes: 10, MaxPerLane: 1, LeaseFor: time.Minute})
+	if err != nil || len(lanes) != 1 {
+		t.Fatalf("claim: %+v, %v", lanes, err)
+	}
+	d := lanes[0].Deliveries[0]
+	if err := s.CompleteLane(ctx, store.CompleteParams{EndpointID: e.ID, Now: t0, LeasedUntil: lanes[0].LeasedUntil, ClaimedAt: lanes[0].ClaimedAt,
+		Results: []store.DeliveryResult{{DeliveryID: d.ID, State: bahasha.DeliveryPending, NextAttemptAt: t0.Add(time.Hour),
+			Attempt: bahasha.Attempt{DeliveryID: d.ID, Number: 1, StartedAt: t0, StatusCode: 410}}},
+		Breaker: store.BreakerUpdate{Turn: store.TurnFailed, Disable: "gone"}}); err != nil {
+		t.Fatal(err)
+	}
+	// An edit made from the copy read before (enabled) is refused whole.
+	stale := e
+	stale.Description = "edited"
+	n, _ := bahasha.NewNotice(a, bahasha.NoticeEndpointDisabled, t0, map[string]any{"endpoint_id": e.PublicID()})
+	enabled := false
+	if _, err := s.UpdateEndpoint(ctx, store.UpdateEndpointParams{Endpoint: stale, Now: t0, IfDisabled: &enabled, Notices: []bahasha.Event{n}}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("an edit from a stale copy = %v, want ErrConflict", err)
+	}
+	got, err := s.EndpointByID(ctx, store.GetEndpointParams{AccountID: a, EndpointID: e.ID})
+	if err != nil || !got.Disabled || got.DisabledReason != "gone" || got.Description != "" {
+		t.Fatalf("after the refused edit: %+v, %v", got, err)
+	}
+	if _, err := s.PutEndpoint(ctx, store.PutEndpointParams{AccountID: a, URL: e.URL, VerifyToken: "tok", VerifiedAt: t0, Now: t0, IfDisabled: &enabled}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a registration from a stale copy = %v, want ErrConflict", err)
+	}
+	if k, err := s.FlushNotices(ctx, store.FlushNoticesParams{Limit: 10, Now: t0}); err != nil || k != 0 {
+		t.Fatalf("a refused write recorded %d notices (%v)", k, err)
+	}
+	// Registered again, it is enabled: the reason goes, the breaker
+	// starts afresh and both waiting deliveries are due at once.
+	disabled := true
+	at := t0.Add(time.Minute)
+	got, err = s.PutEndpoint(ctx, store.PutEndpointParams{AccountID: a, URL: "https://example.com/new", VerifyToken: "tok2", VerifiedAt: at, Now: at, IfDisabled: &disabled})
+	if err != nil || got.Disabled || got.DisabledReason != "" || got.ConsecutiveFailures != 0 || got.ID != e.ID {
+		t.Fatalf("registered again: %+v, %v", got, err)
+	}
+	l, err := s.ClaimLanes(ctx, store.ClaimParams{Now: at, MaxLanes: 10, MaxPerLane: 10, LeaseFor: time.Minute})
+	if err != nil || len(l) != 1 || len(l[0].Deliveries) != 2 || l[0].Deliveries[0].EventID > l[0].Deliveries[1].EventID {
+		t.Fatalf("claim after registering again: %+v, %v", l, err)
+	}
+	// A verification records its time only, and only for the URL and
+	// token it checked.
+	got.Description = "kept"
+	if got, err = s.UpdateEndpoint(ctx, store.UpdateEndpointParams{Endpoint: got, Now: at}); err != nil {
+		t.Fatal(err)
+	}
+	vat := t0.Add(time.Hour)
+	v, err := s.MarkEndpointVerified(ctx, store.MarkVerifiedParams{AccountID: a, EndpointID: e.ID, URL: "https://example.com/new", VerifyToken: "tok2", At: vat})
+	if err != nil || !v.VerifiedAt.Equal(vat) || v.Description != "kept" || v.URL != "https://example.com/new" {
+		t.Fatalf("MarkEndpointVerified: %+v, %v", v, err)
+	}
+	if _, err := s.MarkEndpointVerified(ctx, store.MarkVerifiedParams{AccountID: a, EndpointID: e.ID, URL: e.URL, VerifyToken: "tok2", At: vat}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("verifying a URL it no longer has = %v, want ErrConflict", err)
+	}
+	b := account(t, s, "b")
+	if _, err := s.MarkEndpointVerified(ctx, store.MarkVerifiedParams{AccountID: b, EndpointID: e.ID, URL: "https://example.com/new", VerifyToken: "tok2", At: vat}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("verifying another account's endpoint = %v, want ErrNotFound", err)
 	}
 }

@@ -72,6 +72,7 @@ func Run(t *testing.T, open Opener) {
 		{"Snapshot", testSnapshot},
 		{"Disabling", testDisabling},
 		{"Notices", testNotices},
+		{"ConditionalEndpointWrites", testConditionalEndpointWrites},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -852,17 +853,41 @@ func testExpire(t *testing.T, s store.Store) {
 	if err != nil || n != 1 {
 		t.Fatalf("first expiry: %d, %v (limit 1)", n, err)
 	}
-	n, _ = s.ExpireDeliveries(ctx, store.ExpireParams{Now: t0.Add(2 * time.Hour), Before: t0.Add(time.Minute), Limit: 10, Reason: "too old"})
+	// The second says what it gave up, by endpoint, for a notice
+	// recorded in the same write.
+	ops, err := s.CreateEndpoint(ctx, store.CreateEndpointParams{Endpoint: bahasha.Endpoint{AccountID: "a", URL: "https://ops.example/",
+		VerifyToken: "t", VerifiedAt: t0, Events: []string{bahasha.FilterOperational}, Description: "ops", Secret: "whsec_b3Bz"}, Max: store.MaxEndpoints, Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []store.Expired
+	exhausted := func(x store.Expired) []bahasha.Event {
+		got = append(got, x)
+		nt, _ := bahasha.NewNotice("a", bahasha.NoticeDeliveryExhausted, t0, map[string]any{"count": x.Count})
+		return []bahasha.Event{nt}
+	}
+	n, _ = s.ExpireDeliveries(ctx, store.ExpireParams{Now: t0.Add(2 * time.Hour), Before: t0.Add(time.Minute), Limit: 10, Reason: "too old", Exhausted: exhausted})
 	if n != 1 {
 		t.Fatalf("second expiry: %d", n)
+	}
+	if len(got) != 1 || got[0].Count != 1 || len(got[0].DeliveryIDs) != 1 || got[0].DeliveryIDs[0] != old[1].DeliveryID || got[0].Endpoint.URL != "https://example.com/a" {
+		t.Fatalf("what the second expiry gave up: %+v", got)
+	}
+	if next, ok, _ := s.NextDue(ctx, ""); !ok || !next.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("NextDue after expiry = %v %v", next, ok)
+	}
+	if k, err := s.FlushNotices(ctx, store.FlushNoticesParams{Limit: 10, Now: t0.Add(2 * time.Hour)}); err != nil || k != 1 {
+		t.Fatalf("the expiry's notice: flushed %d, %v", k, err)
+	}
+	// The notice's own delivery expiring raises nothing.
+	got = nil
+	if n, _ = s.ExpireDeliveries(ctx, store.ExpireParams{Now: t0.Add(30 * time.Hour), Before: t0.Add(3 * time.Hour), Limit: 10, Reason: "too old", Exhausted: exhausted}); n != 2 || len(got) != 1 || got[0].Endpoint.ID == ops.ID {
+		t.Fatalf("expiring the notice's delivery and the new one: %d, %+v", n, got)
 	}
 	for _, r := range old {
 		if d, _, _ := s.Delivery(ctx, store.GetDeliveryParams{AccountID: "a", DeliveryID: r.DeliveryID}); d.State != bahasha.DeliveryFailed || d.LastError != "too old" {
 			t.Fatalf("expired delivery: %+v", d)
 		}
-	}
-	if next, ok, _ := s.NextDue(ctx, ""); !ok || !next.Equal(t0.Add(time.Hour)) {
-		t.Fatalf("NextDue after expiry = %v %v", next, ok)
 	}
 }
 
