@@ -2,14 +2,11 @@ package api
 
 import (
 	"errors"
-	"maps"
 	"net/http"
-	"slices"
-	"time"
 
 	"github.com/bahasha/bahasha/internal/accounts"
+	"github.com/bahasha/bahasha/internal/operations"
 	"github.com/bahasha/bahasha/internal/problem"
-	"github.com/bahasha/bahasha/internal/store"
 )
 
 type createAccountRequest struct {
@@ -42,59 +39,13 @@ func CreatedAccountJSON(c accounts.Created) map[string]any {
 	}
 }
 
-// maxUnhealthy caps the endpoints GET /admin/v1/health lists.
-const maxUnhealthy = 100
-
 // health serves GET /admin/v1/health: the platform-wide picture an
 // operator needs, from the database (every node answers the same).
 func (a *API) health(w http.ResponseWriter, r *http.Request) error {
-	now := a.now()
-	snap, err := a.store.Snapshot(r.Context(), now)
+	rep, err := operations.Health(r.Context(), a.store, a.now())
 	if err != nil {
 		return err
 	}
-	bad, err := a.store.UnhealthyEndpoints(r.Context(), now, maxUnhealthy)
-	if err != nil {
-		return err
-	}
-	lag := 0.0
-	var oldest *time.Time
-	if !snap.OldestDue.IsZero() {
-		lag = max(now.Sub(snap.OldestDue).Seconds(), 0)
-		oldest = &snap.OldestDue
-	}
-	endpoints := map[string]int{}
-	for _, h := range store.EndpointHealths {
-		endpoints[h] = snap.Endpoints[h]
-	}
-	type unhealthy struct {
-		ID                  string     `json:"id"`
-		AccountID           string     `json:"account_id"`
-		Health              string     `json:"health"`
-		ConsecutiveFailures int        `json:"consecutive_failures"`
-		FailingSince        *time.Time `json:"failing_since"`
-		DisabledReason      string     `json:"disabled_reason,omitempty"`
-	}
-	list := []unhealthy{}
-	for _, e := range bad {
-		h := e.Health(now)
-		if e.Disabled {
-			h = "disabled"
-		}
-		list = append(list, unhealthy{ID: e.PublicID(), AccountID: e.AccountID, Health: h, ConsecutiveFailures: e.ConsecutiveFailures,
-			FailingSince: timePtr(e.FailingSince), DisabledReason: e.DisabledReason})
-	}
-	type node struct {
-		Node   string `json:"node"`
-		Leases int    `json:"leased_lanes"`
-	}
-	nodes := []node{}
-	for _, n := range slices.Sorted(maps.Keys(snap.Leases)) {
-		nodes = append(nodes, node{Node: n, Leases: snap.Leases[n]})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"backlog": snap.Pending, "lag_seconds": lag, "oldest_due_at": oldest, "endpoints": endpoints,
-		"unhealthy_endpoints": list, "nodes": nodes, "checked_at": now.UTC(),
-	})
+	writeJSON(w, http.StatusOK, rep)
 	return nil
 }
