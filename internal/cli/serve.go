@@ -76,7 +76,7 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 			Retry: cfg.RetryPolicy(), MaxBatch: cfg.MaxBatch, MaxInFlight: cfg.MaxInFlight, Retention: cfg.Retention, LeaseFor: cfg.LaneLease, DisableAfter: cfg.DisableAfter},
 		API:         api.Config{AdminKey: cfg.AdminKey},
 		SandboxPace: cfg.SandboxPace,
-		Dashboard:   dashboard.Config{TrustedProxies: cfg.TrustedProxies},
+		Dashboard:   dashboard.Config{TrustedProxies: cfg.TrustedProxies, AdminKey: cfg.AdminKey},
 		BodyTimeout: cfg.BodyTimeout,
 		Version:     version(),
 		Log:         log,

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bahasha/bahasha/internal/accounts"
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/messaging"
 	"github.com/bahasha/bahasha/internal/problem"
@@ -67,6 +68,9 @@ type Config struct {
 	// Defaults 10 and 1m.
 	MaxFailedSignins   int
 	FailedSigninWindow time.Duration
+	// AdminKey (BAHASHA_ADMIN_KEY) opens the operator's pages under
+	// /operator; only its hash is kept. Default none: they answer 404.
+	AdminKey string
 }
 
 // Waker is told that new deliveries may be due (the delivery engine).
@@ -92,6 +96,8 @@ type Dashboard struct {
 	closeOnce sync.Once
 	// signins limits failed sign-ins per client address.
 	signins *failureLimit
+	// adminKeyHash is the admin key's hash, nil when there is none.
+	adminKeyHash []byte
 }
 
 // asset is an embedded static file.
@@ -142,6 +148,10 @@ func New(cfg Config, s store.Store, svc Services, waker Waker, now func() time.T
 	}
 	d := &Dashboard{cfg: cfg, store: s, svc: svc, waker: waker, now: now, rand: rand, log: log,
 		closing: make(chan struct{}), signins: newFailureLimit(cfg.MaxFailedSignins, cfg.FailedSigninWindow)}
+	if cfg.AdminKey != "" {
+		d.adminKeyHash = accounts.HashKey(cfg.AdminKey)
+		d.cfg.AdminKey = ""
+	}
 	d.assets = loadAssets()
 	d.pages = parseTemplates(d.funcs())
 	d.cop = http.NewCrossOriginProtection()
@@ -200,6 +210,7 @@ func (d *Dashboard) routes(mux *http.ServeMux) {
 	page("GET /sandbox", d.sandbox)
 	page("POST /sandbox/send", d.sandboxSend)
 	page("POST /sandbox/inbound", d.sandboxInbound)
+	d.operatorRoutes(mux)
 	mux.Handle("GET /static/{file}", d.protect(http.HandlerFunc(d.static)))
 	// Any other path (the API's own catch-alls answer under /v1/ and
 	// /admin/v1/) is a page that does not exist.
@@ -260,9 +271,11 @@ func classify(err error) (int, string) {
 
 // page is what every template gets.
 type page struct {
-	Title    string
-	Nav      string
-	Account  *bahasha.Account
+	Title   string
+	Nav     string
+	Account *bahasha.Account
+	// Operator: the operator's pages, with their own navigation.
+	Operator bool
 	Flash    string
 	Problem  string
 	CSS, JS  string
@@ -365,7 +378,7 @@ func loadAssets() map[string]asset {
 
 // pageNames are the page templates; each is parsed with the layout and the
 // partials.
-var pageNames = []string{"signin", "error", "overview", "settings", "endpoint", "deliveries", "delivery", "replays", "replay", "sandbox"}
+var pageNames = []string{"signin", "operator_signin", "operator", "error", "overview", "settings", "endpoint", "deliveries", "delivery", "replays", "replay", "sandbox"}
 
 func parseTemplates(funcs template.FuncMap) map[string]*template.Template {
 	base := template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html"))
@@ -399,6 +412,12 @@ func (d *Dashboard) funcs() template.FuncMap {
 		"list": func(v ...any) []any { return v },
 		"wh":   func(id int64) string { return bahasha.EndpointPrefix + strconv.FormatInt(id, 10) },
 		"has":  func(list []string, s string) bool { return slices.Contains(list, s) },
+		"deref": func(t *time.Time) time.Time {
+			if t == nil {
+				return time.Time{}
+			}
+			return *t
+		},
 	}
 }
 

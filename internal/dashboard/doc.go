@@ -24,6 +24,8 @@
 //	GET  /replay, POST /replay                  preview and start a replay of a time range
 //	GET  /replay/{id}[/stream]                  a replay's progress, live
 //	GET  /sandbox, POST /sandbox/send|inbound   send a test message, simulate a customer reply
+//	GET  /operator[/signin], POST …/signin|signout  the operator's page (with BAHASHA_ADMIN_KEY):
+//	                                              the platform's health, as GET /admin/v1/health
 //
 // Security: signing in turns an API key (sent in a form body, never in a
 // URL, never logged) into a random session token in an HttpOnly, SameSite

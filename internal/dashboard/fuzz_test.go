@@ -37,6 +37,9 @@ var fuzzRoutes = []struct{ method, path string }{
 	{"GET", "/settings/webhooks/endpoints/"},
 	{"POST", "/settings/webhooks/endpoints/remove/"},
 	{"POST", "/settings/webhooks/endpoints/disable/"},
+	{"POST", "/operator/signin"},
+	{"GET", "/operator"},
+	{"POST", "/operator/signout"},
 }
 
 // FuzzForms sends arbitrary queries, path ids and form bodies to every
@@ -58,7 +61,12 @@ func FuzzForms(f *testing.F) {
 		f.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p, err := server.Build(st, server.Options{Now: now, Waker: nopWaker{}, Log: log})
+	const opToken = "fuzz-operator-token-0123456789"
+	if err := st.CreateOperatorSession(context.Background(), store.OperatorSession{TokenHash: accounts.HashKey(opToken),
+		KeyHash: accounts.HashKey(testAdminKey), CreatedAt: now(), ExpiresAt: now().Add(time.Hour)}); err != nil {
+		f.Fatal(err)
+	}
+	p, err := server.Build(st, server.Options{Now: now, Waker: nopWaker{}, Log: log, Dashboard: dashboard.Config{AdminKey: testAdminKey}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -80,6 +88,8 @@ func FuzzForms(f *testing.F) {
 	f.Add(uint8(11), "flash=created", "wh_1", "")
 	f.Add(uint8(12), "", "wh_99999999999999999999", "confirm=yes")
 	f.Add(uint8(13), "", "wh_1", "return=endpoint")
+	f.Add(uint8(14), "", "", "admin_key="+testAdminKey)
+	f.Add(uint8(14), "", "", "admin_key=%zz&admin_key=x")
 	f.Fuzz(func(t *testing.T, route uint8, query, id, body string) {
 		rt := fuzzRoutes[int(route)%len(fuzzRoutes)]
 		path := rt.path
@@ -100,6 +110,7 @@ func FuzzForms(f *testing.F) {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Sec-Fetch-Site", "same-origin")
 		req.AddCookie(&http.Cookie{Name: dashboard.CookieName, Value: token})
+		req.AddCookie(&http.Cookie{Name: dashboard.OperatorCookieName, Value: opToken})
 		rec := httptest.NewRecorder()
 		stuck := time.AfterFunc(5*time.Second, func() {
 			buf := make([]byte, 1<<20)

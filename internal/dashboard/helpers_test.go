@@ -94,6 +94,8 @@ type fixtureOpts struct {
 	strict bool
 	// trustedProxies is the dashboard's TrustedProxies.
 	trustedProxies []netip.Prefix
+	// adminKey opens the operator's pages.
+	adminKey string
 }
 
 func newFixture(t *testing.T, opts ...fixtureOpts) *fixture {
@@ -116,11 +118,12 @@ func newFixture(t *testing.T, opts ...fixtureOpts) *fixture {
 	}
 	log := slog.New(slog.NewTextHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	p, err := server.Build(st, server.Options{
-		Client:    safehttp.Config{AllowPrivate: !o.strict},
-		Dashboard: dashboard.Config{StreamInterval: 10 * time.Millisecond, PageSize: o.pageSize, TrustedProxies: o.trustedProxies},
-		Now:       f.clock.Now,
-		Waker:     f.waker,
-		Log:       log,
+		Client: safehttp.Config{AllowPrivate: !o.strict},
+		Dashboard: dashboard.Config{StreamInterval: 10 * time.Millisecond, PageSize: o.pageSize, TrustedProxies: o.trustedProxies,
+			AdminKey: o.adminKey},
+		Now:   f.clock.Now,
+		Waker: f.waker,
+		Log:   log,
 	})
 	if err != nil {
 		t.Fatal(err)

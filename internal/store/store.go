@@ -267,6 +267,15 @@ type Store interface {
 	SessionAccount(ctx context.Context, p SessionAccountParams) (bahasha.Account, error)
 	// DeleteSession removes a session; no error if there is none.
 	DeleteSession(ctx context.Context, tokenHash []byte) error
+	// CreateOperatorSession stores a session of the operator's dashboard.
+	CreateOperatorSession(ctx context.Context, s OperatorSession) error
+	// CheckOperatorSession returns nil if the operator session with this
+	// token hash was opened with the admin key of KeyHash and has not
+	// expired at Now, else ErrNotFound.
+	CheckOperatorSession(ctx context.Context, p OperatorSessionParams) error
+	// DeleteOperatorSession removes an operator session; no error if
+	// there is none.
+	DeleteOperatorSession(ctx context.Context, tokenHash []byte) error
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
@@ -631,6 +640,22 @@ type Session struct {
 	AccountID string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+}
+
+// OperatorSession is a session of the operator's dashboard, opened with
+// the admin key whose hash is KeyHash.
+type OperatorSession struct {
+	TokenHash []byte
+	KeyHash   []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// OperatorSessionParams are the arguments of CheckOperatorSession.
+type OperatorSessionParams struct {
+	TokenHash []byte
+	KeyHash   []byte
+	Now       time.Time
 }
 
 // ListDeliveriesParams are the arguments of Deliveries.

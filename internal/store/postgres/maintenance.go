@@ -170,6 +170,10 @@ func pruneOther(ctx context.Context, tx pgx.Tx, p store.PruneParams) error {
 			SELECT token_hash FROM sessions WHERE expires_at <= $1 LIMIT $2)`, ms(p.Now), limit(p.Limit)); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, `DELETE FROM operator_sessions WHERE token_hash IN (
+			SELECT token_hash FROM operator_sessions WHERE expires_at <= $1 LIMIT $2)`, ms(p.Now), limit(p.Limit)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -37,3 +37,27 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 		return err
 	})
 }
+
+// CreateOperatorSession implements store.Store.
+func (s *Store) CreateOperatorSession(ctx context.Context, se store.OperatorSession) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO operator_sessions (token_hash, key_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
+			se.TokenHash, se.KeyHash, ms(se.CreatedAt), ms(se.ExpiresAt))
+		return err
+	})
+}
+
+// CheckOperatorSession implements store.Store.
+func (s *Store) CheckOperatorSession(ctx context.Context, p store.OperatorSessionParams) error {
+	var one int
+	return s.queryRow(ctx, `SELECT 1 FROM operator_sessions WHERE token_hash = $1 AND key_hash = $2 AND expires_at > $3`,
+		[]any{p.TokenHash, p.KeyHash, ms(p.Now)}, &one)
+}
+
+// DeleteOperatorSession implements store.Store.
+func (s *Store) DeleteOperatorSession(ctx context.Context, tokenHash []byte) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `DELETE FROM operator_sessions WHERE token_hash = $1`, tokenHash)
+		return err
+	})
+}

@@ -155,6 +155,10 @@ func pruneOther(ctx context.Context, tx *wtx, p store.PruneParams) error {
 			SELECT token_hash FROM sessions WHERE expires_at <= ? LIMIT ?)`, ms(p.Now), p.Limit); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM operator_sessions WHERE token_hash IN (
+			SELECT token_hash FROM operator_sessions WHERE expires_at <= ? LIMIT ?)`, ms(p.Now), p.Limit); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -35,3 +35,31 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 		return err
 	})
 }
+
+// CreateOperatorSession implements store.Store.
+func (s *Store) CreateOperatorSession(ctx context.Context, se store.OperatorSession) error {
+	return s.write(ctx, func(tx *wtx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO operator_sessions (token_hash, key_hash, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+			se.TokenHash, se.KeyHash, ms(se.CreatedAt), ms(se.ExpiresAt))
+		return err
+	})
+}
+
+// CheckOperatorSession implements store.Store.
+func (s *Store) CheckOperatorSession(ctx context.Context, p store.OperatorSessionParams) error {
+	if s.isClosed() {
+		return store.ErrClosed
+	}
+	var one int
+	err := s.rdb.QueryRowContext(ctx, `SELECT 1 FROM operator_sessions WHERE token_hash = ? AND key_hash = ? AND expires_at > ?`,
+		p.TokenHash, p.KeyHash, ms(p.Now)).Scan(&one)
+	return translate(err)
+}
+
+// DeleteOperatorSession implements store.Store.
+func (s *Store) DeleteOperatorSession(ctx context.Context, tokenHash []byte) error {
+	return s.write(ctx, func(tx *wtx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM operator_sessions WHERE token_hash = ?`, tokenHash)
+		return err
+	})
+}

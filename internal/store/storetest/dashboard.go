@@ -297,6 +297,50 @@ func testSessions(t *testing.T, s store.Store) {
 	}
 }
 
+// testOperatorSessions: an operator session is valid with the admin key it
+// was opened with, until it expires, is deleted or is pruned.
+func testOperatorSessions(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	se := store.OperatorSession{TokenHash: []byte("o1"), KeyHash: []byte("k1"), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	if err := s.CreateOperatorSession(ctx, se); err != nil {
+		t.Fatal(err)
+	}
+	check := func(token, key string, at time.Time) error {
+		return s.CheckOperatorSession(ctx, store.OperatorSessionParams{TokenHash: []byte(token), KeyHash: []byte(key), Now: at})
+	}
+	if err := check("o1", "k1", t0.Add(time.Minute)); err != nil {
+		t.Fatalf("a valid operator session: %v", err)
+	}
+	for _, c := range []struct {
+		token, key string
+		at         time.Time
+		what       string
+	}{{"o1", "k2", t0, "another admin key"}, {"o1", "k1", t0.Add(time.Hour), "expired"}, {"o2", "k1", t0, "unknown"}} {
+		if err := check(c.token, c.key, c.at); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: %v, want ErrNotFound", c.what, err)
+		}
+	}
+	if err := s.CreateOperatorSession(ctx, store.OperatorSession{TokenHash: []byte("o2"), KeyHash: []byte("k1"), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteOperatorSession(ctx, []byte("o2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := check("o2", "k1", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted: %v", err)
+	}
+	if err := s.DeleteOperatorSession(ctx, []byte("o2")); err != nil {
+		t.Fatalf("deleting a missing session: %v", err)
+	}
+	if _, err := s.Prune(ctx, store.PruneParams{Before: t0, Limit: 10, Now: t0.Add(2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	// Pruned: gone even for a clock that has not reached its expiry.
+	if err := check("o1", "k1", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("pruned session still valid: %v", err)
+	}
+}
+
 // CheckUpgraded checks a store opened on a first-release database that a
 // driver's upgrade test wrote (migration 1 only): account "a" with endpoint
 // 1, events 1 and 2 ingested at t, delivery 10 of event 1 delivered and

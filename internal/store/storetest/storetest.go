@@ -57,6 +57,7 @@ func Run(t *testing.T, open Opener) {
 		{"Replay", testReplay},
 		{"Stats", testStats},
 		{"Sessions", testSessions},
+		{"OperatorSessions", testOperatorSessions},
 		{"MaybeDelivered", testMaybeDelivered},
 		{"RecoveredClaimRemembers", testRecoveredClaimRemembers},
 		{"Pause", testPause},
