@@ -287,15 +287,20 @@ func (e *Engine) notices(lane store.Lane, results []store.DeliveryResult, b stor
 	if b.Disable != "" {
 		add(bahasha.NoticeEndpointDisabled, map[string]any{"reason": b.Disable, "disabled_at": now.UTC()})
 	}
-	byID := make(map[int64]*bahasha.Delivery, len(lane.Deliveries))
-	for i := range lane.Deliveries {
-		byID[lane.Deliveries[i].ID] = &lane.Deliveries[i]
-	}
+	var byID map[int64]*bahasha.Delivery // built only when some delivery was given up
 	var ids []string
 	count := 0
 	for _, r := range results {
-		d := byID[r.DeliveryID]
-		if r.State != bahasha.DeliveryFailed || r.Attempt.Number == 0 || d == nil || d.Event.Kind == bahasha.KindOperational {
+		if r.State != bahasha.DeliveryFailed || r.Attempt.Number == 0 {
+			continue
+		}
+		if byID == nil {
+			byID = make(map[int64]*bahasha.Delivery, len(lane.Deliveries))
+			for i := range lane.Deliveries {
+				byID[lane.Deliveries[i].ID] = &lane.Deliveries[i]
+			}
+		}
+		if d := byID[r.DeliveryID]; d == nil || d.Event.Kind == bahasha.KindOperational {
 			continue
 		}
 		count++
