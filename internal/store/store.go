@@ -10,6 +10,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -57,6 +58,19 @@ type Store interface {
 	// (also when the number belongs to another account).
 	PhoneNumber(ctx context.Context, p GetPhoneNumberParams) (bahasha.PhoneNumber, error)
 
+	// LookupNumbers returns the phone numbers, of every account, whose id
+	// is one of IDs or whose WABA is one of WABAIDs: the routing table of
+	// one POST of Meta's webhooks.
+	LookupNumbers(ctx context.Context, p LookupNumbersParams) ([]bahasha.PhoneNumber, error)
+	// AddUnrouted keeps changes of Meta's webhooks that no account owns; a
+	// change whose Digest is kept already is skipped.
+	AddUnrouted(ctx context.Context, changes []Unrouted) error
+	// ListUnrouted lists up to Limit kept changes with an id above After,
+	// oldest first.
+	ListUnrouted(ctx context.Context, p ListUnroutedParams) ([]Unrouted, error)
+	// RemoveUnrouted deletes kept changes (routed since); ids that are
+	// gone are skipped.
+	RemoveUnrouted(ctx context.Context, ids []int64) error
 	// AddPhoneNumber adds a phone number to an account. ErrNotFound if
 	// there is no such account; ErrConflict if the number's id exists or
 	// its WABA is another account's.
@@ -679,6 +693,39 @@ type ListDeliveriesParams struct {
 type SetAppSecretParams struct {
 	AccountID string
 	Secret    string
+}
+
+// LookupNumbersParams are the arguments of LookupNumbers.
+type LookupNumbersParams struct {
+	IDs     []string
+	WABAIDs []string
+}
+
+// Unrouted is a change of Meta's webhooks that no account owned when it
+// arrived.
+type Unrouted struct {
+	ID int64
+	// Digest is the change's deduplication key (the producer id its
+	// events get).
+	Digest     string
+	ReceivedAt time.Time
+	Field      string
+	// EntryID is the entry's id (a WABA id); PhoneNumberID and
+	// DisplayPhoneNumber what the change names, when it does.
+	EntryID            string
+	PhoneNumberID      string
+	DisplayPhoneNumber string
+	// Reason says why it could not be routed.
+	Reason string
+	// Body is the change in its entry, as Meta sent it:
+	// {"id":…,"time":…,"changes":[{"field":…,"value":…}]}.
+	Body json.RawMessage
+}
+
+// ListUnroutedParams are the arguments of ListUnrouted.
+type ListUnroutedParams struct {
+	After int64
+	Limit int
 }
 
 // GetPhoneNumberParams are the arguments of PhoneNumber.

@@ -165,6 +165,10 @@ func pruneOther(ctx context.Context, tx pgx.Tx, p store.PruneParams) error {
 		SELECT id FROM replays WHERE queuing_done AND created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, ms(p.Before), limit(p.Limit)); err != nil {
 		return err
 	}
+	if _, err := tx.Exec(ctx, `DELETE FROM unrouted WHERE id IN (
+		SELECT id FROM unrouted WHERE received_at < $1 LIMIT $2)`, ms(p.Before), limit(p.Limit)); err != nil {
+		return err
+	}
 	if !p.Now.IsZero() {
 		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE token_hash IN (
 			SELECT token_hash FROM sessions WHERE expires_at <= $1 LIMIT $2)`, ms(p.Now), limit(p.Limit)); err != nil {

@@ -150,6 +150,10 @@ func pruneOther(ctx context.Context, tx *wtx, p store.PruneParams) error {
 		SELECT id FROM replays WHERE queuing_done = 1 AND created_at < ? LIMIT ?)`, ms(p.Before), p.Limit); err != nil {
 		return err
 	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM unrouted WHERE id IN (
+		SELECT id FROM unrouted WHERE received_at < ? LIMIT ?)`, ms(p.Before), p.Limit); err != nil {
+		return err
+	}
 	if !p.Now.IsZero() {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash IN (
 			SELECT token_hash FROM sessions WHERE expires_at <= ? LIMIT ?)`, ms(p.Now), p.Limit); err != nil {

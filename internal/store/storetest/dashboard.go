@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -387,5 +388,54 @@ func CheckUpgraded(t *testing.T, s store.Store, at time.Time) {
 
 	if b, err := s.Backlog(ctx, "a"); err != nil || b != 2 {
 		t.Fatalf("Backlog = %d, %v", b, err)
+	}
+}
+
+// testUnrouted: the routing table of a Meta POST spans accounts; changes
+// no account owns are kept once per digest, listed oldest first in pages,
+// removed when routed, and pruned with the retention.
+func testUnrouted(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	account(t, s, "a")
+	account(t, s, "b")
+	got, err := s.LookupNumbers(ctx, store.LookupNumbersParams{IDs: []string{"pn-a", "pn-x"}, WABAIDs: []string{"waba-b", "waba-x"}})
+	if err != nil || len(got) != 2 || got[0].AccountID == got[1].AccountID {
+		t.Fatalf("LookupNumbers = %+v, %v; want pn-a of a and b's number by its WABA", got, err)
+	}
+	if got, err := s.LookupNumbers(ctx, store.LookupNumbersParams{WABAIDs: []string{"waba-a"}}); err != nil || len(got) != 1 || got[0].ID != "pn-a" {
+		t.Fatalf("LookupNumbers by WABA only = %+v, %v", got, err)
+	}
+	if got, err := s.LookupNumbers(ctx, store.LookupNumbersParams{}); err != nil || len(got) != 0 {
+		t.Fatalf("LookupNumbers of nothing = %+v, %v", got, err)
+	}
+	mk := func(digest string, at time.Time) store.Unrouted {
+		return store.Unrouted{Digest: digest, ReceivedAt: at, Field: "messages", EntryID: "waba-x", PhoneNumberID: "pn-x",
+			Reason: "no account has phone number pn-x", Body: json.RawMessage(`{"id":"waba-x","changes":[{"field":"messages","value":{"n":1}}]}`)}
+	}
+	if err := s.AddUnrouted(ctx, []store.Unrouted{mk("d1", t0), mk("d2", t0.Add(time.Hour)), mk("d1", t0)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddUnrouted(ctx, []store.Unrouted{mk("d2", t0.Add(2 * time.Hour)), mk("d3", t0.Add(3 * time.Hour))}); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.ListUnrouted(ctx, store.ListUnroutedParams{Limit: 10})
+	if err != nil || len(all) != 3 || all[0].Digest != "d1" || all[1].Digest != "d2" || all[2].Digest != "d3" {
+		t.Fatalf("ListUnrouted = %+v, %v; want d1, d2, d3 once each", all, err)
+	}
+	if u := all[0]; u.Field != "messages" || u.EntryID != "waba-x" || u.PhoneNumberID != "pn-x" || !u.ReceivedAt.Equal(t0) ||
+		string(u.Body) != `{"id":"waba-x","changes":[{"field":"messages","value":{"n":1}}]}` || u.Reason == "" {
+		t.Fatalf("a kept change: %+v", u)
+	}
+	if page, _ := s.ListUnrouted(ctx, store.ListUnroutedParams{After: all[0].ID, Limit: 1}); len(page) != 1 || page[0].Digest != "d2" {
+		t.Fatalf("the second page: %+v", page)
+	}
+	if err := s.RemoveUnrouted(ctx, []int64{all[1].ID, 999999}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Prune(ctx, store.PruneParams{Before: t0.Add(time.Minute), Limit: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := s.ListUnrouted(ctx, store.ListUnroutedParams{Limit: 10}); len(left) != 1 || left[0].Digest != "d3" {
+		t.Fatalf("after removing d2 and pruning d1: %+v", left)
 	}
 }

@@ -58,6 +58,7 @@ func Run(t *testing.T, open Opener) {
 		{"Stats", testStats},
 		{"Sessions", testSessions},
 		{"OperatorSessions", testOperatorSessions},
+		{"Unrouted", testUnrouted},
 		{"MaybeDelivered", testMaybeDelivered},
 		{"RecoveredClaimRemembers", testRecoveredClaimRemembers},
 		{"Pause", testPause},
