@@ -194,3 +194,47 @@ func AddSandboxNumber(ctx context.Context, s store.Store, p AddNumberParams) (ba
 		return n, err
 	}
 }
+
+// LiveNumberParams are the arguments of AddLiveNumber: a number of Meta's
+// Cloud API, as Meta's WhatsApp Manager shows it.
+type LiveNumberParams struct {
+	AccountID          string
+	PhoneNumberID      string
+	WABAID             string
+	DisplayPhoneNumber string
+	Now                time.Time
+}
+
+// AddLiveNumber attaches one of Meta's phone numbers to an account: Meta's
+// webhooks for it (and for its WABA) are routed to the account from then
+// on. Errors wrapping ErrInvalid name the parameter that is wrong;
+// store.ErrNotFound is a missing account, store.ErrConflict a number
+// attached already or a WABA that is another account's.
+func AddLiveNumber(ctx context.Context, s store.Store, p LiveNumberParams) (bahasha.PhoneNumber, error) {
+	for _, f := range []struct{ name, value string }{{"phone_number_id", p.PhoneNumberID}, {"waba_id", p.WABAID},
+		{"display_phone_number", p.DisplayPhoneNumber}} {
+		if f.value == "" {
+			return bahasha.PhoneNumber{}, fmt.Errorf("%w: %s is required", ErrInvalid, f.name)
+		}
+		if len(f.value) > 64 || !idLike(f.value, f.name == "display_phone_number") {
+			return bahasha.PhoneNumber{}, fmt.Errorf("%w: %s %q is not valid: Meta's ids are digits (up to 64), a display number digits with + - ( ) and spaces",
+				ErrInvalid, f.name, f.value)
+		}
+	}
+	n := bahasha.PhoneNumber{ID: p.PhoneNumberID, AccountID: p.AccountID, WABAID: p.WABAID, DisplayPhoneNumber: p.DisplayPhoneNumber, CreatedAt: p.Now}
+	return n, s.AddPhoneNumber(ctx, n)
+}
+
+// idLike reports whether s is made of digits (and, for a display number,
+// the characters that format one).
+func idLike(s string, display bool) bool {
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+		case display && strings.ContainsRune("+-() ", r):
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -3,10 +3,12 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/bahasha/bahasha/internal/accounts"
 	"github.com/bahasha/bahasha/internal/operations"
 	"github.com/bahasha/bahasha/internal/problem"
+	"github.com/bahasha/bahasha/internal/store"
 )
 
 type createAccountRequest struct {
@@ -47,5 +49,42 @@ func (a *API) health(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+type attachNumberRequest struct {
+	AccountID          string `json:"account_id"`
+	PhoneNumberID      string `json:"phone_number_id"`
+	WABAID             string `json:"waba_id"`
+	DisplayPhoneNumber string `json:"display_phone_number"`
+}
+
+// attachNumber serves POST /admin/v1/phone_numbers: one of Meta's numbers
+// attached to an account, so that Meta's webhooks for it go there.
+func (a *API) attachNumber(w http.ResponseWriter, r *http.Request) error {
+	var req attachNumberRequest
+	if err := decode(w, r, a.cfg.MaxBodyBytes, &req, true); err != nil {
+		return err
+	}
+	if req.AccountID == "" {
+		return problem.Invalid(`account_id is required: {"account_id":"acc_…","phone_number_id":"…","waba_id":"…","display_phone_number":"+1 555 …"}`)
+	}
+	n, err := accounts.AddLiveNumber(r.Context(), a.store, accounts.LiveNumberParams{AccountID: req.AccountID, PhoneNumberID: req.PhoneNumberID,
+		WABAID: req.WABAID, DisplayPhoneNumber: req.DisplayPhoneNumber, Now: a.now()})
+	switch {
+	case errors.Is(err, accounts.ErrInvalid):
+		return problem.Invalid("%s", strings.TrimPrefix(err.Error(), accounts.ErrInvalid.Error()+": "))
+	case errors.Is(err, store.ErrNotFound):
+		return problem.NotFound("no_account", "there is no account %s; create it with POST /admin/v1/accounts", req.AccountID)
+	case errors.Is(err, store.ErrConflict):
+		return problem.New(http.StatusConflict, "number_taken",
+			"phone number %s is attached already, or WABA %s is another account's: a WABA's numbers belong to one account", req.PhoneNumberID, req.WABAID)
+	case err != nil:
+		return err
+	}
+	if a.svc.Meta != nil {
+		a.log.Info("phone number attached; Meta's webhooks for it are routed to its account", "account", n.AccountID, "phone_number_id", n.ID)
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"account_id": n.AccountID, "phone_number": phoneJSON(n)})
 	return nil
 }

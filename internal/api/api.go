@@ -20,6 +20,7 @@ import (
 	"github.com/bahasha/bahasha/internal/accounts"
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/messaging"
+	"github.com/bahasha/bahasha/internal/meta"
 	"github.com/bahasha/bahasha/internal/problem"
 	"github.com/bahasha/bahasha/internal/registration"
 	"github.com/bahasha/bahasha/internal/replay"
@@ -50,6 +51,9 @@ type Services struct {
 	// WebSocket, for the authenticated account (internal/listen's
 	// Hub.Serve).
 	Listen func(http.ResponseWriter, *http.Request, bahasha.Account) error
+	// Meta, when set, serves the admin API's unrouted changes of Meta's
+	// webhooks.
+	Meta *meta.Router
 }
 
 // API serves the HTTP API. Build it with New.
@@ -131,6 +135,9 @@ func (a *API) routes(mux *http.ServeMux) {
 	mux.HandleFunc("/v1/", a.noRoute)
 	mux.Handle("POST /admin/v1/accounts", a.admin(a.createAccount))
 	mux.Handle("GET /admin/v1/health", a.admin(a.health))
+	mux.Handle("POST /admin/v1/phone_numbers", a.admin(a.attachNumber))
+	mux.Handle("GET /admin/v1/unrouted", a.admin(a.unrouted))
+	mux.Handle("POST /admin/v1/unrouted/replay", a.admin(a.replayUnrouted))
 	mux.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, problem.New(http.StatusNotFound, "not_found", "no such admin route: %s %s", r.Method, r.URL.Path))
 	})

@@ -191,6 +191,12 @@ const (
 	// KindOperational is an operational event about the account's own
 	// endpoints (notice.go): its Payload is the whole body POSTed.
 	KindOperational EventKind = "operational"
+	// KindChange is one change of Meta's webhooks passed through as Meta
+	// sent it (a template status update, a quality update, a message
+	// echo, …): its Payload is the change within its entry,
+	// {"id":…,"time":…,"changes":[{"field":…,"value":…}]}, and its
+	// MessageType the change's field.
+	KindChange EventKind = "change"
 )
 
 // Event is one webhook event of an account: a status or a customer message,

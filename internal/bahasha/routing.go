@@ -81,9 +81,30 @@ const (
 	FilterOperational = "operational"
 )
 
+// FilterOtherFields: changes of Meta's webhooks whose field is not one of
+// MetaFields (a field Meta added after this release).
+const FilterOtherFields = "other_fields"
+
+// MetaFields are the fields of Meta's WhatsApp Business Account webhooks,
+// other than messages, that an endpoint's Events may name: each change of
+// that field is passed through as Meta sent it. Meta's messages field
+// arrives as FilterStatuses and FilterMessages.
+var MetaFields = []string{
+	"smb_message_echoes", "history", "user_preferences", "smb_app_state_sync",
+	"message_template_status_update", "template_category_update", "message_template_quality_update",
+	"message_template_components_update", "account_update", "business_capability_update", "account_review_update",
+	"account_alerts", "phone_number_quality_update", "phone_number_name_update", "security",
+	"payment_configuration_update", "flows", "automatic_events", "calls", "partner_solutions", "business_status_update",
+}
+
 // EventFilters are the names an endpoint's Events may hold, in the order
 // the API documents them.
-var EventFilters = []string{FilterStatuses, FilterMessages, FilterOperational}
+var EventFilters = append([]string{FilterStatuses, FilterMessages, FilterOperational}, append(MetaFields, FilterOtherFields)...)
+
+// DefaultFilters are what an endpoint with no filter receives: statuses
+// and messages, what Meta's messages field (the one its own setup
+// subscribes an app to) delivers.
+var DefaultFilters = []string{FilterStatuses, FilterMessages}
 
 // ValidateEvents checks an endpoint's event filter: known names, each once.
 // The error says which name is wrong.
@@ -106,6 +127,14 @@ func (e Event) Filter() string {
 		return FilterStatuses
 	case KindOperational:
 		return FilterOperational
+	case KindChange:
+		switch {
+		case e.MessageType == FilterMessages: // a messages change passed through whole
+			return FilterMessages
+		case slices.Contains(MetaFields, e.MessageType):
+			return e.MessageType
+		}
+		return FilterOtherFields
 	}
 	return FilterMessages
 }
@@ -113,10 +142,11 @@ func (e Event) Filter() string {
 // Wants reports whether the endpoint's event filter lets the event through
 // (its scope aside).
 func (e Endpoint) Wants(ev Event) bool {
+	f := ev.Filter()
 	if len(e.Events) == 0 {
-		return ev.Kind != KindOperational
+		return f == FilterStatuses || f == FilterMessages
 	}
-	return slices.Contains(e.Events, ev.Filter())
+	return slices.Contains(e.Events, f)
 }
 
 // Route appends to dst the endpoints of endpoints (all of one account) that

@@ -36,23 +36,9 @@ func runAccounts(ctx context.Context, args []string, env Env, stdout, stderr io.
 	if strings.TrimSpace(*name) == "" {
 		return usagef("--name is required: bahasha accounts create --name \"Acme Ltd\"")
 	}
-	var st store.Store
-	if *database != "" {
-		pg, err := postgres.Open(ctx, postgres.Config{URL: *database})
-		if err != nil {
-			return fmt.Errorf("cannot use the PostgreSQL database: %w", err)
-		}
-		st = pg
-	} else {
-		path := filepath.Join(data, "bahasha.db")
-		if _, err := os.Stat(path); err != nil {
-			return fmt.Errorf("there is no Bahasha database in %s; check --data (or BAHASHA_DATA), or start bahasha serve --data %s once to create it", data, data)
-		}
-		lite, err := sqlite.Open(ctx, sqlite.Config{Path: path})
-		if err != nil {
-			return fmt.Errorf("cannot open the database in %s: %w", data, err)
-		}
-		st = lite
+	st, err := openCLIStore(ctx, data, *database)
+	if err != nil {
+		return err
 	}
 	defer st.Close()
 	c, err := accounts.Create(ctx, st, accounts.Params{Name: *name, Now: time.Now()})
@@ -65,4 +51,26 @@ func runAccounts(ctx context.Context, args []string, env Env, stdout, stderr io.
 	fmt.Fprintf(stdout, "Created account %s (%s) with sandbox number %s (phone_number_id %s).\nAPI key (shown once, store it now): %s\n",
 		c.Account.ID, c.Account.Name, c.PhoneNumber.DisplayPhoneNumber, c.PhoneNumber.ID, c.APIKey)
 	return nil
+}
+
+// openCLIStore opens the database of a bahasha serve for a short command:
+// PostgreSQL at database, else the SQLite file in the data folder (which
+// serve must have created).
+func openCLIStore(ctx context.Context, data, database string) (store.Store, error) {
+	if database != "" {
+		pg, err := postgres.Open(ctx, postgres.Config{URL: database})
+		if err != nil {
+			return nil, fmt.Errorf("cannot use the PostgreSQL database: %w", err)
+		}
+		return pg, nil
+	}
+	path := filepath.Join(data, "bahasha.db")
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("there is no Bahasha database in %s; check --data (or BAHASHA_DATA), or start bahasha serve --data %s once to create it", data, data)
+	}
+	lite, err := sqlite.Open(ctx, sqlite.Config{Path: path})
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the database in %s: %w", data, err)
+	}
+	return lite, nil
 }

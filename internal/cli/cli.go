@@ -41,6 +41,7 @@ Usage:
   bahasha listen --forward-to URL       receive the account's events locally, without a tunnel
   bahasha trigger EVENT [flags]         fire a sandbox event through the platform (--list shows them)
   bahasha accounts create --name NAME   onboard a business; prints its API key
+  bahasha numbers add --account ACC …   attach one of Meta's phone numbers to an account
   bahasha migrate [--data DIR | --database URL]   apply the database migrations and exit
   bahasha bench [flags]                 measure delivery end to end on this machine
   bahasha version                       print the version
@@ -66,6 +67,8 @@ func Run(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) 
 		err = runListen(ctx, args[1:], env, stdout, stderr)
 	case "accounts":
 		err = runAccounts(ctx, args[1:], env, stdout, stderr)
+	case "numbers":
+		err = runNumbers(ctx, args[1:], env, stdout, stderr)
 	case "migrate":
 		err = runMigrate(ctx, args[1:], env, stdout, stderr)
 	case "bench":

@@ -78,6 +78,7 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 		SandboxPace: cfg.SandboxPace,
 		Dashboard:   dashboard.Config{TrustedProxies: cfg.TrustedProxies, AdminKey: cfg.AdminKey},
 		BodyTimeout: cfg.BodyTimeout,
+		Meta:        server.MetaOptions{AppSecrets: cfg.MetaAppSecrets, VerifyToken: cfg.MetaVerifyToken},
 		Version:     version(),
 		Log:         log,
 	})
@@ -253,7 +254,7 @@ func startupSettings(cfg config.Serve, scheme, addr, node string) []any {
 		"allow_private_targets", cfg.AllowPrivateTargets, "attempt_timeout", cfg.AttemptTimeout.String(),
 		"retry_window", cfg.RetryWindow.String(), "disable_after", cmp.Or(cfg.DisableAfter, cfg.RetryWindow).String(), "retention", cfg.Retention.String(), "max_lanes", cfg.MaxLanes,
 		"max_batch", cfg.MaxBatch, "max_in_flight", cfg.MaxInFlight, "metrics_addr", cfg.MetricsAddr,
-		"admin_api", cfg.AdminKey != "", "log_level", cfg.LogLevel)
+		"admin_api", cfg.AdminKey != "", "meta_webhooks", len(cfg.MetaAppSecrets) > 0, "log_level", cfg.LogLevel)
 }
 
 // serveMetrics serves the Prometheus metrics at /metrics on a listener of

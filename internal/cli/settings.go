@@ -65,6 +65,18 @@ func prefixesSetting(p *[]netip.Prefix) binding {
 	}, "a comma-separated list of addresses or CIDR ranges such as 10.0.0.0/8,192.0.2.1"}
 }
 
+func stringsSetting(p *[]string) binding {
+	return binding{func(fs *flag.FlagSet, name, usage string) {
+		fs.Func(name, usage, func(v string) error {
+			*p = nil
+			for _, s := range strings.Split(v, ",") {
+				*p = append(*p, strings.TrimSpace(s))
+			}
+			return nil
+		})
+	}, "a comma-separated list"}
+}
+
 func set(flagName, env, help string, b binding) setting {
 	return setting{flag: flagName, env: env, help: help, binding: b}
 }
@@ -99,6 +111,8 @@ func serveSettings(cfg *config.Serve) []setting {
 		set("retention", "BAHASHA_RETENTION", "how long finished deliveries are kept", durationSetting(&cfg.Retention)),
 		set("", "BAHASHA_BOOTSTRAP_API_KEY", "the first account's API key (at least 32 characters) instead of a generated one", stringSetting(&cfg.BootstrapAPIKey)),
 		set("", "BAHASHA_ADMIN_KEY", "enables the admin API (at least 32 characters)", stringSetting(&cfg.AdminKey)),
+		set("meta-app-secret", "BAHASHA_META_APP_SECRET", "Meta app secrets, comma-separated, that sign Meta's webhooks (with --meta-verify-token: receive them at /meta/webhook)", stringsSetting(&cfg.MetaAppSecrets)),
+		set("meta-verify-token", "BAHASHA_META_VERIFY_TOKEN", "the verify token of Meta's webhook handshake, as set in the Meta app", stringSetting(&cfg.MetaVerifyToken)),
 	}
 }
 

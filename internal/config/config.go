@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -80,6 +81,15 @@ type Serve struct {
 	// AdminKey enables the admin API (/admin/v1) when set. Env
 	// BAHASHA_ADMIN_KEY.
 	AdminKey string
+	// MetaAppSecrets, with MetaVerifyToken, enable /meta/webhook: Meta's
+	// webhooks, signed with any of these app secrets (several while one
+	// is rotated). Flag --meta-app-secret, env BAHASHA_META_APP_SECRET,
+	// comma-separated.
+	MetaAppSecrets []string
+	// MetaVerifyToken is the verify token of Meta's handshake, as set in
+	// the Meta app's webhook settings. Flag --meta-verify-token, env
+	// BAHASHA_META_VERIFY_TOKEN.
+	MetaVerifyToken string
 	// RetrySchedule is the delays between a delivery's attempts; the last
 	// repeats until RetryWindow is over. Default 5s, 30s, 2m, 10m, 30m, 1h,
 	// 2h, 4h, 8h. Flag --retry-schedule, env BAHASHA_RETRY_SCHEDULE.
@@ -168,6 +178,10 @@ func (c Serve) Validate() error {
 		return fmt.Errorf("BAHASHA_BOOTSTRAP_API_KEY must be at least 32 characters (it has %d)", len(c.BootstrapAPIKey))
 	case c.AdminKey != "" && len(c.AdminKey) < 32:
 		return fmt.Errorf("BAHASHA_ADMIN_KEY must be at least 32 characters (it has %d)", len(c.AdminKey))
+	case (len(c.MetaAppSecrets) > 0) != (c.MetaVerifyToken != ""):
+		return errors.New("--meta-app-secret and --meta-verify-token go together: give both to receive Meta's webhooks, or neither")
+	case slices.Contains(c.MetaAppSecrets, ""):
+		return errors.New("--meta-app-secret holds an empty secret: give the Meta app secrets separated by commas, without empty ones")
 	case c.DisableAfter < 0:
 		return errors.New("--disable-after must not be negative (0: the retry window)")
 	case c.LogFormat != "text" && c.LogFormat != "json":

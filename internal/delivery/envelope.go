@@ -13,7 +13,9 @@ import (
 // Envelope builds the body of one webhook POST carrying events, exactly as
 // WhatsApp does: one entry per WhatsApp Business Account, one "messages"
 // change per phone number within it, statuses and messages in the order
-// given, and one contact per message sender.
+// given, and one contact per message sender. A change of Meta's passed
+// through (bahasha.KindChange) is an entry of its own, as Meta sent it, in
+// its place among the others.
 //
 // The events' payloads were produced or checked by the whatsapp types at
 // ingest and are written verbatim (so a producer's fields that this version
@@ -34,13 +36,23 @@ func Envelope(events []bahasha.Event) ([]byte, error) {
 	type entry struct {
 		waba    string
 		changes []*change
+		// raw is a change of Meta's passed through in its own entry.
+		raw json.RawMessage
 	}
 	var entries []*entry
 	size := 128
 	for _, ev := range events {
+		if ev.Kind == bahasha.KindChange {
+			if !json.Valid(ev.Payload) || len(ev.Payload) == 0 || ev.Payload[0] != '{' {
+				return nil, fmt.Errorf("delivery: event %d: the stored change is not a JSON object", ev.ID)
+			}
+			entries = append(entries, &entry{raw: bahasha.ValidUTF8(ev.Payload)})
+			size += len(ev.Payload) + 1
+			continue
+		}
 		var e *entry
 		for _, x := range entries {
-			if x.waba == ev.WABAID {
+			if x.raw == nil && x.waba == ev.WABAID {
 				e = x
 				break
 			}
@@ -96,6 +108,10 @@ func Envelope(events []bahasha.Event) ([]byte, error) {
 	for i, e := range entries {
 		if i > 0 {
 			b = append(b, ',')
+		}
+		if e.raw != nil {
+			b = append(b, e.raw...)
+			continue
 		}
 		b = append(b, `{"id":`...)
 		b = appendString(b, e.waba)

@@ -73,7 +73,12 @@ const (
 	SourceAPI     = "api"     // POST /v1/events, the producer ingest
 	SourceSandbox = "sandbox" // the sandbox carrier's statuses of a sent message
 	SourceInbound = "inbound" // a sandbox customer's message
+	SourceMeta    = "meta"    // Meta's webhooks (POST /meta/webhook)
 )
+
+// MetaResults are what became of a change of Meta's webhooks
+// (bahasha_meta_changes_total's result).
+var MetaResults = []string{"routed", "duplicate", "unrouted"}
 
 // LatencyBuckets are the end-to-end latency histogram's bounds, in
 // seconds: 1 ms up to the 7-day retry window.
@@ -103,6 +108,7 @@ type Metrics struct {
 	storeErrors     *prometheus.CounterVec
 	requests        *prometheus.CounterVec
 	requestDuration *prometheus.HistogramVec
+	metaChanges     map[string]prometheus.Counter
 }
 
 // New makes the metrics of a node of this version, with the Go and
@@ -144,10 +150,17 @@ func New(version string) *Metrics {
 	for _, r := range Results {
 		m.attempts[r] = attempts.WithLabelValues(r)
 	}
+	metaChanges := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bahasha_meta_changes_total",
+		Help: "Changes of Meta's webhooks received, by result: routed (stored for an account), duplicate (Meta sent it again), unrouted (no account owns its number or WABA; kept for the operator)."},
+		[]string{"result"})
+	m.metaChanges = map[string]prometheus.Counter{}
+	for _, r := range MetaResults {
+		m.metaChanges[r] = metaChanges.WithLabelValues(r)
+	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bahasha_build_info", Help: "Always 1, with the version of bahasha serve."}, []string{"version"})
 	build.WithLabelValues(version).Set(1)
 	reg.MustRegister(m.ingested, finished, attempts, m.attemptDuration, m.latency, m.lanesClaimed, m.leasesLost, m.storeOps,
-		m.storeErrors, m.requests, m.requestDuration, build,
+		m.storeErrors, m.requests, m.requestDuration, metaChanges, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -167,6 +180,17 @@ func (m *Metrics) Ingested(kind, source string, n int) {
 		return
 	}
 	m.ingested.WithLabelValues(kind, source).Add(float64(n))
+}
+
+// MetaChanges counts n changes of Meta's webhooks with result (one of
+// MetaResults).
+func (m *Metrics) MetaChanges(result string, n int) {
+	if m == nil || n == 0 {
+		return
+	}
+	if c, ok := m.metaChanges[result]; ok {
+		c.Add(float64(n))
+	}
 }
 
 // Finished counts n deliveries that reached outcome.

@@ -16,6 +16,7 @@ import (
 	"github.com/bahasha/bahasha/internal/handshake"
 	"github.com/bahasha/bahasha/internal/listen"
 	"github.com/bahasha/bahasha/internal/messaging"
+	"github.com/bahasha/bahasha/internal/meta"
 	"github.com/bahasha/bahasha/internal/metrics"
 	"github.com/bahasha/bahasha/internal/registration"
 	"github.com/bahasha/bahasha/internal/replay"
@@ -56,6 +57,17 @@ type Options struct {
 	Waker api.Waker
 	// Log receives the components' logs. Default slog.Default().
 	Log *slog.Logger
+	// Meta, when its AppSecrets are set, enables /meta/webhook: Meta's
+	// webhooks received, routed and stored.
+	Meta MetaOptions
+}
+
+// MetaOptions configure the receiving of Meta's webhooks.
+type MetaOptions struct {
+	// AppSecrets sign Meta's POSTs (several during a rotation).
+	AppSecrets []string
+	// VerifyToken is the token of Meta's handshake.
+	VerifyToken string
 }
 
 // Platform is bahasha serve assembled: run Engine, serve Handler.
@@ -71,7 +83,10 @@ type Platform struct {
 	Dashboard    *dashboard.Dashboard
 	// Listen holds this node's bahasha listen sessions (GET /v1/listen);
 	// the engine forwards their POSTs through it.
-	Listen  *listen.Hub
+	Listen *listen.Hub
+	// Meta routes Meta's webhooks to the accounts (nil when they are not
+	// enabled).
+	Meta    *meta.Router
 	Handler http.Handler
 }
 
@@ -129,8 +144,13 @@ func Build(st store.Store, o Options) (*Platform, error) {
 	rep := &replay.Service{Store: st, Waker: waker, Now: o.Now, Log: o.Log}
 	reg := &registration.Service{Store: st, Verifier: p.Verifier, Waker: waker, Now: o.Now, Log: o.Log}
 	p.Messaging, p.Replay, p.Registration = msg, rep, reg
-	p.API = api.New(o.API, st, api.Services{Messaging: msg, Replay: rep, Registration: reg, Listen: p.Listen.Serve}, waker, o.Now, o.Rand, o.Log)
+	var metaHandler http.Handler
+	if len(o.Meta.AppSecrets) > 0 {
+		p.Meta = &meta.Router{Store: st, Waker: waker, Now: o.Now, Log: o.Log, Counted: o.Metrics.MetaChanges}
+		metaHandler = &meta.Handler{AppSecrets: o.Meta.AppSecrets, VerifyToken: o.Meta.VerifyToken, Router: p.Meta, Log: o.Log}
+	}
+	p.API = api.New(o.API, st, api.Services{Messaging: msg, Replay: rep, Registration: reg, Listen: p.Listen.Serve, Meta: p.Meta}, waker, o.Now, o.Rand, o.Log)
 	p.Dashboard = dashboard.New(o.Dashboard, st, dashboard.Services{Messaging: msg, Replay: rep, Registration: reg}, waker, o.Now, o.Rand, o.Log)
-	p.Handler = o.Metrics.HTTP(Handler(p.API, p.Dashboard, st, o.Version, o.BodyTimeout, o.Log))
+	p.Handler = o.Metrics.HTTP(Handler(p.API, p.Dashboard, metaHandler, st, o.Version, o.BodyTimeout, o.Log))
 	return p, nil
 }

@@ -26,8 +26,18 @@ const HeaderTimeout = 10 * time.Second
 // Content-Security-Policy). Without a dashboard, / is a text page pointing
 // to the API. A request body must arrive within bodyTimeout once the
 // request's headers have.
-func Handler(a *api.API, d *dashboard.Dashboard, s store.Store, version string, bodyTimeout time.Duration, log *slog.Logger) http.Handler {
+func Handler(a *api.API, d *dashboard.Dashboard, m http.Handler, s store.Store, version string, bodyTimeout time.Duration, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
+	if m != nil {
+		// Meta's webhooks: signed by Meta, not by an API key.
+		mux.Handle("/meta/webhook", m)
+	} else {
+		mux.HandleFunc("/meta/webhook", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprintln(w, `{"error":{"code":"meta_disabled","message":"receiving Meta's webhooks is off: start bahasha serve with --meta-app-secret and --meta-verify-token"}}`)
+		})
+	}
 	// The API and the dashboard are handlers of their own, each answering
 	// its unknown paths (the API in JSON, the dashboard with a page).
 	mux.Handle("/v1/", a)
