@@ -415,7 +415,7 @@ func testUnrouted(t *testing.T, s store.Store) {
 	if err := s.AddUnrouted(ctx, []store.Unrouted{mk("d1", t0), mk("d2", t0.Add(time.Hour)), mk("d1", t0)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddUnrouted(ctx, []store.Unrouted{mk("d2", t0.Add(2 * time.Hour)), mk("d3", t0.Add(3 * time.Hour))}); err != nil {
+	if err := s.AddUnrouted(ctx, []store.Unrouted{mk("d2", t0.Add(2*time.Hour)), mk("d3", t0.Add(3*time.Hour))}); err != nil {
 		t.Fatal(err)
 	}
 	all, err := s.ListUnrouted(ctx, store.ListUnroutedParams{Limit: 10})
