@@ -72,7 +72,7 @@ func (rcv *receiver) bodies() string {
 // owns is kept, then routed once the number is attached.
 func TestMetaWebhooks(t *testing.T) {
 	t.Parallel()
-	s, rcvA := setup(t, serveOpts{Env: metaEnv})
+	s, rcvA := setup(t, serveOpts{Env: metaEnv, Args: []string{"--metrics-addr", "127.0.0.1:0"}})
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	m := &metatest.Meta{AppSecret: testMetaSecret, URL: s.URL + "/meta/webhook"}
@@ -191,6 +191,18 @@ func TestMetaWebhooks(t *testing.T) {
 	}
 	if un := s.DoAs(testAdminKey, "GET", "/admin/v1/unrouted", nil); un.Len("data") != 0 {
 		t.Fatalf("after the replay: %s", un)
+	}
+
+	// The metrics count each change once for what became of it, and the
+	// events by source.
+	sc := scrapeMetrics(t, s.metricsURL())
+	for result, want := range map[string]float64{"routed": 6, "duplicate": 4, "unrouted": 2} {
+		if got := sc.value("bahasha_meta_changes_total", "result", result); got != want {
+			t.Errorf("bahasha_meta_changes_total{result=%q} = %v, want %v", result, got, want)
+		}
+	}
+	if got := sc.value("bahasha_events_ingested_total", "source", "meta"); got != 8 {
+		t.Errorf("events ingested from Meta = %v, want 8 (3 of A, 1 of B, the 2 updates, the marker, the replayed one)", got)
 	}
 }
 

@@ -275,6 +275,9 @@ func (r *Router) Reroute(ctx context.Context, limit int) (Rerouted, error) {
 			return out, err
 		}
 		out.Routed += len(done)
+		if r.Counted != nil {
+			r.Counted("routed", len(done))
+		}
 		if len(ok) > 0 {
 			r.Waker.Wake()
 		}

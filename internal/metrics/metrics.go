@@ -117,7 +117,7 @@ func New(version string) *Metrics {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{reg: reg,
 		ingested: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bahasha_events_ingested_total",
-			Help: "Events accepted and stored (a duplicate of a stored event is not counted), by kind (status, message) and source (api, sandbox, inbound)."},
+			Help: "Events accepted and stored (a duplicate of a stored event is not counted), by kind (status, message, change: a change of Meta's passed through) and source (api, sandbox, inbound, meta)."},
 			[]string{"kind", "source"}),
 		attemptDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "bahasha_delivery_attempt_duration_seconds",
 			Help: "Duration of delivery attempts (one per POST), from the request to the end of the answer.", Buckets: DurationBuckets}),

@@ -29,14 +29,17 @@ func (s *instrumented) InsertEvents(ctx context.Context, p store.InsertEventsPar
 	res, err := s.Store.InsertEvents(ctx, p)
 	s.m.StoreOp("insert_events", start, err)
 	if err == nil {
-		var statuses, messages int
+		var statuses, messages, changes int
 		for i, r := range res {
 			if r.Duplicate || i >= len(p.Events) {
 				continue
 			}
-			if p.Events[i].Kind == bahasha.KindStatus {
+			switch p.Events[i].Kind {
+			case bahasha.KindStatus:
 				statuses++
-			} else {
+			case bahasha.KindChange:
+				changes++
+			default:
 				messages++
 			}
 		}
@@ -46,6 +49,7 @@ func (s *instrumented) InsertEvents(ctx context.Context, p store.InsertEventsPar
 		}
 		s.m.Ingested(string(bahasha.KindStatus), source, statuses)
 		s.m.Ingested(string(bahasha.KindMessage), source, messages)
+		s.m.Ingested(string(bahasha.KindChange), source, changes)
 	}
 	return res, err
 }
