@@ -207,3 +207,39 @@ func TestMetaWebhooks(t *testing.T) {
 }
 
 func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestMetaCrash: a Meta POST answered 200 is durable: serve is killed
+// with SIGKILL before anything reached the (failing) receiver, and once
+// restarted on the same data folder every change of the POST arrives.
+func TestMetaCrash(t *testing.T) {
+	t.Parallel()
+	bin := bahashaBinary(t)
+	opts := serveOpts{Data: t.TempDir(), Env: metaEnv, Args: []string{"--retry-schedule", "1s"}}
+	rcv := newReceiver(t, "")
+	c := startChild(t, bin, opts)
+	rcv.SetSecret(c.Secret(c.Key))
+	c.Register(c.Key, rcv)
+	rcv.Fail(true)
+	p := c.Phone()
+	n := metatest.Number{PhoneNumberID: p.ID, DisplayPhoneNumber: strings.TrimPrefix(p.Display, "+")}
+	var msgs []json.RawMessage
+	for i := range 20 {
+		msgs = append(msgs, metatest.Text("wamid.crash-"+jsonInt(int64(i)), "254711000009", "m", time.Now().Unix()))
+	}
+	m := &metatest.Meta{AppSecret: testMetaSecret, URL: c.URL + "/meta/webhook"}
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	if code, err := m.Post(ctx, metatest.Notification(metatest.Entry{ID: p.WABA, Changes: []metatest.Change{metatest.Messages(n, nil, msgs, nil)}})); err != nil || code != 200 {
+		t.Fatalf("the POST: %d %v", code, err)
+	}
+	c.Kill()
+	rcv.Fail(false)
+	startChild(t, bin, opts)
+	rcv.Wait(t, "the 20 acknowledged messages after the crash", func() bool {
+		seen := map[string]bool{}
+		for _, e := range rcv.messages {
+			seen[e.Message.ID] = true
+		}
+		return len(seen) == 20
+	})
+}
