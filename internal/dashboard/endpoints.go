@@ -268,17 +268,31 @@ type endpointForm struct {
 	// Primary: the primary webhook's, whose scope is the account.
 	Primary bool
 	// Retype: header values were typed, and are not shown back.
-	Retype   bool
-	Options  []scopeOption
-	Filters  []string
-	MaxToken int
-	MaxRate  int
-	MaxDesc  int
+	Retype  bool
+	Options []scopeOption
+	Filters []string
+	// MetaFilters are Meta's other webhook fields, shown folded.
+	MetaFilters []string
+	MaxToken    int
+	MaxRate     int
+	MaxDesc     int
+}
+
+// MetaChosen reports whether the filter names one of Meta's other fields
+// (their list is then shown unfolded).
+func (f endpointForm) MetaChosen() bool {
+	for _, e := range f.Events {
+		if slices.Contains(f.MetaFilters, e) {
+			return true
+		}
+	}
+	return false
 }
 
 func (b scopeBook) newForm() endpointForm {
-	return endpointForm{Scope: bahasha.AccountScope.String(), Options: b.options(), Filters: bahasha.EventFilters,
-		MaxToken: registration.MaxVerifyTokenLength, MaxRate: registration.MaxRateLimit, MaxDesc: registration.MaxDescriptionLength}
+	return endpointForm{Scope: bahasha.AccountScope.String(), Options: b.options(), Filters: []string{bahasha.FilterStatuses, bahasha.FilterMessages, bahasha.FilterOperational},
+		MetaFilters: append(slices.Clone(bahasha.MetaFields), bahasha.FilterOtherFields),
+		MaxToken:    registration.MaxVerifyTokenLength, MaxRate: registration.MaxRateLimit, MaxDesc: registration.MaxDescriptionLength}
 }
 
 // editForm is the form of an existing endpoint: header names with empty
