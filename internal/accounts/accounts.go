@@ -19,6 +19,7 @@ import (
 
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/tokenbox"
 )
 
 // KeyPrefix starts every API key Bahasha generates.
@@ -237,4 +238,52 @@ func idLike(s string, display bool) bool {
 		}
 	}
 	return true
+}
+
+// SetAccessToken seals token with box and stores it as the Graph API
+// access token of one of the account's live numbers (rotation replaces the
+// previous one at once). Errors wrapping ErrInvalid say what is wrong;
+// store.ErrNotFound is a number that is not the account's.
+func SetAccessToken(ctx context.Context, s store.Store, box *tokenbox.Box, accountID, phoneNumberID, token string) error {
+	if box == nil {
+		return fmt.Errorf("%w: set BAHASHA_TOKEN_KEY (at least %d characters) to store access tokens: they are kept encrypted with it", ErrInvalid, tokenbox.MinKeyLength)
+	}
+	token = strings.TrimSpace(token)
+	if err := CheckAccessToken(token); err != nil {
+		return err
+	}
+	n, err := s.PhoneNumber(ctx, store.GetPhoneNumberParams{AccountID: accountID, PhoneNumberID: phoneNumberID})
+	if err != nil {
+		return err
+	}
+	if n.Sandbox {
+		return fmt.Errorf("%w: %s is a sandbox number: it sends through the sandbox carrier, with no access token", ErrInvalid, phoneNumberID)
+	}
+	sealed, err := box.Seal(token, phoneNumberID)
+	if err != nil {
+		return err
+	}
+	return s.SetNumberToken(ctx, store.NumberTokenParams{AccountID: accountID, PhoneNumberID: phoneNumberID, Sealed: sealed})
+}
+
+// AccessToken is the Graph API access token of one of the account's live
+// numbers; store.ErrNotFound when it has none.
+func AccessToken(ctx context.Context, s store.Store, box *tokenbox.Box, accountID, phoneNumberID string) (string, error) {
+	sealed, err := s.NumberToken(ctx, store.GetPhoneNumberParams{AccountID: accountID, PhoneNumberID: phoneNumberID})
+	if err != nil {
+		return "", err
+	}
+	if box == nil {
+		return "", fmt.Errorf("%w: the number's access token is stored encrypted, and BAHASHA_TOKEN_KEY is not set", ErrInvalid)
+	}
+	return box.Open(sealed, phoneNumberID)
+}
+
+// CheckAccessToken checks the form of a Graph API access token.
+func CheckAccessToken(token string) error {
+	token = strings.TrimSpace(token)
+	if token == "" || len(token) > 4096 || strings.ContainsAny(token, " \t\r\n") {
+		return fmt.Errorf("%w: access_token must be the number's Graph API access token (a system user's token), one word of at most 4096 characters", ErrInvalid)
+	}
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/bahasha/bahasha/internal/operations"
 	"github.com/bahasha/bahasha/internal/problem"
 	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/tokenbox"
 )
 
 type createAccountRequest struct {
@@ -57,6 +58,8 @@ type attachNumberRequest struct {
 	PhoneNumberID      string `json:"phone_number_id"`
 	WABAID             string `json:"waba_id"`
 	DisplayPhoneNumber string `json:"display_phone_number"`
+	// AccessToken, optional, is the number's Graph API access token.
+	AccessToken string `json:"access_token"`
 }
 
 // attachNumber serves POST /admin/v1/phone_numbers: one of Meta's numbers
@@ -65,6 +68,14 @@ func (a *API) attachNumber(w http.ResponseWriter, r *http.Request) error {
 	var req attachNumberRequest
 	if err := decode(w, r, a.cfg.MaxBodyBytes, &req, true); err != nil {
 		return err
+	}
+	if req.AccessToken != "" {
+		if a.svc.Tokens == nil {
+			return problem.Invalid("access_token needs BAHASHA_TOKEN_KEY (at least %d characters) set on serve: tokens are kept encrypted with it", tokenbox.MinKeyLength)
+		}
+		if err := accounts.CheckAccessToken(req.AccessToken); err != nil {
+			return problem.Invalid("%s", strings.TrimPrefix(err.Error(), accounts.ErrInvalid.Error()+": "))
+		}
 	}
 	if req.AccountID == "" {
 		return problem.Invalid(`account_id is required: {"account_id":"acc_…","phone_number_id":"…","waba_id":"…","display_phone_number":"+1 555 …"}`)
@@ -82,9 +93,48 @@ func (a *API) attachNumber(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	}
+	if req.AccessToken != "" {
+		if err := a.setToken(r, n.AccountID, n.ID, req.AccessToken); err != nil {
+			return err
+		}
+	}
 	if a.svc.Meta != nil {
 		a.log.Info("phone number attached; Meta's webhooks for it are routed to its account", "account", n.AccountID, "phone_number_id", n.ID)
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"account_id": n.AccountID, "phone_number": phoneJSON(n)})
 	return nil
+}
+
+type accessTokenRequest struct {
+	AccountID   string `json:"account_id"`
+	AccessToken string `json:"access_token"`
+}
+
+// setAccessToken serves PUT /admin/v1/phone_numbers/{id}/access_token: a
+// live number's Graph API access token set or rotated (the new one is used
+// from the next request on, on every node). It is never returned.
+func (a *API) setAccessToken(w http.ResponseWriter, r *http.Request) error {
+	var req accessTokenRequest
+	if err := decode(w, r, a.cfg.MaxBodyBytes, &req, true); err != nil {
+		return err
+	}
+	if req.AccountID == "" {
+		return problem.Invalid(`account_id is required: {"account_id":"acc_…","access_token":"…"}`)
+	}
+	if err := a.setToken(r, req.AccountID, r.PathValue("phone_number_id"), req.AccessToken); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"phone_number_id": r.PathValue("phone_number_id"), "access_token": "set"})
+	return nil
+}
+
+func (a *API) setToken(r *http.Request, accountID, phoneNumberID, token string) error {
+	err := accounts.SetAccessToken(r.Context(), a.store, a.svc.Tokens, accountID, phoneNumberID, token)
+	switch {
+	case errors.Is(err, accounts.ErrInvalid):
+		return problem.Invalid("%s", strings.TrimPrefix(err.Error(), accounts.ErrInvalid.Error()+": "))
+	case errors.Is(err, store.ErrNotFound):
+		return problem.NotFound("no_number", "account %s has no phone number %s; attach it with POST /admin/v1/phone_numbers", accountID, phoneNumberID)
+	}
+	return err
 }

@@ -19,12 +19,14 @@ import (
 
 	"github.com/bahasha/bahasha/internal/accounts"
 	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/graph"
 	"github.com/bahasha/bahasha/internal/messaging"
 	"github.com/bahasha/bahasha/internal/meta"
 	"github.com/bahasha/bahasha/internal/problem"
 	"github.com/bahasha/bahasha/internal/registration"
 	"github.com/bahasha/bahasha/internal/replay"
 	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/tokenbox"
 )
 
 // Config configures the API. Zero fields take the documented defaults.
@@ -54,6 +56,10 @@ type Services struct {
 	// Meta, when set, serves the admin API's unrouted changes of Meta's
 	// webhooks.
 	Meta *meta.Router
+	// Graph, when set, sends live numbers' requests to Meta's Graph API;
+	// Tokens opens their access tokens (nil without BAHASHA_TOKEN_KEY).
+	Graph  *graph.Client
+	Tokens *tokenbox.Box
 }
 
 // API serves the HTTP API. Build it with New.
@@ -125,17 +131,27 @@ func (a *API) routes(mux *http.ServeMux) {
 	v1("POST /v1/events", a.ingestEvents)
 	v1("POST /v1/{phone_number_id}/messages", a.sendMessage)
 	v1("POST /v1/{phone_number_id}/sandbox/inbound", a.sandboxInbound)
+	v1("POST /v1/{phone_number_id}/media", a.uploadMedia)
 	// The Graph API's webhook overrides (graph.go). GET /v1/{waba_id}/{edge}
 	// stands for GET /v1/{waba_id}/subscribed_apps, which would conflict
 	// with GET /v1/webhooks/{id}.
 	v1("GET /v1/{phone_number_id}", a.graph(a.getNumberNode))
 	v1("POST /v1/{phone_number_id}", a.graph(a.setNumberOverride))
-	v1("GET /v1/{waba_id}/{edge}", a.graph(a.getSubscribedApps))
+	subscribedApps := a.graph(a.getSubscribedApps)
+	v1("GET /v1/{waba_id}/{edge}", func(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
+		// GET /v1/{waba_id}/message_templates: a live WABA's templates, from
+		// Meta (the pattern would conflict with /v1/webhooks/{id}).
+		if r.PathValue("edge") == "message_templates" {
+			return a.listTemplates(w, r, acc)
+		}
+		return subscribedApps(w, r, acc)
+	})
 	v1("POST /v1/{waba_id}/subscribed_apps", a.graph(a.setWABAOverride))
 	mux.HandleFunc("/v1/", a.noRoute)
 	mux.Handle("POST /admin/v1/accounts", a.admin(a.createAccount))
 	mux.Handle("GET /admin/v1/health", a.admin(a.health))
 	mux.Handle("POST /admin/v1/phone_numbers", a.admin(a.attachNumber))
+	mux.Handle("PUT /admin/v1/phone_numbers/{phone_number_id}/access_token", a.admin(a.setAccessToken))
 	mux.Handle("GET /admin/v1/unrouted", a.admin(a.unrouted))
 	mux.Handle("POST /admin/v1/unrouted/replay", a.admin(a.replayUnrouted))
 	mux.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {

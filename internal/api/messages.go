@@ -180,8 +180,13 @@ func (req *sendRequest) validate() (string, *cloudError) {
 
 func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
 	phone := r.PathValue("phone_number_id")
-	if _, err := a.svc.Messaging.Number(r.Context(), acc.ID, phone); err != nil {
+	n, err := a.svc.Messaging.Number(r.Context(), acc.ID, phone)
+	if err != nil {
 		return err
+	}
+	if !n.Sandbox {
+		// A live number: Meta validates and sends; its answer is relayed.
+		return a.forwardLive(w, r, acc, n, "/"+phone+"/messages")
 	}
 	var req sendRequest
 	if err := decode(w, r, a.cfg.MaxBodyBytes, &req, false); err != nil {

@@ -11,16 +11,19 @@ import (
 
 	"github.com/bahasha/bahasha/internal/accounts"
 	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/tokenbox"
 )
 
 // runNumbers is bahasha numbers add: one of Meta's phone numbers attached
 // to an account, in the database of a bahasha serve (also while it runs:
 // Meta's webhooks for the number are routed to the account at once).
 func runNumbers(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) error {
-	const use = "usage: bahasha numbers add --account ACC --phone-number-id ID --waba-id ID --display-phone-number NUMBER [--data DIR | --database URL] [--json]"
-	if len(args) == 0 || args[0] != "add" {
+	const use = "usage: bahasha numbers add --account ACC --phone-number-id ID --waba-id ID --display-phone-number NUMBER [--access-token T] [--data DIR | --database URL] [--json], " +
+		"or bahasha numbers set-token --account ACC --phone-number-id ID --access-token T"
+	if len(args) == 0 || (args[0] != "add" && args[0] != "set-token") {
 		return usagef(use)
 	}
+	setToken := args[0] == "set-token"
 	fs := newFlags("numbers add", stderr)
 	data := env("BAHASHA_DATA")
 	if data == "" {
@@ -33,11 +36,25 @@ func runNumbers(ctx context.Context, args []string, env Env, stdout, stderr io.W
 	fs.StringVar(&data, "data", data, "data folder of the bahasha serve (env BAHASHA_DATA)")
 	database := fs.String("database", env("BAHASHA_DATABASE_URL"), "PostgreSQL URL of the bahasha serve nodes, instead of --data (env BAHASHA_DATABASE_URL)")
 	asJSON := fs.Bool("json", false, "print the number as JSON")
+	token := fs.String("access-token", env("BAHASHA_ACCESS_TOKEN"), "the number's Graph API access token, kept encrypted with BAHASHA_TOKEN_KEY (prefer env BAHASHA_ACCESS_TOKEN: a flag shows in the process list)")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	for _, f := range []struct{ flag, value string }{{"--account", *account}, {"--phone-number-id", *pnid}, {"--waba-id", *waba},
-		{"--display-phone-number", *display}} {
+	required := []struct{ flag, value string }{{"--account", *account}, {"--phone-number-id", *pnid}}
+	if setToken {
+		required = append(required, struct{ flag, value string }{"--access-token", *token})
+	} else {
+		required = append(required, struct{ flag, value string }{"--waba-id", *waba}, struct{ flag, value string }{"--display-phone-number", *display})
+	}
+	var box *tokenbox.Box
+	if *token != "" {
+		b, err := tokenbox.New(env("BAHASHA_TOKEN_KEY"))
+		if err != nil {
+			return usagef("an access token is kept encrypted: set BAHASHA_TOKEN_KEY, the same value as bahasha serve's (%v)", err)
+		}
+		box = b
+	}
+	for _, f := range required {
 		if strings.TrimSpace(f.value) == "" {
 			return usagef("%s is required; %s", f.flag, strings.TrimPrefix(use, "usage: "))
 		}
@@ -47,6 +64,18 @@ func runNumbers(ctx context.Context, args []string, env Env, stdout, stderr io.W
 		return err
 	}
 	defer st.Close()
+	if setToken {
+		if err := tokenError(accounts.SetAccessToken(ctx, st, box, *account, *pnid, *token), *account, *pnid); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Set the access token of %s; it is used from the next request on.\n", *pnid)
+		return nil
+	}
+	if *token != "" {
+		if err := accounts.CheckAccessToken(*token); err != nil {
+			return usagef("%s", strings.TrimPrefix(err.Error(), accounts.ErrInvalid.Error()+": "))
+		}
+	}
 	n, err := accounts.AddLiveNumber(ctx, st, accounts.LiveNumberParams{AccountID: *account, PhoneNumberID: *pnid, WABAID: *waba,
 		DisplayPhoneNumber: *display, Now: time.Now()})
 	switch {
@@ -59,6 +88,11 @@ func runNumbers(ctx context.Context, args []string, env Env, stdout, stderr io.W
 	case err != nil:
 		return err
 	}
+	if *token != "" {
+		if err := tokenError(accounts.SetAccessToken(ctx, st, box, n.AccountID, n.ID, *token), n.AccountID, n.ID); err != nil {
+			return err
+		}
+	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(map[string]any{"account_id": n.AccountID, "phone_number": map[string]any{"id": n.ID,
 			"waba_id": n.WABAID, "display_phone_number": n.DisplayPhoneNumber, "sandbox": false}})
@@ -66,4 +100,15 @@ func runNumbers(ctx context.Context, args []string, env Env, stdout, stderr io.W
 	fmt.Fprintf(stdout, "Attached %s (phone_number_id %s, WABA %s) to account %s: Meta's webhooks for it go to that account.\n",
 		n.DisplayPhoneNumber, n.ID, n.WABAID, n.AccountID)
 	return nil
+}
+
+// tokenError words SetAccessToken's errors for the command line.
+func tokenError(err error, account, pnid string) error {
+	switch {
+	case errors.Is(err, accounts.ErrInvalid):
+		return usagef("%s", strings.TrimPrefix(err.Error(), accounts.ErrInvalid.Error()+": "))
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("account %s has no phone number %s; attach it with bahasha numbers add", account, pnid)
+	}
+	return err
 }

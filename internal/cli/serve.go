@@ -78,9 +78,10 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 		SandboxPace: cfg.SandboxPace,
 		Dashboard:   dashboard.Config{TrustedProxies: cfg.TrustedProxies, AdminKey: cfg.AdminKey},
 		BodyTimeout: cfg.BodyTimeout,
-		Meta:        server.MetaOptions{AppSecrets: cfg.MetaAppSecrets, VerifyToken: cfg.MetaVerifyToken},
-		Version:     version(),
-		Log:         log,
+		Meta: server.MetaOptions{AppSecrets: cfg.MetaAppSecrets, VerifyToken: cfg.MetaVerifyToken,
+			GraphURL: cfg.MetaGraphURL, GraphTimeout: cfg.MetaGraphTimeout, TokenKey: cfg.TokenKey},
+		Version: version(),
+		Log:     log,
 	})
 	if err != nil {
 		return err

@@ -113,6 +113,9 @@ func serveSettings(cfg *config.Serve) []setting {
 		set("", "BAHASHA_ADMIN_KEY", "enables the admin API (at least 32 characters)", stringSetting(&cfg.AdminKey)),
 		set("meta-app-secret", "BAHASHA_META_APP_SECRET", "Meta app secrets, comma-separated, that sign Meta's webhooks (with --meta-verify-token: receive them at /meta/webhook)", stringsSetting(&cfg.MetaAppSecrets)),
 		set("meta-verify-token", "BAHASHA_META_VERIFY_TOKEN", "the verify token of Meta's webhook handshake, as set in the Meta app", stringSetting(&cfg.MetaVerifyToken)),
+		set("meta-graph-url", "BAHASHA_META_GRAPH_URL", "Meta's Graph API, with its version, that live numbers send through", stringSetting(&cfg.MetaGraphURL)),
+		set("meta-graph-timeout", "BAHASHA_META_GRAPH_TIMEOUT", "time limit of one request to the Graph API", durationSetting(&cfg.MetaGraphTimeout)),
+		set("", "BAHASHA_TOKEN_KEY", "encrypts the live numbers' access tokens at rest (at least 32 characters)", stringSetting(&cfg.TokenKey)),
 	}
 }
 

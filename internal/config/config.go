@@ -90,6 +90,16 @@ type Serve struct {
 	// the Meta app's webhook settings. Flag --meta-verify-token, env
 	// BAHASHA_META_VERIFY_TOKEN.
 	MetaVerifyToken string
+	// MetaGraphURL is Meta's Graph API, with its version, that live
+	// numbers send through. Default https://graph.facebook.com/v26.0.
+	// Flag --meta-graph-url, env BAHASHA_META_GRAPH_URL.
+	MetaGraphURL string
+	// MetaGraphTimeout bounds one request to the Graph API. Default 30s.
+	// Flag --meta-graph-timeout, env BAHASHA_META_GRAPH_TIMEOUT.
+	MetaGraphTimeout time.Duration
+	// TokenKey (at least 32 characters) encrypts the live numbers' access
+	// tokens at rest. Env BAHASHA_TOKEN_KEY.
+	TokenKey string
 	// RetrySchedule is the delays between a delivery's attempts; the last
 	// repeats until RetryWindow is over. Default 5s, 30s, 2m, 10m, 30m, 1h,
 	// 2h, 4h, 8h. Flag --retry-schedule, env BAHASHA_RETRY_SCHEDULE.
@@ -139,6 +149,8 @@ func DefaultServe() Serve {
 		AttemptTimeout:     10 * time.Second,
 		ShutdownGrace:      10 * time.Second,
 		BodyTimeout:        30 * time.Second,
+		MetaGraphURL:       "https://graph.facebook.com/v26.0",
+		MetaGraphTimeout:   30 * time.Second,
 		MaxLanes:           64,
 		LogFormat:          "text",
 		LogLevel:           "info",
@@ -180,6 +192,12 @@ func (c Serve) Validate() error {
 		return fmt.Errorf("BAHASHA_ADMIN_KEY must be at least 32 characters (it has %d)", len(c.AdminKey))
 	case (len(c.MetaAppSecrets) > 0) != (c.MetaVerifyToken != ""):
 		return errors.New("--meta-app-secret and --meta-verify-token go together: give both to receive Meta's webhooks, or neither")
+	case c.TokenKey != "" && len(c.TokenKey) < 32:
+		return fmt.Errorf("BAHASHA_TOKEN_KEY must be at least 32 characters (it has %d)", len(c.TokenKey))
+	case !strings.HasPrefix(c.MetaGraphURL, "https://") && !strings.HasPrefix(c.MetaGraphURL, "http://"):
+		return fmt.Errorf("--meta-graph-url must be an http(s) URL such as https://graph.facebook.com/v26.0, not %q", oneLine(c.MetaGraphURL))
+	case c.MetaGraphTimeout <= 0 || c.MetaGraphTimeout > 5*time.Minute:
+		return errors.New("--meta-graph-timeout must be between 1ms and 5m")
 	case slices.Contains(c.MetaAppSecrets, ""):
 		return errors.New("--meta-app-secret holds an empty secret: give the Meta app secrets separated by commas, without empty ones")
 	case c.DisableAfter < 0:

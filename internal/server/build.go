@@ -13,6 +13,7 @@ import (
 	"github.com/bahasha/bahasha/internal/api"
 	"github.com/bahasha/bahasha/internal/dashboard"
 	"github.com/bahasha/bahasha/internal/delivery"
+	"github.com/bahasha/bahasha/internal/graph"
 	"github.com/bahasha/bahasha/internal/handshake"
 	"github.com/bahasha/bahasha/internal/listen"
 	"github.com/bahasha/bahasha/internal/messaging"
@@ -22,6 +23,7 @@ import (
 	"github.com/bahasha/bahasha/internal/replay"
 	"github.com/bahasha/bahasha/internal/safehttp"
 	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/tokenbox"
 )
 
 // Options configure Build. Zero fields take the components' documented
@@ -68,6 +70,13 @@ type MetaOptions struct {
 	AppSecrets []string
 	// VerifyToken is the token of Meta's handshake.
 	VerifyToken string
+	// GraphURL and GraphTimeout are the Graph API live numbers send
+	// through (defaults graph.DefaultBaseURL and graph.DefaultTimeout).
+	GraphURL     string
+	GraphTimeout time.Duration
+	// TokenKey opens the live numbers' access tokens; without it they
+	// cannot be stored or used.
+	TokenKey string
 }
 
 // Platform is bahasha serve assembled: run Engine, serve Handler.
@@ -149,7 +158,19 @@ func Build(st store.Store, o Options) (*Platform, error) {
 		p.Meta = &meta.Router{Store: st, Waker: waker, Now: o.Now, Log: o.Log, Counted: o.Metrics.MetaChanges}
 		metaHandler = &meta.Handler{AppSecrets: o.Meta.AppSecrets, VerifyToken: o.Meta.VerifyToken, Router: p.Meta, Log: o.Log}
 	}
-	p.API = api.New(o.API, st, api.Services{Messaging: msg, Replay: rep, Registration: reg, Listen: p.Listen.Serve, Meta: p.Meta}, waker, o.Now, o.Rand, o.Log)
+	var tokens *tokenbox.Box
+	if o.Meta.TokenKey != "" {
+		if tokens, err = tokenbox.New(o.Meta.TokenKey); err != nil {
+			return nil, err
+		}
+	}
+	// Its own client: the Graph API is the operator's choice, not a
+	// business's URL, so safehttp's refusal of private addresses does not
+	// apply (the tests run a stand-in on loopback).
+	gc := &graph.Client{BaseURL: o.Meta.GraphURL, Timeout: o.Meta.GraphTimeout, Log: o.Log,
+		HTTP: &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 32, ForceAttemptHTTP2: true}}}
+	p.API = api.New(o.API, st, api.Services{Messaging: msg, Replay: rep, Registration: reg, Listen: p.Listen.Serve, Meta: p.Meta,
+		Graph: gc, Tokens: tokens}, waker, o.Now, o.Rand, o.Log)
 	p.Dashboard = dashboard.New(o.Dashboard, st, dashboard.Services{Messaging: msg, Replay: rep, Registration: reg}, waker, o.Now, o.Rand, o.Log)
 	p.Handler = o.Metrics.HTTP(Handler(p.API, p.Dashboard, metaHandler, st, o.Version, o.BodyTimeout, o.Log))
 	return p, nil

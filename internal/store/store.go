@@ -71,6 +71,13 @@ type Store interface {
 	// RemoveUnrouted deletes kept changes (routed since); ids that are
 	// gone are skipped.
 	RemoveUnrouted(ctx context.Context, ids []int64) error
+	// SetNumberToken stores the sealed access token of one of an
+	// account's numbers (empty removes it). ErrNotFound if the number is
+	// not the account's.
+	SetNumberToken(ctx context.Context, p NumberTokenParams) error
+	// NumberToken returns the sealed access token of one of an account's
+	// numbers, or ErrNotFound when it has none (or is not the account's).
+	NumberToken(ctx context.Context, p GetPhoneNumberParams) ([]byte, error)
 	// AddPhoneNumber adds a phone number to an account. ErrNotFound if
 	// there is no such account; ErrConflict if the number's id exists or
 	// its WABA is another account's.
@@ -693,6 +700,13 @@ type ListDeliveriesParams struct {
 type SetAppSecretParams struct {
 	AccountID string
 	Secret    string
+}
+
+// NumberTokenParams are the arguments of SetNumberToken.
+type NumberTokenParams struct {
+	AccountID     string
+	PhoneNumberID string
+	Sealed        []byte
 }
 
 // LookupNumbersParams are the arguments of LookupNumbers.

@@ -87,3 +87,31 @@ func (s *Store) RemoveUnrouted(ctx context.Context, ids []int64) error {
 		return err
 	})
 }
+
+// SetNumberToken implements store.Store.
+func (s *Store) SetNumberToken(ctx context.Context, p store.NumberTokenParams) error {
+	sealed := p.Sealed
+	if sealed == nil {
+		sealed = []byte{}
+	}
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE phone_numbers SET access_token = $1 WHERE id = $2 AND account_id = $3`, sealed, p.PhoneNumberID, p.AccountID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return store.ErrNotFound
+		}
+		return nil
+	})
+}
+
+// NumberToken implements store.Store.
+func (s *Store) NumberToken(ctx context.Context, p store.GetPhoneNumberParams) ([]byte, error) {
+	var sealed []byte
+	err := s.queryRow(ctx, `SELECT access_token FROM phone_numbers WHERE id = $1 AND account_id = $2`, []any{p.PhoneNumberID, p.AccountID}, &sealed)
+	if err == nil && len(sealed) == 0 {
+		return nil, store.ErrNotFound
+	}
+	return sealed, err
+}

@@ -102,3 +102,38 @@ func (s *Store) RemoveUnrouted(ctx context.Context, ids []int64) error {
 		return err
 	})
 }
+
+// SetNumberToken implements store.Store.
+func (s *Store) SetNumberToken(ctx context.Context, p store.NumberTokenParams) error {
+	return s.write(ctx, func(tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE phone_numbers SET access_token = ? WHERE id = ? AND account_id = ?`,
+			nonNilBytes(p.Sealed), p.PhoneNumberID, p.AccountID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrNotFound
+		}
+		return nil
+	})
+}
+
+func nonNilBytes(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// NumberToken implements store.Store.
+func (s *Store) NumberToken(ctx context.Context, p store.GetPhoneNumberParams) ([]byte, error) {
+	if s.isClosed() {
+		return nil, store.ErrClosed
+	}
+	var sealed []byte
+	err := s.rdb.QueryRowContext(ctx, `SELECT access_token FROM phone_numbers WHERE id = ? AND account_id = ?`, p.PhoneNumberID, p.AccountID).Scan(&sealed)
+	if err == nil && len(sealed) == 0 {
+		return nil, store.ErrNotFound
+	}
+	return sealed, translate(err)
+}

@@ -439,3 +439,37 @@ func testUnrouted(t *testing.T, s store.Store) {
 		t.Fatalf("after removing d2 and pruning d1: %+v", left)
 	}
 }
+
+// testNumberTokens: a number's sealed token is the account's only, is
+// replaced by a rotation and removed when set empty.
+func testNumberTokens(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	account(t, s, "a")
+	account(t, s, "b")
+	get := func(acc string) ([]byte, error) {
+		return s.NumberToken(ctx, store.GetPhoneNumberParams{AccountID: acc, PhoneNumberID: "pn-a"})
+	}
+	if _, err := get("a"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("no token yet: %v", err)
+	}
+	if err := s.SetNumberToken(ctx, store.NumberTokenParams{AccountID: "b", PhoneNumberID: "pn-a", Sealed: []byte("x")}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("setting another account's number's token: %v", err)
+	}
+	for _, sealed := range []string{"sealed-1", "sealed-2"} {
+		if err := s.SetNumberToken(ctx, store.NumberTokenParams{AccountID: "a", PhoneNumberID: "pn-a", Sealed: []byte(sealed)}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := get("a"); err != nil || string(got) != sealed {
+			t.Fatalf("after setting %s: %q, %v", sealed, got, err)
+		}
+	}
+	if _, err := get("b"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another account read the token: %v", err)
+	}
+	if err := s.SetNumberToken(ctx, store.NumberTokenParams{AccountID: "a", PhoneNumberID: "pn-a"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := get("a"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("after removing it: %v", err)
+	}
+}

@@ -59,6 +59,7 @@ func Run(t *testing.T, open Opener) {
 		{"Sessions", testSessions},
 		{"OperatorSessions", testOperatorSessions},
 		{"Unrouted", testUnrouted},
+		{"NumberTokens", testNumberTokens},
 		{"MaybeDelivered", testMaybeDelivered},
 		{"RecoveredClaimRemembers", testRecoveredClaimRemembers},
 		{"Pause", testPause},
