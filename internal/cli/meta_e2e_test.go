@@ -306,3 +306,37 @@ func BenchmarkMetaAck(b *testing.B) {
 		})
 	}
 }
+
+// Meta's statuses follow the ordering rules of any status: a message's
+// status never goes backwards at the receiver, the earlier ones that come
+// after a later one are superseded.
+func TestMetaStatusOrdering(t *testing.T) {
+	t.Parallel()
+	s, rcv := setup(t, serveOpts{Env: metaEnv})
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	p := s.Phone()
+	n := metatest.Number{PhoneNumberID: p.ID, DisplayPhoneNumber: strings.TrimPrefix(p.Display, "+")}
+	m := &metatest.Meta{AppSecret: testMetaSecret, URL: s.URL + "/meta/webhook"}
+	now := time.Now().Unix()
+	for _, status := range []string{"read", "delivered", "sent"} {
+		body := metatest.Notification(metatest.Entry{ID: p.WABA, Changes: []metatest.Change{metatest.Messages(n, nil, nil,
+			[]json.RawMessage{metatest.Status("wamid.meta-ORD", "254711000001", status, now)})}})
+		if _, err := m.Deliver(ctx, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "read delivered, delivered and sent superseded", func() (bool, string) {
+		ds := s.Deliveries(s.Key, "")
+		states := map[string]int{}
+		for _, d := range ds {
+			states[d["state"].(string)]++
+		}
+		return states["delivered"] == 1 && states["superseded"] == 2, fmt.Sprint(states)
+	})
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if len(rcv.statuses) != 1 || rcv.statuses[0].Status.Status != "read" {
+		t.Fatalf("the receiver got %v", rcv.statusesOfLocked("wamid.meta-ORD"))
+	}
+}
