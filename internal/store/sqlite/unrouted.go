@@ -50,19 +50,26 @@ func (s *Store) AddUnrouted(ctx context.Context, changes []store.Unrouted) error
 		return nil
 	}
 	return s.write(ctx, func(tx *wtx) error {
-		var q strings.Builder
-		q.WriteString(`INSERT INTO unrouted (digest, received_at, field, entry_id, phone_number_id, display_phone_number, reason, body) VALUES `)
-		args := make([]any, 0, 8*len(changes))
-		for i, c := range changes {
-			if i > 0 {
-				q.WriteString(",")
+		// In chunks: a statement binds at most 32766 parameters.
+		for len(changes) > 0 {
+			chunk := changes[:min(len(changes), 500)]
+			changes = changes[len(chunk):]
+			var q strings.Builder
+			q.WriteString(`INSERT INTO unrouted (digest, received_at, field, entry_id, phone_number_id, display_phone_number, reason, body) VALUES `)
+			args := make([]any, 0, 8*len(chunk))
+			for i, c := range chunk {
+				if i > 0 {
+					q.WriteString(",")
+				}
+				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+				args = append(args, c.Digest, ms(c.ReceivedAt), c.Field, c.EntryID, c.PhoneNumberID, c.DisplayPhoneNumber, c.Reason, []byte(c.Body))
 			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, c.Digest, ms(c.ReceivedAt), c.Field, c.EntryID, c.PhoneNumberID, c.DisplayPhoneNumber, c.Reason, []byte(c.Body))
+			q.WriteString(" ON CONFLICT (digest) DO NOTHING")
+			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+				return err
+			}
 		}
-		q.WriteString(" ON CONFLICT (digest) DO NOTHING")
-		_, err := tx.ExecContext(ctx, q.String(), args...)
-		return err
+		return nil
 	})
 }
 
