@@ -97,6 +97,9 @@ type StatusFunc func(ctx context.Context, e whatsapp.StatusEvent) error
 // MessageFunc handles a customer message.
 type MessageFunc func(ctx context.Context, e whatsapp.MessageEvent) error
 
+// ChangeFunc handles a change of a field other than "messages".
+type ChangeFunc func(ctx context.Context, e whatsapp.ChangeEvent) error
+
 // Handler is an http.Handler that serves a webhook URL as Bahasha (and
 // WhatsApp's Cloud API) call it, both methods at one path:
 //
@@ -114,10 +117,12 @@ type MessageFunc func(ctx context.Context, e whatsapp.MessageEvent) error
 //   - Any other method is 405.
 //
 // For each status, OnStatus runs. For each message, OnMessage runs, then the
-// callback for its type (OnText, OnImage, …) if set. OnNotification, if set,
-// runs first with the whole notification. Callbacks of different requests run
-// concurrently; those of one notification run in order: its statuses, then
-// its messages. A callback that returns an error or panics is reported to
+// callback for its type (OnText, OnImage, …) if set. For each change of
+// another field (template updates, account updates, echoes, …), OnChange
+// runs. OnNotification, if set, runs first with the whole notification.
+// Callbacks of different requests run concurrently; those of one
+// notification run in order: its statuses, then its messages, then its other
+// changes. A callback that returns an error or panics is reported to
 // OnError as a *CallbackError and does not stop the others.
 //
 // Set the fields before the first request and do not change them afterwards.
@@ -196,6 +201,12 @@ type Handler struct {
 	// OnUnsupported runs for "unsupported"/"unknown" messages and for types
 	// this version of the SDK does not know (read them from Message.Raw).
 	OnUnsupported MessageFunc
+
+	// OnChange runs for every change whose field is not "messages" — the
+	// fields an endpoint subscribes to besides statuses and messages, such
+	// as "message_template_status_update" or "phone_number_quality_update".
+	// The change's value is in e.Value.Raw, as WhatsApp sent it.
+	OnChange ChangeFunc
 
 	// OnError receives every callback failure (a *CallbackError) and every
 	// SeenSet failure. nil logs them with slog.Default().
@@ -424,6 +435,18 @@ func (h *Handler) Process(ctx context.Context, n *whatsapp.Notification) error {
 			h.forget(ctx, key)
 		}
 	}
+	if h.OnChange != nil {
+		for ev := range n.Changes() {
+			key := &eventKey{change: ev.Value, field: ev.Field}
+			if !h.first(ctx, key) {
+				continue
+			}
+			if err := h.call(ctx, "OnChange", key, func() error { return h.OnChange(ctx, ev) }); err != nil {
+				errs = append(errs, err)
+				h.forget(ctx, key)
+			}
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -467,6 +490,8 @@ func (h *Handler) messageFunc(t whatsapp.MessageType) (string, MessageFunc) {
 type eventKey struct {
 	status  *whatsapp.Status
 	message *whatsapp.Message
+	change  *whatsapp.Value
+	field   string
 	key     string
 }
 
@@ -479,6 +504,8 @@ func (k *eventKey) String() string {
 		k.key = StatusKey(k.status)
 	case k.message != nil:
 		k.key = MessageKey(k.message)
+	case k.change != nil:
+		k.key = ChangeKey(whatsapp.ChangeEvent{Field: k.field, Value: k.change})
 	}
 	return k.key
 }

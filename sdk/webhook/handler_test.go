@@ -639,3 +639,46 @@ func workers(h *webhook.Handler) int {
 	frame := fmt.Sprintf("webhook.(*Handler).work(%p", h)
 	return strings.Count(string(buf), frame)
 }
+
+// A template status update reaches OnChange with its value verbatim, once
+// per distinct change with a SeenSet; "messages" changes never do.
+func TestOnChange(t *testing.T) {
+	body := []byte(`{"object":"whatsapp_business_account","entry":[
+	 {"id":"102290129340398","time":1751247548,"changes":[
+	  {"value":{"event":"APPROVED","message_template_id":1689556908129832,"message_template_name":"order_confirmation","message_template_language":"en-US","reason":"NONE"},"field":"message_template_status_update"},
+	  {"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},"statuses":[{"id":"wamid.1","status":"sent","timestamp":"1","recipient_id":"1"}]},"field":"messages"}]},
+	 {"id":"102290129340398","time":1751247549,"changes":[
+	  {"value":{"display_phone_number":"15550783881","event":"FLAGGED","current_limit":"TIER_10K"},"field":"phone_number_quality_update"}]}]}`)
+	var got []string
+	var mu sync.Mutex
+	h := &webhook.Handler{AppSecret: secret, Mode: webhook.AckAfter, Seen: webhook.NewMemorySeenSet(10),
+		OnChange: func(_ context.Context, e whatsapp.ChangeEvent) error {
+			mu.Lock()
+			defer mu.Unlock()
+			sec, _ := e.Time.Unix()
+			got = append(got, fmt.Sprintf("%s %s %d %s", e.WABAID, e.Field, sec, e.Value.Raw))
+			return nil
+		}}
+	post := func(b []byte) {
+		t.Helper()
+		r := httptest.NewRequest("POST", "/webhook", bytes.NewReader(b))
+		r.Header.Set("X-Hub-Signature-256", webhook.Sign(secret, b))
+		if resp := serve(h, r); resp.Code != 200 {
+			t.Fatalf("code %d: %s", resp.Code, resp.Body)
+		}
+	}
+	post(body)
+	post(body) // Meta's re-send: suppressed by the SeenSet
+	want := []string{
+		`102290129340398 message_template_status_update 1751247548 {"event":"APPROVED","message_template_id":1689556908129832,"message_template_name":"order_confirmation","message_template_language":"en-US","reason":"NONE"}`,
+		`102290129340398 phone_number_quality_update 1751247549 {"display_phone_number":"15550783881","event":"FLAGGED","current_limit":"TIER_10K"}`,
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got\n%q\nwant\n%q", got, want)
+	}
+	// A different value of the same field is a new change.
+	post(bytes.Replace(body, []byte("APPROVED"), []byte("REJECTED"), 1))
+	if len(got) != 3 || !strings.Contains(got[2], "REJECTED") {
+		t.Fatalf("got %q", got)
+	}
+}

@@ -3,6 +3,9 @@ package webhook
 import (
 	"container/list"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"sync"
 
 	"github.com/bahasha/bahasha/sdk/whatsapp"
@@ -32,6 +35,21 @@ func StatusKey(s *whatsapp.Status) string {
 
 // MessageKey is the SeenSet key of a customer message: its wamid.
 func MessageKey(m *whatsapp.Message) string { return "message:" + m.ID }
+
+// ChangeKey is the SeenSet key of a change of another field than
+// "messages": its field and a SHA-256 digest of its value, so that the same
+// change sent again is recognised and a different one is not.
+func ChangeKey(e whatsapp.ChangeEvent) string {
+	raw := []byte(nil)
+	if e.Value != nil {
+		raw = e.Value.Raw
+		if raw == nil {
+			raw, _ = json.Marshal(e.Value)
+		}
+	}
+	sum := sha256.Sum256(raw)
+	return "change:" + e.Field + ":" + hex.EncodeToString(sum[:])
+}
 
 // MemorySeenSet is a bounded in-memory SeenSet: it remembers the most recent
 // Capacity keys and forgets the oldest first. It suits a single receiver

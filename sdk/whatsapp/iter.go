@@ -26,6 +26,43 @@ type MessageEvent struct {
 	Contact *Contact
 }
 
+// ChangeEvent is one change of a field other than "messages" — a template
+// status or quality update, an account update, a quality rating of a
+// number, message echoes, … — with its account. Its content is the
+// change's Value; read it from Value.Raw, exactly as WhatsApp sent it.
+type ChangeEvent struct {
+	// WABAID is the WhatsApp Business Account id (Entry.ID).
+	WABAID string
+	// Time is the entry's time, when WhatsApp sends one.
+	Time Timestamp
+	// Field names the webhook field, e.g. "message_template_status_update".
+	Field string
+	// Value is the change's value; Value.Raw holds it verbatim.
+	Value *Value
+}
+
+// Changes iterates over every change whose field is not "messages", in
+// order, with its account. Statuses and Messages cover the "messages" field.
+func (n *Notification) Changes() iter.Seq[ChangeEvent] {
+	return func(yield func(ChangeEvent) bool) {
+		if n == nil {
+			return
+		}
+		for i := range n.Entry {
+			e := &n.Entry[i]
+			for j := range e.Changes {
+				c := &e.Changes[j]
+				if c.Field == FieldMessages {
+					continue
+				}
+				if !yield(ChangeEvent{WABAID: e.ID, Time: e.Time, Field: c.Field, Value: &c.Value}) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // Statuses iterates over every status of every change whose field is
 // "messages", in order, with its account and phone number.
 func (n *Notification) Statuses() iter.Seq[StatusEvent] {
