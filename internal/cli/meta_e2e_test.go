@@ -160,6 +160,12 @@ func TestMetaWebhooks(t *testing.T) {
 	if un.Status != 200 || un.Len("data") != 1 || un.Str("data.0.phone_number_id") != "109000000000001" || !strings.Contains(un.Str("data.0.reason"), "109000000000001") {
 		t.Fatalf("unrouted: %s", un)
 	}
+	if h := s.DoAs(testAdminKey, "GET", "/admin/v1/health", nil); h.Num("unrouted_changes") != 1 {
+		t.Fatalf("the health report: %s; want 1 unrouted change", h)
+	}
+	if got := scrapeMetrics(t, s.metricsURL()).value("bahasha_meta_unrouted_changes"); got != 1 {
+		t.Fatalf("bahasha_meta_unrouted_changes = %v, want 1", got)
+	}
 
 	// Meta sends it all again: nothing is delivered twice. A new message
 	// after it marks when the re-send has been dealt with.
@@ -194,6 +200,9 @@ func TestMetaWebhooks(t *testing.T) {
 	}
 	if un := s.DoAs(testAdminKey, "GET", "/admin/v1/unrouted", nil); un.Len("data") != 0 {
 		t.Fatalf("after the replay: %s", un)
+	}
+	if h := s.DoAs(testAdminKey, "GET", "/admin/v1/health", nil); h.Num("unrouted_changes") != 0 {
+		t.Fatalf("the health report after the replay: %s", h)
 	}
 
 	// The metrics count each change once for what became of it, and the

@@ -90,7 +90,7 @@ var LatencyBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2
 var DurationBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
 
 // StoreWide names the gauges read from the database.
-var StoreWide = []string{"bahasha_backlog_deliveries", "bahasha_oldest_due_delivery_age_seconds", "bahasha_endpoints", "bahasha_store_up"}
+var StoreWide = []string{"bahasha_backlog_deliveries", "bahasha_oldest_due_delivery_age_seconds", "bahasha_endpoints", "bahasha_meta_unrouted_changes", "bahasha_store_up"}
 
 // Metrics are one node's metrics. The methods of a nil *Metrics do
 // nothing, so that the code paths need no check.
@@ -258,7 +258,9 @@ func (m *Metrics) WatchStore(st store.Store, minInterval time.Duration) {
 		lag: prometheus.NewDesc("bahasha_oldest_due_delivery_age_seconds",
 			"How long the oldest lane that a node could deliver now has been due (store-wide; 0 when none is): the delivery lag. Disabled endpoints, open breakers before their probe, pauses and offline listen sessions wait by design and are left out.", nil, nil),
 		endpoints: prometheus.NewDesc("bahasha_endpoints", "Endpoints by health: healthy, failing, probing, paused, disabled (store-wide).", []string{"health"}, nil),
-		up:        prometheus.NewDesc("bahasha_store_up", "1 when the database answered this scrape's reading of the store-wide gauges, else 0.", nil, nil),
+		unrouted: prometheus.NewDesc("bahasha_meta_unrouted_changes",
+			"Changes of Meta's webhooks kept because no account owns their number or WABA, waiting for the operator (store-wide; GET /admin/v1/unrouted).", nil, nil),
+		up: prometheus.NewDesc("bahasha_store_up", "1 when the database answered this scrape's reading of the store-wide gauges, else 0.", nil, nil),
 	})
 }
 
@@ -272,13 +274,14 @@ type storeCollector struct {
 	snap store.Snapshot
 	ok   bool
 
-	backlog, lag, endpoints, up *prometheus.Desc
+	backlog, lag, endpoints, unrouted, up *prometheus.Desc
 }
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.backlog
 	ch <- c.lag
 	ch <- c.endpoints
+	ch <- c.unrouted
 	ch <- c.up
 }
 
@@ -312,6 +315,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, h := range store.EndpointHealths {
 		ch <- prometheus.MustNewConstMetric(c.endpoints, prometheus.GaugeValue, float64(c.snap.Endpoints[h]), h)
 	}
+	ch <- prometheus.MustNewConstMetric(c.unrouted, prometheus.GaugeValue, float64(c.snap.Unrouted))
 }
 
 // HTTP counts next's requests by route pattern and status class. The

@@ -31,7 +31,10 @@ type Report struct {
 	// endpoints, with their accounts.
 	Unhealthy []Unhealthy `json:"unhealthy_endpoints"`
 	Nodes     []Node      `json:"nodes"`
-	CheckedAt time.Time   `json:"checked_at"`
+	// Unrouted counts the changes of Meta's webhooks that no account owned
+	// (GET /admin/v1/unrouted lists them).
+	Unrouted  int       `json:"unrouted_changes"`
+	CheckedAt time.Time `json:"checked_at"`
 }
 
 // Unhealthy is an endpoint that is failing, probing or disabled.
@@ -60,7 +63,7 @@ func Health(ctx context.Context, st store.Store, now time.Time) (Report, error) 
 	if err != nil {
 		return Report{}, err
 	}
-	r := Report{Backlog: snap.Pending, Endpoints: map[string]int{}, Unhealthy: []Unhealthy{}, Nodes: []Node{}, CheckedAt: now.UTC()}
+	r := Report{Backlog: snap.Pending, Endpoints: map[string]int{}, Unhealthy: []Unhealthy{}, Nodes: []Node{}, Unrouted: snap.Unrouted, CheckedAt: now.UTC()}
 	if !snap.OldestDue.IsZero() {
 		r.LagSeconds = max(now.Sub(snap.OldestDue).Seconds(), 0)
 		oldest := snap.OldestDue.UTC()

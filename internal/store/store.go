@@ -407,6 +407,9 @@ type Snapshot struct {
 	Endpoints map[string]int
 	// Leases counts the lanes leased at now by node (ClaimParams.Node).
 	Leases map[string]int
+	// Unrouted counts the changes of Meta's webhooks kept because no
+	// account owned their number or WABA (AddUnrouted).
+	Unrouted int
 }
 
 // EndpointHealths are the keys of Snapshot.Endpoints, in order.

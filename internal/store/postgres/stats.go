@@ -62,6 +62,9 @@ func (s *Store) Snapshot(ctx context.Context, now time.Time) (store.Snapshot, er
 	if err := s.queryRow(ctx, sqlstore.SnapshotPending, nil, &snap.Pending); err != nil {
 		return snap, err
 	}
+	if err := s.queryRow(ctx, sqlstore.SnapshotUnrouted, nil, &snap.Unrouted); err != nil {
+		return snap, err
+	}
 	if err := s.queryRow(ctx, sqlstore.SnapshotOldestDue(ph), []any{ms(now)}, &due); err != nil {
 		return snap, err
 	}

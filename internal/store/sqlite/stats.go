@@ -76,6 +76,9 @@ func (s *Store) Snapshot(ctx context.Context, now time.Time) (store.Snapshot, er
 	if err := s.rdb.QueryRowContext(ctx, sqlstore.SnapshotPending).Scan(&snap.Pending); err != nil {
 		return snap, translate(err)
 	}
+	if err := s.rdb.QueryRowContext(ctx, sqlstore.SnapshotUnrouted).Scan(&snap.Unrouted); err != nil {
+		return snap, translate(err)
+	}
 	if err := s.rdb.QueryRowContext(ctx, sqlstore.SnapshotOldestDue(ph), ms(now)).Scan(&due); err != nil {
 		return snap, translate(err)
 	}

@@ -266,6 +266,9 @@ type BacklogLane struct {
 // (used several times, so numbered the same).
 const SnapshotPending = `SELECT count(*) FROM deliveries WHERE state = 'pending'`
 
+// SnapshotUnrouted counts the kept unrouted changes of Meta's webhooks.
+const SnapshotUnrouted = `SELECT count(*) FROM unrouted`
+
 // SnapshotOldestDue is the earliest due lane some node could claim at now.
 func SnapshotOldestDue(ph func(int) string) string {
 	now := ph(1)

@@ -422,6 +422,9 @@ func testUnrouted(t *testing.T, s store.Store) {
 	if err != nil || len(all) != 3 || all[0].Digest != "d1" || all[1].Digest != "d2" || all[2].Digest != "d3" {
 		t.Fatalf("ListUnrouted = %+v, %v; want d1, d2, d3 once each", all, err)
 	}
+	if sn, err := s.Snapshot(ctx, t0); err != nil || sn.Unrouted != 3 {
+		t.Fatalf("Snapshot counts %d unrouted (%v), want 3", sn.Unrouted, err)
+	}
 	if u := all[0]; u.Field != "messages" || u.EntryID != "waba-x" || u.PhoneNumberID != "pn-x" || !u.ReceivedAt.Equal(t0) ||
 		string(u.Body) != `{"id":"waba-x","changes":[{"field":"messages","value":{"n":1}}]}` || u.Reason == "" {
 		t.Fatalf("a kept change: %+v", u)
@@ -437,6 +440,9 @@ func testUnrouted(t *testing.T, s store.Store) {
 	}
 	if left, _ := s.ListUnrouted(ctx, store.ListUnroutedParams{Limit: 10}); len(left) != 1 || left[0].Digest != "d3" {
 		t.Fatalf("after removing d2 and pruning d1: %+v", left)
+	}
+	if sn, _ := s.Snapshot(ctx, t0); sn.Unrouted != 1 {
+		t.Fatalf("Snapshot counts %d unrouted, want 1", sn.Unrouted)
 	}
 }
 
