@@ -135,7 +135,7 @@ func TestPrometheusScrapes(t *testing.T) {
 			}
 		}
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&rr); err != nil || len(rr.Data.Groups) != 1 || len(rr.Data.Groups[0].Rules) != 7 {
+	if err := json.NewDecoder(resp.Body).Decode(&rr); err != nil || len(rr.Data.Groups) != 1 || len(rr.Data.Groups[0].Rules) != 8 {
 		t.Fatalf("the alert rules Prometheus loaded: %+v, %v", rr, err)
 	}
 	for _, r := range rr.Data.Groups[0].Rules {
