@@ -33,8 +33,17 @@ const (
 func TestMetaPayloads(t *testing.T) {
 	t.Parallel()
 	files, _ := filepath.Glob(filepath.Join(moduleRoot(t), "internal", "metatest", "testdata", "webhooks", "*.json"))
-	if len(files) == 0 {
-		t.Fatal("no example payloads in internal/metatest/testdata/webhooks")
+	if len(files) < 20 {
+		t.Fatalf("%d example payloads in internal/metatest/testdata/webhooks, want one per field", len(files))
+	}
+	// The SDK's corpus of Meta's messages and statuses (every message
+	// type, statuses with pricing and errors), those written with the
+	// documentation's number.
+	sdk, _ := filepath.Glob(filepath.Join(moduleRoot(t), "sdk", "whatsapp", "testdata", "valid", "*.json"))
+	for _, f := range sdk {
+		if b, err := os.ReadFile(f); err == nil && bytes.Contains(b, []byte(docNumber)) {
+			files = append(files, f)
+		}
 	}
 	s := startServe(t, serveOpts{Env: metaEnv})
 	p := s.Phone()
@@ -49,7 +58,10 @@ func TestMetaPayloads(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	display := strings.TrimPrefix(p.Display, "+")
-	var want []string // compact JSON each delivery must hold, somewhere
+	var want []string           // compact JSON each delivery must hold, somewhere
+	from := map[string]string{} // which file each want came from
+	seen := map[string]bool{}   // Meta's re-sends are delivered once
+
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
 		if err != nil {
@@ -62,11 +74,16 @@ func TestMetaPayloads(t *testing.T) {
 		}
 		for _, c := range changes {
 			for _, ev := range meta.Events(c, bahasha.PhoneNumber{ID: p.ID, AccountID: "x", WABAID: p.WABA}) {
-				if ev.Kind == bahasha.KindChange {
-					want = append(want, string(c.Entry))
-				} else {
-					want = append(want, string(ev.Payload))
+				if seen[ev.ProducerID] {
+					continue // a re-send (unicode_raw.json repeats unicode_escaped.json's wamids)
 				}
+				seen[ev.ProducerID] = true
+				w := string(ev.Payload)
+				if ev.Kind == bahasha.KindChange {
+					w = string(c.Entry)
+				}
+				want = append(want, w)
+				from[w] = filepath.Base(f)
 			}
 		}
 		if _, err := m.Deliver(ctx, body); err != nil {
@@ -75,17 +92,24 @@ func TestMetaPayloads(t *testing.T) {
 	}
 	slices.Sort(want)
 	want = slices.Compact(want)
+	var missing []string
+	defer func() {
+		if t.Failed() {
+			t.Logf("not delivered as sent: %v", missing)
+		}
+	}()
 	rcv.Wait(t, "every example's changes", func() bool {
 		var got bytes.Buffer
 		for _, p := range rcv.posts {
 			got.Write(p.Body)
 		}
+		missing = missing[:0]
 		for _, w := range want {
 			if !strings.Contains(got.String(), w) {
-				return false
+				missing = append(missing, from[w])
 			}
 		}
-		return true
+		return len(missing) == 0
 	})
 	// None was parked: each names a number or WABA of the account.
 	if un := s.DoAs(testAdminKey, "GET", "/admin/v1/unrouted", nil); un.Len("data") != 0 {
