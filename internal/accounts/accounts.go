@@ -37,7 +37,11 @@ type Params struct {
 	Name string
 	// APIKey is the first API key; empty generates one.
 	APIKey string
-	Now    time.Time
+	// OwnerEmail, when not empty, makes the account's first owner with
+	// this (checked, lower-cased) email, who has no password yet; OwnerName
+	// is their name.
+	OwnerEmail, OwnerName string
+	Now                   time.Time
 	// Rand is the randomness for ids, keys and secrets; nil is crypto/rand.
 	Rand io.Reader
 }
@@ -47,6 +51,8 @@ type Created struct {
 	Account     bahasha.Account
 	PhoneNumber bahasha.PhoneNumber
 	APIKey      string
+	// Owner is the first owner, when Params.OwnerEmail was given.
+	Owner bahasha.User
 }
 
 // Create creates an account with a sandbox phone number and an API key.
@@ -77,7 +83,23 @@ func Create(ctx context.Context, s store.Store, p Params) (Created, error) {
 		if err != nil {
 			return Created{}, err
 		}
-		err = s.CreateAccount(ctx, store.CreateAccountParams{Account: c.Account, APIKeyHash: HashKey(key), PhoneNumbers: []bahasha.PhoneNumber{c.PhoneNumber}})
+		cp := store.CreateAccountParams{Account: c.Account, APIKeyHash: HashKey(key), APIKeyHint: KeyHint(key),
+			PhoneNumbers: []bahasha.PhoneNumber{c.PhoneNumber}}
+		if p.OwnerEmail != "" {
+			id, err := Token(r, 9)
+			if err != nil {
+				return Created{}, err
+			}
+			c.Owner = bahasha.User{ID: "usr_" + id, AccountID: c.Account.ID, Email: p.OwnerEmail, Name: strings.TrimSpace(p.OwnerName),
+				Role: bahasha.RoleOwner, CreatedAt: p.Now, CreatedBy: "operator"}
+			cp.Owner = c.Owner
+		}
+		err = s.CreateAccount(ctx, cp)
+		if errors.Is(err, store.ErrConflict) && p.OwnerEmail != "" {
+			if _, e := s.UserByEmail(ctx, p.OwnerEmail); e == nil {
+				return Created{}, fmt.Errorf("%w: %s is already a member of an account", ErrInvalid, p.OwnerEmail)
+			}
+		}
 		if errors.Is(err, store.ErrConflict) && p.APIKey == "" && attempt < 3 {
 			continue // a random id collided: draw again
 		}
@@ -116,6 +138,15 @@ func newAccount(r io.Reader, name, key string, now time.Time) (Created, error) {
 			DisplayPhoneNumber: "+25470" + local, Sandbox: true, CreatedAt: now},
 		APIKey: key,
 	}, nil
+}
+
+// KeyHint is how a key is shown once it is no longer: its first seven
+// characters and its last four.
+func KeyHint(key string) string {
+	if len(key) < 16 {
+		return ""
+	}
+	return key[:7] + "…" + key[len(key)-4:]
 }
 
 // HashKey returns the hash under which an API key is stored. Keys are long

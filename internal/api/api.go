@@ -10,12 +10,17 @@
 package api
 
 import (
+	"context"
 	"crypto/subtle"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/bahasha/bahasha/internal/access"
+	"github.com/bahasha/bahasha/internal/remoteaddr"
 
 	"github.com/bahasha/bahasha/internal/accounts"
 	"github.com/bahasha/bahasha/internal/bahasha"
@@ -39,6 +44,9 @@ type Config struct {
 	MaxEventsBodyBytes int64
 	// MaxEventsPerBatch caps the events of one POST /v1/events. Default 1000.
 	MaxEventsPerBatch int
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client, for the audit log. Default none.
+	TrustedProxies []netip.Prefix
 }
 
 // Waker is told that new deliveries may be due.
@@ -60,6 +68,10 @@ type Services struct {
 	// Tokens opens their access tokens (nil without BAHASHA_TOKEN_KEY).
 	Graph  *graph.Client
 	Tokens *tokenbox.Box
+	// Access manages API keys and records the audit log; Touches records
+	// when keys were last used. Both are required.
+	Access  *access.Service
+	Touches *access.Touches
 }
 
 // API serves the HTTP API. Build it with New.
@@ -101,52 +113,62 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTT
 
 // routes adds the API's routes to mux.
 func (a *API) routes(mux *http.ServeMux) {
-	v1 := func(pattern string, h func(http.ResponseWriter, *http.Request, bahasha.Account) error) {
-		mux.Handle(pattern, a.authenticated(h))
+	// Each route names the key scopes that may use it (README: "API keys"),
+	// and each change the audit log records it as.
+	v1 := func(pattern string, scopes []bahasha.KeyScope, au audited, h func(http.ResponseWriter, *http.Request, bahasha.Account) error) {
+		mux.Handle(pattern, a.authenticated(scopes, au, h))
 	}
+	none := audited{}
 	if a.svc.Listen != nil {
-		v1("GET /v1/listen", a.svc.Listen)
+		v1("GET /v1/listen", fullOnly, none, a.svc.Listen)
 	}
-	v1("GET /v1/phone_numbers", a.listPhoneNumbers)
-	v1("POST /v1/phone_numbers", a.addPhoneNumber)
-	v1("GET /v1/webhooks", a.listEndpoints)
-	v1("POST /v1/webhooks", a.createEndpoint)
-	v1("GET /v1/webhooks/{id}", a.endpointRoute(a.svc.Registration.Get, endpointView))
-	v1("PATCH /v1/webhooks/{id}", a.patchEndpoint)
-	v1("DELETE /v1/webhooks/{id}", a.deleteEndpoint)
-	v1("POST /v1/webhooks/{id}/verify", a.endpointRoute(a.reverify, endpointView))
-	v1("GET /v1/webhooks/{id}/secret", a.endpointRoute(a.svc.Registration.Get, secretView))
-	v1("POST /v1/webhooks/{id}/secret/rotate", a.endpointRoute(a.svc.Registration.RotateSecret, secretView))
-	v1("GET /v1/webhook", a.getWebhook)
-	v1("PUT /v1/webhook", a.putWebhook)
-	v1("DELETE /v1/webhook", a.deleteWebhook)
-	v1("GET /v1/webhook/secret", a.getSecret)
-	v1("POST /v1/webhook/secret/rotate", a.rotateSecret)
-	v1("GET /v1/webhook/deliveries", a.listDeliveries)
-	v1("GET /v1/webhook/deliveries/{id}", a.getDelivery)
-	v1("POST /v1/webhook/deliveries/{id}/retry", a.retryDelivery)
-	v1("POST /v1/webhook/replay", a.replay)
-	v1("GET /v1/webhook/replays", a.listReplays)
-	v1("GET /v1/webhook/replays/{id}", a.getReplay)
-	v1("POST /v1/events", a.ingestEvents)
-	v1("POST /v1/{phone_number_id}/messages", a.sendMessage)
-	v1("POST /v1/{phone_number_id}/sandbox/inbound", a.sandboxInbound)
-	v1("POST /v1/{phone_number_id}/media", a.uploadMedia)
+	v1("GET /v1/phone_numbers", anyScope, none, a.listPhoneNumbers)
+	v1("POST /v1/phone_numbers", fullOnly, audited{"phone_number.added", ""}, a.addPhoneNumber)
+	v1("GET /v1/webhooks", reading, none, a.listEndpoints)
+	v1("POST /v1/webhooks", fullOnly, audited{"endpoint.created", ""}, a.createEndpoint)
+	v1("GET /v1/webhooks/{id}", reading, none, a.endpointRoute(a.svc.Registration.Get, endpointView))
+	v1("PATCH /v1/webhooks/{id}", fullOnly, audited{"endpoint.updated", "id"}, a.patchEndpoint)
+	v1("DELETE /v1/webhooks/{id}", fullOnly, audited{"endpoint.removed", "id"}, a.deleteEndpoint)
+	v1("POST /v1/webhooks/{id}/verify", fullOnly, audited{"endpoint.verified", "id"}, a.endpointRoute(a.reverify, endpointView))
+	v1("GET /v1/webhooks/{id}/secret", fullOnly, audited{"endpoint.secret_revealed", "id"}, a.endpointRoute(a.svc.Registration.Get, secretView))
+	v1("POST /v1/webhooks/{id}/secret/rotate", fullOnly, audited{"endpoint.secret_rotated", "id"}, a.endpointRoute(a.svc.Registration.RotateSecret, secretView))
+	v1("GET /v1/webhook", reading, none, a.getWebhook)
+	v1("PUT /v1/webhook", fullOnly, audited{"webhook.updated", ""}, a.putWebhook)
+	v1("DELETE /v1/webhook", fullOnly, audited{"webhook.removed", ""}, a.deleteWebhook)
+	v1("GET /v1/webhook/secret", fullOnly, audited{"webhook.secret_revealed", ""}, a.getSecret)
+	v1("POST /v1/webhook/secret/rotate", fullOnly, audited{"webhook.secret_rotated", ""}, a.rotateSecret)
+	v1("GET /v1/webhook/deliveries", reading, none, a.listDeliveries)
+	v1("GET /v1/webhook/deliveries/{id}", reading, none, a.getDelivery)
+	v1("POST /v1/webhook/deliveries/{id}/retry", fullOnly, audited{"delivery.retried", "id"}, a.retryDelivery)
+	v1("POST /v1/webhook/replay", fullOnly, audited{"replay.created", ""}, a.replay)
+	v1("GET /v1/webhook/replays", reading, none, a.listReplays)
+	v1("GET /v1/webhook/replays/{id}", reading, none, a.getReplay)
+	v1("GET /v1/api_keys", fullOnly, none, a.listKeys)
+	v1("POST /v1/api_keys", fullOnly, none, a.createKey)        // recorded by access
+	v1("DELETE /v1/api_keys/{id}", fullOnly, none, a.revokeKey) // recorded by access
+	v1("GET /v1/audit_log", reading, none, a.auditLog)
+	v1("POST /v1/events", fullOnly, none, a.ingestEvents)
+	v1("POST /v1/{phone_number_id}/messages", sending, none, a.sendMessage)
+	v1("POST /v1/{phone_number_id}/sandbox/inbound", fullOnly, none, a.sandboxInbound)
+	v1("POST /v1/{phone_number_id}/media", sending, none, a.uploadMedia)
 	// The Graph API's webhook overrides (graph.go). GET /v1/{waba_id}/{edge}
 	// stands for GET /v1/{waba_id}/subscribed_apps, which would conflict
 	// with GET /v1/webhooks/{id}.
-	v1("GET /v1/{phone_number_id}", a.graph(a.getNumberNode))
-	v1("POST /v1/{phone_number_id}", a.graph(a.setNumberOverride))
+	v1("GET /v1/{phone_number_id}", reading, none, a.graph(a.getNumberNode))
+	v1("POST /v1/{phone_number_id}", fullOnly, audited{"webhook_override.set", "phone_number_id"}, a.graph(a.setNumberOverride))
 	subscribedApps := a.graph(a.getSubscribedApps)
-	v1("GET /v1/{waba_id}/{edge}", func(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
+	v1("GET /v1/{waba_id}/{edge}", anyScope, none, func(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
 		// GET /v1/{waba_id}/message_templates: a live WABA's templates, from
 		// Meta (the pattern would conflict with /v1/webhooks/{id}).
 		if r.PathValue("edge") == "message_templates" {
 			return a.listTemplates(w, r, acc)
 		}
+		if err := allows(callerOf(r).key, reading, r); err != nil {
+			return err
+		}
 		return subscribedApps(w, r, acc)
 	})
-	v1("POST /v1/{waba_id}/subscribed_apps", a.graph(a.setWABAOverride))
+	v1("POST /v1/{waba_id}/subscribed_apps", fullOnly, audited{"webhook_override.set", "waba_id"}, a.graph(a.setWABAOverride))
 	mux.HandleFunc("/v1/", a.noRoute)
 	mux.Handle("POST /admin/v1/accounts", a.admin(a.createAccount))
 	mux.Handle("GET /admin/v1/health", a.admin(a.health))
@@ -189,8 +211,10 @@ func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 	return allowed
 }
 
-// authenticated resolves the Bearer API key to its account.
-func (a *API) authenticated(h func(http.ResponseWriter, *http.Request, bahasha.Account) error) http.Handler {
+// authenticated resolves the Bearer API key to its account (a revoked key
+// is refused at once: keys are not cached), checks the key's scope against
+// the route's, and records an audited route's change.
+func (a *API) authenticated(scopes []bahasha.KeyScope, au audited, h func(http.ResponseWriter, *http.Request, bahasha.Account) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key, ok := bearer(r)
 		if !ok {
@@ -198,18 +222,36 @@ func (a *API) authenticated(h func(http.ResponseWriter, *http.Request, bahasha.A
 			writeError(w, r, a.log, problem.New(http.StatusUnauthorized, "unauthorized", "send your API key in the Authorization header: Authorization: Bearer <key>"))
 			return
 		}
-		acc, err := a.store.AccountByKeyHash(r.Context(), accounts.HashKey(key))
+		k, acc, err := a.store.KeyByHash(r.Context(), accounts.HashKey(key))
 		if err != nil {
 			if problem.Classify(err).Status == http.StatusNotFound {
-				err = problem.New(http.StatusUnauthorized, "unauthorized", "the API key is not valid; use the key printed when the account was created")
+				err = problem.New(http.StatusUnauthorized, "unauthorized", "the API key is not valid or was revoked; use a key from Settings → API keys (or the one printed when the account was created)")
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="bahasha", error="invalid_token"`)
 			writeError(w, r, a.log, err)
 			return
 		}
-		if err := h(w, r, acc); err != nil {
-			writeError(w, r, a.log, err)
+		if a.svc.Touches != nil {
+			a.svc.Touches.Used(r.Context(), k.ID, a.now())
 		}
+		if err := allows(k, scopes, r); err != nil {
+			writeError(w, r, a.log, err)
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, caller{key: k, addr: remoteaddr.Client(r, a.cfg.TrustedProxies)}))
+		if au.action == "" {
+			if err := h(w, r, acc); err != nil {
+				writeError(w, r, a.log, err)
+			}
+			return
+		}
+		tee := &teeBody{ReadCloser: r.Body}
+		r.Body = tee
+		c := &auditCapture{ResponseWriter: w}
+		if err := h(c, r, acc); err != nil {
+			writeError(c, r, a.log, err)
+		}
+		a.record(r, acc, au, tee.kept.Bytes(), c)
 	})
 }
 

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bahasha/bahasha/internal/access"
+
 	"github.com/bahasha/bahasha/internal/accounts"
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/messaging"
@@ -113,6 +115,9 @@ type Services struct {
 	Messaging    *messaging.Service
 	Replay       *replay.Service
 	Registration *registration.Service
+	// Access signs members in and manages members and keys (nil: only
+	// API-key sign-in, for tests of the pages alone).
+	Access *access.Service
 }
 
 // New returns the dashboard over the store and the operations; waker is

@@ -82,6 +82,9 @@ type Config struct {
 	// (with their attempts and events) are kept. Default 7 days; negative
 	// keeps them forever.
 	Retention time.Duration
+	// AuditRetention is how long the accounts' audit log entries are
+	// kept. Default 365 days; negative keeps them forever.
+	AuditRetention time.Duration
 	// MaintenanceInterval is how often expired deliveries are failed and
 	// old ones pruned. Default 1s.
 	MaintenanceInterval time.Duration
@@ -127,6 +130,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BreakerThreshold <= 0 {
 		c.BreakerThreshold = 5
+	}
+	if c.AuditRetention == 0 {
+		c.AuditRetention = 365 * 24 * time.Hour
 	}
 	if c.Retention == 0 {
 		c.Retention = 7 * 24 * time.Hour
@@ -396,8 +402,15 @@ func (e *Engine) maintainOnce(ctx context.Context) {
 		}
 	}
 	e.advanceReplays(ctx)
-	for e.cfg.Retention > 0 && ctx.Err() == nil {
-		n, err := e.store.Prune(ctx, store.PruneParams{Before: now.Add(-e.cfg.Retention), Limit: maintenanceBatch, Now: now})
+	p := store.PruneParams{Limit: maintenanceBatch, Now: now}
+	if e.cfg.Retention > 0 {
+		p.Before = now.Add(-e.cfg.Retention)
+	}
+	if e.cfg.AuditRetention > 0 {
+		p.AuditBefore = now.Add(-e.cfg.AuditRetention)
+	}
+	for (e.cfg.Retention > 0 || e.cfg.AuditRetention > 0) && ctx.Err() == nil {
+		n, err := e.store.Prune(ctx, p)
 		if err != nil {
 			if ctx.Err() == nil {
 				e.log.Error("pruning old deliveries", "err", err)

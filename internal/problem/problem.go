@@ -68,6 +68,8 @@ func Classify(err error) *Error {
 		return New(http.StatusConflict, "conflict", "that already exists")
 	case errors.Is(err, store.ErrTooMany):
 		return New(http.StatusConflict, "too_many_endpoints", "this account has %d endpoints, the most it may have; remove one first", store.MaxEndpoints)
+	case errors.Is(err, store.ErrLastOwner):
+		return New(http.StatusConflict, "last_owner", "this is the account's only owner who can sign in; make another member owner first")
 	case errors.Is(err, store.ErrClosed):
 		return New(http.StatusServiceUnavailable, "unavailable", "Bahasha is shutting down; retry in a moment")
 	case errors.Is(err, store.ErrUnavailable):

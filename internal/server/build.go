@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/bahasha/bahasha/internal/access"
+
 	"github.com/bahasha/bahasha/internal/accounts"
 	"github.com/bahasha/bahasha/internal/api"
 	"github.com/bahasha/bahasha/internal/dashboard"
@@ -62,6 +64,8 @@ type Options struct {
 	// Meta, when its AppSecrets are set, enables /meta/webhook: Meta's
 	// webhooks received, routed and stored.
 	Meta MetaOptions
+	// Access configures members, passwords and keys.
+	Access access.Config
 }
 
 // MetaOptions configure the receiving of Meta's webhooks.
@@ -88,6 +92,7 @@ type Platform struct {
 	Messaging    *messaging.Service
 	Replay       *replay.Service
 	Registration *registration.Service
+	Access       *access.Service
 	API          *api.API
 	Dashboard    *dashboard.Dashboard
 	// Listen holds this node's bahasha listen sessions (GET /v1/listen);
@@ -153,6 +158,10 @@ func Build(st store.Store, o Options) (*Platform, error) {
 	rep := &replay.Service{Store: st, Waker: waker, Now: o.Now, Log: o.Log}
 	reg := &registration.Service{Store: st, Verifier: p.Verifier, Waker: waker, Now: o.Now, Log: o.Log}
 	p.Messaging, p.Replay, p.Registration = msg, rep, reg
+	p.Access = access.New(o.Access, st, o.Now, o.Rand, o.Log)
+	if len(o.API.TrustedProxies) == 0 {
+		o.API.TrustedProxies = o.Dashboard.TrustedProxies
+	}
 	var metaHandler http.Handler
 	if len(o.Meta.AppSecrets) > 0 {
 		p.Meta = &meta.Router{Store: st, Waker: waker, Now: o.Now, Log: o.Log, Counted: o.Metrics.MetaChanges}
@@ -170,8 +179,8 @@ func Build(st store.Store, o Options) (*Platform, error) {
 	gc := &graph.Client{BaseURL: o.Meta.GraphURL, Timeout: o.Meta.GraphTimeout, Log: o.Log,
 		HTTP: &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 32, ForceAttemptHTTP2: true}}}
 	p.API = api.New(o.API, st, api.Services{Messaging: msg, Replay: rep, Registration: reg, Listen: p.Listen.Serve, Meta: p.Meta,
-		Graph: gc, Tokens: tokens}, waker, o.Now, o.Rand, o.Log)
-	p.Dashboard = dashboard.New(o.Dashboard, st, dashboard.Services{Messaging: msg, Replay: rep, Registration: reg}, waker, o.Now, o.Rand, o.Log)
+		Graph: gc, Tokens: tokens, Access: p.Access, Touches: access.NewTouches(st, time.Minute, o.Log)}, waker, o.Now, o.Rand, o.Log)
+	p.Dashboard = dashboard.New(o.Dashboard, st, dashboard.Services{Messaging: msg, Replay: rep, Registration: reg, Access: p.Access}, waker, o.Now, o.Rand, o.Log)
 	p.Handler = o.Metrics.HTTP(Handler(p.API, p.Dashboard, metaHandler, st, o.Version, o.BodyTimeout, o.Log))
 	return p, nil
 }

@@ -31,6 +31,9 @@ var (
 	ErrUnavailable = errors.New("store: database unavailable")
 	// ErrTooMany: the account already has as many endpoints as it may.
 	ErrTooMany = errors.New("store: too many endpoints")
+	// ErrLastOwner: the change would leave the account without an owner
+	// who can sign in.
+	ErrLastOwner = errors.New("store: the account's last owner")
 )
 
 // Store is the platform's durable state. Every method is safe for concurrent
@@ -298,6 +301,10 @@ type Store interface {
 	// there is none.
 	DeleteOperatorSession(ctx context.Context, tokenHash []byte) error
 
+	// People: members, their one-time links, sessions, API keys and the
+	// audit log (people.go).
+	People
+
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the store. Calls after Close return ErrClosed.
@@ -306,9 +313,15 @@ type Store interface {
 
 // CreateAccountParams are the arguments of CreateAccount.
 type CreateAccountParams struct {
-	Account      bahasha.Account
-	APIKeyHash   []byte
+	Account    bahasha.Account
+	APIKeyHash []byte
+	// APIKeyHint is the first key's hint (see bahasha.APIKey.Hint); the
+	// key is named "Bootstrap key", with scope full.
+	APIKeyHint   string
 	PhoneNumbers []bahasha.PhoneNumber
+	// Owner, when its Email is set, is the account's first member (role
+	// owner, no password yet), created with it.
+	Owner bahasha.User
 }
 
 // PutEndpointParams are the arguments of PutEndpoint.
@@ -638,8 +651,11 @@ const MaxExpiredIDs = 100
 type PruneParams struct {
 	Before time.Time
 	Limit  int
-	// Now removes expired sessions; zero leaves them.
+	// Now removes expired sessions and one-time links; zero leaves them.
 	Now time.Time
+	// AuditBefore, when not zero, deletes up to Limit audit entries
+	// recorded before it.
+	AuditBefore time.Time
 }
 
 // ReplayChunk is how many events one AdvanceReplays call should queue: one
@@ -660,8 +676,18 @@ type ReplayParams struct {
 // Session is a dashboard sign-in: the cookie carries the token, the store
 // keeps only its hash.
 type Session struct {
+	// ID is "ses_" and the first 8 bytes of TokenHash in hex (set by the
+	// store).
+	ID        string
 	TokenHash []byte
 	AccountID string
+	// UserID is the member signed in; empty for a session opened with an
+	// API key (serve --dashboard-key-signin), whose id KeyID is.
+	UserID string
+	KeyID  string
+	// Addr and UserAgent are where the sign-in came from.
+	Addr      string
+	UserAgent string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }

@@ -33,9 +33,16 @@ func (s *Store) CreateAccount(ctx context.Context, p store.CreateAccountParams) 
 			a.ID, a.Name, a.AppSecret, ms(a.CreatedAt)); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO api_keys (key_hash, account_id, created_at) VALUES ($1, $2, $3)`,
-			keyHash, a.ID, ms(a.CreatedAt)); err != nil {
+		if err := insertKey(ctx, tx, store.CreateAPIKeyParams{AccountID: a.ID, KeyHash: keyHash, Name: sqlstore.BootstrapKeyName,
+			Scope: bahasha.ScopeFull, Hint: p.APIKeyHint, Now: a.CreatedAt}); err != nil {
 			return err
+		}
+		if p.Owner.Email != "" {
+			o := p.Owner
+			o.AccountID, o.Role = a.ID, bahasha.RoleOwner
+			if err := insertUser(ctx, tx, o); err != nil {
+				return err
+			}
 		}
 		if len(ids) == 0 {
 			return nil
@@ -63,7 +70,7 @@ func (s *Store) AccountByKeyHash(ctx context.Context, keyHash []byte) (bahasha.A
 	if keyHash == nil {
 		keyHash = []byte{}
 	}
-	return s.account(ctx, `SELECT `+accountColumns+` FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = $1`, keyHash)
+	return s.account(ctx, `SELECT `+accountColumns+` FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = $1 AND k.revoked_at = 0`, keyHash)
 }
 
 // Account implements store.Store.

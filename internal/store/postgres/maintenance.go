@@ -178,6 +178,16 @@ func pruneOther(ctx context.Context, tx pgx.Tx, p store.PruneParams) error {
 			SELECT token_hash FROM operator_sessions WHERE expires_at <= $1 LIMIT $2)`, ms(p.Now), limit(p.Limit)); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, `DELETE FROM user_links WHERE token_hash IN (
+			SELECT token_hash FROM user_links WHERE expires_at <= $1 LIMIT $2)`, ms(p.Now), limit(p.Limit)); err != nil {
+			return err
+		}
+	}
+	if !p.AuditBefore.IsZero() {
+		if _, err := tx.Exec(ctx, `DELETE FROM audit_log WHERE id IN (
+			SELECT id FROM audit_log WHERE at < $1 LIMIT $2)`, ms(p.AuditBefore), limit(p.Limit)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -13,8 +13,13 @@ import (
 // CreateSession implements store.Store.
 func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
-			se.TokenHash, se.AccountID, ms(se.CreatedAt), ms(se.ExpiresAt))
+		var user any
+		if se.UserID != "" {
+			user = se.UserID
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO sessions (token_hash, account_id, created_at, expires_at, id, user_id, key_id, addr, user_agent)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			se.TokenHash, se.AccountID, ms(se.CreatedAt), ms(se.ExpiresAt), sqlstore.SessionID(se.TokenHash), user, se.KeyID, se.Addr, se.UserAgent)
 		return err
 	})
 }

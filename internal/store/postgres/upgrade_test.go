@@ -122,3 +122,49 @@ func TestUpgradeToManyEndpoints(t *testing.T) {
 	defer s.Close()
 	storetest.CheckEndpointsUpgraded(t, s, time.UnixMilli(t0))
 }
+
+// A database of the release before members (migration 16) keeps its API
+// key, as the bootstrap key with every right; its dashboard sessions end.
+func TestUpgradeToPeople(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob("migrations/00*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range files[:16] {
+		sql, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, string(sql)); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if _, err := conn.Exec(ctx, `INSERT INTO schema_migrations VALUES ($1, 0)`, i+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{
+		`INSERT INTO accounts VALUES ('a', 'Acme', 'secret', 0)`,
+		`INSERT INTO api_keys VALUES ('0123456789abcdef-key'::bytea, 'a', 0)`,
+		`INSERT INTO sessions VALUES ('session-hash'::bytea, 'a', 0, 9999999999999)`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	conn.Close(ctx)
+	s, err := postgres.Open(ctx, postgres.Config{URL: url})
+	if err != nil {
+		t.Fatalf("opening a migration-16 database: %v", err)
+	}
+	defer s.Close()
+	storetest.CheckPeopleUpgraded(t, s, []byte("0123456789abcdef-key"), []byte("session-hash"))
+}

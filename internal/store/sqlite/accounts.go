@@ -19,9 +19,16 @@ func (s *Store) CreateAccount(ctx context.Context, p store.CreateAccountParams) 
 			a.ID, a.Name, a.AppSecret, ms(a.CreatedAt)); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO api_keys (key_hash, account_id, created_at) VALUES (?, ?, ?)`,
-			p.APIKeyHash, a.ID, ms(a.CreatedAt)); err != nil {
+		if err := insertKey(ctx, tx, store.CreateAPIKeyParams{AccountID: a.ID, KeyHash: p.APIKeyHash, Name: sqlstore.BootstrapKeyName,
+			Scope: bahasha.ScopeFull, Hint: p.APIKeyHint, Now: a.CreatedAt}); err != nil {
 			return err
+		}
+		if p.Owner.Email != "" {
+			o := p.Owner
+			o.AccountID, o.Role = a.ID, bahasha.RoleOwner
+			if err := insertUser(ctx, tx, o); err != nil {
+				return err
+			}
 		}
 		for _, n := range p.PhoneNumbers {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO phone_numbers (id, account_id, waba_id, display_phone_number, sandbox, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -35,7 +42,7 @@ func (s *Store) CreateAccount(ctx context.Context, p store.CreateAccountParams) 
 
 // AccountByKeyHash implements store.Store.
 func (s *Store) AccountByKeyHash(ctx context.Context, keyHash []byte) (bahasha.Account, error) {
-	return scanAccount(s.rdb.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = ?`, keyHash))
+	return scanAccount(s.rdb.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = ? AND k.revoked_at = 0`, keyHash))
 }
 
 // Account implements store.Store.

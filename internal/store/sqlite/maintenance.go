@@ -163,6 +163,16 @@ func pruneOther(ctx context.Context, tx *wtx, p store.PruneParams) error {
 			SELECT token_hash FROM operator_sessions WHERE expires_at <= ? LIMIT ?)`, ms(p.Now), p.Limit); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM user_links WHERE token_hash IN (
+			SELECT token_hash FROM user_links WHERE expires_at <= ? LIMIT ?)`, ms(p.Now), p.Limit); err != nil {
+			return err
+		}
+	}
+	if !p.AuditBefore.IsZero() {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM audit_log WHERE id IN (
+			SELECT id FROM audit_log WHERE at < ? LIMIT ?)`, ms(p.AuditBefore), p.Limit); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -11,8 +11,13 @@ import (
 // CreateSession implements store.Store.
 func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
 	return s.write(ctx, func(tx *wtx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
-			se.TokenHash, se.AccountID, ms(se.CreatedAt), ms(se.ExpiresAt))
+		var user any
+		if se.UserID != "" {
+			user = se.UserID
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, account_id, created_at, expires_at, id, user_id, key_id, addr, user_agent)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			se.TokenHash, se.AccountID, ms(se.CreatedAt), ms(se.ExpiresAt), sqlstore.SessionID(se.TokenHash), user, se.KeyID, se.Addr, se.UserAgent)
 		return err
 	})
 }

@@ -179,3 +179,27 @@ func TestUpgradeToManyEndpoints(t *testing.T) {
 	defer s.Close()
 	storetest.CheckEndpointsUpgraded(t, s, time.UnixMilli(t0))
 }
+
+// A database of the release before members (migration 17) keeps its API
+// key, as the bootstrap key with every right; its dashboard sessions end.
+func TestUpgradeToPeople(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v17.db")
+	raw := migratedBefore(t, path, 18)
+	for _, q := range []string{
+		`INSERT INTO accounts VALUES ('a', 'Acme', 'secret', 0)`,
+		`INSERT INTO api_keys VALUES (CAST('0123456789abcdef-key' AS BLOB), 'a', 0)`,
+		`INSERT INTO sessions VALUES (CAST('session-hash' AS BLOB), 'a', 0, 9999999999999)`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	raw.Close()
+	s, err := Open(ctx, Config{Path: path})
+	if err != nil {
+		t.Fatalf("opening a migration-17 database: %v", err)
+	}
+	defer s.Close()
+	storetest.CheckPeopleUpgraded(t, s, []byte("0123456789abcdef-key"), []byte("session-hash"))
+}

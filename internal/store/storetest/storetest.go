@@ -76,6 +76,12 @@ func Run(t *testing.T, open Opener) {
 		{"Disabling", testDisabling},
 		{"Notices", testNotices},
 		{"ConditionalEndpointWrites", testConditionalEndpointWrites},
+		{"Users", testUsers},
+		{"CreateAccountOwner", testCreateAccountOwner},
+		{"UserLinks", testUserLinks},
+		{"UserSessions", testUserSessions},
+		{"APIKeys", testAPIKeys},
+		{"AuditLog", testAuditLog},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

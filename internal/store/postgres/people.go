@@ -1,0 +1,329 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/store"
+	"github.com/bahasha/bahasha/internal/store/sqlstore"
+)
+
+func dollar(i int) string { return "$" + strconv.Itoa(i) }
+
+// all reads every row of a query with scan.
+func all[T any](ctx context.Context, s *Store, scan func(sqlstore.Scanner) (T, error), q string, args ...any) ([]T, error) {
+	if s.isClosed() {
+		return nil, store.ErrClosed
+	}
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, s.translate(err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, s.translate(err)
+		}
+		out = append(out, v)
+	}
+	return out, s.translate(rows.Err())
+}
+
+// one reads one row with scan; ErrNotFound when there is none.
+func one[T any](ctx context.Context, s *Store, scan func(sqlstore.Scanner) (T, error), q string, args ...any) (T, error) {
+	if s.isClosed() {
+		var zero T
+		return zero, store.ErrClosed
+	}
+	v, err := scan(s.pool.QueryRow(ctx, q, args...))
+	return v, s.translate(err)
+}
+
+func insertUser(ctx context.Context, tx pgx.Tx, u bahasha.User) error {
+	_, err := tx.Exec(ctx, `INSERT INTO users (id, account_id, email, name, role, password_hash, created_at, created_by, password_set_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, u.ID, u.AccountID, u.Email, u.Name, string(u.Role), u.PasswordHash,
+		ms(u.CreatedAt), u.CreatedBy, ms(u.PasswordSetAt))
+	return err
+}
+
+// CreateUser implements store.Store.
+func (s *Store) CreateUser(ctx context.Context, u bahasha.User) error {
+	return s.tx(ctx, func(tx pgx.Tx) error { return insertUser(ctx, tx, u) })
+}
+
+// Users implements store.Store.
+func (s *Store) Users(ctx context.Context, accountID string) ([]bahasha.User, error) {
+	return all(ctx, s, sqlstore.ScanUser, `SELECT `+sqlstore.UserColumns+` FROM users u WHERE u.account_id = $1 ORDER BY u.created_at, u.id`, accountID)
+}
+
+// User implements store.Store.
+func (s *Store) User(ctx context.Context, p store.GetUserParams) (bahasha.User, error) {
+	return one(ctx, s, sqlstore.ScanUser, `SELECT `+sqlstore.UserColumns+` FROM users u WHERE u.id = $1 AND u.account_id = $2`, p.UserID, p.AccountID)
+}
+
+// UserByEmail implements store.Store.
+func (s *Store) UserByEmail(ctx context.Context, email string) (bahasha.User, error) {
+	return one(ctx, s, sqlstore.ScanUser, `SELECT `+sqlstore.UserColumns+` FROM users u WHERE u.email = $1`, email)
+}
+
+// lastOwner reports whether removing the owner rights of the member would
+// leave the account without an owner who can sign in.
+func lastOwner(ctx context.Context, tx pgx.Tx, accountID, userID string) (bool, error) {
+	// The account's row, locked: two members' changes at once see each
+	// other's.
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`, accountID); err != nil {
+		return false, err
+	}
+	u, err := sqlstore.ScanUser(tx.QueryRow(ctx, `SELECT `+sqlstore.UserColumns+` FROM users u WHERE u.id = $1 AND u.account_id = $2`, userID, accountID))
+	if err != nil {
+		return false, err
+	}
+	if u.Role != bahasha.RoleOwner || u.Invited() {
+		return false, nil
+	}
+	var n int
+	err = tx.QueryRow(ctx, sqlstore.OtherActiveOwners(dollar), accountID, userID).Scan(&n)
+	return n == 0, err
+}
+
+// SetUserRole implements store.Store.
+func (s *Store) SetUserRole(ctx context.Context, p store.SetUserRoleParams) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		last, err := lastOwner(ctx, tx, p.AccountID, p.UserID)
+		if err != nil {
+			return err
+		}
+		if last && p.Role != bahasha.RoleOwner {
+			return store.ErrLastOwner
+		}
+		res, err := tx.Exec(ctx, `UPDATE users SET role = $1 WHERE id = $2 AND account_id = $3`, string(p.Role), p.UserID, p.AccountID)
+		return affected(res, err)
+	})
+}
+
+// DeleteUser implements store.Store.
+func (s *Store) DeleteUser(ctx context.Context, p store.GetUserParams) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		last, err := lastOwner(ctx, tx, p.AccountID, p.UserID)
+		if err != nil {
+			return err
+		}
+		if last {
+			return store.ErrLastOwner
+		}
+		for _, q := range []string{`DELETE FROM sessions WHERE user_id = $1`, `DELETE FROM user_links WHERE user_id = $1`} {
+			if _, err := tx.Exec(ctx, q, p.UserID); err != nil {
+				return err
+			}
+		}
+		res, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1 AND account_id = $2`, p.UserID, p.AccountID)
+		return affected(res, err)
+	})
+}
+
+// setPassword sets a member's password and ends their sessions but keep's
+// and their links.
+func setPassword(ctx context.Context, tx pgx.Tx, accountID, userID, hash string, now int64, keep []byte) error {
+	res, err := tx.Exec(ctx, `UPDATE users SET password_hash = $1, password_set_at = $2 WHERE id = $3 AND account_id = $4`, hash, now, userID, accountID)
+	if err := affected(res, err); err != nil {
+		return err
+	}
+	if keep == nil {
+		keep = []byte{}
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2`, userID, keep); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `DELETE FROM user_links WHERE user_id = $1`, userID)
+	return err
+}
+
+// SetPassword implements store.Store.
+func (s *Store) SetPassword(ctx context.Context, p store.SetPasswordParams) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		return setPassword(ctx, tx, p.AccountID, p.UserID, p.PasswordHash, ms(p.Now), p.KeepSession)
+	})
+}
+
+// CreateUserLink implements store.Store.
+func (s *Store) CreateUserLink(ctx context.Context, l store.UserLink) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM users WHERE id = $1 AND account_id = $2`, l.UserID, l.AccountID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return store.ErrNotFound
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO user_links (token_hash, account_id, user_id, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			l.TokenHash, l.AccountID, l.UserID, l.Purpose, ms(l.CreatedAt), ms(l.ExpiresAt))
+		return err
+	})
+}
+
+const linkQuery = `SELECT ` + sqlstore.LinkColumns + `, ` + sqlstore.UserColumns + ` FROM user_links l JOIN users u ON u.id = l.user_id
+	WHERE l.token_hash = $1 AND l.expires_at > $2`
+
+func scanLinkUser(row sqlstore.Scanner) (store.UserLink, bahasha.User, error) {
+	var u bahasha.User
+	var role string
+	var created, set int64
+	l, err := sqlstore.ScanLink(row, &u.ID, &u.AccountID, &u.Email, &u.Name, &role, &u.PasswordHash, &created, &u.CreatedBy, &set)
+	if err != nil {
+		return store.UserLink{}, bahasha.User{}, err
+	}
+	u.Role, u.CreatedAt, u.PasswordSetAt = bahasha.Role(role), sqlstore.FromMS(created), sqlstore.FromMS(set)
+	return l, u, nil
+}
+
+// UserLink implements store.Store.
+func (s *Store) UserLink(ctx context.Context, p store.UserLinkParams) (store.UserLink, bahasha.User, error) {
+	if s.isClosed() {
+		return store.UserLink{}, bahasha.User{}, store.ErrClosed
+	}
+	l, u, err := scanLinkUser(s.pool.QueryRow(ctx, linkQuery, p.TokenHash, ms(p.Now)))
+	return l, u, s.translate(err)
+}
+
+// UseUserLink implements store.Store.
+func (s *Store) UseUserLink(ctx context.Context, p store.UseUserLinkParams) (bahasha.User, error) {
+	var u bahasha.User
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		_, lu, err := scanLinkUser(tx.QueryRow(ctx, linkQuery, p.TokenHash, ms(p.Now)))
+		if err != nil {
+			return err
+		}
+		if err := setPassword(ctx, tx, lu.AccountID, lu.ID, p.PasswordHash, ms(p.Now), nil); err != nil {
+			return err
+		}
+		u, err = sqlstore.ScanUser(tx.QueryRow(ctx, `SELECT `+sqlstore.UserColumns+` FROM users u WHERE u.id = $1`, lu.ID))
+		return err
+	})
+	return u, err
+}
+
+// SessionByToken implements store.Store.
+func (s *Store) SessionByToken(ctx context.Context, p store.SessionAccountParams) (store.SessionView, error) {
+	if s.isClosed() {
+		return store.SessionView{}, store.ErrClosed
+	}
+	var v store.SessionView
+	var u bahasha.User
+	var role string
+	var uCreated, uSet, aCreated int64
+	var err error
+	v.Session, err = sqlstore.ScanSession(s.pool.QueryRow(ctx, `SELECT `+sqlstore.SessionColumns+`, a.id, a.name, a.app_secret, a.created_at,
+		coalesce(u.id, ''), coalesce(u.account_id, ''), coalesce(u.email, ''), coalesce(u.name, ''), coalesce(u.role, ''),
+		coalesce(u.password_hash, ''), coalesce(u.created_at, 0), coalesce(u.created_by, ''), coalesce(u.password_set_at, 0)
+		FROM sessions se JOIN accounts a ON a.id = se.account_id LEFT JOIN users u ON u.id = se.user_id
+		WHERE se.token_hash = $1 AND se.expires_at > $2`, p.TokenHash, ms(p.Now)),
+		&v.Account.ID, &v.Account.Name, &v.Account.AppSecret, &aCreated,
+		&u.ID, &u.AccountID, &u.Email, &u.Name, &role, &u.PasswordHash, &uCreated, &u.CreatedBy, &uSet)
+	if err != nil {
+		return store.SessionView{}, s.translate(err)
+	}
+	v.Account.CreatedAt = sqlstore.FromMS(aCreated)
+	u.Role, u.CreatedAt, u.PasswordSetAt = bahasha.Role(role), sqlstore.FromMS(uCreated), sqlstore.FromMS(uSet)
+	v.User = u
+	return v, nil
+}
+
+func scanSession(row sqlstore.Scanner) (store.Session, error) { return sqlstore.ScanSession(row) }
+
+// UserSessions implements store.Store.
+func (s *Store) UserSessions(ctx context.Context, p store.UserSessionsParams) ([]store.Session, error) {
+	return all(ctx, s, scanSession, `SELECT `+sqlstore.SessionColumns+` FROM sessions se
+		WHERE se.account_id = $1 AND se.user_id = $2 AND se.expires_at > $3 ORDER BY se.created_at DESC, se.id`, p.AccountID, p.UserID, ms(p.Now))
+}
+
+// DeleteUserSession implements store.Store.
+func (s *Store) DeleteUserSession(ctx context.Context, p store.DeleteUserSessionParams) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		res, err := tx.Exec(ctx, `DELETE FROM sessions WHERE id = $1 AND account_id = $2 AND user_id = $3`, p.SessionID, p.AccountID, p.UserID)
+		return affected(res, err)
+	})
+}
+
+func insertKey(ctx context.Context, tx pgx.Tx, p store.CreateAPIKeyParams) error {
+	_, err := tx.Exec(ctx, `INSERT INTO api_keys (key_hash, account_id, created_at, id, name, scope, hint, created_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, p.KeyHash, p.AccountID, ms(p.Now), sqlstore.KeyID(p.KeyHash), p.Name, string(p.Scope), p.Hint, p.CreatedBy)
+	return err
+}
+
+// CreateAPIKey implements store.Store.
+func (s *Store) CreateAPIKey(ctx context.Context, p store.CreateAPIKeyParams) (bahasha.APIKey, error) {
+	if err := s.tx(ctx, func(tx pgx.Tx) error { return insertKey(ctx, tx, p) }); err != nil {
+		return bahasha.APIKey{}, err
+	}
+	return bahasha.APIKey{ID: sqlstore.KeyID(p.KeyHash), AccountID: p.AccountID, Name: p.Name, Scope: p.Scope, Hint: p.Hint,
+		CreatedBy: p.CreatedBy, CreatedAt: sqlstore.FromMS(ms(p.Now))}, nil
+}
+
+func scanKey(row sqlstore.Scanner) (bahasha.APIKey, error) { return sqlstore.ScanKey(row) }
+
+// APIKeys implements store.Store.
+func (s *Store) APIKeys(ctx context.Context, accountID string) ([]bahasha.APIKey, error) {
+	return all(ctx, s, scanKey, `SELECT `+sqlstore.KeyColumns+` FROM api_keys k WHERE k.account_id = $1 ORDER BY k.created_at DESC, k.id`, accountID)
+}
+
+// KeyByHash implements store.Store.
+func (s *Store) KeyByHash(ctx context.Context, keyHash []byte) (bahasha.APIKey, bahasha.Account, error) {
+	if s.isClosed() {
+		return bahasha.APIKey{}, bahasha.Account{}, store.ErrClosed
+	}
+	var a bahasha.Account
+	var created int64
+	k, err := sqlstore.ScanKey(s.pool.QueryRow(ctx, `SELECT `+sqlstore.KeyColumns+`, `+sqlstore.AccountColumns+`
+		FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = $1 AND k.revoked_at = 0`, keyHash),
+		&a.ID, &a.Name, &a.AppSecret, &created)
+	if err != nil {
+		return bahasha.APIKey{}, bahasha.Account{}, s.translate(err)
+	}
+	a.CreatedAt = sqlstore.FromMS(created)
+	return k, a, nil
+}
+
+// RevokeAPIKey implements store.Store.
+func (s *Store) RevokeAPIKey(ctx context.Context, p store.RevokeAPIKeyParams) (bahasha.APIKey, error) {
+	var k bahasha.APIKey
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND account_id = $3 AND revoked_at = 0`, ms(p.Now), p.KeyID, p.AccountID)
+		if err := affected(res, err); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE key_id = $1`, p.KeyID); err != nil {
+			return err
+		}
+		k, err = sqlstore.ScanKey(tx.QueryRow(ctx, `SELECT `+sqlstore.KeyColumns+` FROM api_keys k WHERE k.id = $1`, p.KeyID))
+		return err
+	})
+	return k, err
+}
+
+// TouchAPIKey implements store.Store.
+func (s *Store) TouchAPIKey(ctx context.Context, p store.TouchAPIKeyParams) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND last_used_at < $3`, ms(p.Now), p.KeyID, ms(p.Now))
+		return err
+	})
+}
+
+// AppendAudit implements store.Store.
+func (s *Store) AppendAudit(ctx context.Context, e *bahasha.AuditEntry) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `INSERT INTO audit_log (account_id, at, actor_kind, actor_id, actor, addr, action, target, details)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`, e.AccountID, ms(e.At), string(e.ActorKind), e.ActorID, e.Actor, e.Addr,
+			e.Action, e.Target, sqlstore.AuditDetails(e.Details)).Scan(&e.ID)
+	})
+}
+
+// AuditLog implements store.Store.
+func (s *Store) AuditLog(ctx context.Context, p store.AuditLogParams) ([]bahasha.AuditEntry, error) {
+	q, args := sqlstore.AuditQuery(p, dollar)
+	return all(ctx, s, sqlstore.ScanAudit, q, args...)
+}

@@ -1,0 +1,141 @@
+package sqlstore
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/store"
+)
+
+// Column lists of the people tables, in the order the scanners read them.
+const (
+	UserColumns = `u.id, u.account_id, u.email, u.name, u.role, u.password_hash, u.created_at, u.created_by, u.password_set_at`
+	KeyColumns  = `k.id, k.account_id, k.name, k.scope, k.hint, k.created_by, k.created_at, k.last_used_at, k.revoked_at`
+	// SessionColumns: a member-less session reads an empty user id.
+	SessionColumns = `se.id, se.token_hash, se.account_id, coalesce(se.user_id, ''), se.addr, se.user_agent, se.created_at, se.expires_at`
+	AuditColumns   = `id, account_id, at, actor_kind, actor_id, actor, addr, action, target, details`
+	// LinkColumns selects a one-time link (l).
+	LinkColumns = `l.token_hash, l.account_id, l.user_id, l.purpose, l.created_at, l.expires_at`
+)
+
+// BootstrapKeyName names an account's first API key.
+const BootstrapKeyName = "Bootstrap key"
+
+// KeyID is the id of the API key with this hash.
+func KeyID(hash []byte) string { return "key_" + hex.EncodeToString(hash[:min(8, len(hash))]) }
+
+// SessionID is the id of the session with this token hash.
+func SessionID(hash []byte) string { return "ses_" + hex.EncodeToString(hash[:min(8, len(hash))]) }
+
+// ScanUser reads UserColumns.
+func ScanUser(row Scanner) (bahasha.User, error) {
+	var u bahasha.User
+	var role string
+	var created, set int64
+	if err := row.Scan(&u.ID, &u.AccountID, &u.Email, &u.Name, &role, &u.PasswordHash, &created, &u.CreatedBy, &set); err != nil {
+		return bahasha.User{}, err
+	}
+	u.Role, u.CreatedAt, u.PasswordSetAt = bahasha.Role(role), FromMS(created), FromMS(set)
+	return u, nil
+}
+
+// ScanKey reads KeyColumns.
+func ScanKey(row Scanner, extra ...any) (bahasha.APIKey, error) {
+	var k bahasha.APIKey
+	var scope string
+	var created, used, revoked int64
+	dest := append([]any{&k.ID, &k.AccountID, &k.Name, &scope, &k.Hint, &k.CreatedBy, &created, &used, &revoked}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return bahasha.APIKey{}, err
+	}
+	k.Scope, k.CreatedAt, k.LastUsedAt, k.RevokedAt = bahasha.KeyScope(scope), FromMS(created), FromMS(used), FromMS(revoked)
+	return k, nil
+}
+
+// ScanSession reads SessionColumns, then extra.
+func ScanSession(row Scanner, extra ...any) (store.Session, error) {
+	var s store.Session
+	var created, expires int64
+	dest := append([]any{&s.ID, &s.TokenHash, &s.AccountID, &s.UserID, &s.Addr, &s.UserAgent, &created, &expires}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return store.Session{}, err
+	}
+	s.CreatedAt, s.ExpiresAt = FromMS(created), FromMS(expires)
+	return s, nil
+}
+
+// ScanLink reads LinkColumns, then extra.
+func ScanLink(row Scanner, extra ...any) (store.UserLink, error) {
+	var l store.UserLink
+	var created, expires int64
+	dest := append([]any{&l.TokenHash, &l.AccountID, &l.UserID, &l.Purpose, &created, &expires}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return store.UserLink{}, err
+	}
+	l.CreatedAt, l.ExpiresAt = FromMS(created), FromMS(expires)
+	return l, nil
+}
+
+// ScanAudit reads AuditColumns.
+func ScanAudit(row Scanner) (bahasha.AuditEntry, error) {
+	var e bahasha.AuditEntry
+	var at int64
+	var kind, details string
+	if err := row.Scan(&e.ID, &e.AccountID, &at, &kind, &e.ActorID, &e.Actor, &e.Addr, &e.Action, &e.Target, &details); err != nil {
+		return bahasha.AuditEntry{}, err
+	}
+	e.At, e.ActorKind, e.Details = FromMS(at), bahasha.ActorKind(kind), json.RawMessage(details)
+	return e, nil
+}
+
+// AuditDetails is what an entry's details column keeps: its JSON, or {}.
+func AuditDetails(d json.RawMessage) string {
+	if len(d) == 0 || !json.Valid(d) {
+		return "{}"
+	}
+	return string(d)
+}
+
+// AuditQuery is the SELECT of AuditLog, with its arguments, in the
+// placeholders of ph.
+func AuditQuery(p store.AuditLogParams, ph func(int) string) (string, []any) {
+	var where []string
+	var args []any
+	add := func(cond string, arg any) {
+		args = append(args, arg)
+		where = append(where, strings.ReplaceAll(cond, "?", ph(len(args))))
+	}
+	add("account_id = ?", p.AccountID)
+	if p.Before > 0 {
+		add("id < ?", p.Before)
+	}
+	if p.Action != "" {
+		args = append(args, p.Action, p.Action+".%")
+		where = append(where, "(action = "+ph(len(args)-1)+" OR action LIKE "+ph(len(args))+")")
+	}
+	if p.ActorID != "" {
+		add("actor_id = ?", p.ActorID)
+	}
+	if !p.From.IsZero() {
+		add("at >= ?", MS(p.From))
+	}
+	if !p.To.IsZero() {
+		add("at < ?", MS(p.To))
+	}
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	args = append(args, limit)
+	return `SELECT ` + AuditColumns + ` FROM audit_log WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY id DESC LIMIT ` + ph(len(args)), args
+}
+
+// OtherActiveOwners counts an account's owners other than a user who have
+// set a password: ph(1) the account, ph(2) the user.
+func OtherActiveOwners(ph func(int) string) string {
+	return `SELECT count(*) FROM users WHERE account_id = ` + ph(1) + ` AND id <> ` + ph(2) +
+		` AND role = 'owner' AND password_hash <> ''`
+}
