@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -44,8 +45,9 @@ type Service struct {
 	rand  io.Reader
 	log   *slog.Logger
 	// dummy is a hash verified for a sign-in with an unknown email, so
-	// that it takes as long as one with a known email.
-	dummy string
+	// that it takes as long as one with a known email (made on first use).
+	dummy     string
+	dummyOnce sync.Once
 }
 
 // New returns the service over the store; now is the clock, r the
@@ -66,9 +68,7 @@ func New(cfg Config, s store.Store, now func() time.Time, r io.Reader, log *slog
 	if log == nil {
 		log = slog.Default()
 	}
-	svc := &Service{cfg: cfg, store: s, now: now, rand: r, log: log}
-	svc.dummy, _ = HashPassword(rand.Reader, "not anyone's password", cfg.PasswordCost)
-	return svc
+	return &Service{cfg: cfg, store: s, now: now, rand: r, log: log}
 }
 
 // Actor is who does something: recorded in the audit log.
@@ -93,6 +93,14 @@ func KeyActor(k bahasha.APIKey, addr string) Actor {
 
 // Operator is the platform's operator (the admin key, the CLI).
 var Operator = Actor{Kind: bahasha.ActorAdmin, Label: "operator"}
+
+// SafeFields are the request and form fields whose values the audit log
+// keeps. Of custom headers it keeps the names; of any other field only
+// that it was given (a verify token, a header's value can be secrets).
+var SafeFields = map[string]bool{"url": true, "events": true, "description": true, "enabled": true, "scope": true,
+	"scope_kind": true, "scope_id": true, "rate_limit": true, "name": true, "from": true, "to": true, "only_failed": true,
+	"endpoint_id": true, "endpoint": true, "override_callback_uri": true, "phone_number_id": true, "waba_id": true,
+	"role": true, "email": true}
 
 // Record appends an entry to the account's audit log. details is marshalled
 // to a JSON object; it must never hold a secret's value. A failure is
@@ -330,6 +338,7 @@ func (s *Service) SignIn(ctx context.Context, email, password, addr string) (bah
 	}
 	hash := u.PasswordHash
 	if hash == "" {
+		s.dummyOnce.Do(func() { s.dummy, _ = HashPassword(rand.Reader, "not anyone's password", s.cfg.PasswordCost) })
 		hash = s.dummy
 	}
 	if !VerifyPassword(hash, password) || u.PasswordHash == "" {
@@ -397,4 +406,14 @@ func (s *Service) Remove(ctx context.Context, a Actor, accountID, userID string)
 	}
 	s.Record(ctx, a, accountID, "member.removed", userID, map[string]any{"email": u.Email, "role": u.Role})
 	return nil
+}
+
+// Message is an e-mail to a member.
+type Message struct {
+	To, Subject, Body string
+}
+
+// Mailer sends e-mail (internal/mail over SMTP).
+type Mailer interface {
+	Send(ctx context.Context, m Message) error
 }

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -86,11 +87,11 @@ func Create(ctx context.Context, s store.Store, p Params) (Created, error) {
 		cp := store.CreateAccountParams{Account: c.Account, APIKeyHash: HashKey(key), APIKeyHint: KeyHint(key),
 			PhoneNumbers: []bahasha.PhoneNumber{c.PhoneNumber}}
 		if p.OwnerEmail != "" {
-			id, err := Token(r, 9)
-			if err != nil {
-				return Created{}, err
+			b := make([]byte, 8)
+			if _, err := io.ReadFull(r, b); err != nil {
+				return Created{}, fmt.Errorf("accounts: randomness: %w", err)
 			}
-			c.Owner = bahasha.User{ID: "usr_" + id, AccountID: c.Account.ID, Email: p.OwnerEmail, Name: strings.TrimSpace(p.OwnerName),
+			c.Owner = bahasha.User{ID: "usr_" + hex.EncodeToString(b), AccountID: c.Account.ID, Email: p.OwnerEmail, Name: strings.TrimSpace(p.OwnerName),
 				Role: bahasha.RoleOwner, CreatedAt: p.Now, CreatedBy: "operator"}
 			cp.Owner = c.Owner
 		}

@@ -125,15 +125,8 @@ func (a *API) record(r *http.Request, acc bahasha.Account, au audited, req []byt
 	a.svc.Access.Record(context.WithoutCancel(r.Context()), a.actor(r), acc.ID, au.action, target, AuditDetails(req))
 }
 
-// safeFields are request fields whose values the audit log keeps; of
-// "headers" it keeps the names, of any other field only that it was given
-// (a verify token, a header's value may be secrets).
-var safeFields = map[string]bool{"url": true, "events": true, "description": true, "enabled": true, "scope": true,
-	"rate_limit": true, "name": true, "from": true, "to": true, "only_failed": true, "endpoint_id": true,
-	"override_callback_uri": true, "phone_number_id": true, "waba_id": true, "role": true, "email": true}
-
-// AuditDetails is what the audit log keeps of a JSON request body or
-// form: the values of safeFields, the names of custom headers, and for
+// AuditDetails is what the audit log keeps of a JSON request body: the
+// values of access.SafeFields, the names of custom headers, and for
 // any other field "(set)".
 func AuditDetails(body []byte) map[string]any {
 	var fields map[string]json.RawMessage
@@ -143,7 +136,7 @@ func AuditDetails(body []byte) map[string]any {
 	out := make(map[string]any, len(fields))
 	for k, v := range fields {
 		switch {
-		case safeFields[k]:
+		case access.SafeFields[k]:
 			out[k] = v
 		case k == "headers":
 			var h map[string]json.RawMessage

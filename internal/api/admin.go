@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/bahasha/bahasha/internal/access"
 	"github.com/bahasha/bahasha/internal/accounts"
+	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/operations"
 	"github.com/bahasha/bahasha/internal/problem"
 	"github.com/bahasha/bahasha/internal/store"
@@ -14,6 +16,10 @@ import (
 
 type createAccountRequest struct {
 	Name string `json:"name"`
+	// OwnerEmail, when set, makes the account's first owner, with a
+	// one-time link to set their password.
+	OwnerEmail string `json:"owner_email"`
+	OwnerName  string `json:"owner_name"`
 }
 
 func (a *API) createAccount(w http.ResponseWriter, r *http.Request) error {
@@ -21,14 +27,31 @@ func (a *API) createAccount(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, a.cfg.MaxBodyBytes, &req, true); err != nil {
 		return err
 	}
-	c, err := accounts.Create(r.Context(), a.store, accounts.Params{Name: req.Name, Now: a.now(), Rand: a.rand})
+	var owner string
+	if strings.TrimSpace(req.OwnerEmail) != "" {
+		var err error
+		if owner, err = access.NormalizeEmail(req.OwnerEmail); err != nil {
+			return err
+		}
+	}
+	c, err := accounts.Create(r.Context(), a.store, accounts.Params{Name: req.Name, OwnerEmail: owner, OwnerName: req.OwnerName, Now: a.now(), Rand: a.rand})
 	if errors.Is(err, accounts.ErrInvalid) {
 		return problem.Invalid("%s", err.Error())
 	}
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, CreatedAccountJSON(c))
+	out := CreatedAccountJSON(c)
+	if c.Owner.ID != "" && a.svc.Access != nil {
+		link, err := a.svc.Access.OwnerLink(r.Context(), c.Owner)
+		if err != nil {
+			return err
+		}
+		a.svc.Access.Record(r.Context(), access.Operator, c.Account.ID, "member.invited", c.Owner.ID, map[string]any{"email": owner, "role": bahasha.RoleOwner})
+		out["owner"] = map[string]any{"id": c.Owner.ID, "email": c.Owner.Email, "role": c.Owner.Role,
+			"invite_url": OwnerLinkURL(a.cfg.PublicURL, r, link)}
+	}
+	writeJSON(w, http.StatusCreated, out)
 	return nil
 }
 
@@ -137,4 +160,18 @@ func (a *API) setToken(r *http.Request, accountID, phoneNumberID, token string) 
 		return problem.NotFound("no_number", "account %s has no phone number %s; attach it with POST /admin/v1/phone_numbers", accountID, phoneNumberID)
 	}
 	return err
+}
+
+// OwnerLinkURL is the address of a one-time link: the token in the
+// fragment, which no server sees (the dashboard's welcome page reads it).
+func OwnerLinkURL(publicURL string, r *http.Request, token string) string {
+	base := strings.TrimRight(publicURL, "/")
+	if base == "" && r != nil {
+		scheme := "http"
+		if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+			scheme = "https"
+		}
+		base = scheme + "://" + r.Host
+	}
+	return base + "/welcome#token=" + token
 }

@@ -47,6 +47,9 @@ type Config struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For names the
 	// client, for the audit log. Default none.
 	TrustedProxies []netip.Prefix
+	// PublicURL is the dashboard's address for the owner links the admin
+	// API makes. Default: the request's.
+	PublicURL string
 }
 
 // Waker is told that new deliveries may be due.

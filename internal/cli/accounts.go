@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/bahasha/bahasha/internal/access"
 
 	"github.com/bahasha/bahasha/internal/accounts"
 	"github.com/bahasha/bahasha/internal/api"
@@ -19,7 +22,7 @@ import (
 
 func runAccounts(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
-		return usagef("usage: bahasha accounts create --name NAME [--data DIR] [--json]")
+		return usagef("usage: bahasha accounts create --name NAME [--owner-email EMAIL] [--data DIR | --database URL] [--json]")
 	}
 	fs := newFlags("accounts create", stderr)
 	data := env("BAHASHA_DATA")
@@ -29,6 +32,9 @@ func runAccounts(ctx context.Context, args []string, env Env, stdout, stderr io.
 	name := fs.String("name", "", "the business's name (required)")
 	fs.StringVar(&data, "data", data, "data folder of the bahasha serve to add the account to (env BAHASHA_DATA)")
 	asJSON := fs.Bool("json", false, "print the new account as JSON")
+	ownerEmail := fs.String("owner-email", "", "email of the account's first owner, who gets a one-time link to set their password")
+	ownerName := fs.String("owner-name", "", "name of the first owner")
+	publicURL := fs.String("public-url", env("BAHASHA_PUBLIC_URL"), "the address users open serve at, for the owner's link (env BAHASHA_PUBLIC_URL)")
 	database := fs.String("database", env("BAHASHA_DATABASE_URL"), "PostgreSQL URL of the bahasha serve nodes, instead of --data (env BAHASHA_DATABASE_URL)")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
@@ -36,20 +42,42 @@ func runAccounts(ctx context.Context, args []string, env Env, stdout, stderr io.
 	if strings.TrimSpace(*name) == "" {
 		return usagef("--name is required: bahasha accounts create --name \"Acme Ltd\"")
 	}
+	owner := ""
+	if *ownerEmail != "" {
+		var err error
+		if owner, err = access.NormalizeEmail(*ownerEmail); err != nil {
+			return usagef("--owner-email: %s", strings.TrimPrefix(err.Error(), "invalid_request: "))
+		}
+	}
 	st, err := openCLIStore(ctx, data, *database)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	c, err := accounts.Create(ctx, st, accounts.Params{Name: *name, Now: time.Now()})
+	c, err := accounts.Create(ctx, st, accounts.Params{Name: *name, OwnerEmail: owner, OwnerName: *ownerName, Now: time.Now()})
 	if err != nil {
 		return err
 	}
+	out := api.CreatedAccountJSON(c)
+	link := ""
+	if c.Owner.ID != "" {
+		svc := access.New(access.Config{}, st, time.Now, nil, nil)
+		token, err := svc.OwnerLink(ctx, c.Owner)
+		if err != nil {
+			return err
+		}
+		svc.Record(ctx, access.Operator, c.Account.ID, "member.invited", c.Owner.ID, map[string]any{"email": owner, "role": "owner"})
+		link = api.OwnerLinkURL(cmp.Or(*publicURL, "http://localhost:8080"), nil, token)
+		out["owner"] = map[string]any{"id": c.Owner.ID, "email": c.Owner.Email, "role": c.Owner.Role, "invite_url": link}
+	}
 	if *asJSON {
-		return json.NewEncoder(stdout).Encode(api.CreatedAccountJSON(c))
+		return json.NewEncoder(stdout).Encode(out)
 	}
 	fmt.Fprintf(stdout, "Created account %s (%s) with sandbox number %s (phone_number_id %s).\nAPI key (shown once, store it now): %s\n",
 		c.Account.ID, c.Account.Name, c.PhoneNumber.DisplayPhoneNumber, c.PhoneNumber.ID, c.APIKey)
+	if link != "" {
+		fmt.Fprintf(stdout, "Owner %s: set the password at %s (works once, for 7 days).\n", c.Owner.Email, link)
+	}
 	return nil
 }
 

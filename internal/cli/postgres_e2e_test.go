@@ -35,10 +35,12 @@ func TestServeOnPostgres(t *testing.T) {
 	if strings.Join(got, " ") != "sent delivered read" {
 		t.Fatalf("statuses %v", got)
 	}
-	// The dashboard on PostgreSQL: sign in, and the overview and the
-	// deliveries page show the three deliveries.
+	// The dashboard on PostgreSQL: the first owner sets a password through
+	// the link serve printed, and the overview and the deliveries page show
+	// the three deliveries.
 	client := &http.Client{Transport: s.tr, Jar: newJar(t)}
-	resp, err := client.PostForm(s.URL+"/signin", url.Values{"api_key": {s.Key}})
+	resp, err := client.PostForm(s.URL+"/welcome", url.Values{"token": {tokenIn(t, s.Stdout.String())},
+		"password": {"the owner's password"}, "password_again": {"the owner's password"}})
 	if err != nil {
 		t.Fatal(err)
 	}

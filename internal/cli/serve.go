@@ -15,8 +15,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/bahasha/bahasha/internal/access"
+	"github.com/bahasha/bahasha/internal/mail"
 
 	"github.com/bahasha/bahasha/internal/accounts"
 	"github.com/bahasha/bahasha/internal/api"
@@ -60,6 +64,14 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 	if cfg.AllowPrivateTargets {
 		log.Warn("--allow-private-targets is ON: Bahasha will call http:// and private, loopback and link-local addresses. Use it for local development and tests only, never in production.")
 	}
+	var mailer access.Mailer
+	if cfg.SMTPURL != "" {
+		m, err := mail.Parse(cfg.SMTPURL)
+		if err != nil {
+			return usageError{strings.Replace(err.Error(), "--smtp-url", "BAHASHA_SMTP_URL", 1)}
+		}
+		mailer = m
+	}
 	st, closeStore, err := openServeStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -73,10 +85,13 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 		Metrics: mx,
 		Client:  safehttp.Config{AllowPrivate: cfg.AllowPrivateTargets, Timeout: cfg.AttemptTimeout, UserAgent: safehttp.UserAgent(version())},
 		Engine: delivery.Config{MaxLanes: cfg.MaxLanes, Timeout: cfg.AttemptTimeout, ShutdownGrace: cfg.ShutdownGrace,
-			Retry: cfg.RetryPolicy(), MaxBatch: cfg.MaxBatch, MaxInFlight: cfg.MaxInFlight, Retention: cfg.Retention, LeaseFor: cfg.LaneLease, DisableAfter: cfg.DisableAfter},
-		API:         api.Config{AdminKey: cfg.AdminKey},
+			Retry: cfg.RetryPolicy(), MaxBatch: cfg.MaxBatch, MaxInFlight: cfg.MaxInFlight, Retention: cfg.Retention, LeaseFor: cfg.LaneLease, DisableAfter: cfg.DisableAfter,
+			AuditRetention: cfg.AuditRetention},
+		API:         api.Config{AdminKey: cfg.AdminKey, PublicURL: cfg.PublicURL},
 		SandboxPace: cfg.SandboxPace,
-		Dashboard:   dashboard.Config{TrustedProxies: cfg.TrustedProxies, AdminKey: cfg.AdminKey},
+		Dashboard: dashboard.Config{TrustedProxies: cfg.TrustedProxies, AdminKey: cfg.AdminKey, KeySignin: cfg.DashboardKeySignin,
+			PublicURL: cfg.PublicURL},
+		Mail:        mailer,
 		BodyTimeout: cfg.BodyTimeout,
 		Meta: server.MetaOptions{AppSecrets: cfg.MetaAppSecrets, VerifyToken: cfg.MetaVerifyToken,
 			GraphURL: cfg.MetaGraphURL, GraphTimeout: cfg.MetaGraphTimeout, TokenKey: cfg.TokenKey},
@@ -184,7 +199,11 @@ func bootstrap(ctx context.Context, st store.Store, cfg config.Serve, addr net.A
 	if n > 0 {
 		return nil
 	}
-	c, err := accounts.Create(ctx, st, accounts.Params{Name: "Default", APIKey: cfg.BootstrapAPIKey, Now: time.Now()})
+	owner, err := access.NormalizeEmail(cfg.BootstrapOwnerEmail)
+	if err != nil {
+		return fmt.Errorf("BAHASHA_BOOTSTRAP_OWNER_EMAIL: %w", err)
+	}
+	c, err := accounts.Create(ctx, st, accounts.Params{Name: "Default", APIKey: cfg.BootstrapAPIKey, OwnerEmail: owner, Now: time.Now()})
 	if err != nil {
 		// Another node sharing the database may have just created it.
 		if n, cerr := st.CountAccounts(ctx); cerr == nil && n > 0 {
@@ -194,15 +213,21 @@ func bootstrap(ctx context.Context, st store.Store, cfg config.Serve, addr net.A
 	}
 	fmt.Fprintf(stdout, "Created the default account %s with sandbox number %s (phone_number_id %s).\n",
 		c.Account.ID, c.PhoneNumber.DisplayPhoneNumber, c.PhoneNumber.ID)
+	port := ""
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		port = fmt.Sprintf(":%d", tcp.Port)
+	}
+	base := cmp.Or(strings.TrimRight(cfg.PublicURL, "/"), "http://localhost"+port)
+	link, err := access.New(access.Config{}, st, time.Now, nil, nil).OwnerLink(ctx, c.Owner)
+	if err != nil {
+		return fmt.Errorf("cannot make the owner's link: %w", err)
+	}
+	fmt.Fprintf(stdout, "Dashboard: set the password of its owner %s at %s/welcome#token=%s (works once, for 7 days).\n", c.Owner.Email, base, link)
 	if cfg.BootstrapAPIKey != "" {
 		fmt.Fprintln(stdout, "Its API key is BAHASHA_BOOTSTRAP_API_KEY.")
 		return nil
 	}
 	fmt.Fprintf(stdout, "API key (shown once, store it now): %s\n", c.APIKey)
-	port := ""
-	if tcp, ok := addr.(*net.TCPAddr); ok {
-		port = fmt.Sprintf(":%d", tcp.Port)
-	}
 	fmt.Fprintf(stdout, "Try it: curl -H 'Authorization: Bearer %s' http://localhost%s/v1/phone_numbers\n", c.APIKey, port)
 	return nil
 }

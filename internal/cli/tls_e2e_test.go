@@ -57,7 +57,7 @@ func selfSigned(t *testing.T) (certFile, keyFile string, roots *x509.CertPool) {
 func TestServeTLS(t *testing.T) {
 	t.Parallel()
 	cert, key, roots := selfSigned(t)
-	s := startServe(t, serveOpts{Args: []string{"--tls-cert", cert, "--tls-key", key}, TLSRoots: roots})
+	s := startServe(t, serveOpts{Args: []string{"--tls-cert", cert, "--tls-key", key, "--dashboard-key-signin"}, TLSRoots: roots})
 	if !strings.HasPrefix(s.URL, "https://") {
 		t.Fatalf("serve listens on %s, want https://", s.URL)
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -81,6 +82,27 @@ type Serve struct {
 	// AdminKey enables the admin API (/admin/v1) when set. Env
 	// BAHASHA_ADMIN_KEY.
 	AdminKey string
+	// BootstrapOwnerEmail is the email of the first account's owner, made
+	// at the first start with a one-time link to set their password.
+	// Default owner@example.com. Env BAHASHA_BOOTSTRAP_OWNER_EMAIL.
+	BootstrapOwnerEmail string
+	// DashboardKeySignin lets an API key sign in to the dashboard too (a
+	// full key as an owner, a read key as a viewer), for single-person
+	// setups. Default off: members sign in with email and password. Flag
+	// --dashboard-key-signin, env BAHASHA_DASHBOARD_KEY_SIGNIN.
+	DashboardKeySignin bool
+	// PublicURL is the address users reach serve at
+	// (https://bahasha.example.com), for the links of invitations and
+	// password resets. Default: the address of the request (and no
+	// e-mail). Flag --public-url, env BAHASHA_PUBLIC_URL.
+	PublicURL string
+	// SMTPURL, when set, e-mails invitations and password resets:
+	// smtp://user:password@host:587?from=bahasha@example.com (smtps:// for
+	// implicit TLS). Needs PublicURL. Env BAHASHA_SMTP_URL.
+	SMTPURL string
+	// AuditRetention is how long audit log entries are kept. Default 365
+	// days. Flag --audit-retention, env BAHASHA_AUDIT_RETENTION.
+	AuditRetention time.Duration
 	// MetaAppSecrets, with MetaVerifyToken, enable /meta/webhook: Meta's
 	// webhooks, signed with any of these app secrets (several while one
 	// is rotated). Flag --meta-app-secret, env BAHASHA_META_APP_SECRET,
@@ -143,24 +165,26 @@ type Serve struct {
 // DefaultServe returns the defaults.
 func DefaultServe() Serve {
 	return Serve{
-		Addr:               ":8080",
-		Data:               "./bahasha-data",
-		SandboxPace:        time.Second,
-		AttemptTimeout:     10 * time.Second,
-		ShutdownGrace:      10 * time.Second,
-		BodyTimeout:        30 * time.Second,
-		MetaGraphURL:       "https://graph.facebook.com/v26.0",
-		MetaGraphTimeout:   30 * time.Second,
-		MaxLanes:           64,
-		LogFormat:          "text",
-		LogLevel:           "info",
-		DBMaxConns:         16,
-		DBStatementTimeout: 30 * time.Second,
-		MaxBatch:           100,
-		MaxInFlight:        4,
-		Retention:          7 * 24 * time.Hour,
-		RetrySchedule:      retry.DefaultPolicy().Steps,
-		RetryWindow:        retry.DefaultPolicy().Window,
+		Addr:                ":8080",
+		Data:                "./bahasha-data",
+		SandboxPace:         time.Second,
+		AttemptTimeout:      10 * time.Second,
+		ShutdownGrace:       10 * time.Second,
+		BodyTimeout:         30 * time.Second,
+		MetaGraphURL:        "https://graph.facebook.com/v26.0",
+		MetaGraphTimeout:    30 * time.Second,
+		MaxLanes:            64,
+		LogFormat:           "text",
+		LogLevel:            "info",
+		DBMaxConns:          16,
+		DBStatementTimeout:  30 * time.Second,
+		MaxBatch:            100,
+		MaxInFlight:         4,
+		Retention:           7 * 24 * time.Hour,
+		AuditRetention:      365 * 24 * time.Hour,
+		BootstrapOwnerEmail: "owner@example.com",
+		RetrySchedule:       retry.DefaultPolicy().Steps,
+		RetryWindow:         retry.DefaultPolicy().Window,
 	}
 }
 
@@ -222,6 +246,12 @@ func (c Serve) Validate() error {
 		return fmt.Errorf("--lane-lease must be at least --attempt-timeout + 5s (%s)", c.AttemptTimeout+5*time.Second)
 	case c.Retention < time.Minute:
 		return errors.New("--retention must be at least 1m")
+	case c.AuditRetention < time.Hour:
+		return errors.New("--audit-retention must be at least 1h")
+	case c.PublicURL != "" && !validPublicURL(c.PublicURL):
+		return fmt.Errorf("--public-url must be the http(s) address users open, such as https://bahasha.example.com, not %q", oneLine(c.PublicURL))
+	case c.SMTPURL != "" && c.PublicURL == "":
+		return errors.New("BAHASHA_SMTP_URL needs --public-url: the e-mailed links must point at the address users open")
 	}
 	if err := c.RetryPolicy().Validate(); err != nil {
 		return fmt.Errorf("--retry-schedule/--retry-window: %w", err)
@@ -302,4 +332,11 @@ func (c Serve) Logger(w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// validPublicURL reports whether u is an http(s) URL of a host, without a
+// query or fragment.
+func validPublicURL(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && (p.Scheme == "https" || p.Scheme == "http") && p.Host != "" && p.RawQuery == "" && p.Fragment == "" && p.User == nil
 }

@@ -71,7 +71,7 @@ func TestSignIn(t *testing.T) {
 		t.Error("the page shows the wrong key back")
 	}
 	// No key at all.
-	expect(t, f.post("/signin", "", url.Values{"api_key": {"  "}}), http.StatusBadRequest, "Enter your API key")
+	expect(t, f.post("/signin", "", url.Values{"api_key": {"  "}}), http.StatusBadRequest, "Enter your email and your password")
 
 	// Back to where the sign-in was asked for, but only within the site.
 	r = f.post("/signin", "", url.Values{"api_key": {f.acc.APIKey}, "next": {"/deliveries?state=failed"}})
@@ -402,11 +402,11 @@ func TestSigninLimitBehindTrustedProxy(t *testing.T) {
 			t.Fatalf("behind a trusted proxy, another client's sign-in: %d, want it through", r.Status)
 		}
 		if !trusted {
-			expect(t, r, http.StatusTooManyRequests, "Too many wrong API keys from your address")
+			expect(t, r, http.StatusTooManyRequests, "Too many failed sign-ins from your address")
 		}
 		if trusted {
 			r := f.post("/signin", "", url.Values{"api_key": {f.acc.APIKey}}, "X-Forwarded-For", "1.2.3.4, 203.0.113.9")
-			expect(t, r, http.StatusTooManyRequests, "Too many wrong API keys from your address")
+			expect(t, r, http.StatusTooManyRequests, "Too many failed sign-ins from your address")
 		}
 	}
 }
@@ -420,7 +420,7 @@ func TestFailedSigninsAreLimited(t *testing.T) {
 		expect(t, r, http.StatusUnauthorized, "That API key is not valid")
 	}
 	r := f.post("/signin", "", url.Values{"api_key": {f.acc.APIKey}})
-	expect(t, r, http.StatusTooManyRequests, "Too many wrong API keys from your address")
+	expect(t, r, http.StatusTooManyRequests, "Too many failed sign-ins from your address")
 	if r.Header.Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
 	}

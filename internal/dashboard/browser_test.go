@@ -98,6 +98,7 @@ func newPlatformWith(t *testing.T, dc dashboard.Config) *platform {
 	if dc.StreamInterval == 0 {
 		dc.StreamInterval = 100 * time.Millisecond
 	}
+	dc.KeySignin = true // the pages' tests sign in with the account's key
 	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "b.db")})
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +158,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#api-key")))
 	shot("dashboard-signin")
 	run(chromedp.SendKeys(chromedp.CSS("#api-key"), p.acc.APIKey),
-		chromedp.Click(chromedp.CSS("#signin")),
+		chromedp.Click(chromedp.CSS("#key-signin")),
 		chromedp.WaitVisible(chromedp.CSS("#webhook-form")))
 
 	// A handler that answers the challenge JSON-encoded: the diagnosis.
@@ -315,7 +316,7 @@ func TestBrowserEndpoints(t *testing.T) {
 	run(chromedp.Navigate(p.srv.URL+"/settings/webhooks"),
 		chromedp.WaitVisible(chromedp.CSS("#api-key")),
 		chromedp.SendKeys(chromedp.CSS("#api-key"), p.acc.APIKey),
-		chromedp.Click(chromedp.CSS("#signin")),
+		chromedp.Click(chromedp.CSS("#key-signin")),
 		chromedp.WaitVisible(chromedp.CSS("#add-endpoint-form")))
 	if got := eval(`document.querySelector('#no-endpoints') ? 'none' : 'some'`); got != "none" {
 		t.Errorf("a new account lists endpoints")
@@ -411,7 +412,7 @@ func TestBrowserOperations(t *testing.T) {
 	run(chromedp.Navigate(p.srv.URL+"/settings/webhooks"),
 		chromedp.WaitVisible(chromedp.CSS("#api-key")),
 		chromedp.SendKeys(chromedp.CSS("#api-key"), p.acc.APIKey),
-		chromedp.Click(chromedp.CSS("#signin")),
+		chromedp.Click(chromedp.CSS("#key-signin")),
 		chromedp.WaitVisible(chromedp.CSS("#webhook-form")),
 		chromedp.SendKeys(chromedp.CSS("#webhook-url"), gone.URL+"/webhook"),
 		chromedp.SendKeys(chromedp.CSS("#verify-token"), "tok"),

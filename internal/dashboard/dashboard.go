@@ -73,6 +73,14 @@ type Config struct {
 	// AdminKey (BAHASHA_ADMIN_KEY) opens the operator's pages under
 	// /operator; only its hash is kept. Default none: they answer 404.
 	AdminKey string
+	// KeySignin also lets an API key sign in (serve
+	// --dashboard-key-signin, for single-person setups): a full key as an
+	// owner, a read key as a viewer. Default off: members sign in.
+	KeySignin bool
+	// PublicURL is the dashboard's address as its users reach it
+	// (https://bahasha.example.com), for the links it e-mails and shows.
+	// Default: the address of the request (never used for e-mail).
+	PublicURL string
 }
 
 // Waker is told that new deliveries may be due (the delivery engine).
@@ -96,8 +104,11 @@ type Dashboard struct {
 
 	closing   chan struct{}
 	closeOnce sync.Once
-	// signins limits failed sign-ins per client address.
-	signins *failureLimit
+	// signins limits failed sign-ins per client address, emailSignins per
+	// email.
+	signins, emailSignins *failureLimit
+	// mail sends invitations and resets (nil without --smtp-url).
+	mail access.Mailer
 	// adminKeyHash is the admin key's hash, nil when there is none.
 	adminKeyHash []byte
 }
@@ -118,6 +129,8 @@ type Services struct {
 	// Access signs members in and manages members and keys (nil: only
 	// API-key sign-in, for tests of the pages alone).
 	Access *access.Service
+	// Mail, when set, e-mails invitations and password resets.
+	Mail access.Mailer
 }
 
 // New returns the dashboard over the store and the operations; waker is
@@ -152,7 +165,8 @@ func New(cfg Config, s store.Store, svc Services, waker Waker, now func() time.T
 		log = slog.Default()
 	}
 	d := &Dashboard{cfg: cfg, store: s, svc: svc, waker: waker, now: now, rand: rand, log: log,
-		closing: make(chan struct{}), signins: newFailureLimit(cfg.MaxFailedSignins, cfg.FailedSigninWindow)}
+		closing: make(chan struct{}), signins: newFailureLimit(cfg.MaxFailedSignins, cfg.FailedSigninWindow),
+		emailSignins: newFailureLimit(cfg.MaxFailedSignins, cfg.FailedSigninWindow), mail: svc.Mail}
 	if cfg.AdminKey != "" {
 		d.adminKeyHash = accounts.HashKey(cfg.AdminKey)
 		d.cfg.AdminKey = ""
@@ -176,45 +190,66 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) { d.mux.Se
 
 // routes adds the dashboard's routes to mux.
 func (d *Dashboard) routes(mux *http.ServeMux) {
-	page := func(pattern string, h handlerFunc) { mux.Handle(pattern, d.protect(d.authed(h))) }
+	// Every page names the least role that may use it (README: "Roles"),
+	// and every change the audit log records it as (audit.go).
+	page := func(pattern string, need bahasha.Role, h handlerFunc) {
+		mux.Handle(pattern, d.protect(d.authed(need, d.audited(pattern, h))))
+	}
+	viewer, developer, owner := bahasha.RoleViewer, bahasha.RoleDeveloper, bahasha.RoleOwner
 	mux.Handle("GET /signin", d.protect(http.HandlerFunc(d.signinPage)))
 	mux.Handle("POST /signin", d.protect(http.HandlerFunc(d.signin)))
 	mux.Handle("POST /signout", d.protect(http.HandlerFunc(d.signout)))
-	page("GET /{$}", d.overview)
-	page("GET /settings", func(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
+	mux.Handle("GET /welcome", d.protect(http.HandlerFunc(d.welcomePage)))
+	mux.Handle("POST /welcome", d.protect(http.HandlerFunc(d.welcome)))
+	mux.Handle("GET /signin/reset", d.protect(http.HandlerFunc(d.resetPage)))
+	mux.Handle("POST /signin/reset", d.protect(http.HandlerFunc(d.requestReset)))
+	page("GET /{$}", viewer, d.overview)
+	page("GET /settings", viewer, func(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
 		http.Redirect(w, r, "/settings/webhooks", http.StatusSeeOther)
 		return nil
 	})
-	page("GET /settings/webhooks", d.settings)
-	page("POST /settings/webhooks", d.verifyAndSave)
-	page("POST /settings/webhooks/secret", d.revealSecret)
-	page("POST /settings/webhooks/secret/rotate", d.rotateSecret)
-	page("POST /settings/webhooks/remove", d.removeWebhook)
-	page("POST /settings/webhooks/endpoints", d.createEndpoint)
-	page("GET /settings/webhooks/endpoints", func(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
+	page("GET /settings/webhooks", viewer, d.settings)
+	page("POST /settings/webhooks", developer, d.verifyAndSave)
+	page("POST /settings/webhooks/secret", developer, d.revealSecret)
+	page("POST /settings/webhooks/secret/rotate", developer, d.rotateSecret)
+	page("POST /settings/webhooks/remove", developer, d.removeWebhook)
+	page("POST /settings/webhooks/endpoints", developer, d.createEndpoint)
+	page("GET /settings/webhooks/endpoints", viewer, func(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
 		http.Redirect(w, r, "/settings/webhooks#endpoints", http.StatusSeeOther)
 		return nil
 	})
-	page("GET /settings/webhooks/endpoints/{id}", d.endpointPage)
-	page("POST /settings/webhooks/endpoints/{id}", d.saveEndpoint)
-	page("POST /settings/webhooks/endpoints/{id}/verify", d.verifyEndpoint)
-	page("POST /settings/webhooks/endpoints/{id}/disable", d.disableEndpoint)
-	page("POST /settings/webhooks/endpoints/{id}/enable", d.enableEndpoint)
-	page("POST /settings/webhooks/endpoints/{id}/remove", d.removeEndpoint)
-	page("POST /settings/webhooks/endpoints/{id}/secret", d.revealEndpointSecret)
-	page("POST /settings/webhooks/endpoints/{id}/secret/rotate", d.rotateEndpointSecret)
-	page("GET /deliveries", d.deliveries)
+	page("GET /settings/webhooks/endpoints/{id}", viewer, d.endpointPage)
+	page("POST /settings/webhooks/endpoints/{id}", developer, d.saveEndpoint)
+	page("POST /settings/webhooks/endpoints/{id}/verify", developer, d.verifyEndpoint)
+	page("POST /settings/webhooks/endpoints/{id}/disable", developer, d.disableEndpoint)
+	page("POST /settings/webhooks/endpoints/{id}/enable", developer, d.enableEndpoint)
+	page("POST /settings/webhooks/endpoints/{id}/remove", developer, d.removeEndpoint)
+	page("POST /settings/webhooks/endpoints/{id}/secret", developer, d.revealEndpointSecret)
+	page("POST /settings/webhooks/endpoints/{id}/secret/rotate", developer, d.rotateEndpointSecret)
+	page("GET /settings/members", owner, d.membersPage)
+	page("POST /settings/members", owner, d.invite)
+	page("POST /settings/members/{id}/role", owner, d.setRole)
+	page("POST /settings/members/{id}/link", owner, d.memberLink)
+	page("POST /settings/members/{id}/remove", owner, d.removeMember)
+	page("GET /settings/api-keys", owner, d.keysPage)
+	page("POST /settings/api-keys", owner, d.createKey)
+	page("POST /settings/api-keys/{id}/revoke", owner, d.revokeKey)
+	page("GET /settings/audit-log", developer, d.auditPage)
+	page("GET /settings/account", viewer, d.accountPage)
+	page("POST /settings/account/password", viewer, d.changePassword)
+	page("POST /settings/account/sessions/{id}/revoke", viewer, d.revokeSession)
+	page("GET /deliveries", viewer, d.deliveries)
 	mux.Handle("GET /deliveries/stream", d.protect(d.streamAuthed(d.deliveriesStream)))
-	page("GET /deliveries/{id}", d.delivery)
+	page("GET /deliveries/{id}", viewer, d.delivery)
 	mux.Handle("GET /deliveries/{id}/stream", d.protect(d.streamAuthed(d.deliveryStream)))
-	page("POST /deliveries/{id}/retry", d.retry)
-	page("GET /replay", d.replayPage)
-	page("POST /replay", d.createReplay)
-	page("GET /replay/{id}", d.replay)
+	page("POST /deliveries/{id}/retry", developer, d.retry)
+	page("GET /replay", viewer, d.replayPage)
+	page("POST /replay", developer, d.createReplay)
+	page("GET /replay/{id}", viewer, d.replay)
 	mux.Handle("GET /replay/{id}/stream", d.protect(d.streamAuthed(d.replayStream)))
-	page("GET /sandbox", d.sandbox)
-	page("POST /sandbox/send", d.sandboxSend)
-	page("POST /sandbox/inbound", d.sandboxInbound)
+	page("GET /sandbox", developer, d.sandbox)
+	page("POST /sandbox/send", developer, d.sandboxSend)
+	page("POST /sandbox/inbound", developer, d.sandboxInbound)
 	d.operatorRoutes(mux)
 	mux.Handle("GET /static/{file}", d.protect(http.HandlerFunc(d.static)))
 	// Any other path (the API's own catch-alls answer under /v1/ and
@@ -288,6 +323,9 @@ type page struct {
 	Data     any
 	Now      time.Time
 	Template string
+	// Who is signed in (set by render): the navigation shows what their
+	// role may use.
+	Who principal
 }
 
 // render writes the page template name with status. The page is executed
@@ -300,6 +338,7 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, n
 	p.CSS, p.JS, p.Icon = d.assetURL("dashboard.css"), d.assetURL("dashboard.js"), d.assetURL("favicon.svg")
 	p.Now = d.now().UTC()
 	p.Template = name
+	p.Who = principalOf(r)
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		d.log.Error("dashboard: rendering a page", "page", name, "path", r.URL.Path, "err", err)
@@ -383,7 +422,8 @@ func loadAssets() map[string]asset {
 
 // pageNames are the page templates; each is parsed with the layout and the
 // partials.
-var pageNames = []string{"signin", "operator_signin", "operator", "error", "overview", "settings", "endpoint", "deliveries", "delivery", "replays", "replay", "sandbox"}
+var pageNames = []string{"signin", "operator_signin", "operator", "error", "overview", "settings", "endpoint", "deliveries", "delivery", "replays", "replay", "sandbox",
+	"welcome", "reset", "members", "keys", "audit", "account"}
 
 func parseTemplates(funcs template.FuncMap) map[string]*template.Template {
 	base := template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html"))

@@ -66,7 +66,7 @@ func FuzzForms(f *testing.F) {
 		KeyHash: accounts.HashKey(testAdminKey), CreatedAt: now(), ExpiresAt: now().Add(time.Hour)}); err != nil {
 		f.Fatal(err)
 	}
-	p, err := server.Build(st, server.Options{Now: now, Waker: nopWaker{}, Log: log, Dashboard: dashboard.Config{AdminKey: testAdminKey}})
+	p, err := server.Build(st, server.Options{Now: now, Waker: nopWaker{}, Log: log, Dashboard: dashboard.Config{AdminKey: testAdminKey, KeySignin: true}})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -96,6 +96,8 @@ type fixtureOpts struct {
 	trustedProxies []netip.Prefix
 	// adminKey opens the operator's pages.
 	adminKey string
+	// noKeySignin refuses API-key sign-in (serve's default).
+	noKeySignin bool
 }
 
 func newFixture(t *testing.T, opts ...fixtureOpts) *fixture {
@@ -120,7 +122,7 @@ func newFixture(t *testing.T, opts ...fixtureOpts) *fixture {
 	p, err := server.Build(st, server.Options{
 		Client: safehttp.Config{AllowPrivate: !o.strict},
 		Dashboard: dashboard.Config{StreamInterval: 10 * time.Millisecond, PageSize: o.pageSize, TrustedProxies: o.trustedProxies,
-			AdminKey: o.adminKey},
+			AdminKey: o.adminKey, KeySignin: !o.noKeySignin},
 		Now:   f.clock.Now,
 		Waker: f.waker,
 		Log:   log,

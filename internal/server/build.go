@@ -66,6 +66,8 @@ type Options struct {
 	Meta MetaOptions
 	// Access configures members, passwords and keys.
 	Access access.Config
+	// Mail, when set, e-mails invitations and password resets.
+	Mail access.Mailer
 }
 
 // MetaOptions configure the receiving of Meta's webhooks.
@@ -180,7 +182,7 @@ func Build(st store.Store, o Options) (*Platform, error) {
 		HTTP: &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 32, ForceAttemptHTTP2: true}}}
 	p.API = api.New(o.API, st, api.Services{Messaging: msg, Replay: rep, Registration: reg, Listen: p.Listen.Serve, Meta: p.Meta,
 		Graph: gc, Tokens: tokens, Access: p.Access, Touches: access.NewTouches(st, time.Minute, o.Log)}, waker, o.Now, o.Rand, o.Log)
-	p.Dashboard = dashboard.New(o.Dashboard, st, dashboard.Services{Messaging: msg, Replay: rep, Registration: reg, Access: p.Access}, waker, o.Now, o.Rand, o.Log)
+	p.Dashboard = dashboard.New(o.Dashboard, st, dashboard.Services{Messaging: msg, Replay: rep, Registration: reg, Access: p.Access, Mail: o.Mail}, waker, o.Now, o.Rand, o.Log)
 	p.Handler = o.Metrics.HTTP(Handler(p.API, p.Dashboard, metaHandler, st, o.Version, o.BodyTimeout, o.Log))
 	return p, nil
 }

@@ -78,4 +78,22 @@
   } else {
     start();
   }
+  // The welcome page: a one-time link carries its token in the fragment
+  // (#token=…), which no server sees; move it into the form, and out of
+  // the address bar and the history.
+  (function () {
+    var field = document.getElementById('welcome-token');
+    if (!field) {
+      return;
+    }
+    var m = /(?:^#|&)token=([A-Za-z0-9_-]+)/.exec(window.location.hash);
+    if (m) {
+      field.value = m[1];
+      if (window.history && window.history.replaceState) {
+        window.history.replaceState(null, '', window.location.pathname);
+      }
+    } else if (!field.value) {
+      document.getElementById('welcome-no-token').hidden = false;
+    }
+  })();
 })();
