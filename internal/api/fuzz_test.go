@@ -52,6 +52,7 @@ func FuzzRequestBodies(f *testing.F) {
 		{"PUT", "/v1/webhook"},
 		{"POST", "/v1/" + c.PhoneNumber.WABAID + "/subscribed_apps"},
 		{"POST", "/v1/" + pn},
+		{"POST", "/v1/api_keys"},
 	}
 	for _, seed := range []string{
 		`{"events":[{"id":"a","phone_number_id":"` + pn + `","status":{"id":"w","status":"sent","recipient_id":"1"}}]}`,
@@ -70,6 +71,7 @@ func FuzzRequestBodies(f *testing.F) {
 		`{"webhook_configuration":{"override_callback_uri":"https://127.0.0.1/x","verify_token":"t"}}`,
 		`{"webhook_configuration":{"override_callback_uri":""}}`,
 		`{"webhook_configuration":null}`, `{"webhook_configuration":{"verify_token":5}}`, "", " \r\n",
+		`{"name":"ci","scope":"send"}`, `{"name":"\u0000","scope":"full"}`, `{"name":["x"]}`,
 	} {
 		for i := range routes {
 			f.Add(uint8(i), []byte(seed))

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -40,6 +41,17 @@ var fuzzRoutes = []struct{ method, path string }{
 	{"POST", "/operator/signin"},
 	{"GET", "/operator"},
 	{"POST", "/operator/signout"},
+	{"POST", "/welcome"},
+	{"GET", "/welcome"},
+	{"POST", "/signin/reset"},
+	{"POST", "/settings/members"},
+	{"POST", "/settings/members/{id}/role"},
+	{"POST", "/settings/members/{id}/link"},
+	{"POST", "/settings/api-keys"},
+	{"POST", "/settings/api-keys/{id}/revoke"},
+	{"GET", "/settings/audit-log"},
+	{"POST", "/settings/account/password"},
+	{"POST", "/settings/account/sessions/{id}/revoke"},
 }
 
 // FuzzForms sends arbitrary queries, path ids and form bodies to every
@@ -90,11 +102,24 @@ func FuzzForms(f *testing.F) {
 	f.Add(uint8(13), "", "wh_1", "return=endpoint")
 	f.Add(uint8(14), "", "", "admin_key="+testAdminKey)
 	f.Add(uint8(14), "", "", "admin_key=%zz&admin_key=x")
+	f.Add(uint8(17), "", "", "token=abc&password=a+long+password&password_again=a+long+password")
+	f.Add(uint8(17), "", "", "token="+strings.Repeat("t", 500)+"&password=%00%ff")
+	f.Add(uint8(9), "", "", "email=a%40b.c&password=x&next=/settings")
+	f.Add(uint8(9), "", "", "email="+strings.Repeat("e", 300)+"%40x.y&password=")
+	f.Add(uint8(20), "", "", "email=new%40example.com&name=N&role=viewer")
+	f.Add(uint8(20), "", "", "email=%22a%20b%22%40example.com&name=%0a&role=root")
+	f.Add(uint8(21), "", "usr_0000000000000000", "role=owner")
+	f.Add(uint8(23), "", "", "name=CI&scope=send")
+	f.Add(uint8(25), "action=endpoint&actor=usr_1&before=-5", "", "")
+	f.Add(uint8(26), "", "", "current_password=x&new_password=yyyyyyyyyyyy&new_password_again=yyyyyyyyyyyy")
 	f.Fuzz(func(t *testing.T, route uint8, query, id, body string) {
 		rt := fuzzRoutes[int(route)%len(fuzzRoutes)]
 		path := rt.path
 		if strings.HasSuffix(path, "/") {
 			path += id
+		}
+		if strings.Contains(path, "{id}") {
+			path = strings.Replace(path, "{id}", url.PathEscape(id), 1)
 		}
 		if rt.path == "/deliveries/retry/" {
 			path = "/deliveries/" + id + "/retry"
