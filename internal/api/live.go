@@ -77,9 +77,13 @@ func (a *API) listTemplates(w http.ResponseWriter, r *http.Request, acc bahasha.
 			continue
 		}
 		inWABA = true
-		if _, err := a.store.NumberToken(r.Context(), store.GetPhoneNumberParams{AccountID: acc.ID, PhoneNumberID: n.ID}); err == nil {
+		_, err := a.store.NumberToken(r.Context(), store.GetPhoneNumberParams{AccountID: acc.ID, PhoneNumberID: n.ID})
+		if err == nil {
 			withToken = &nums[i]
 			break
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err // the store is in trouble: not "no token"
 		}
 	}
 	switch {

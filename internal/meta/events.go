@@ -20,10 +20,12 @@ const (
 )
 
 // Digest is a change's deduplication key: the same field and value in an
-// entry of the same id give the same digest.
+// entry of the same id and time give the same digest (Meta's re-sends are
+// the same bytes; the same value at another time — a template approved
+// again — is another change).
 func (c Change) Digest() string {
 	h := sha256.New()
-	for _, s := range [][]byte{[]byte(c.EntryID), []byte(c.Field), c.Value} {
+	for _, s := range [][]byte{[]byte(c.EntryID), []byte(c.Field), c.Value, c.Time} {
 		var n [8]byte
 		for i, l := 0, len(s); i < 8; i++ {
 			n[i] = byte(l >> (8 * i))
@@ -100,6 +102,7 @@ func split(c Change, base bahasha.Event) ([]bahasha.Event, bool) {
 			return nil, false
 		}
 		ev := base
+		s.ID, s.Status = clean(s.ID), clean(s.Status)
 		ev.Kind, ev.WAMID, ev.Status, ev.Payload = bahasha.KindStatus, s.ID, s.Status, compact(raw)
 		ev.ProducerID = statusPrefix + s.ID + ":" + s.Status
 		out = append(out, ev)
@@ -114,6 +117,7 @@ func split(c Change, base bahasha.Event) ([]bahasha.Event, bool) {
 			return nil, false
 		}
 		ev := base
+		m.ID, m.Type, m.From = clean(m.ID), clean(m.Type), clean(m.From)
 		ev.Kind, ev.WAMID, ev.MessageType, ev.Payload = bahasha.KindMessage, m.ID, m.Type, compact(raw)
 		ev.ProducerID = messagePrefix + m.ID
 		ev.Contact = contactOf(contacts, m.From)

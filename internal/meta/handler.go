@@ -84,7 +84,7 @@ func (h *Handler) notify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	object, changes, err := Split(body)
+	object, changes, bad, err := SplitParts(body)
 	if err == nil && object != Object {
 		err = errors.New(`its "object" is not "` + Object + `"`)
 	}
@@ -102,6 +102,22 @@ func (h *Handler) notify(w http.ResponseWriter, r *http.Request) {
 		h.Log.Warn("Meta webhook POST kept unrouted: it could not be read", "reason", err.Error(), "bytes", len(body))
 		w.WriteHeader(http.StatusOK)
 		return
+	}
+	// An entry or change that cannot be read is kept on its own; the
+	// others are routed.
+	var parts []store.Unrouted
+	for _, p := range bad {
+		sum := sha256.Sum256(p.Raw)
+		parts = append(parts, store.Unrouted{Digest: "meta:p:" + base64.RawURLEncoding.EncodeToString(sum[:18]), ReceivedAt: h.Router.Now(),
+			Reason: "part of the notification could not be read: " + p.Reason, Body: p.Raw})
+	}
+	if len(parts) > 0 {
+		if err := h.Router.Store.AddUnrouted(ctx, parts); err != nil {
+			h.unavailable(w, err)
+			return
+		}
+		h.Router.count(Result{Unrouted: len(parts)})
+		h.Log.Warn("Meta webhook POST: parts kept unrouted, they could not be read", "parts", len(parts), "reason", bad[0].Reason)
 	}
 	res, err := h.Router.Ingest(ctx, changes)
 	if err != nil {

@@ -231,8 +231,10 @@ func (r *Router) Reroute(ctx context.Context, limit int) (Rerouted, error) {
 			if u.EntryID != "" || u.Field != "" {
 				body = append(append([]byte(`{"object":"`+Object+`","entry":[`), u.Body...), ']', '}')
 			}
-			_, cs, err := Split(body)
-			if err != nil || len(cs) == 0 {
+			// A whole POST kept because it could not be read, or was not
+			// WhatsApp's, stays so: the live path would refuse it too.
+			object, cs, err := Split(body)
+			if err != nil || len(cs) == 0 || object != Object {
 				out.Left++
 				continue
 			}
@@ -250,12 +252,14 @@ func (r *Router) Reroute(ctx context.Context, limit int) (Rerouted, error) {
 		}
 		// An unrouted item (a whole unreadable POST may hold several
 		// changes) leaves the list once none of its changes is left.
-		stays := map[int64]bool{}
+		still := make(map[string]bool, len(parked))
 		for _, p := range parked {
-			for i, c := range changes {
-				if c.Digest() == p.Digest {
-					stays[from[i]] = true
-				}
+			still[p.Digest] = true
+		}
+		stays := map[int64]bool{}
+		for i, c := range changes {
+			if still[c.Digest()] {
+				stays[from[i]] = true
 			}
 		}
 		var done []int64

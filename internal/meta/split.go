@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Object is the "object" of the WhatsApp Business Account webhooks.
@@ -24,6 +25,8 @@ type Change struct {
 	// Field is the change's field ("messages",
 	// "message_template_status_update", …).
 	Field string
+	// Time is the entry's "time" as Meta wrote it (empty without one).
+	Time json.RawMessage
 	// Entry is the change within its entry, as Meta sent it: the entry's
 	// own keys (id, time, any other) in their order, with "changes"
 	// holding this change only. Insignificant whitespace is removed;
@@ -110,24 +113,44 @@ func compact(raw []byte) json.RawMessage {
 // is not a JSON object with an "entry" array of objects each holding a
 // "changes" array of objects is an error: it cannot be routed.
 func Split(body []byte) (object string, changes []Change, err error) {
+	object, changes, bad, err := SplitParts(body)
+	if err == nil && len(bad) > 0 {
+		err = errors.New(bad[0].Reason)
+	}
+	return object, changes, err
+}
+
+// Part is a piece of a POST that cannot be split into changes: an entry
+// that is not an object or has no "changes" array, or a change that is not
+// an object. Raw is it, compacted.
+type Part struct {
+	Raw    json.RawMessage
+	Reason string
+}
+
+// SplitParts is Split that keeps going past a bad entry or change: those
+// are returned as bad parts, and the others as changes. Only a body that is
+// not an object with an "entry" array is an error.
+func SplitParts(body []byte) (object string, changes []Change, bad []Part, err error) {
 	top, err := members(body)
 	if err != nil {
-		return "", nil, fmt.Errorf("the body is not a JSON object: %w", err)
+		return "", nil, nil, fmt.Errorf("the body is not a JSON object: %w", err)
 	}
 	objRaw, _ := find(top, "object")
 	object = str(objRaw)
 	entriesRaw, ok := find(top, "entry")
 	if !ok {
-		return object, nil, errors.New(`the body has no "entry"`)
+		return object, nil, nil, errors.New(`the body has no "entry"`)
 	}
 	var entries []json.RawMessage
 	if err := json.Unmarshal(entriesRaw, &entries); err != nil {
-		return object, nil, errors.New(`"entry" is not an array`)
+		return object, nil, nil, errors.New(`"entry" is not an array`)
 	}
 	for i, raw := range entries {
 		ems, err := members(raw)
 		if err != nil {
-			return object, nil, fmt.Errorf("entry[%d] is not a JSON object", i)
+			bad = append(bad, Part{compact(raw), fmt.Sprintf("entry[%d] is not a JSON object", i)})
+			continue
 		}
 		idRaw, _ := find(ems, "id")
 		id := str(idRaw)
@@ -135,28 +158,40 @@ func Split(body []byte) (object string, changes []Change, err error) {
 			// Meta's ids are strings; keep a number as its digits.
 			id = string(bytes.Trim(idRaw, `"`))
 		}
+		timeRaw, _ := find(ems, "time")
 		chRaw, ok := find(ems, "changes")
-		if !ok {
-			return object, nil, fmt.Errorf(`entry[%d] has no "changes"`, i)
-		}
 		var chs []json.RawMessage
-		if err := json.Unmarshal(chRaw, &chs); err != nil {
-			return object, nil, fmt.Errorf(`entry[%d].changes is not an array`, i)
+		if !ok || json.Unmarshal(chRaw, &chs) != nil {
+			bad = append(bad, Part{compact(raw), fmt.Sprintf(`entry[%d] has no "changes" array`, i)})
+			continue
 		}
 		for j, c := range chs {
 			cms, err := members(c)
 			if err != nil {
-				return object, nil, fmt.Errorf("entry[%d].changes[%d] is not a JSON object", i, j)
+				bad = append(bad, Part{compact(c), fmt.Sprintf("entry[%d].changes[%d] is not a JSON object", i, j)})
+				continue
 			}
 			fieldRaw, _ := find(cms, "field")
 			value, _ := find(cms, "value")
-			ch := Change{EntryID: id, Field: str(fieldRaw), Change: compact(c), Value: compact(value)}
+			ch := Change{EntryID: clean(id), Field: clean(str(fieldRaw)), Change: compact(c), Value: compact(value)}
+			if len(timeRaw) > 0 {
+				ch.Time = compact(timeRaw)
+			}
 			ch.PhoneNumberID, ch.DisplayPhoneNumber = routingKeys(value)
 			ch.Entry = entryWith(ems, ch.Change)
 			changes = append(changes, ch)
 		}
 	}
-	return object, changes, nil
+	return object, changes, bad, nil
+}
+
+// clean is s without NUL characters, which PostgreSQL's text columns
+// refuse (a change naming one is routed, or kept, by the rest).
+func clean(s string) string {
+	if strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(s, "\x00", "")
 }
 
 // entryWith is the entry ems with "changes" holding change only.
@@ -200,5 +235,5 @@ func routingKeys(value json.RawMessage) (phoneNumberID, display string) {
 		d, _ := find(vms, "display_phone_number")
 		display = str(d)
 	}
-	return phoneNumberID, display
+	return clean(phoneNumberID), clean(display)
 }

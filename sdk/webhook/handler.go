@@ -437,7 +437,7 @@ func (h *Handler) Process(ctx context.Context, n *whatsapp.Notification) error {
 	}
 	if h.OnChange != nil {
 		for ev := range n.Changes() {
-			key := &eventKey{change: ev.Value, field: ev.Field}
+			key := &eventKey{change: ev.Value, field: ev.Field, time: ev.Time}
 			if !h.first(ctx, key) {
 				continue
 			}
@@ -492,6 +492,7 @@ type eventKey struct {
 	message *whatsapp.Message
 	change  *whatsapp.Value
 	field   string
+	time    whatsapp.Timestamp
 	key     string
 }
 
@@ -505,7 +506,7 @@ func (k *eventKey) String() string {
 	case k.message != nil:
 		k.key = MessageKey(k.message)
 	case k.change != nil:
-		k.key = ChangeKey(whatsapp.ChangeEvent{Field: k.field, Value: k.change})
+		k.key = ChangeKey(whatsapp.ChangeEvent{Field: k.field, Time: k.time, Value: k.change})
 	}
 	return k.key
 }

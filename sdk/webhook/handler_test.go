@@ -681,4 +681,10 @@ func TestOnChange(t *testing.T) {
 	if len(got) != 3 || !strings.Contains(got[2], "REJECTED") {
 		t.Fatalf("got %q", got)
 	}
+	// The same value at another time is a new change too (approved again,
+	// a day later).
+	post(bytes.Replace(body, []byte(`"time":1751247548`), []byte(`"time":1751333948`), 1))
+	if len(got) != 4 || !strings.Contains(got[3], "1751333948") || !strings.Contains(got[3], "APPROVED") {
+		t.Fatalf("got %q", got)
+	}
 }

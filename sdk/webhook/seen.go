@@ -37,8 +37,9 @@ func StatusKey(s *whatsapp.Status) string {
 func MessageKey(m *whatsapp.Message) string { return "message:" + m.ID }
 
 // ChangeKey is the SeenSet key of a change of another field than
-// "messages": its field and a SHA-256 digest of its value, so that the same
-// change sent again is recognised and a different one is not.
+// "messages": its field, its entry's time and a SHA-256 digest of its
+// value, so that the same change sent again is recognised, and the same
+// value at another time (a template approved again) is not.
 func ChangeKey(e whatsapp.ChangeEvent) string {
 	raw := []byte(nil)
 	if e.Value != nil {
@@ -48,7 +49,7 @@ func ChangeKey(e whatsapp.ChangeEvent) string {
 		}
 	}
 	sum := sha256.Sum256(raw)
-	return "change:" + e.Field + ":" + hex.EncodeToString(sum[:])
+	return "change:" + e.Field + ":" + e.Time.String() + ":" + hex.EncodeToString(sum[:])
 }
 
 // MemorySeenSet is a bounded in-memory SeenSet: it remembers the most recent
