@@ -151,7 +151,7 @@ func TestRetries(t *testing.T) {
 
 	t.Run("window_over_then_manual_retry", func(t *testing.T) {
 		t.Parallel()
-		s, rcv := setup(t, serveOpts{Args: []string{"--retry-window", "1s"}})
+		s, rcv := setup(t, serveOpts{Args: []string{"--retry-window", "1s", "--disable-after", "1h"}})
 		rcv.Fail(true)
 		wamid, id := s.Inbound(s.Key, s.Phone().ID, "254712345678", "doomed")
 		r := s.WaitDelivery(s.Key, id, "failed after the retry window", func(r *apiResp) bool { return r.Str("state") == "failed" })
