@@ -200,7 +200,7 @@ func (s *Service) Invite(ctx context.Context, a Actor, p InviteParams) (bahasha.
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return bahasha.User{}, "", problem.New(http.StatusConflict, "member_exists",
-				"%s is already a member of an account on this Bahasha; a person can belong to one account", email)
+				"%s cannot be invited: the address is already in use; ask them for another one", email)
 		}
 		return bahasha.User{}, "", err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"unicode/utf8"
 
@@ -53,6 +54,17 @@ func CheckPassword(pw string) error {
 
 const saltLen, keyLen = 16, 32
 
+// hashing bounds the argon2id computations running at once to the number
+// of CPUs: each takes its cost's memory (64 MiB), so a burst of sign-ins
+// waits its turn instead of exhausting memory.
+var hashing = make(chan struct{}, runtime.NumCPU())
+
+func idKey(pw, salt []byte, c PasswordCost, n uint32) []byte {
+	hashing <- struct{}{}
+	defer func() { <-hashing }()
+	return argon2.IDKey(pw, salt, c.Time, c.Memory, c.Threads, n)
+}
+
 // HashPassword returns the PHC string of pw's argon2id hash with a random
 // salt from r: $argon2id$v=19$m=…,t=…,p=…$salt$hash.
 func HashPassword(r io.Reader, pw string, c PasswordCost) (string, error) {
@@ -60,7 +72,7 @@ func HashPassword(r io.Reader, pw string, c PasswordCost) (string, error) {
 	if _, err := io.ReadFull(r, salt); err != nil {
 		return "", fmt.Errorf("access: randomness: %w", err)
 	}
-	sum := argon2.IDKey([]byte(pw), salt, c.Time, c.Memory, c.Threads, keyLen)
+	sum := idKey([]byte(pw), salt, c, keyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, c.Memory, c.Time, c.Threads,
 		b64.EncodeToString(salt), b64.EncodeToString(sum)), nil
@@ -84,6 +96,6 @@ func VerifyPassword(hash, pw string) bool {
 	if err1 != nil || err2 != nil || len(want) == 0 || len(want) > 64 {
 		return false
 	}
-	got := argon2.IDKey([]byte(pw), salt, c.Time, c.Memory, c.Threads, uint32(len(want)))
+	got := idKey([]byte(pw), salt, c, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
 }

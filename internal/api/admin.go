@@ -175,3 +175,39 @@ func OwnerLinkURL(publicURL string, r *http.Request, token string) string {
 	}
 	return base + "/welcome#token=" + token
 }
+
+type addOwnerRequest struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+// addOwner serves POST /admin/v1/accounts/{id}/owners: an owner for an
+// existing account (made before members, or whose owners are gone), with
+// their one-time link.
+func (a *API) addOwner(w http.ResponseWriter, r *http.Request) error {
+	var req addOwnerRequest
+	if err := decode(w, r, a.cfg.MaxBodyBytes, &req, true); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	if _, err := a.store.Account(r.Context(), id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return problem.NotFound("no_account", "there is no account %s", truncateID(id))
+		}
+		return err
+	}
+	u, token, err := a.svc.Access.Invite(r.Context(), access.Operator, access.InviteParams{AccountID: id, Email: req.Email, Name: req.Name,
+		Role: bahasha.RoleOwner})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"id": u.ID, "email": u.Email, "role": u.Role, "invite_url": OwnerLinkURL(a.cfg.PublicURL, r, token)})
+	return nil
+}
+
+func truncateID(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}

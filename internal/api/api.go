@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/bahasha/bahasha/internal/access"
+	"github.com/bahasha/bahasha/internal/listen"
 	"github.com/bahasha/bahasha/internal/remoteaddr"
 
 	"github.com/bahasha/bahasha/internal/accounts"
@@ -123,7 +124,15 @@ func (a *API) routes(mux *http.ServeMux) {
 	}
 	none := audited{}
 	if a.svc.Listen != nil {
-		v1("GET /v1/listen", fullOnly, none, a.svc.Listen)
+		v1("GET /v1/listen", fullOnly, none, func(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
+			// The session lives on after this check: the hub checks the
+			// key again at every heartbeat, so a revoked key ends it.
+			hash := accounts.HashKey(bearerKey(r))
+			return a.svc.Listen(w, r.WithContext(listen.WithCredential(r.Context(), func(ctx context.Context) error {
+				_, _, err := a.store.KeyByHash(ctx, hash)
+				return err
+			})), acc)
+		})
 	}
 	v1("GET /v1/phone_numbers", anyScope, none, a.listPhoneNumbers)
 	v1("POST /v1/phone_numbers", fullOnly, audited{"phone_number.added", ""}, a.addPhoneNumber)
@@ -174,6 +183,9 @@ func (a *API) routes(mux *http.ServeMux) {
 	v1("POST /v1/{waba_id}/subscribed_apps", fullOnly, audited{"webhook_override.set", "waba_id"}, a.graph(a.setWABAOverride))
 	mux.HandleFunc("/v1/", a.noRoute)
 	mux.Handle("POST /admin/v1/accounts", a.admin(a.createAccount))
+	if a.svc.Access != nil {
+		mux.Handle("POST /admin/v1/accounts/{id}/owners", a.admin(a.addOwner))
+	}
 	mux.Handle("GET /admin/v1/health", a.admin(a.health))
 	mux.Handle("POST /admin/v1/phone_numbers", a.admin(a.attachNumber))
 	mux.Handle("PUT /admin/v1/phone_numbers/{phone_number_id}/access_token", a.admin(a.setAccessToken))
@@ -274,6 +286,11 @@ func (a *API) admin(h func(http.ResponseWriter, *http.Request) error) http.Handl
 			writeError(w, r, a.log, err)
 		}
 	})
+}
+
+func bearerKey(r *http.Request) string {
+	k, _ := bearer(r)
+	return k
 }
 
 func bearer(r *http.Request) (string, bool) {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/bahasha/bahasha/internal/access"
+	"github.com/bahasha/bahasha/internal/bahasha"
+	"github.com/bahasha/bahasha/internal/problem"
 
 	"github.com/bahasha/bahasha/internal/accounts"
 	"github.com/bahasha/bahasha/internal/api"
@@ -21,8 +24,12 @@ import (
 )
 
 func runAccounts(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "add-owner" {
+		return runAddOwner(ctx, args[1:], env, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return usagef("usage: bahasha accounts create --name NAME [--owner-email EMAIL] [--data DIR | --database URL] [--json]")
+		return usagef("usage: bahasha accounts create --name NAME [--owner-email EMAIL] [--data DIR | --database URL] [--json]\n" +
+			"       bahasha accounts add-owner --account acc_… --email EMAIL [--name NAME] [--data DIR | --database URL]")
 	}
 	fs := newFlags("accounts create", stderr)
 	data := env("BAHASHA_DATA")
@@ -101,4 +108,42 @@ func openCLIStore(ctx context.Context, data, database string) (store.Store, erro
 		return nil, fmt.Errorf("cannot open the database in %s: %w", data, err)
 	}
 	return lite, nil
+}
+
+// runAddOwner adds an owner to an existing account (one made before
+// members, or whose owners are all gone) and prints their one-time link.
+func runAddOwner(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) error {
+	fs := newFlags("accounts add-owner", stderr)
+	data := cmp.Or(env("BAHASHA_DATA"), "./bahasha-data")
+	account := fs.String("account", "", "the account's id, acc_… (required)")
+	email := fs.String("email", "", "the new owner's email (required)")
+	name := fs.String("name", "", "the new owner's name")
+	fs.StringVar(&data, "data", data, "data folder of the bahasha serve (env BAHASHA_DATA)")
+	database := fs.String("database", env("BAHASHA_DATABASE_URL"), "PostgreSQL URL of the bahasha serve nodes, instead of --data (env BAHASHA_DATABASE_URL)")
+	publicURL := fs.String("public-url", env("BAHASHA_PUBLIC_URL"), "the address users open serve at, for the link (env BAHASHA_PUBLIC_URL)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *account == "" || *email == "" {
+		return usagef("--account and --email are required: bahasha accounts add-owner --account acc_… --email ops@example.com")
+	}
+	st, err := openCLIStore(ctx, data, *database)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Account(ctx, *account); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("there is no account %s; bahasha accounts create makes one", *account)
+		}
+		return err
+	}
+	u, token, err := access.New(access.Config{}, st, time.Now, nil, nil).Invite(ctx, access.Operator,
+		access.InviteParams{AccountID: *account, Email: *email, Name: *name, Role: bahasha.RoleOwner})
+	if err != nil {
+		return errors.New(problem.Classify(err).Message)
+	}
+	fmt.Fprintf(stdout, "Owner %s added to %s: set the password at %s (works once, for 7 days).\n", u.Email, *account,
+		api.OwnerLinkURL(cmp.Or(*publicURL, "http://localhost:8080"), nil, token))
+	return nil
 }

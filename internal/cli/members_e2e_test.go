@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"context"
 	"fmt"
 	"html"
 	"io"
@@ -95,7 +96,8 @@ func TestMembers(t *testing.T) {
 		t.Fatalf("serve did not name the owner: %s", s.Stdout)
 	}
 	// Bad input changes nothing: different passwords, a short one.
-	if p := owner.post("/welcome", url.Values{"token": {token}, "password": {"a long password"}, "password_again": {"another one"}}); p.Status != 400 || !strings.Contains(p.Body, "differ") {
+	if p := owner.post("/welcome", url.Values{"token": {token}, "password": {"a long password"}, "password_again": {"another one"}}); p.Status != 400 || !strings.Contains(p.Body, "differ") ||
+		!strings.Contains(p.Body, `value="`+token+`"`) {
 		t.Fatalf("two passwords: %d %s", p.Status, p.Body)
 	}
 	if p := owner.post("/welcome", url.Values{"token": {token}, "password": {"short"}, "password_again": {"short"}}); p.Status != 400 || !strings.Contains(p.Body, "at least 10") {
@@ -321,4 +323,51 @@ func mailText(t *testing.T, m *mail.Message) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// An account made before members gets an owner from the CLI or the admin
+// API, with a one-time link that works.
+func TestAddOwner(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, serveOpts{Env: map[string]string{"BAHASHA_ADMIN_KEY": testAdminKey}})
+	created := s.DoAs(testAdminKey, "POST", "/admin/v1/accounts", map[string]string{"name": "Old Ltd"})
+	acc := created.Str("account.id")
+	r := s.DoAs(testAdminKey, "POST", "/admin/v1/accounts/"+acc+"/owners", map[string]string{"email": "Boss@Old.example"})
+	if r.Status != 201 || r.Str("email") != "boss@old.example" || r.Str("role") != "owner" || !strings.Contains(r.Str("invite_url"), "/welcome#token=") {
+		t.Fatalf("add owner: %s", r)
+	}
+	b := newBrowser(t, s)
+	if p := b.post("/welcome", url.Values{"token": {tokenIn(t, r.Str("invite_url"))}, "password": {"the boss's password"}, "password_again": {"the boss's password"}}); p.Status != 303 {
+		t.Fatalf("welcome: %d", p.Status)
+	}
+	if p := b.get("/"); !strings.Contains(p.Body, "Old Ltd") || !strings.Contains(p.Body, "boss@old.example (owner)") {
+		t.Fatal("not signed in to the old account as its owner")
+	}
+	for _, c := range []struct {
+		path string
+		body any
+		want int
+	}{
+		{"/admin/v1/accounts/acc_missing/owners", map[string]string{"email": "x@example.com"}, 404},
+		{"/admin/v1/accounts/" + acc + "/owners", map[string]string{"email": "boss@old.example"}, 409},
+		{"/admin/v1/accounts/" + acc + "/owners", map[string]string{"email": "not an email"}, 400},
+	} {
+		if r := s.DoAs(testAdminKey, "POST", c.path, c.body); r.Status != c.want || r.Str("error.message") == "" {
+			t.Errorf("POST %s %v: %s, want %d", c.path, c.body, r, c.want)
+		}
+	}
+	// The CLI, on the same database while serve runs.
+	code, out, errOut := runCLI(t, context.Background(), nil, "accounts", "add-owner", "--account", acc, "--email", "second@old.example", "--data", s.Data)
+	if code != 0 || !strings.Contains(out, "second@old.example") || !linkToken.MatchString(out) {
+		t.Fatalf("accounts add-owner: %d %q %q", code, out, errOut)
+	}
+	code, _, errOut = runCLI(t, context.Background(), nil, "accounts", "add-owner", "--account", "acc_nope", "--email", "x@example.com", "--data", s.Data)
+	if code == 0 || len(lines(errOut)) != 1 || !strings.Contains(errOut, "no account acc_nope") {
+		t.Fatalf("add-owner to nothing: %d %q", code, errOut)
+	}
+	// accounts create --owner-email prints the owner's link too.
+	code, out, _ = runCLI(t, context.Background(), nil, "accounts", "create", "--name", "New Ltd", "--owner-email", "new@new.example", "--data", s.Data, "--json")
+	if code != 0 || !strings.Contains(out, `"invite_url"`) || !strings.Contains(out, "new@new.example") {
+		t.Fatalf("accounts create --owner-email: %d %q", code, out)
+	}
 }

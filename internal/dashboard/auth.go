@@ -76,26 +76,24 @@ func (d *Dashboard) who(r *http.Request) (principal, error) {
 	}
 	p := principal{Account: v.Account, User: v.User, Role: v.User.Role, KeyID: v.Session.KeyID, TokenHash: hash, Label: v.User.Email}
 	if !p.Member() {
-		// An API-key session: a key opened before the key was scoped has
-		// no id and every right.
-		p.Role, p.Label = bahasha.RoleOwner, "API key"
-		if v.Session.KeyID != "" {
-			for _, k := range mustKeys(r.Context(), d.store, v.Account.ID) {
-				if k.ID == v.Session.KeyID {
-					p.Label = k.Name
-					if k.Scope == bahasha.ScopeRead {
-						p.Role = bahasha.RoleViewer
-					}
-				}
-			}
+		// An API-key session (the store found its key unrevoked): only
+		// while --dashboard-key-signin is on, as the key's scope allows.
+		p.Label = v.KeyName
+		switch {
+		case !d.cfg.KeySignin:
+			return principal{}, errNoSession
+		case v.KeyScope == bahasha.ScopeFull:
+			p.Role = bahasha.RoleOwner
+		case v.KeyScope == bahasha.ScopeRead:
+			p.Role = bahasha.RoleViewer
+		default:
+			return principal{}, errNoSession
 		}
 	}
+	if !p.Role.Valid() {
+		return principal{}, errNoSession
+	}
 	return p, nil
-}
-
-func mustKeys(ctx context.Context, s store.Store, accountID string) []bahasha.APIKey {
-	keys, _ := s.APIKeys(ctx, accountID)
-	return keys
 }
 
 // session returns the account of the request's session cookie.

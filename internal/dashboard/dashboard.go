@@ -107,8 +107,10 @@ type Dashboard struct {
 	// signins limits failed sign-ins per client address, emailSignins per
 	// email.
 	signins, emailSignins *failureLimit
-	// mail sends invitations and resets (nil without --smtp-url).
-	mail access.Mailer
+	// mail sends invitations and resets (nil without --smtp-url); mailing
+	// counts the resets being sent after their answer.
+	mail    access.Mailer
+	mailing sync.WaitGroup
 	// adminKeyHash is the admin key's hash, nil when there is none.
 	adminKeyHash []byte
 }
@@ -265,7 +267,10 @@ func (d *Dashboard) routes(mux *http.ServeMux) {
 
 // Shutdown ends the live views' streams, so that a server shutting down
 // does not wait for them. Pages keep working.
-func (d *Dashboard) Shutdown() { d.closeOnce.Do(func() { close(d.closing) }) }
+func (d *Dashboard) Shutdown() {
+	d.closeOnce.Do(func() { close(d.closing) })
+	d.mailing.Wait()
+}
 
 // handlerFunc is a page of a signed-in account. A returned error is shown
 // through classify.

@@ -68,7 +68,13 @@ func FuzzForms(f *testing.F) {
 		f.Fatal(err)
 	}
 	const token = "fuzz-session-token-0123456789"
-	if err := st.CreateSession(context.Background(), store.Session{TokenHash: accounts.HashKey(token), AccountID: acc.Account.ID,
+	// A session of the account's bootstrap key (--dashboard-key-signin): an
+	// owner's rights.
+	keys, err := st.APIKeys(context.Background(), acc.Account.ID)
+	if err != nil || len(keys) != 1 {
+		f.Fatal(err)
+	}
+	if err := st.CreateSession(context.Background(), store.Session{TokenHash: accounts.HashKey(token), AccountID: acc.Account.ID, KeyID: keys[0].ID,
 		CreatedAt: now(), ExpiresAt: now().Add(time.Hour)}); err != nil {
 		f.Fatal(err)
 	}

@@ -49,7 +49,9 @@ func (d *Dashboard) mailLink(ctx context.Context, r *http.Request, u bahasha.Use
 	return true
 }
 
-type welcomeData struct{ Problem string }
+// welcomeData keeps a failed form's token, so that the member can try
+// again (the address bar no longer has it).
+type welcomeData struct{ Token string }
 
 // welcomePage is where a one-time link lands: a form for the new
 // password, whose script takes the token from the fragment.
@@ -66,7 +68,13 @@ func (d *Dashboard) welcome(w http.ResponseWriter, r *http.Request) {
 			d.renderProblem(w, r, nil, err)
 			return
 		}
-		d.render(w, r, status, "welcome", page{Title: "Choose your password", Problem: msg})
+		var data any
+		if errors.Is(err, access.ErrLinkInvalid) {
+			data = nil // a dead link: nothing to try again with
+		} else if r.PostForm != nil {
+			data = welcomeData{Token: strings.TrimSpace(r.PostForm.Get("token"))}
+		}
+		d.render(w, r, status, "welcome", page{Title: "Choose your password", Problem: msg, Data: data})
 	}
 	if err := parseForm(r); err != nil {
 		fail(formError(err))
@@ -118,7 +126,15 @@ func (d *Dashboard) requestReset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.signins.failed(addr, now) // every request counts: it can send an e-mail
-	u, token, ok, err := d.svc.Access.RequestReset(r.Context(), r.PostForm.Get("email"), addr)
+	email := strings.ToLower(strings.TrimSpace(r.PostForm.Get("email")))
+	if _, blocked := d.emailSignins.blocked(email, now); blocked {
+		// This email had its share: nothing is sent, and the answer is
+		// the same as ever.
+		http.Redirect(w, r, "/signin?reset=1", http.StatusSeeOther)
+		return
+	}
+	d.emailSignins.failed(email, now)
+	u, token, ok, err := d.svc.Access.RequestReset(r.Context(), email, addr)
 	var pe *problem.Error
 	if errors.As(err, &pe) && pe.Status < 500 {
 		d.render(w, r, pe.Status, "reset", page{Title: "Reset your password", Data: true, Problem: pe.Message})
@@ -129,7 +145,13 @@ func (d *Dashboard) requestReset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ok {
-		d.mailLink(r.Context(), r, u, token, store.LinkReset)
+		// Sent after the answer, so that how long the answer takes says
+		// nothing of whether the email is a member's.
+		d.mailing.Add(1)
+		go func() {
+			defer d.mailing.Done()
+			d.mailLink(r.Context(), r, u, token, store.LinkReset)
+		}()
 	}
 	http.Redirect(w, r, "/signin?reset=1", http.StatusSeeOther)
 }

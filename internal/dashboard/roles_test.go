@@ -143,3 +143,46 @@ func TestRoles(t *testing.T) {
 		}
 	}
 }
+
+// API-key sessions (--dashboard-key-signin): a read key is a viewer, a
+// send key cannot sign in, a revoked key's session ends at once, and with
+// the flag off no key session works.
+func TestKeySessions(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	mk := func(name string, scope bahasha.KeyScope) (string, bahasha.APIKey) {
+		key := "bh_" + name + "-key-0123456789abcdefghijklmnop"
+		k, err := f.st.CreateAPIKey(ctx, store.CreateAPIKeyParams{AccountID: f.acc.Account.ID, KeyHash: accounts.HashKey(key), Name: name,
+			Scope: scope, Now: f.clock.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return key, k
+	}
+	readKey, read := mk("reader", bahasha.ScopeRead)
+	sendKey, _ := mk("sender", bahasha.ScopeSend)
+	session := f.signin(readKey)
+	expect(t, f.get("/settings/webhooks", session), http.StatusOK, "reader (viewer)")
+	expect(t, f.get("/settings/members", session), http.StatusForbidden, "Your role in this account is viewer")
+	expect(t, f.post("/settings/webhooks/secret", session, nil), http.StatusForbidden)
+	expect(t, f.post("/signin", "", url.Values{"api_key": {sendKey}}), http.StatusForbidden, "Messages API only")
+	if _, err := f.st.RevokeAPIKey(ctx, store.RevokeAPIKeyParams{AccountID: f.acc.Account.ID, KeyID: read.ID, Now: f.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.get("/settings/webhooks", session); r.Status != http.StatusSeeOther {
+		t.Fatalf("a revoked key's session: %d", r.Status)
+	}
+	// With the flag off, a key session is no session, and the form takes
+	// no key.
+	off := newFixture(t, fixtureOpts{noKeySignin: true})
+	keys, _ := off.st.APIKeys(ctx, off.acc.Account.ID)
+	const token = "key-session-token-0123456789abcdef"
+	if err := off.st.CreateSession(ctx, store.Session{TokenHash: accounts.HashKey(token), AccountID: off.acc.Account.ID, KeyID: keys[0].ID,
+		CreatedAt: off.clock.Now(), ExpiresAt: off.clock.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if r := off.get("/", token); r.Status != http.StatusSeeOther {
+		t.Fatalf("a key session with the flag off: %d", r.Status)
+	}
+	expect(t, off.post("/signin", "", url.Values{"api_key": {off.acc.APIKey}}), http.StatusBadRequest, "Enter your email and your password")
+}

@@ -420,10 +420,23 @@ func (h *Hub) serve(ctx context.Context, acc bahasha.Account, ep bahasha.Endpoin
 	}
 }
 
+type credentialKey struct{}
+
+// WithCredential returns ctx carrying check, which tells whether what
+// authenticated a session still does: the hub runs it at every heartbeat,
+// and a check that fails with store.ErrNotFound (a revoked API key) ends
+// the session. The API sets it for GET /v1/listen.
+func WithCredential(ctx context.Context, check func(context.Context) error) context.Context {
+	return context.WithValue(ctx, credentialKey{}, check)
+}
+
 // heartbeat pings the CLI every PingInterval and records that this node
 // still holds the session; when another node took it over or it was
-// removed, the CLI is told and the connection closed.
+// removed, the CLI is told and the connection closed; when the API key
+// that opened it was revoked, the connection is closed (the CLI's
+// reconnection is then refused with 401).
 func (h *Hub) heartbeat(ctx context.Context, ep bahasha.Endpoint, s *session) {
+	check, _ := ctx.Value(credentialKey{}).(func(context.Context) error)
 	every := cmp.Or(h.Ping, PingInterval)
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -438,6 +451,13 @@ func (h *Hub) heartbeat(ctx context.Context, ep bahasha.Endpoint, s *session) {
 		pcancel()
 		if err != nil {
 			return
+		}
+		if check != nil {
+			if err := check(ctx); errors.Is(err, store.ErrNotFound) {
+				h.Log.Info("listen session ended: its API key was revoked", "endpoint", ep.PublicID())
+				s.conn.Close(websocket.StatusPolicyViolation, "the API key was revoked")
+				return
+			}
 		}
 		switch hold, err := h.Store.TouchListenSession(ctx, store.ListenSessionParams{EndpointID: ep.ID, Node: h.Node, Now: h.Now()}); {
 		case err != nil:

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bahasha/bahasha/internal/access"
+
 	"github.com/coder/websocket"
 	"go.uber.org/goleak"
 
@@ -37,6 +39,8 @@ type platform struct {
 	hub *listen.Hub
 	srv *httptest.Server
 	acc accounts.Created
+	// access makes and revokes keys.
+	access *access.Service
 }
 
 func newPlatform(t *testing.T) *platform {
@@ -68,7 +72,7 @@ func newPlatform(t *testing.T) *platform {
 		srv.Close()
 		st.Close()
 	})
-	return &platform{t: t, st: st, hub: p.Listen, srv: srv, acc: acc}
+	return &platform{t: t, st: st, hub: p.Listen, srv: srv, acc: acc, access: p.Access}
 }
 
 // lines collects a Client's output and tells who waits for a line.
@@ -119,8 +123,13 @@ type run struct {
 // listen runs a real Client forwarding to forwardTo until the test ends,
 // and returns its output and its run.
 func (p *platform) listen(name, forwardTo string) (*lines, *run) {
+	return p.listenWith(p.acc.APIKey, name, forwardTo)
+}
+
+// listenWith is listen with another API key.
+func (p *platform) listenWith(key, name, forwardTo string) (*lines, *run) {
 	out := newLines()
-	c := &listen.Client{APIURL: p.srv.URL, APIKey: p.acc.APIKey, Name: name, ForwardTo: forwardTo, JSON: true, Out: out}
+	c := &listen.Client{APIURL: p.srv.URL, APIKey: key, Name: name, ForwardTo: forwardTo, JSON: true, Out: out}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &run{done: make(chan struct{})}
 	go func() {
@@ -338,6 +347,31 @@ func TestRemovedSessionStopsTheCLI(t *testing.T) {
 	}
 	if text := out.wait(t, "was removed"); strings.Contains(text, "took this session over") {
 		t.Fatalf("a removal announced as a takeover:\n%s", text)
+	}
+}
+
+// Revoking the API key a session was opened with ends it at its next
+// heartbeat; the CLI's reconnection is refused and it stops.
+func TestRevokedKeyEndsTheSession(t *testing.T) {
+	p := newPlatform(t)
+	k, key, err := p.access.CreateKey(context.Background(), access.Operator, access.CreateKeyParams{AccountID: p.acc.Account.ID, Name: "laptop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, res := p.listenWith(key, "laptop", "http://127.0.0.1:1/")
+	if _, err := p.access.RevokeKey(context.Background(), access.Operator, p.acc.Account.ID, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-res.done:
+		var fatal *listen.FatalError
+		if !errors.As(res.err, &fatal) || !strings.Contains(fatal.Message, "revoked") {
+			t.Fatalf("Run = %v, want the platform's refusal of the revoked key", res.err)
+		}
+	case <-time.After(10 * time.Second):
+		out.mu.Lock()
+		defer out.mu.Unlock()
+		t.Fatalf("the CLI of a revoked key is still running:\n%s", out.buf.String())
 	}
 }
 

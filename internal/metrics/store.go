@@ -112,6 +112,15 @@ func (s *instrumented) AccountByKeyHash(ctx context.Context, keyHash []byte) (ba
 	return a, err
 }
 
+// KeyByHash is the API's authentication, on every request: reported as
+// account_by_key too.
+func (s *instrumented) KeyByHash(ctx context.Context, keyHash []byte) (bahasha.APIKey, bahasha.Account, error) {
+	start := time.Now()
+	k, a, err := s.Store.KeyByHash(ctx, keyHash)
+	s.m.StoreOp("account_by_key", start, err)
+	return k, a, err
+}
+
 func (s *instrumented) Deliveries(ctx context.Context, p store.ListDeliveriesParams) ([]bahasha.Delivery, error) {
 	start := time.Now()
 	ds, err := s.Store.Deliveries(ctx, p)

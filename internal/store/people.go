@@ -48,8 +48,10 @@ type People interface {
 	UseUserLink(ctx context.Context, p UseUserLinkParams) (bahasha.User, error)
 
 	// SessionByToken returns the session with this token hash, its account
-	// and its member (zero for a session opened with an API key), if it
-	// has not expired at Now; else ErrNotFound.
+	// and its member (zero for a session opened with an API key, whose
+	// scope it returns), if it has not expired at Now; else ErrNotFound —
+	// also for a key's session whose key was revoked, and a session naming
+	// neither a member nor a key.
 	SessionByToken(ctx context.Context, p SessionAccountParams) (SessionView, error)
 	// UserSessions lists a member's unexpired sessions, newest first.
 	UserSessions(ctx context.Context, p UserSessionsParams) ([]Session, error)
@@ -141,8 +143,10 @@ type SessionView struct {
 	Session Session
 	Account bahasha.Account
 	// User is the member signed in; its ID is empty for a session opened
-	// with an API key.
-	User bahasha.User
+	// with an API key, whose scope and name KeyScope and KeyName are.
+	User     bahasha.User
+	KeyScope bahasha.KeyScope
+	KeyName  string
 }
 
 // UserSessionsParams are the arguments of UserSessions.

@@ -194,13 +194,18 @@ func (s *Store) UserLink(ctx context.Context, p store.UserLinkParams) (store.Use
 func (s *Store) UseUserLink(ctx context.Context, p store.UseUserLinkParams) (bahasha.User, error) {
 	var u bahasha.User
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		_, lu, err := scanLinkUser(tx.QueryRow(ctx, linkQuery, p.TokenHash, ms(p.Now)))
-		if err != nil {
+		// Taken first, so that of two uses at once one deletes it and the
+		// other, waiting on its row, finds none.
+		var userID, accountID string
+		if err := tx.QueryRow(ctx, `DELETE FROM user_links WHERE token_hash = $1 AND expires_at > $2 RETURNING user_id, account_id`,
+			p.TokenHash, ms(p.Now)).Scan(&userID, &accountID); err != nil {
 			return err
 		}
+		lu := bahasha.User{ID: userID, AccountID: accountID}
 		if err := setPassword(ctx, tx, lu.AccountID, lu.ID, p.PasswordHash, ms(p.Now), nil); err != nil {
 			return err
 		}
+		var err error
 		u, err = sqlstore.ScanUser(tx.QueryRow(ctx, `SELECT `+sqlstore.UserColumns+` FROM users u WHERE u.id = $1`, lu.ID))
 		return err
 	})
@@ -216,20 +221,17 @@ func (s *Store) SessionByToken(ctx context.Context, p store.SessionAccountParams
 	var u bahasha.User
 	var role string
 	var uCreated, uSet, aCreated int64
+	var scope string
 	var err error
-	v.Session, err = sqlstore.ScanSession(s.pool.QueryRow(ctx, `SELECT `+sqlstore.SessionColumns+`, a.id, a.name, a.app_secret, a.created_at,
-		coalesce(u.id, ''), coalesce(u.account_id, ''), coalesce(u.email, ''), coalesce(u.name, ''), coalesce(u.role, ''),
-		coalesce(u.password_hash, ''), coalesce(u.created_at, 0), coalesce(u.created_by, ''), coalesce(u.password_set_at, 0)
-		FROM sessions se JOIN accounts a ON a.id = se.account_id LEFT JOIN users u ON u.id = se.user_id
-		WHERE se.token_hash = $1 AND se.expires_at > $2`, p.TokenHash, ms(p.Now)),
+	v.Session, err = sqlstore.ScanSession(s.pool.QueryRow(ctx, sqlstore.SessionByTokenQuery(dollar), p.TokenHash, ms(p.Now)),
 		&v.Account.ID, &v.Account.Name, &v.Account.AppSecret, &aCreated,
-		&u.ID, &u.AccountID, &u.Email, &u.Name, &role, &u.PasswordHash, &uCreated, &u.CreatedBy, &uSet)
+		&u.ID, &u.AccountID, &u.Email, &u.Name, &role, &u.PasswordHash, &uCreated, &u.CreatedBy, &uSet, &scope, &v.KeyName)
 	if err != nil {
 		return store.SessionView{}, s.translate(err)
 	}
 	v.Account.CreatedAt = sqlstore.FromMS(aCreated)
 	u.Role, u.CreatedAt, u.PasswordSetAt = bahasha.Role(role), sqlstore.FromMS(uCreated), sqlstore.FromMS(uSet)
-	v.User = u
+	v.User, v.KeyScope = u, bahasha.KeyScope(scope)
 	return v, nil
 }
 

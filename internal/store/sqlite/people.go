@@ -208,20 +208,17 @@ func (s *Store) SessionByToken(ctx context.Context, p store.SessionAccountParams
 	var u bahasha.User
 	var role string
 	var uCreated, uSet, aCreated int64
+	var scope string
 	var err error
-	v.Session, err = sqlstore.ScanSession(s.rdb.QueryRowContext(ctx, `SELECT `+sqlstore.SessionColumns+`, a.id, a.name, a.app_secret, a.created_at,
-		coalesce(u.id, ''), coalesce(u.account_id, ''), coalesce(u.email, ''), coalesce(u.name, ''), coalesce(u.role, ''),
-		coalesce(u.password_hash, ''), coalesce(u.created_at, 0), coalesce(u.created_by, ''), coalesce(u.password_set_at, 0)
-		FROM sessions se JOIN accounts a ON a.id = se.account_id LEFT JOIN users u ON u.id = se.user_id
-		WHERE se.token_hash = ? AND se.expires_at > ?`, p.TokenHash, ms(p.Now)),
+	v.Session, err = sqlstore.ScanSession(s.rdb.QueryRowContext(ctx, sqlstore.SessionByTokenQuery(qmark), p.TokenHash, ms(p.Now)),
 		&v.Account.ID, &v.Account.Name, &v.Account.AppSecret, &aCreated,
-		&u.ID, &u.AccountID, &u.Email, &u.Name, &role, &u.PasswordHash, &uCreated, &u.CreatedBy, &uSet)
+		&u.ID, &u.AccountID, &u.Email, &u.Name, &role, &u.PasswordHash, &uCreated, &u.CreatedBy, &uSet, &scope, &v.KeyName)
 	if err != nil {
 		return store.SessionView{}, translate(err)
 	}
 	v.Account.CreatedAt = sqlstore.FromMS(aCreated)
 	u.Role, u.CreatedAt, u.PasswordSetAt = bahasha.Role(role), sqlstore.FromMS(uCreated), sqlstore.FromMS(uSet)
-	v.User = u
+	v.User, v.KeyScope = u, bahasha.KeyScope(scope)
 	return v, nil
 }
 

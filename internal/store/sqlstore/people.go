@@ -14,7 +14,7 @@ const (
 	UserColumns = `u.id, u.account_id, u.email, u.name, u.role, u.password_hash, u.created_at, u.created_by, u.password_set_at`
 	KeyColumns  = `k.id, k.account_id, k.name, k.scope, k.hint, k.created_by, k.created_at, k.last_used_at, k.revoked_at`
 	// SessionColumns: a member-less session reads an empty user id.
-	SessionColumns = `se.id, se.token_hash, se.account_id, coalesce(se.user_id, ''), se.addr, se.user_agent, se.created_at, se.expires_at`
+	SessionColumns = `se.id, se.token_hash, se.account_id, coalesce(se.user_id, ''), se.key_id, se.addr, se.user_agent, se.created_at, se.expires_at`
 	AuditColumns   = `id, account_id, at, actor_kind, actor_id, actor, addr, action, target, details`
 	// LinkColumns selects a one-time link (l).
 	LinkColumns = `l.token_hash, l.account_id, l.user_id, l.purpose, l.created_at, l.expires_at`
@@ -58,7 +58,7 @@ func ScanKey(row Scanner, extra ...any) (bahasha.APIKey, error) {
 func ScanSession(row Scanner, extra ...any) (store.Session, error) {
 	var s store.Session
 	var created, expires int64
-	dest := append([]any{&s.ID, &s.TokenHash, &s.AccountID, &s.UserID, &s.Addr, &s.UserAgent, &created, &expires}, extra...)
+	dest := append([]any{&s.ID, &s.TokenHash, &s.AccountID, &s.UserID, &s.KeyID, &s.Addr, &s.UserAgent, &created, &expires}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return store.Session{}, err
 	}
@@ -138,4 +138,19 @@ func AuditQuery(p store.AuditLogParams, ph func(int) string) (string, []any) {
 func OtherActiveOwners(ph func(int) string) string {
 	return `SELECT count(*) FROM users WHERE account_id = ` + ph(1) + ` AND id <> ` + ph(2) +
 		` AND role = 'owner' AND password_hash <> ''`
+}
+
+// SessionByTokenQuery selects a session (SessionColumns), its account, its
+// member (empty for a key's session) and its key's scope and name (empty
+// for a member's): ph(1) the token hash, ph(2) now. A session whose key was
+// revoked or removed, or that names neither a member nor a key, is not
+// found.
+func SessionByTokenQuery(ph func(int) string) string {
+	return `SELECT ` + SessionColumns + `, a.id, a.name, a.app_secret, a.created_at,
+		coalesce(u.id, ''), coalesce(u.account_id, ''), coalesce(u.email, ''), coalesce(u.name, ''), coalesce(u.role, ''),
+		coalesce(u.password_hash, ''), coalesce(u.created_at, 0), coalesce(u.created_by, ''), coalesce(u.password_set_at, 0),
+		coalesce(k.scope, ''), coalesce(k.name, '')
+		FROM sessions se JOIN accounts a ON a.id = se.account_id LEFT JOIN users u ON u.id = se.user_id
+		LEFT JOIN api_keys k ON se.user_id IS NULL AND k.id = se.key_id AND k.account_id = se.account_id AND k.revoked_at = 0
+		WHERE se.token_hash = ` + ph(1) + ` AND se.expires_at > ` + ph(2) + ` AND (u.id IS NOT NULL OR k.id IS NOT NULL)`
 }

@@ -196,12 +196,18 @@ func testUserSessions(t *testing.T, s store.Store) {
 	account(t, s, "b")
 	user(t, s, "a", "usr_1", "one@a.example", bahasha.RoleOwner, "h")
 	user(t, s, "a", "usr_2", "two@a.example", bahasha.RoleViewer, "h")
+	key, err := s.CreateAPIKey(ctx, store.CreateAPIKeyParams{AccountID: "a", KeyHash: []byte("session-key-hash"), Name: "reader", Scope: bahasha.ScopeRead, Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, se := range []store.Session{
 		{TokenHash: []byte("t1"), AccountID: "a", UserID: "usr_1", Addr: "192.0.2.1", UserAgent: "UA1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)},
 		{TokenHash: []byte("t2"), AccountID: "a", UserID: "usr_1", Addr: "192.0.2.2", UserAgent: "UA2", CreatedAt: t0.Add(time.Minute), ExpiresAt: t0.Add(time.Hour)},
 		{TokenHash: []byte("t3"), AccountID: "a", UserID: "usr_1", CreatedAt: t0, ExpiresAt: t0.Add(time.Second)},
 		{TokenHash: []byte("t4"), AccountID: "a", UserID: "usr_2", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)},
-		{TokenHash: []byte("t5"), AccountID: "a", KeyID: "key_x", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+		{TokenHash: []byte("t5"), AccountID: "a", KeyID: key.ID, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+		{TokenHash: []byte("t7"), AccountID: "a", KeyID: "key_missing", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+		{TokenHash: []byte("t8"), AccountID: "a", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)},
 	} {
 		if err := s.CreateSession(ctx, se); err != nil {
 			t.Fatalf("session %d: %v", i, err)
@@ -212,8 +218,16 @@ func testUserSessions(t *testing.T, s store.Store) {
 		v.Session.Addr != "192.0.2.1" || v.Session.UserAgent != "UA1" || v.Session.ID == "" {
 		t.Fatalf("SessionByToken = %+v, %v", v, err)
 	}
-	if v, err := s.SessionByToken(ctx, store.SessionAccountParams{TokenHash: []byte("t5"), Now: t0}); err != nil || v.User.ID != "" || v.Account.ID != "a" {
+	if v, err := s.SessionByToken(ctx, store.SessionAccountParams{TokenHash: []byte("t5"), Now: t0}); err != nil || v.User.ID != "" || v.Account.ID != "a" ||
+		v.Session.KeyID != key.ID || v.KeyScope != bahasha.ScopeRead || v.KeyName != "reader" {
 		t.Fatalf("key session = %+v, %v", v, err)
+	}
+	// A session naming a key that does not exist, or neither a member nor
+	// a key, is no session.
+	for _, h := range []string{"t7", "t8"} {
+		if _, err := s.SessionByToken(ctx, store.SessionAccountParams{TokenHash: []byte(h), Now: t0}); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("session %s: %v", h, err)
+		}
 	}
 	ss, err := s.UserSessions(ctx, store.UserSessionsParams{AccountID: "a", UserID: "usr_1", Now: t0.Add(time.Minute)})
 	if err != nil || len(ss) != 2 || string(ss[0].TokenHash) != "t2" || string(ss[1].TokenHash) != "t1" {

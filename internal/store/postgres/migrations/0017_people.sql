@@ -37,6 +37,7 @@ ALTER TABLE sessions ADD COLUMN key_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE sessions ADD COLUMN addr TEXT NOT NULL DEFAULT '';
 ALTER TABLE sessions ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
 CREATE INDEX sessions_user ON sessions(user_id) WHERE user_id IS NOT NULL;
+CREATE INDEX sessions_key ON sessions(key_id) WHERE key_id <> '';
 
 -- API keys get an id, a name, a scope, a hint, who made them, when they
 -- were last used, and revocation. Existing keys are the accounts'
