@@ -300,6 +300,17 @@ func TestMemberEmails(t *testing.T) {
 	if p := anon.post("/welcome", url.Values{"token": {tokenIn(t, reset)}, "password": {"developer pass 3"}, "password_again": {"developer pass 3"}}); p.Status != 410 {
 		t.Fatalf("a reset link twice: %d", p.Status)
 	}
+	// An owner's new link for an active member goes to the member's inbox
+	// only: the owner's page never shows a way to sign in as them.
+	uid := regexp.MustCompile(`id="member-(usr_[0-9a-f]{16})" data-email="dev@example.com"`).FindStringSubmatch(owner.get("/settings/members").Body)
+	if uid == nil {
+		t.Fatal("dev is not listed")
+	}
+	p = owner.post("/settings/members/"+uid[1]+"/link", nil)
+	if p.Status != 200 || !strings.Contains(p.Body, "was e-mailed to dev@example.com") || linkToken.MatchString(p.Body) {
+		t.Fatalf("new link for an active member: %d %s", p.Status, p.Body)
+	}
+	waitMails(t, smtp, 3)
 }
 
 // waitMails waits until the server received n messages.

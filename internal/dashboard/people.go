@@ -226,7 +226,13 @@ func (d *Dashboard) memberLink(w http.ResponseWriter, r *http.Request, acc bahas
 	if u.Invited() {
 		purpose = store.LinkInvite
 	}
-	data := membersData{Link: d.linkURL(r, token), LinkEmail: u.Email, Mailed: d.mailLink(r.Context(), r, u, token, purpose)}
+	mailed := d.mailLink(r.Context(), r, u, token, purpose)
+	if mailed && !u.Invited() {
+		// A member's password reset goes to their inbox only: the owner
+		// never holds a way to sign in as them.
+		return d.showMembers(w, r, acc, http.StatusOK, membersData{}, "A link to set a new password was e-mailed to "+u.Email+".", "")
+	}
+	data := membersData{Link: d.linkURL(r, token), LinkEmail: u.Email, Mailed: mailed}
 	return d.showMembers(w, r, acc, http.StatusOK, data, "A new one-time link for "+u.Email+" is below.", "")
 }
 
