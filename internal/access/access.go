@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/mail"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -416,4 +417,62 @@ type Message struct {
 // Mailer sends e-mail (internal/mail over SMTP).
 type Mailer interface {
 	Send(ctx context.Context, m Message) error
+}
+
+// LinkURL is the address of a one-time link: publicURL (else the origin
+// of r, when there is one) and /welcome, with the token in the fragment,
+// which browsers never send to a server, log or pass on as a Referer (the
+// welcome page's script moves it into its form).
+func LinkURL(publicURL string, r *http.Request, token string) string {
+	base := strings.TrimRight(publicURL, "/")
+	if base == "" && r != nil {
+		scheme := "http"
+		if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+			scheme = "https"
+		}
+		base = scheme + "://" + r.Host
+	}
+	return base + "/welcome#token=" + token
+}
+
+// AuditQuery reads the audit log's filters from a query: action, actor,
+// from, to (RFC 3339), before (an entry id, for the next page), limit.
+func AuditQuery(q map[string][]string, accountID string) (store.AuditLogParams, error) {
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return strings.TrimSpace(v[0])
+		}
+		return ""
+	}
+	p := store.AuditLogParams{AccountID: accountID, Action: get("action"), ActorID: get("actor"), Limit: 50}
+	if len(p.Action) > 100 || len(p.ActorID) > 100 {
+		return p, problem.Invalid(`"action" and "actor" are at most 100 characters`)
+	}
+	if s := get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 200 {
+			return p, problem.Invalid(`"limit" must be a whole number from 1 to 200`)
+		}
+		p.Limit = n
+	}
+	if s := get("before"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 1 {
+			return p, problem.Invalid(`"before" must be an entry id (the "next_before" of the previous page)`)
+		}
+		p.Before = n
+	}
+	for _, f := range []struct {
+		name string
+		t    *time.Time
+	}{{"from", &p.From}, {"to", &p.To}} {
+		if s := get(f.name); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				return p, problem.Invalid(`%q must be a time in RFC 3339 form, such as 2026-12-01T00:00:00Z`, f.name)
+			}
+			*f.t = t
+		}
+	}
+	return p, nil
 }

@@ -7,14 +7,11 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/bahasha/bahasha/internal/access"
 	"github.com/bahasha/bahasha/internal/bahasha"
 	"github.com/bahasha/bahasha/internal/problem"
-	"github.com/bahasha/bahasha/internal/store"
 )
 
 // The scopes a route accepts.
@@ -225,51 +222,9 @@ func AuditJSON(e bahasha.AuditEntry) map[string]any {
 		"address": e.Addr, "action": e.Action, "target": e.Target, "details": details}
 }
 
-// AuditQuery reads the audit log's filters from a query: action, actor,
-// from, to (RFC 3339), before (an entry id, for the next page), limit.
-func AuditQuery(q map[string][]string, accountID string) (store.AuditLogParams, error) {
-	get := func(k string) string {
-		if v := q[k]; len(v) > 0 {
-			return strings.TrimSpace(v[0])
-		}
-		return ""
-	}
-	p := store.AuditLogParams{AccountID: accountID, Action: get("action"), ActorID: get("actor"), Limit: 50}
-	if len(p.Action) > 100 || len(p.ActorID) > 100 {
-		return p, problem.Invalid(`"action" and "actor" are at most 100 characters`)
-	}
-	if s := get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 200 {
-			return p, problem.Invalid(`"limit" must be a whole number from 1 to 200`)
-		}
-		p.Limit = n
-	}
-	if s := get("before"); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 1 {
-			return p, problem.Invalid(`"before" must be an entry id (the "next_before" of the previous page)`)
-		}
-		p.Before = n
-	}
-	for _, f := range []struct {
-		name string
-		t    *time.Time
-	}{{"from", &p.From}, {"to", &p.To}} {
-		if s := get(f.name); s != "" {
-			t, err := time.Parse(time.RFC3339, s)
-			if err != nil {
-				return p, problem.Invalid(`%q must be a time in RFC 3339 form, such as 2026-12-01T00:00:00Z`, f.name)
-			}
-			*f.t = t
-		}
-	}
-	return p, nil
-}
-
 // auditLog serves GET /v1/audit_log.
 func (a *API) auditLog(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
-	p, err := AuditQuery(r.URL.Query(), acc.ID)
+	p, err := access.AuditQuery(r.URL.Query(), acc.ID)
 	if err != nil {
 		return err
 	}

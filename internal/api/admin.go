@@ -49,7 +49,7 @@ func (a *API) createAccount(w http.ResponseWriter, r *http.Request) error {
 		}
 		a.svc.Access.Record(r.Context(), access.Operator, c.Account.ID, "member.invited", c.Owner.ID, map[string]any{"email": owner, "role": bahasha.RoleOwner})
 		out["owner"] = map[string]any{"id": c.Owner.ID, "email": c.Owner.Email, "role": c.Owner.Role,
-			"invite_url": OwnerLinkURL(a.cfg.PublicURL, r, link)}
+			"invite_url": access.LinkURL(a.cfg.PublicURL, r, link)}
 	}
 	writeJSON(w, http.StatusCreated, out)
 	return nil
@@ -162,20 +162,6 @@ func (a *API) setToken(r *http.Request, accountID, phoneNumberID, token string) 
 	return err
 }
 
-// OwnerLinkURL is the address of a one-time link: the token in the
-// fragment, which no server sees (the dashboard's welcome page reads it).
-func OwnerLinkURL(publicURL string, r *http.Request, token string) string {
-	base := strings.TrimRight(publicURL, "/")
-	if base == "" && r != nil {
-		scheme := "http"
-		if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-			scheme = "https"
-		}
-		base = scheme + "://" + r.Host
-	}
-	return base + "/welcome#token=" + token
-}
-
 type addOwnerRequest struct {
 	Email string `json:"email"`
 	Name  string `json:"name"`
@@ -201,7 +187,7 @@ func (a *API) addOwner(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"id": u.ID, "email": u.Email, "role": u.Role, "invite_url": OwnerLinkURL(a.cfg.PublicURL, r, token)})
+	writeJSON(w, http.StatusCreated, map[string]any{"id": u.ID, "email": u.Email, "role": u.Role, "invite_url": access.LinkURL(a.cfg.PublicURL, r, token)})
 	return nil
 }
 

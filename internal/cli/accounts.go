@@ -74,7 +74,7 @@ func runAccounts(ctx context.Context, args []string, env Env, stdout, stderr io.
 			return err
 		}
 		svc.Record(ctx, access.Operator, c.Account.ID, "member.invited", c.Owner.ID, map[string]any{"email": owner, "role": "owner"})
-		link = api.OwnerLinkURL(cmp.Or(*publicURL, "http://localhost:8080"), nil, token)
+		link = access.LinkURL(cmp.Or(*publicURL, "http://localhost:8080"), nil, token)
 		out["owner"] = map[string]any{"id": c.Owner.ID, "email": c.Owner.Email, "role": c.Owner.Role, "invite_url": link}
 	}
 	if *asJSON {
@@ -144,6 +144,6 @@ func runAddOwner(ctx context.Context, args []string, env Env, stdout, stderr io.
 		return errors.New(problem.Classify(err).Message)
 	}
 	fmt.Fprintf(stdout, "Owner %s added to %s: set the password at %s (works once, for 7 days).\n", u.Email, *account,
-		api.OwnerLinkURL(cmp.Or(*publicURL, "http://localhost:8080"), nil, token))
+		access.LinkURL(cmp.Or(*publicURL, "http://localhost:8080"), nil, token))
 	return nil
 }

@@ -222,7 +222,7 @@ func bootstrap(ctx context.Context, st store.Store, cfg config.Serve, addr net.A
 	if err != nil {
 		return fmt.Errorf("cannot make the owner's link: %w", err)
 	}
-	fmt.Fprintf(stdout, "Dashboard: set the password of its owner %s at %s/welcome#token=%s (works once, for 7 days).\n", c.Owner.Email, base, link)
+	fmt.Fprintf(stdout, "Dashboard: set the password of its owner %s at %s (works once, for 7 days).\n", c.Owner.Email, access.LinkURL(base, nil, link))
 	if cfg.BootstrapAPIKey != "" {
 		fmt.Fprintln(stdout, "Its API key is BAHASHA_BOOTSTRAP_API_KEY.")
 		return nil

@@ -14,20 +14,9 @@ import (
 	"github.com/bahasha/bahasha/internal/store"
 )
 
-// linkURL is the address of a one-time link: the token rides in the
-// fragment, which browsers never send to a server, log or pass on as a
-// Referer; the welcome page's script moves it into its form. base is the
-// public URL, or the request's own origin.
+// linkURL is the address of a one-time link (access.LinkURL).
 func (d *Dashboard) linkURL(r *http.Request, token string) string {
-	base := strings.TrimRight(d.cfg.PublicURL, "/")
-	if base == "" {
-		scheme := "http"
-		if secure(r) {
-			scheme = "https"
-		}
-		base = scheme + "://" + r.Host
-	}
-	return base + "/welcome#token=" + token
+	return access.LinkURL(d.cfg.PublicURL, r, token)
 }
 
 // mailLink e-mails a one-time link when --smtp-url and a public URL are
@@ -301,10 +290,11 @@ type auditData struct {
 
 func (d *Dashboard) auditPage(w http.ResponseWriter, r *http.Request, acc bahasha.Account) error {
 	q := r.URL.Query()
-	p, err := auditParams(q, acc.ID)
+	p, err := access.AuditQuery(q, acc.ID)
 	data := auditData{Action: p.Action, Actor: p.ActorID}
 	if err != nil {
-		d.render(w, r, http.StatusBadRequest, "audit", page{Title: "Settings → Audit log", Nav: "audit", Account: &acc, Data: data, Problem: err.Error()})
+		d.render(w, r, http.StatusBadRequest, "audit", page{Title: "Settings → Audit log", Nav: "audit", Account: &acc, Data: data,
+			Problem: problem.Classify(err).Message})
 		return nil
 	}
 	if data.Entries, err = d.svc.Access.AuditLog(r.Context(), p); err != nil {
@@ -322,22 +312,6 @@ func (d *Dashboard) auditPage(w http.ResponseWriter, r *http.Request, acc bahash
 	}
 	d.render(w, r, http.StatusOK, "audit", page{Title: "Settings → Audit log", Nav: "audit", Account: &acc, Data: data})
 	return nil
-}
-
-// auditParams reads the audit page's filters.
-func auditParams(q url.Values, accountID string) (store.AuditLogParams, error) {
-	p := store.AuditLogParams{AccountID: accountID, Action: strings.TrimSpace(q.Get("action")), ActorID: strings.TrimSpace(q.Get("actor")), Limit: 50}
-	if len(p.Action) > 100 || len(p.ActorID) > 100 {
-		return p, badInput("The action and actor filters are at most 100 characters.")
-	}
-	if s := q.Get("before"); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 1 {
-			return p, badInput("The page link is not valid; start again from the first page.")
-		}
-		p.Before = n
-	}
-	return p, nil
 }
 
 type accountData struct {

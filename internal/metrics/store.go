@@ -105,13 +105,6 @@ func (s *instrumented) Prune(ctx context.Context, p store.PruneParams) (int, err
 	return n, err
 }
 
-func (s *instrumented) AccountByKeyHash(ctx context.Context, keyHash []byte) (bahasha.Account, error) {
-	start := time.Now()
-	a, err := s.Store.AccountByKeyHash(ctx, keyHash)
-	s.m.StoreOp("account_by_key", start, err)
-	return a, err
-}
-
 // KeyByHash is the API's authentication, on every request: reported as
 // account_by_key too.
 func (s *instrumented) KeyByHash(ctx context.Context, keyHash []byte) (bahasha.APIKey, bahasha.Account, error) {

@@ -44,9 +44,6 @@ type Store interface {
 	// the given hash) and its phone numbers. ErrConflict if the account id,
 	// the key hash or a phone number id exists.
 	CreateAccount(ctx context.Context, p CreateAccountParams) error
-	// AccountByKeyHash returns the account an API key hash belongs to, or
-	// ErrNotFound.
-	AccountByKeyHash(ctx context.Context, keyHash []byte) (bahasha.Account, error)
 	// Account returns an account, or ErrNotFound.
 	Account(ctx context.Context, accountID string) (bahasha.Account, error)
 	// CountAccounts returns how many accounts exist.

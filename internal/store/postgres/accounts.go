@@ -65,14 +65,6 @@ func (s *Store) account(ctx context.Context, q string, arg any) (bahasha.Account
 	return a, nil
 }
 
-// AccountByKeyHash implements store.Store.
-func (s *Store) AccountByKeyHash(ctx context.Context, keyHash []byte) (bahasha.Account, error) {
-	if keyHash == nil {
-		keyHash = []byte{}
-	}
-	return s.account(ctx, `SELECT `+accountColumns+` FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = $1 AND k.revoked_at = 0`, keyHash)
-}
-
 // Account implements store.Store.
 func (s *Store) Account(ctx context.Context, accountID string) (bahasha.Account, error) {
 	return s.account(ctx, `SELECT `+accountColumns+` FROM accounts a WHERE a.id = $1`, accountID)

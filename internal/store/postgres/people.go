@@ -166,27 +166,12 @@ func (s *Store) CreateUserLink(ctx context.Context, l store.UserLink) error {
 	})
 }
 
-const linkQuery = `SELECT ` + sqlstore.LinkColumns + `, ` + sqlstore.UserColumns + ` FROM user_links l JOIN users u ON u.id = l.user_id
-	WHERE l.token_hash = $1 AND l.expires_at > $2`
-
-func scanLinkUser(row sqlstore.Scanner) (store.UserLink, bahasha.User, error) {
-	var u bahasha.User
-	var role string
-	var created, set int64
-	l, err := sqlstore.ScanLink(row, &u.ID, &u.AccountID, &u.Email, &u.Name, &role, &u.PasswordHash, &created, &u.CreatedBy, &set)
-	if err != nil {
-		return store.UserLink{}, bahasha.User{}, err
-	}
-	u.Role, u.CreatedAt, u.PasswordSetAt = bahasha.Role(role), sqlstore.FromMS(created), sqlstore.FromMS(set)
-	return l, u, nil
-}
-
 // UserLink implements store.Store.
 func (s *Store) UserLink(ctx context.Context, p store.UserLinkParams) (store.UserLink, bahasha.User, error) {
 	if s.isClosed() {
 		return store.UserLink{}, bahasha.User{}, store.ErrClosed
 	}
-	l, u, err := scanLinkUser(s.pool.QueryRow(ctx, linkQuery, p.TokenHash, ms(p.Now)))
+	l, u, err := sqlstore.ScanLinkUser(s.pool.QueryRow(ctx, sqlstore.LinkQuery(dollar), p.TokenHash, ms(p.Now)))
 	return l, u, s.translate(err)
 }
 
@@ -217,22 +202,8 @@ func (s *Store) SessionByToken(ctx context.Context, p store.SessionAccountParams
 	if s.isClosed() {
 		return store.SessionView{}, store.ErrClosed
 	}
-	var v store.SessionView
-	var u bahasha.User
-	var role string
-	var uCreated, uSet, aCreated int64
-	var scope string
-	var err error
-	v.Session, err = sqlstore.ScanSession(s.pool.QueryRow(ctx, sqlstore.SessionByTokenQuery(dollar), p.TokenHash, ms(p.Now)),
-		&v.Account.ID, &v.Account.Name, &v.Account.AppSecret, &aCreated,
-		&u.ID, &u.AccountID, &u.Email, &u.Name, &role, &u.PasswordHash, &uCreated, &u.CreatedBy, &uSet, &scope, &v.KeyName)
-	if err != nil {
-		return store.SessionView{}, s.translate(err)
-	}
-	v.Account.CreatedAt = sqlstore.FromMS(aCreated)
-	u.Role, u.CreatedAt, u.PasswordSetAt = bahasha.Role(role), sqlstore.FromMS(uCreated), sqlstore.FromMS(uSet)
-	v.User, v.KeyScope = u, bahasha.KeyScope(scope)
-	return v, nil
+	v, err := sqlstore.ScanSessionView(s.pool.QueryRow(ctx, sqlstore.SessionByTokenQuery(dollar), p.TokenHash, ms(p.Now)))
+	return v, s.translate(err)
 }
 
 func scanSession(row sqlstore.Scanner) (store.Session, error) { return sqlstore.ScanSession(row) }
@@ -278,16 +249,8 @@ func (s *Store) KeyByHash(ctx context.Context, keyHash []byte) (bahasha.APIKey, 
 	if s.isClosed() {
 		return bahasha.APIKey{}, bahasha.Account{}, store.ErrClosed
 	}
-	var a bahasha.Account
-	var created int64
-	k, err := sqlstore.ScanKey(s.pool.QueryRow(ctx, `SELECT `+sqlstore.KeyColumns+`, `+sqlstore.AccountColumns+`
-		FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = $1 AND k.revoked_at = 0`, keyHash),
-		&a.ID, &a.Name, &a.AppSecret, &created)
-	if err != nil {
-		return bahasha.APIKey{}, bahasha.Account{}, s.translate(err)
-	}
-	a.CreatedAt = sqlstore.FromMS(created)
-	return k, a, nil
+	k, a, err := sqlstore.ScanKeyAccount(s.pool.QueryRow(ctx, sqlstore.KeyByHashQuery(dollar), keyHash))
+	return k, a, s.translate(err)
 }
 
 // RevokeAPIKey implements store.Store.

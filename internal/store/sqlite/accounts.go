@@ -40,11 +40,6 @@ func (s *Store) CreateAccount(ctx context.Context, p store.CreateAccountParams) 
 	})
 }
 
-// AccountByKeyHash implements store.Store.
-func (s *Store) AccountByKeyHash(ctx context.Context, keyHash []byte) (bahasha.Account, error) {
-	return scanAccount(s.rdb.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = ? AND k.revoked_at = 0`, keyHash))
-}
-
 // Account implements store.Store.
 func (s *Store) Account(ctx context.Context, accountID string) (bahasha.Account, error) {
 	return scanAccount(s.rdb.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts a WHERE a.id = ?`, accountID))

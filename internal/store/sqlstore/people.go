@@ -29,16 +29,81 @@ func KeyID(hash []byte) string { return "key_" + hex.EncodeToString(hash[:min(8,
 // SessionID is the id of the session with this token hash.
 func SessionID(hash []byte) string { return "ses_" + hex.EncodeToString(hash[:min(8, len(hash))]) }
 
+// userScan is a row's UserColumns being read.
+type userScan struct {
+	u            bahasha.User
+	role         string
+	created, set int64
+}
+
+func (x *userScan) dest() []any {
+	return []any{&x.u.ID, &x.u.AccountID, &x.u.Email, &x.u.Name, &x.role, &x.u.PasswordHash, &x.created, &x.u.CreatedBy, &x.set}
+}
+
+func (x *userScan) user() bahasha.User {
+	x.u.Role, x.u.CreatedAt, x.u.PasswordSetAt = bahasha.Role(x.role), FromMS(x.created), FromMS(x.set)
+	return x.u
+}
+
 // ScanUser reads UserColumns.
 func ScanUser(row Scanner) (bahasha.User, error) {
-	var u bahasha.User
-	var role string
-	var created, set int64
-	if err := row.Scan(&u.ID, &u.AccountID, &u.Email, &u.Name, &role, &u.PasswordHash, &created, &u.CreatedBy, &set); err != nil {
+	var x userScan
+	if err := row.Scan(x.dest()...); err != nil {
 		return bahasha.User{}, err
 	}
-	u.Role, u.CreatedAt, u.PasswordSetAt = bahasha.Role(role), FromMS(created), FromMS(set)
-	return u, nil
+	return x.user(), nil
+}
+
+// ScanLinkUser reads LinkColumns, then UserColumns (LinkQuery's row).
+func ScanLinkUser(row Scanner) (store.UserLink, bahasha.User, error) {
+	var x userScan
+	l, err := ScanLink(row, x.dest()...)
+	if err != nil {
+		return store.UserLink{}, bahasha.User{}, err
+	}
+	return l, x.user(), nil
+}
+
+// LinkQuery selects an unexpired link and its member: ph(1) the token
+// hash, ph(2) now.
+func LinkQuery(ph func(int) string) string {
+	return `SELECT ` + LinkColumns + `, ` + UserColumns + ` FROM user_links l JOIN users u ON u.id = l.user_id
+	WHERE l.token_hash = ` + ph(1) + ` AND l.expires_at > ` + ph(2)
+}
+
+// ScanSessionView reads SessionByTokenQuery's row.
+func ScanSessionView(row Scanner) (store.SessionView, error) {
+	var v store.SessionView
+	var x userScan
+	var aCreated int64
+	var scope string
+	dest := append([]any{&v.Account.ID, &v.Account.Name, &v.Account.AppSecret, &aCreated}, x.dest()...)
+	se, err := ScanSession(row, append(dest, &scope, &v.KeyName)...)
+	if err != nil {
+		return store.SessionView{}, err
+	}
+	v.Session, v.User, v.KeyScope = se, x.user(), bahasha.KeyScope(scope)
+	v.Account.CreatedAt = FromMS(aCreated)
+	return v, nil
+}
+
+// KeyByHashQuery selects an unrevoked key and its account (ScanKeyAccount):
+// ph(1) the key's hash.
+func KeyByHashQuery(ph func(int) string) string {
+	return `SELECT ` + KeyColumns + `, ` + AccountColumns + `
+		FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = ` + ph(1) + ` AND k.revoked_at = 0`
+}
+
+// ScanKeyAccount reads KeyByHashQuery's row.
+func ScanKeyAccount(row Scanner) (bahasha.APIKey, bahasha.Account, error) {
+	var a bahasha.Account
+	var created int64
+	k, err := ScanKey(row, &a.ID, &a.Name, &a.AppSecret, &created)
+	if err != nil {
+		return bahasha.APIKey{}, bahasha.Account{}, err
+	}
+	a.CreatedAt = FromMS(created)
+	return k, a, nil
 }
 
 // ScanKey reads KeyColumns.

@@ -328,9 +328,6 @@ func testAPIKeys(t *testing.T, s store.Store) {
 	if _, _, err := s.KeyByHash(ctx, []byte("hash-k1-xxxxxxxx")); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("revoked key: %v", err)
 	}
-	if _, err := s.AccountByKeyHash(ctx, []byte("hash-k1-xxxxxxxx")); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("AccountByKeyHash of a revoked key: %v", err)
-	}
 	if _, err := s.SessionByToken(ctx, store.SessionAccountParams{TokenHash: []byte("ks"), Now: t0}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("session of a revoked key: %v", err)
 	}

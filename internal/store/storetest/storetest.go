@@ -119,8 +119,8 @@ func Run(t *testing.T, open Opener) {
 			t.Fatalf("InsertEvents after Close = %v, want ErrClosed", err)
 		}
 		ctx := context.Background()
-		if _, err := s.AccountByKeyHash(ctx, []byte("k")); !errors.Is(err, store.ErrClosed) {
-			t.Fatalf("AccountByKeyHash after Close = %v, want ErrClosed", err)
+		if _, _, err := s.KeyByHash(ctx, []byte("k")); !errors.Is(err, store.ErrClosed) {
+			t.Fatalf("KeyByHash after Close = %v, want ErrClosed", err)
 		}
 		if _, err := s.Endpoint(ctx, "a"); !errors.Is(err, store.ErrClosed) {
 			t.Fatalf("Endpoint after Close = %v, want ErrClosed", err)
@@ -214,11 +214,11 @@ func testAccounts(t *testing.T, s store.Store) {
 		t.Fatalf("CountAccounts on an empty store = %d, %v", n, err)
 	}
 	account(t, s, "a1")
-	a, err := s.AccountByKeyHash(ctx, []byte("hash-a1"))
-	if err != nil || a.ID != "a1" || a.AppSecret != "secret-a1" || !a.CreatedAt.Equal(t0) {
-		t.Fatalf("AccountByKeyHash = %+v, %v", a, err)
+	k, a, err := s.KeyByHash(ctx, []byte("hash-a1"))
+	if err != nil || a.ID != "a1" || a.AppSecret != "secret-a1" || !a.CreatedAt.Equal(t0) || k.AccountID != "a1" || k.Scope != bahasha.ScopeFull {
+		t.Fatalf("KeyByHash = %+v %+v, %v", k, a, err)
 	}
-	if _, err := s.AccountByKeyHash(ctx, []byte("nope")); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := s.KeyByHash(ctx, []byte("nope")); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown key hash: %v, want ErrNotFound", err)
 	}
 	if _, err := s.Account(ctx, "zz"); !errors.Is(err, store.ErrNotFound) {
