@@ -3,7 +3,9 @@ package dashboard_test
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -185,4 +187,57 @@ func TestKeySessions(t *testing.T) {
 		t.Fatalf("a key session with the flag off: %d", r.Status)
 	}
 	expect(t, off.post("/signin", "", url.Values{"api_key": {off.acc.APIKey}}), http.StatusBadRequest, "Enter your email and your password")
+}
+
+// Your sign-in: a member sees their sessions, ends another one, and a new
+// password ends the rest but keeps this one; failed sign-ins are limited
+// per email too, whatever the address.
+func TestAccountPage(t *testing.T) {
+	f := newFixture(t, fixtureOpts{noKeySignin: true, trustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	here := f.member("usr_00000000000000c1", "me@example.com", bahasha.RoleViewer)
+	other := "other-session-of-usr_00000000000000c1"
+	ctx := context.Background()
+	if err := f.st.CreateSession(ctx, store.Session{TokenHash: accounts.HashKey(other), AccountID: f.acc.Account.ID, UserID: "usr_00000000000000c1",
+		Addr: "198.51.100.7", UserAgent: "OtherBrowser/1", CreatedAt: f.clock.Now(), ExpiresAt: f.clock.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	r := f.get("/settings/account", here)
+	expect(t, r, http.StatusOK, "me@example.com", "OtherBrowser/1", "this session")
+	m := regexp.MustCompile(`action="/settings/account/sessions/(ses_[0-9a-f]+)/revoke"`).FindStringSubmatch(r.Body)
+	if m == nil {
+		t.Fatal("no session to end")
+	}
+	expect(t, f.post("/settings/account/sessions/"+m[1]+"/revoke", here, nil), http.StatusOK, "The session was ended")
+	if r := f.get("/", other); r.Status != http.StatusSeeOther {
+		t.Fatalf("an ended session: %d", r.Status)
+	}
+	expect(t, f.post("/settings/account/sessions/"+m[1]+"/revoke", here, nil), http.StatusNotFound)
+
+	// A new password: wrong current one changes nothing; then the other
+	// sessions end and this one stays.
+	third := "third-session-of-usr_00000000000000c1"
+	if err := f.st.CreateSession(ctx, store.Session{TokenHash: accounts.HashKey(third), AccountID: f.acc.Account.ID, UserID: "usr_00000000000000c1",
+		CreatedAt: f.clock.Now(), ExpiresAt: f.clock.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"current_password": {"wrong"}, "new_password": {"a brand new password"}, "new_password_again": {"a brand new password"}}
+	expect(t, f.post("/settings/account/password", here, form), http.StatusUnauthorized, "nothing changed")
+	form.Set("current_password", "password of usr_00000000000000c1")
+	expect(t, f.post("/settings/account/password", here, form), http.StatusOK, "your other sessions were ended")
+	if r := f.get("/", third); r.Status != http.StatusSeeOther {
+		t.Fatalf("another session after a new password: %d", r.Status)
+	}
+	expect(t, f.get("/settings/account", here), http.StatusOK, "this session")
+	if r := f.post("/signin", "", url.Values{"email": {"me@example.com"}, "password": {"a brand new password"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("signing in with the new password: %d", r.Status)
+	}
+
+	// Ten wrong passwords for one email, from ten addresses: the eleventh
+	// attempt waits, even with the right password.
+	for i := range 10 {
+		r := f.post("/signin", "", url.Values{"email": {"me@example.com"}, "password": {"wrong"}}, "X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i+1))
+		expect(t, r, http.StatusUnauthorized)
+	}
+	r = f.post("/signin", "", url.Values{"email": {"me@example.com"}, "password": {"a brand new password"}}, "X-Forwarded-For", "203.0.113.99")
+	expect(t, r, http.StatusTooManyRequests, "Too many failed sign-ins from this email")
 }
